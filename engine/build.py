@@ -1,0 +1,388 @@
+"""Semantic rules: from a schema-valid document to a :class:`Methodology`.
+
+The JSON Schema has already checked the shape; what is left are the rules that need
+the whole document: names defined once, formulas that parse and refer to known names,
+no cycles between indicators or groups, members and weights that match, a leader share
+with a rule for cost indicators, class bands without gaps or overlaps. Every problem is
+collected with its position and raised together in one :class:`MethodologyError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sympy
+
+from engine import ir, methods
+from engine.diagnostics import Code, Diagnostic, Location, MethodologyError, Severity, did_you_mean
+from engine.formula import Formula, Scope, parse_formula
+from engine.model import (
+    Band,
+    Check,
+    ClassScheme,
+    Derived,
+    Direction,
+    Group,
+    IndexSpec,
+    Indicator,
+    Input,
+    Layout,
+    Meta,
+    Methodology,
+    Normalisation,
+    Ranking,
+    Reference,
+    Rounding,
+)
+from engine.model import Severity as CheckSeverity
+from engine.yamlsource import LoadedYaml
+
+#: output columns the engine writes; user names may not take them
+RESERVED = frozenset({"index", "index_unrounded", "rank", "class", "class_group", "x"})
+
+Path_ = tuple[str | int, ...]
+
+
+class _Builder:
+    def __init__(self, doc: LoadedYaml):
+        self.doc = doc
+        self.data: dict[str, Any] = doc.data
+        self.problems: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
+
+    # -- helpers ---------------------------------------------------------------------
+    def at(self, *path: str | int) -> Location:
+        return self.doc.locate(path)
+
+    def key_at(self, *path: str | int) -> Location:
+        return self.doc.locate_key(path)
+
+    def error(self, code: Code, message: str, where: Location | None, **kw: str | None) -> None:
+        self.problems.append(Diagnostic(code, message, where, kw.get("expected"), kw.get("hint")))
+
+    def warn(self, code: Code, message: str, where: Location | None, hint: str | None = None) -> None:
+        self.warnings.append(Diagnostic(code, message, where, None, hint, Severity.WARNING))
+
+    def formula(self, *path: str | int) -> Formula:
+        node: Any = self.data
+        for p in path:
+            node = node[p]
+        loc = self.at(*path)
+        col = self.doc.value_column(path)
+        where = Location(loc.file, loc.line, col, loc.source_line, len(str(node)))
+        return Formula(str(node), where)
+
+    def parse(self, formula: Formula, scope: Scope) -> sympy.Basic:
+        expr, problems = parse_formula(formula, scope)
+        self.problems.extend(problems)
+        return expr
+
+    # -- sections --------------------------------------------------------------------
+    def meta(self) -> Meta:
+        d = self.data
+        refs = tuple(Reference(r["cite"], r.get("url"), r.get("doi"), r.get("note"))
+                     for r in d.get("references", []))
+        return Meta(d["id"], d["title"], d.get("version"), d.get("description"),
+                    tuple(d.get("authors", [])), refs)
+
+    def layout(self) -> Layout:
+        d = self.data["data"]
+        missing = d.get("missing")
+        return Layout(d["unit"], d.get("period"), tuple(d.get("labels", [])),
+                      tuple(missing) if missing is not None else None)
+
+    def check_names(self, layout: Layout) -> None:
+        """Every name is defined once, and none takes a key or output column."""
+        seen: dict[str, str] = {}
+        for col in layout.keys + layout.labels:
+            seen[col] = "data column"
+        for section in ("inputs", "indicators", "groups", "derived"):
+            for name in self.data.get(section, {}) or {}:
+                where = self.key_at(section, name)
+                if name in RESERVED:
+                    self.error(Code.DUPLICATE_NAME, f"'{name}' is reserved for an output column", where,
+                               expected="another name", hint=None)
+                elif name in seen:
+                    self.error(Code.DUPLICATE_NAME, f"'{name}' is already defined as {seen[name]}", where,
+                               expected="each name defined once across data columns, inputs, "
+                                        "indicators, groups and derived outputs")
+                else:
+                    seen[name] = section.rstrip("s") if section != "derived" else "derived output"
+
+    def inputs(self) -> tuple[Input, ...]:
+        return tuple(Input(n, s.get("label"), s.get("unit"), self.key_at("inputs", n))
+                     for n, s in self.data["inputs"].items())
+
+    def stat_keys(self, layout: Layout) -> tuple[str, ...]:
+        return (layout.period,) if layout.period else ()
+
+    def indicators(self, layout: Layout) -> tuple[Indicator, ...]:
+        specs: Mapping[str, Any] = self.data["indicators"]
+        names = {n: "input" for n in self.data["inputs"]} | {n: "indicator" for n in specs}
+        scope = Scope(names, self.stat_keys(layout), frozenset(layout.keys),
+                      expected="an input or indicator name")
+        parsed: dict[str, tuple[Formula, sympy.Basic]] = {}
+        for name in specs:
+            f = self.formula("indicators", name, "formula")
+            parsed[name] = (f, self.parse(f, scope))
+        order = self.topological("indicators", {n: ir.free_names(e) & set(specs) for n, (_, e) in parsed.items()})
+        norms = self.normalisations(layout, specs)
+        out = []
+        for name in order:
+            s = specs[name]
+            f, expr = parsed[name]
+            out.append(Indicator(name, f, expr, norms[name], Direction(s.get("direction", "higher")),
+                                 s.get("label"), s.get("unit")))
+        return tuple(out)
+
+    def normalisations(self, layout: Layout, specs: Mapping[str, Any]) -> dict[str, Normalisation]:
+        section = self.data.get("normalisation", {}) or {}
+        default = section.get("default", {"method": "none"})
+        overrides = section.get("overrides", {}) or {}
+        for name in overrides:
+            if name not in specs:
+                self.error(Code.UNKNOWN_NAME, f"normalisation override for unknown indicator '{name}'",
+                           self.key_at("normalisation", "overrides", name),
+                           expected="an indicator name", hint=did_you_mean(name, specs))
+        out = {}
+        for name, spec in specs.items():
+            if name in overrides:
+                norm, path = overrides[name], ("normalisation", "overrides", name)
+            else:
+                norm, path = default, ("normalisation", "default")
+            lower = spec.get("direction") == "lower"
+            out[name] = self.normalisation(norm, path, layout, lower, name)
+        return out
+
+    def normalisation(self, spec: Mapping[str, Any], path: Path_, layout: Layout, lower: bool,
+                      indicator: str) -> Normalisation:
+        method = spec["method"]
+        scope = spec.get("scope", "period")
+        keys = self.stat_keys(layout) if scope == "period" else ()
+        params = tuple((k, v) for k, v in spec.items() if k not in ("method", "scope", "formula"))
+        if method == "formula":
+            f = self.formula(*path, "formula")
+            expr = self.parse(f, Scope({"x": "the indicator's raw value"}, keys, frozenset(layout.keys),
+                                       expected="'x', the indicator's raw value"))
+            return Normalisation(method, params, scope, expr, f)
+        if method == "leader_share" and lower and "cost" not in spec:
+            self.error(Code.UNKNOWN_METHOD,
+                       f"indicator '{indicator}' is 'lower is better' but its leader share has no cost rule",
+                       self.at(*path) if path else None,
+                       expected="cost: min_over_x (min(x) / x) or cost: one_minus_share (1 - x / max(x))",
+                       hint="x / max(x) of a cost indicator gives the worst unit the top score")
+        cls = methods.NORMALISERS[method]
+        expr = cls(dict(params), keys, lower).template()
+        return Normalisation(method, params, scope, expr)
+
+    def topological(self, section: str, deps: Mapping[str, set[str]]) -> list[str]:
+        """Names in dependency order; each cycle is reported once with its path."""
+        order: list[str] = []
+        state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+        reported: set[frozenset[str]] = set()
+
+        def visit(n: str, stack: list[str]) -> None:
+            if state.get(n) == 2:
+                return
+            if state.get(n) == 1:
+                cycle = stack[stack.index(n):] + [n]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    self.error(Code.CYCLE, f"{section} depend on each other in a cycle: "
+                               + " -> ".join(cycle), self.key_at(section, n),
+                               expected="no name that depends on itself, directly or through others")
+                return
+            state[n] = 1
+            for d in sorted(deps[n]):
+                visit(d, stack + [n])
+            state[n] = 2
+            order.append(n)
+
+        for n in deps:
+            visit(n, [])
+        return order
+
+    def groups(self, indicators: Sequence[str]) -> tuple[Group, ...]:
+        specs: Mapping[str, Any] = self.data.get("groups", {}) or {}
+        known = set(indicators) | set(specs)
+        parent: dict[str, str] = {}
+        for name, spec in specs.items():
+            for i, m in enumerate(spec["members"]):
+                if m not in known:
+                    self.error(Code.UNKNOWN_MEMBER, f"group '{name}' has unknown member '{m}'",
+                               self.at("groups", name, "members", i), expected="an indicator or group name",
+                               hint=did_you_mean(m, known))
+                elif m in parent:
+                    self.error(Code.MEMBER_TWICE, f"'{m}' is a member of both '{parent[m]}' and '{name}'",
+                               self.at("groups", name, "members", i),
+                               expected="each indicator or group in at most one parent group")
+                else:
+                    parent[m] = name
+        order = self.topological("groups", {n: set(s["members"]) & set(specs) for n, s in specs.items()})
+        out = []
+        for name in order:
+            out.append(self.group(name, specs[name]))
+        return tuple(out)
+
+    def group(self, name: str, spec: Mapping[str, Any]) -> Group:
+        members = tuple(spec["members"])
+        weights_spec = spec.get("weights")
+        weights: list[sympy.Rational] = [sympy.Integer(1)] * len(members)
+        if weights_spec is not None:
+            missing = [m for m in members if m not in weights_spec]
+            extra = [w for w in weights_spec if w not in members]
+            for m in missing:
+                self.error(Code.WEIGHTS, f"group '{name}' gives no weight to member '{m}'",
+                           self.at("groups", name, "weights"),
+                           expected="one weight per member: " + ", ".join(members))
+            for w in extra:
+                self.error(Code.WEIGHTS, f"group '{name}' weights '{w}', which is not a member",
+                           self.key_at("groups", name, "weights", w),
+                           expected="weights only for members: " + ", ".join(members),
+                           hint=did_you_mean(w, members))
+            if not missing and not extra:
+                weights = [methods._num(weights_spec[m]) for m in members]
+                if sum(weights) == 0:
+                    self.error(Code.WEIGHTS, f"the weights of group '{name}' add up to 0",
+                               self.at("groups", name, "weights"), expected="at least one positive weight")
+                    weights = [sympy.Integer(1)] * len(members)
+        agg = (spec.get("aggregation") or {}).get("method", "arithmetic")
+        formula = None
+        if agg == "formula":
+            if "formula" not in spec.get("aggregation", {}):
+                self.error(Code.SCHEMA, f"group '{name}' aggregates by formula but gives none",
+                           self.at("groups", name, "aggregation"), expected="aggregation.formula")
+                expr: sympy.Basic = sympy.Integer(0)
+            else:
+                formula = self.formula("groups", name, "aggregation", "formula")
+                expr = self.parse(formula, Scope({m: "member" for m in members}, (), frozenset(),
+                                                 expected="a member of this group: " + ", ".join(members)))
+        else:
+            expr = methods.AGGREGATORS[agg](members, weights)
+        return Group(name, members, tuple(weights), agg, expr, spec.get("label"), formula)
+
+    def index(self, layout: Layout, indicators: Sequence[str], groups: Sequence[str]) -> IndexSpec:
+        spec = self.data["index"]
+        rounding = None
+        if "round" in spec:
+            rounding = Rounding(spec["round"]["digits"], spec["round"].get("mode", "half_up"))
+        if "group" in spec:
+            g = spec["group"]
+            if g not in groups:
+                self.error(Code.UNKNOWN_NAME, f"index refers to unknown group '{g}'", self.at("index", "group"),
+                           expected="a group name", hint=did_you_mean(g, groups))
+            return IndexSpec(sympy.Symbol(g), g, None, spec.get("label"), rounding)
+        f = self.formula("index", "formula")
+        names = {n: "indicator" for n in indicators} | {n: "group" for n in groups}
+        expr = self.parse(f, Scope(names, self.stat_keys(layout), frozenset(layout.keys),
+                                   expected="a group or indicator name"))
+        return IndexSpec(expr, None, f, spec.get("label"), rounding)
+
+    def classes(self) -> ClassScheme | None:
+        spec = self.data.get("classes")
+        if not spec:
+            return None
+        groups = spec.get("groups", {}) or {}
+        bands = []
+        for i, b in enumerate(spec["bands"]):
+            if b["max"] <= b["min"]:
+                self.error(Code.CLASS_BANDS, f"band '{b['label']}' has max {b['max']} <= min {b['min']}",
+                           self.at("classes", "bands", i), expected="min < max")
+            if "group" in b and b["group"] not in groups:
+                self.error(Code.UNKNOWN_NAME, f"band '{b['label']}' names unknown class group '{b['group']}'",
+                           self.at("classes", "bands", i, "group"),
+                           expected="a key of classes.groups", hint=did_you_mean(b["group"], groups))
+            bands.append((i, Band(b["label"], float(b["min"]), float(b["max"]), b.get("group"))))
+        labels: dict[str, int] = {}
+        for i, b in bands:
+            if b.label in labels:
+                self.error(Code.CLASS_BANDS, f"class label '{b.label}' is used twice",
+                           self.at("classes", "bands", i, "label"), expected="unique labels")
+            labels[b.label] = i
+        ordered = sorted(bands, key=lambda t: t[1].lower)
+        for (_, lo), (j, hi) in zip(ordered, ordered[1:]):
+            if hi.lower < lo.upper:
+                self.error(Code.CLASS_BANDS, f"bands '{lo.label}' [{lo.lower:g}, {lo.upper:g}] and "
+                           f"'{hi.label}' [{hi.lower:g}, {hi.upper:g}] overlap", self.at("classes", "bands", j),
+                           expected=f"'{hi.label}' to start at {lo.upper:g}")
+            elif hi.lower > lo.upper:
+                self.error(Code.CLASS_BANDS, f"gap between band '{lo.label}' (up to {lo.upper:g}) and "
+                           f"'{hi.label}' (from {hi.lower:g})", self.at("classes", "bands", j),
+                           expected=f"'{hi.label}' to start at {lo.upper:g}")
+        return ClassScheme(tuple(b for _, b in reversed(ordered)), spec.get("closed", "lower"),
+                           float(spec.get("tolerance", 1e-9)), tuple(groups.items()))
+
+    def derived(self, layout: Layout, names: Mapping[str, str]) -> tuple[Derived, ...]:
+        specs: Mapping[str, Any] = self.data.get("derived", {}) or {}
+        scope = Scope(names | {n: "derived output" for n in specs}, self.stat_keys(layout),
+                      frozenset(layout.keys), expected="an input, indicator, group, index, rank or derived name")
+        parsed = {}
+        for name in specs:
+            f = self.formula("derived", name, "formula")
+            parsed[name] = (f, self.parse(f, scope))
+            if "periods" in specs[name] and not layout.period:
+                self.error(Code.SCHEMA, f"derived '{name}' lists periods but the data has no period column",
+                           self.at("derived", name, "periods"), expected="data.period")
+        order = self.topological("derived", {n: ir.free_names(e) & set(specs) for n, (_, e) in parsed.items()})
+        return tuple(Derived(n, parsed[n][0], parsed[n][1], tuple(specs[n].get("periods", [])),
+                             specs[n].get("label")) for n in order)
+
+    def checks(self, layout: Layout, names: Mapping[str, str]) -> tuple[Check, ...]:
+        specs: Mapping[str, Any] = self.data.get("checks", {}) or {}
+        scope = Scope(names, self.stat_keys(layout), frozenset(layout.keys),
+                      expected="an input, indicator, group, index, rank or derived name")
+        out = []
+        for name, spec in specs.items():
+            f = self.formula("checks", name, "assert")
+            before = len(self.problems)
+            expr = self.parse(f, scope)
+            if len(self.problems) == before and not isinstance(expr, sympy.logic.boolalg.Boolean):
+                self.error(Code.BAD_ARGUMENTS, f"check '{name}' is not a condition",
+                           f.location, expected="a comparison such as 'a == b' or 'x >= 0'")
+            tol = spec.get("tolerance", {}) or {}
+            out.append(Check(name, f, expr, float(tol.get("absolute", 0)), float(tol.get("relative", 0)),
+                             CheckSeverity(spec.get("severity", "warning")), spec.get("label"),
+                             spec.get("description")))
+        return tuple(out)
+
+    def unused(self, indicators: Sequence[Indicator], groups: Sequence[Group], index: IndexSpec) -> None:
+        used = {m for g in groups for m in g.members} | ir.free_names(index.expr)
+        for ind in indicators:
+            if ind.name not in used:
+                self.warn(Code.UNKNOWN_MEMBER, f"indicator '{ind.name}' is not part of any group or of the index",
+                          self.key_at("indicators", ind.name))
+
+    def build(self) -> Methodology:
+        meta, layout = self.meta(), self.layout()
+        self.check_names(layout)
+        inputs = self.inputs()
+        indicators = self.indicators(layout)
+        ind_names = [i.name for i in indicators]
+        groups = self.groups(ind_names)
+        index = self.index(layout, ind_names, [g.name for g in groups])
+        self.unused(indicators, groups, index)
+        names = ({i.name: "input" for i in inputs} | {n: "indicator" for n in ind_names}
+                 | {g.name: "group" for g in groups} | {"index": "the index", "rank": "the rank"})
+        derived = self.derived(layout, names)
+        names |= {d.name: "derived output" for d in derived}
+        checks = self.checks(layout, names)
+        ranking_spec = self.data.get("ranking", {}) or {}
+        ranking = Ranking(ranking_spec.get("order", "descending") == "descending", ranking_spec.get("ties", "min"))
+        classes = self.classes()
+        if self.problems:
+            raise MethodologyError(self.problems)
+        return Methodology(meta, layout, inputs, indicators, groups, index, ranking, classes, derived, checks,
+                           self.doc.source.path)
+
+
+def build_methodology(doc: LoadedYaml) -> tuple[Methodology, tuple[Diagnostic, ...]]:
+    """Apply the semantic rules to a schema-valid document.
+
+    Returns the methodology and its warnings; raises :class:`MethodologyError` with
+    every problem found.
+    """
+    builder = _Builder(doc)
+    methodology = builder.build()
+    return methodology, tuple(builder.warnings)

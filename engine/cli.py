@@ -1,0 +1,154 @@
+"""The ``indexlab`` command: validate, run, schema.
+
+Results go to stdout (or the file given with ``-o``), diagnostics to stderr. Exit codes:
+0 ok, 1 bad methodology or data (or a failing error-severity check), 2 usage. A
+traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from engine.diagnostics import Code, Diagnostic, IndexlabError, UsageError
+
+app = typer.Typer(
+    name="indexlab",
+    help="Composite indices from YAML methodologies: validate, run and inspect them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+T = TypeVar("T")
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Diagnostics as text or JSON.")]
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + ("\n" if not text.endswith("\n") else ""))
+
+
+def _report(diags: tuple[Diagnostic, ...] | list[Diagnostic], fmt: OutputFormat) -> None:
+    if not diags:
+        return
+    if fmt == OutputFormat.json:
+        _err(json.dumps([d.as_dict() for d in diags], ensure_ascii=False, indent=2))
+    else:
+        _err("\n".join(d.render() for d in diags))
+
+
+def _guard(fmt: OutputFormat, debug: bool, action: Callable[[], T]) -> T:
+    """Run `action`; turn our errors into messages and exit codes."""
+    try:
+        return action()
+    except UsageError as err:
+        _report(err.diagnostics, fmt)
+        raise typer.Exit(2) from None
+    except IndexlabError as err:
+        if debug:
+            raise
+        _report(err.diagnostics, fmt)
+        n = len(err.diagnostics)
+        _err(f"{n} problem{'s' if n != 1 else ''} found.")
+        raise typer.Exit(1) from None
+    except OSError as err:
+        if debug:
+            raise
+        _err(f"error[{Code.DATA_FILE}]: {err}")
+        raise typer.Exit(1) from None
+    except Exception as err:  # an engine bug: say so, without a traceback unless asked
+        if debug:
+            raise
+        _err(f"internal error: {type(err).__name__}: {err}\n"
+             "This is a bug in indexlab; run again with --debug for the traceback and report it.")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def validate(
+    methodology: Annotated[Path, typer.Argument(help="Methodology YAML file.")],
+    fmt: FormatOpt = OutputFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """Check a methodology completely, before any data is read."""
+    from engine import api
+
+    validated = _guard(fmt, debug, lambda: api.validate(methodology))
+    _report(validated.warnings, fmt)
+    m = validated.methodology
+    print(f"{methodology}: ok: '{m.meta.title}': {len(m.inputs)} inputs, {len(m.indicators)} indicators, "
+          f"{len(m.groups)} groups, {len(m.checks)} checks")
+
+
+@app.command()
+def run(
+    methodology: Annotated[Path, typer.Argument(help="Methodology YAML file.")],
+    data: Annotated[list[Path], typer.Argument(help="Data files (CSV, Parquet, XLSX, JSON).")],
+    output: Annotated[Path | None, typer.Option("-o", "--output",
+                                                help="Write results here; format by extension: "
+                                                     ".csv, .parquet, .xlsx, .json.")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")] = None,
+    decimal: Annotated[str, typer.Option(help="Decimal mark in CSV: '.' or ','.")] = ".",
+    thousands: Annotated[str | None, typer.Option(help="Thousands separator in CSV, e.g. ' '.")] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of CSV files.")] = "utf-8",
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet name (default: the first).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the result table.")] = False,
+    fmt: FormatOpt = OutputFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """Run a methodology on data: scores, ranks, classes, and the checks' report."""
+    from engine import api, read, write
+    from engine.terminal import print_checks, print_result
+
+    def go() -> api.RunResult:
+        try:
+            options = read.ReadOptions(delimiter=delimiter, decimal=decimal, thousands=thousands,
+                                       encoding=encoding, sheet=sheet)
+        except ValueError as err:
+            raise UsageError([Diagnostic(Code.USAGE, str(err))]) from None
+        if output is not None:
+            write.check_target(output, protect=[methodology, *data])
+        return api.run(methodology, data, options)
+
+    def report(result: api.RunResult) -> bool:
+        _report(result.warnings, fmt)
+        print_checks(result, json_format=fmt == OutputFormat.json)
+        if result.failed_errors:
+            _err("error-severity checks failed: nothing written.")
+            return False
+        if output is not None:
+            write.write_table(result.frame, output, protect=[methodology, *data])
+            _err(f"wrote {result.frame.height} rows to {output}")
+        if not quiet:
+            print_result(result)
+        return True
+
+    result = _guard(fmt, debug, go)
+    if not _guard(fmt, debug, lambda: report(result)):
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the methodology format."""
+    from engine import api
+
+    print(json.dumps(api.schema(), indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    app()

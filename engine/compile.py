@@ -1,0 +1,260 @@
+"""sympy IR to polars expressions.
+
+One function per node type, registered with :func:`functools.singledispatch` (the way
+sympy's printers have a ``_print_<Class>`` per node and ibis compiles its operations to
+polars). A node without a rule is a compile error, never a silent fallback; ``lambdify``
+is never used.
+
+Symbols become columns through :class:`Context.columns` (an indicator symbol inside an
+aggregation means its normalised column, for instance). Cross-unit statistics become
+window expressions ``.over(keys)``, or plain aggregations broadcast to every row when
+pooled over all rows, so the whole methodology stays one lazy query.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import polars as pl
+import sympy
+
+from engine import ir
+
+
+@dataclass(frozen=True)
+class Context:
+    """How names map to columns: `columns[name]` is the column a symbol reads."""
+
+    columns: Mapping[str, str]
+    unit: str
+    period: str | None
+    #: absolute and relative tolerance applied to == and != (checks)
+    atol: float = 0.0
+    rtol: float = 0.0
+
+
+class CompileError(Exception):
+    """An IR node the compiler has no rule for: an engine bug, not a user error."""
+
+
+def to_polars(expr: sympy.Basic, ctx: Context) -> pl.Expr:
+    """Compile a sympy expression to a polars expression.
+
+    >>> import sympy
+    >>> x, y = sympy.symbols("x y")
+    >>> str(to_polars(x / y, Context({"x": "x", "y": "y"}, "unit", "year")))
+    '[(col("x")) / (col("y"))]'
+    """
+    return _compile(expr, ctx)
+
+
+@functools.singledispatch
+def _compile(expr: sympy.Basic, ctx: Context) -> pl.Expr:
+    raise CompileError(f"no polars rule for {type(expr).__name__}: {expr}")
+
+
+@_compile.register
+def _(expr: sympy.Symbol, ctx: Context) -> pl.Expr:
+    return pl.col(ctx.columns.get(expr.name, expr.name))
+
+
+@_compile.register(sympy.Integer)
+@_compile.register(sympy.Rational)
+@_compile.register(sympy.Float)
+@_compile.register(sympy.core.numbers.NegativeOne)
+@_compile.register(sympy.core.numbers.One)
+@_compile.register(sympy.core.numbers.Zero)
+@_compile.register(sympy.core.numbers.Half)
+def _(expr: sympy.Number, ctx: Context) -> pl.Expr:
+    return pl.lit(float(expr), dtype=pl.Float64)
+
+
+@_compile.register(sympy.logic.boolalg.BooleanTrue)
+def _(expr: sympy.Basic, ctx: Context) -> pl.Expr:
+    return pl.lit(True)
+
+
+@_compile.register(sympy.logic.boolalg.BooleanFalse)
+def _(expr: sympy.Basic, ctx: Context) -> pl.Expr:
+    return pl.lit(False)
+
+
+@_compile.register
+def _(expr: sympy.Add, ctx: Context) -> pl.Expr:
+    # left to right, in the author's order: float addition is not associative
+    terms = [_compile(a, ctx) for a in expr.args]
+    return functools.reduce(lambda a, b: a + b, terms)
+
+
+@_compile.register
+def _(expr: sympy.Mul, ctx: Context) -> pl.Expr:
+    args = list(expr.args)
+    if len(args) == 2 and args[0] == sympy.Integer(-1):
+        return -_compile(args[1], ctx)
+    out: pl.Expr | None = None
+    for a in args:
+        if isinstance(a, sympy.Pow) and a.exp == sympy.Integer(-1):
+            num = out if out is not None else pl.lit(1.0)
+            out = num / _compile(a.base, ctx)
+        else:
+            term = _compile(a, ctx)
+            out = term if out is None else out * term
+    assert out is not None
+    return out
+
+
+@_compile.register
+def _(expr: sympy.Pow, ctx: Context) -> pl.Expr:
+    base, exp = expr.args
+    if exp == sympy.Integer(-1):
+        return pl.lit(1.0) / _compile(base, ctx)
+    if exp == sympy.Rational(1, 2):
+        return _compile(base, ctx).sqrt()
+    if exp.is_Number:
+        return _compile(base, ctx).pow(float(exp))
+    return _compile(base, ctx).pow(_compile(exp, ctx))
+
+
+@_compile.register
+def _(expr: sympy.log, ctx: Context) -> pl.Expr:
+    arg = expr.args[0]
+    if arg.is_Number:
+        return pl.lit(float(sympy.log(arg).evalf()))
+    return _compile(arg, ctx).log()
+
+
+@_compile.register
+def _(expr: sympy.exp, ctx: Context) -> pl.Expr:
+    return _compile(expr.args[0], ctx).exp()
+
+
+@_compile.register
+def _(expr: sympy.Abs, ctx: Context) -> pl.Expr:
+    return _compile(expr.args[0], ctx).abs()
+
+
+@_compile.register
+def _(expr: sympy.Max, ctx: Context) -> pl.Expr:
+    return pl.max_horizontal(*(_compile(a, ctx) for a in expr.args))
+
+
+@_compile.register
+def _(expr: sympy.Min, ctx: Context) -> pl.Expr:
+    return pl.min_horizontal(*(_compile(a, ctx) for a in expr.args))
+
+
+@_compile.register
+def _(expr: sympy.Piecewise, ctx: Context) -> pl.Expr:
+    (first_value, first_cond), *rest = expr.args
+    chain = pl.when(_compile(first_cond, ctx)).then(_compile(first_value, ctx))
+    for value, cond in rest:
+        if cond == sympy.true:
+            return chain.otherwise(_compile(value, ctx))
+        chain = chain.when(_compile(cond, ctx)).then(_compile(value, ctx))
+    return chain.otherwise(None)
+
+
+def _close(a: pl.Expr, b: pl.Expr, ctx: Context) -> pl.Expr:
+    if ctx.atol == 0 and ctx.rtol == 0:
+        return a == b
+    return (a - b).abs() <= ctx.atol + ctx.rtol * b.abs()
+
+
+_RELATIONS = {
+    sympy.StrictLessThan: lambda a, b, c: a < b,
+    sympy.LessThan: lambda a, b, c: a <= b,
+    sympy.StrictGreaterThan: lambda a, b, c: a > b,
+    sympy.GreaterThan: lambda a, b, c: a >= b,
+    sympy.Equality: _close,
+    sympy.Unequality: lambda a, b, c: ~_close(a, b, c),
+}
+
+
+@_compile.register(sympy.core.relational.Relational)
+def _(expr: sympy.core.relational.Relational, ctx: Context) -> pl.Expr:
+    rule = _RELATIONS.get(type(expr))
+    if rule is None:
+        raise CompileError(f"no polars rule for relation {type(expr).__name__}")
+    return rule(_compile(expr.lhs, ctx), _compile(expr.rhs, ctx), ctx)
+
+
+@_compile.register
+def _(expr: sympy.And, ctx: Context) -> pl.Expr:
+    return pl.all_horizontal(*(_compile(a, ctx) for a in expr.args))
+
+
+@_compile.register
+def _(expr: sympy.Or, ctx: Context) -> pl.Expr:
+    return pl.any_horizontal(*(_compile(a, ctx) for a in expr.args))
+
+
+@_compile.register
+def _(expr: sympy.Not, ctx: Context) -> pl.Expr:
+    return ~_compile(expr.args[0], ctx)
+
+
+# -- statistics across units -------------------------------------------------------
+
+def _over(agg: pl.Expr, keys: tuple[str, ...]) -> pl.Expr:
+    return agg.over(list(keys)) if keys else agg
+
+
+def _defined(operand: pl.Expr, agg: pl.Expr) -> pl.Expr:
+    """`agg`, or missing when the group has no present value (polars' sum would be 0)."""
+    return pl.when(operand.count() > 0).then(agg)
+
+
+_AGGREGATES = {
+    ir.ColMax: lambda x: x.max(),
+    ir.ColMin: lambda x: x.min(),
+    ir.ColMean: lambda x: x.mean(),
+    ir.ColSum: lambda x: _defined(x, x.sum()),
+    ir.ColMedian: lambda x: x.median(),
+    ir.ColCount: lambda x: x.count().cast(pl.Float64),
+}
+
+
+@_compile.register
+def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
+    x = _compile(expr.operand, ctx)
+    if isinstance(expr, ir.ColStd):
+        return _over(x.std(ddof=expr.ddof), expr.keys)
+    if isinstance(expr, ir.ColRank):
+        ranked = x.rank(method=expr.ties, descending=expr.descending).cast(pl.Float64)  # type: ignore[arg-type]
+        return _over(ranked, expr.keys)
+    rule = _AGGREGATES.get(type(expr))
+    if rule is None:
+        raise CompileError(f"no polars rule for statistic {type(expr).__name__}")
+    return _over(rule(x), expr.keys)
+
+
+@_compile.register
+def _(expr: ir.At, ctx: Context) -> pl.Expr:
+    if ctx.period is None:
+        raise CompileError("at() needs a period column")
+    value = expr.period
+    picked = _compile(expr.args[0], ctx).filter(pl.col(ctx.period) == value)
+    return picked.first().over(ctx.unit)
+
+
+@_compile.register
+def _(expr: ir.Round, ctx: Context) -> pl.Expr:
+    x = _compile(expr.args[0], ctx)
+    digits = int(expr.args[1])
+    mode = "half_away_from_zero" if str(expr.args[2]) == "half_up" else "half_to_even"
+    return round_decimal(x, digits, mode)
+
+
+def round_decimal(x: pl.Expr, digits: int, mode: str) -> pl.Expr:
+    """Round as a person rounds the printed decimal, not the binary float.
+
+    2.675 is stored as 2.67499999…, so rounding the float gives 2.67 where a publisher
+    (and a spreadsheet) prints 2.68. The value is first taken to 12 decimal places as a
+    ``Decimal`` (which reads 2.675000000000) and then rounded with the declared rule
+    for ties: ``half_away_from_zero`` (half up) or ``half_to_even``. Valid for
+    ``|x| < 1e26``.
+    """
+    exact = x.cast(pl.Decimal(38, 12))
+    return exact.round(digits, mode=mode).cast(pl.Float64)  # type: ignore[arg-type]

@@ -1,0 +1,193 @@
+"""Execute a plan on data as one lazy polars query, then audit the result.
+
+The query is the data sorted by its keys (so results never depend on row order),
+then one ``with_columns`` per plan stage, the class bands last, collected once.
+
+Nothing undefined passes silently. After collecting, every computed column is
+audited in one vectorised pass: a NaN or infinite value, or a value that became
+missing although everything it reads is present (a statistic over an all-missing
+column), is an error. Only then, on the failure path, the offending expression is
+taken apart (:func:`diagnose`) to name the cause: a zero denominator, a logarithm of a
+non-positive value, a statistic with no values, with the units and periods affected.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import sympy
+
+from engine import ir
+from engine.compile import Context, to_polars
+from engine.diagnostics import Code, DataError, Diagnostic
+from engine.model import ClassScheme
+from engine.plan import Plan, Step
+from engine.render import show
+
+
+def _context(plan: Plan, step: Step | None = None) -> Context:
+    m = plan.methodology
+    atol = rtol = 0.0
+    if step is not None and step.kind == "check":
+        check = next(c for c in m.checks if c.name == step.name)
+        atol, rtol = check.atol, check.rtol
+    return Context({}, m.layout.unit, m.layout.period, atol, rtol)
+
+
+def _step_expr(plan: Plan, step: Step) -> pl.Expr:
+    expr = to_polars(step.expr, _context(plan, step))
+    if step.periods:
+        period = plan.methodology.layout.period
+        expr = pl.when(pl.col(period).is_in(list(step.periods))).then(expr)  # type: ignore[arg-type]
+    return expr.alias(step.column)
+
+
+def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
+    """The class label (and class group) of `value` by the bands of `scheme`.
+
+    With ``closed: lower`` a band is [min, max) and the top band [min, max]; with
+    ``closed: upper`` a band is (min, max] and the bottom band [min, max]. A value
+    within ``tolerance`` of a bound counts as on it. Missing values and values outside
+    every band get no class.
+    """
+    tol = scheme.tolerance
+    bands = scheme.bands  # highest first
+    conds = []
+    for i, b in enumerate(bands):
+        top, bottom = i == 0, i == len(bands) - 1
+        if scheme.closed == "lower":
+            upper_ok = value <= b.upper + tol if top else value < b.upper - tol
+            conds.append((value >= b.lower - tol) & upper_ok)
+        else:
+            lower_ok = value >= b.lower - tol if bottom else value > b.lower + tol
+            conds.append(lower_ok & (value <= b.upper + tol))
+
+    def ladder(labels: list[str | None]) -> pl.Expr:
+        chain = pl.when(conds[0]).then(pl.lit(labels[0], dtype=pl.String))
+        for c, label in zip(conds[1:], labels[1:]):
+            chain = chain.when(c).then(pl.lit(label, dtype=pl.String))
+        return chain.otherwise(pl.lit(None, dtype=pl.String))
+
+    label = ladder([b.label for b in bands])
+    group = None
+    if scheme.groups:
+        names = dict(scheme.groups)
+        group = ladder([names.get(b.group) if b.group else None for b in bands])
+    return label, group
+
+
+def build_query(plan: Plan, data: pl.LazyFrame) -> pl.LazyFrame:
+    """The whole methodology as one lazy query over `data`."""
+    m = plan.methodology
+    lf = data.sort(list(m.layout.keys))
+    for stage in plan.stages:
+        lf = lf.with_columns([_step_expr(plan, s) for s in stage])
+    if m.ranking.ties != "average":
+        lf = lf.with_columns(pl.col("rank").cast(pl.Int64))
+    if plan.classes:
+        label, group = classify(plan.classes, pl.col("index"))
+        cols = [label.alias("class")] + ([group.alias("class_group")] if group is not None else [])
+        lf = lf.with_columns(cols)
+    return lf
+
+
+# -- auditing the result -----------------------------------------------------------------
+
+def _numeric_steps(plan: Plan) -> list[Step]:
+    return [s for stage in plan.stages for s in stage if s.kind != "check"]
+
+
+def audit(plan: Plan, frame: pl.DataFrame) -> None:
+    """Raise a DataError naming every undefined value in the computed columns."""
+    steps = _numeric_steps(plan)
+    flags = []
+    for s in steps:
+        col = pl.col(s.column)
+        reads = [c for c in ir.free_names(s.expr) if c in frame.columns]
+        present = pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
+        if s.periods:
+            present = present & pl.col(plan.methodology.layout.period).is_in(list(s.periods))
+        bad = (col.is_not_null() & ~col.is_finite()) | (col.is_null() & present)
+        flags.append(bad.any().alias(s.column))
+    summary = frame.select(flags).row(0, named=True)
+    failing = [s for s in steps if summary[s.column] or _empty_statistic(plan, s, frame)]
+    if failing:
+        # report the first failing step of each kind chain: later ones are consequences
+        first = failing[0]
+        raise DataError(diagnose(plan, frame, first))
+
+
+def _statistics(expr: sympy.Basic) -> list[ir.Stat]:
+    found = [expr] if isinstance(expr, ir.Stat) and not isinstance(expr, ir.ColCount) else []
+    for a in expr.args:
+        if isinstance(a, sympy.Basic):
+            found += _statistics(a)
+    return found
+
+
+def _empty_statistic(plan: Plan, step: Step, frame: pl.DataFrame) -> bool:
+    """Whether a statistic in `step` is taken over a group with no present value."""
+    for st in _statistics(step.expr):
+        x = to_polars(st.operand, _context(plan))
+        if st.keys:
+            counts = frame.group_by(list(st.keys)).agg(x.count().alias("n"))["n"]
+        else:
+            counts = frame.select(x.count().alias("n"))["n"]
+        if (counts == 0).any():
+            return True
+    return False
+
+
+def _rows(plan: Plan, frame: pl.DataFrame, mask: pl.Expr, limit: int = 10) -> str:
+    keys = list(plan.methodology.layout.keys)
+    hit = frame.filter(mask).select(keys)
+    names = [" ".join(str(v) for v in row) for row in hit.head(limit).iter_rows()]
+    more = f" and {hit.height - limit} more" if hit.height > limit else ""
+    return ", ".join(names) + more
+
+
+def _what(step: Step) -> str:
+    kinds = {"indicator": "indicator", "normalised": "normalisation of", "group": "group",
+             "index": "", "rank": "", "derived": "derived output"}
+    prefix = kinds.get(step.kind, "")
+    return f"{prefix} '{step.name}'".strip() if prefix else f"'{step.name}'"
+
+
+def diagnose(plan: Plan, frame: pl.DataFrame, step: Step) -> list[Diagnostic]:
+    """Why `step` produced an undefined value: each cause with the rows affected."""
+    ctx = _context(plan, step)
+    problems: list[Diagnostic] = []
+    where = f"in the {_what(step)} ({step.formula})" if step.formula else f"in {_what(step)}"
+
+    def test(node: sympy.Basic, mask: pl.Expr, code: Code, text: str) -> None:
+        hit = frame.select(mask.fill_null(False).any()).item()
+        if hit:
+            rows = _rows(plan, frame, mask.fill_null(False))
+            problems.append(Diagnostic(code, f"{text} {where}, for: {rows}",
+                                       expected="data on which the formula is defined"))
+
+    def walk(node: sympy.Basic) -> None:
+        for a in node.args:
+            if isinstance(a, sympy.Basic):
+                walk(a)
+        if isinstance(node, sympy.Pow) and node.exp.is_Number and node.exp < 0:
+            test(node, to_polars(node.base, ctx) == 0, Code.DIVISION_BY_ZERO,
+                 f"division by zero: {show(node.base)} is 0")
+        elif isinstance(node, sympy.Pow) and node.exp.is_Number and not node.exp.is_integer:
+            test(node, to_polars(node.base, ctx) < 0, Code.DOMAIN,
+                 f"power {show(node.exp)} of a negative value: {show(node.base)} < 0")
+        elif isinstance(node, sympy.log):
+            test(node, to_polars(node.args[0], ctx) <= 0, Code.DOMAIN,
+                 f"logarithm of a value <= 0: {show(node.args[0])}")
+        elif isinstance(node, ir.Stat) and not isinstance(node, ir.ColCount):
+            x = to_polars(node.operand, ctx)
+            empty = x.count() == 0
+            test(node, empty.over(list(node.keys)) if node.keys else empty, Code.ALL_MISSING,
+                 f"{node.label}() over no present value: {show(node.operand)} is missing for every unit")
+
+    walk(step.expr)
+    if not problems:
+        col = pl.col(step.column)
+        mask = col.is_not_null() & ~col.is_finite()
+        problems.append(Diagnostic(Code.NOT_FINITE, f"the result is not a finite number {where}, for: "
+                                   + _rows(plan, frame, mask), expected="finite values"))
+    return problems

@@ -1,0 +1,181 @@
+"""The formula IR: sympy expressions plus a few functions sympy does not have.
+
+Element-wise arithmetic, ``log``, ``exp``, ``Abs``, ``Min``/``Max``, comparisons,
+``And``/``Or``/``Not`` and ``Piecewise`` are sympy's own classes. What sympy lacks are
+statistics *across units* and references *across periods*; they are the classes below,
+all subclasses of :class:`sympy.Function` so that sympy can still substitute,
+differentiate (where it makes sense) and print them.
+
+Every cross-unit statistic carries the keys it is grouped by as its second argument, a
+``Tuple`` of ``Symbol``s naming data columns. The default is the period column, so a
+statistic is taken over the units of one period; ``Tuple()`` pools all rows.
+Options are sympy atoms (``Integer`` for ``ddof``, ``Str`` for a tie rule) so that the
+expression stays a pure sympy tree that can be compared and hashed.
+
+Null handling (documented for users in the schema): statistics skip missing values;
+a statistic over a group with no present value is undefined and is reported as an
+``all-missing`` data error, never silently 0.
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy.core.symbol import Str
+
+
+class Stat(sympy.Function):
+    """A statistic of ``args[0]`` over the rows sharing the keys ``args[1]``."""
+
+    #: name users write in formulas
+    label: str = ""
+
+    @property
+    def operand(self) -> sympy.Expr:
+        return self.args[0]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(str(s) for s in self.args[1])
+
+
+class ColMax(Stat):
+    label = "max"
+
+
+class ColMin(Stat):
+    label = "min"
+
+
+class ColMean(Stat):
+    label = "mean"
+
+
+class ColSum(Stat):
+    label = "sum"
+
+
+class ColMedian(Stat):
+    label = "median"
+
+
+class ColCount(Stat):
+    """Number of present (non-missing) values."""
+
+    label = "count"
+
+
+class ColStd(Stat):
+    """Standard deviation; ``args[2]`` is ddof (1 = sample SD, the default; 0 = population)."""
+
+    label = "std"
+
+    @property
+    def ddof(self) -> int:
+        return int(self.args[2])
+
+
+class ColRank(Stat):
+    """Rank among the rows sharing the keys.
+
+    ``args[2]``: 1 for descending (largest value gets rank 1), 0 for ascending.
+    ``args[3]``: tie rule, ``Str('min')`` (1, 1, 3), ``'dense'`` (1, 1, 2), ``'average'``
+    (1.5, 1.5, 3) or ``'max'``. Missing values get no rank.
+    """
+
+    label = "rank"
+
+    @property
+    def descending(self) -> bool:
+        return bool(int(self.args[2]))
+
+    @property
+    def ties(self) -> str:
+        return str(self.args[3])
+
+
+class At(sympy.Function):
+    """The value of ``args[0]`` for the same unit in the period ``args[1]``.
+
+    ``args[1]`` is an ``Integer`` (e.g. a year) or a ``Str``. Missing when the unit has
+    no row for that period.
+    """
+
+    @property
+    def period(self) -> object:
+        p = self.args[1]
+        return str(p) if isinstance(p, Str) else int(p)
+
+
+class Round(sympy.Function):
+    """``args[0]`` rounded to ``args[1]`` decimals; ``args[2]`` is ``Str('half_up')``
+    (ties away from zero, as publishers and spreadsheets round) or ``Str('half_even')``
+    (ties to even, Python's ``round``)."""
+
+
+STATISTICS: dict[str, type[Stat]] = {
+    cls.label: cls for cls in (ColMax, ColMin, ColMean, ColSum, ColMedian, ColCount, ColStd, ColRank)
+}
+
+
+def stat(cls: type[Stat], operand: sympy.Expr, keys: tuple[str, ...], *options: sympy.Basic) -> Stat:
+    """Build a statistic node; `keys` name the data columns it is grouped by."""
+    return cls(operand, sympy.Tuple(*(sympy.Symbol(k) for k in keys)), *options, evaluate=False)
+
+
+def rename(expr: sympy.Basic, mapping: dict[str, sympy.Basic]) -> sympy.Basic:
+    """Replace symbols by name without evaluating anything.
+
+    sympy's ``subs`` and ``xreplace`` rebuild nodes with evaluation, which reorders
+    ``100 * (x / max(x))`` into ``100 * x / max(x)`` and so changes the floating-point
+    result (the leader would no longer score exactly 100). This rebuilds every node with
+    ``evaluate=False`` and keeps the author's order.
+    """
+    if isinstance(expr, sympy.Symbol):
+        return mapping.get(expr.name, expr)
+    if not expr.args or isinstance(expr, Str):
+        return expr
+    args = [rename(a, mapping) for a in expr.args]
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    try:
+        return expr.func(*args, evaluate=False)
+    except TypeError:  # containers such as Tuple take no evaluate flag
+        return expr.func(*args)
+
+
+def free_names(expr: sympy.Basic) -> set[str]:
+    """Names of the columns an expression reads (statistic keys excluded)."""
+    names: set[str] = set()
+
+    def walk(e: sympy.Basic) -> None:
+        if isinstance(e, sympy.Symbol):
+            names.add(e.name)
+        elif isinstance(e, Stat):
+            walk(e.args[0])
+        elif isinstance(e, At):
+            walk(e.args[0])
+        else:
+            for a in e.args:
+                walk(a)
+
+    walk(expr)
+    return names
+
+
+__all__ = [
+    "At",
+    "ColCount",
+    "ColMax",
+    "ColMean",
+    "ColMedian",
+    "ColMin",
+    "ColRank",
+    "ColStd",
+    "ColSum",
+    "Round",
+    "STATISTICS",
+    "Stat",
+    "Str",
+    "free_names",
+    "stat",
+]

@@ -1,0 +1,184 @@
+"""The methodology as frozen dataclasses: what a YAML file means, after it is checked.
+
+Objects are immutable (tuples, not lists). Formulas are kept both as written
+(:class:`engine.formula.Formula`, with its source position, outside equality) and as
+parsed sympy expressions over the methodology's names. Building these objects, and
+every rule that can fail, is in :mod:`engine.build`; nothing here can fail.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import sympy
+
+from engine.diagnostics import Location
+from engine.formula import Formula
+
+
+class Direction(enum.StrEnum):
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Reference:
+    cite: str
+    url: str | None = None
+    doi: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Meta:
+    id: str
+    title: str
+    version: str | None = None
+    description: str | None = None
+    authors: tuple[str, ...] = ()
+    references: tuple[Reference, ...] = ()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Key columns: one row per `unit` and `period`; `labels` are carried through."""
+
+    unit: str
+    period: str | None = None
+    labels: tuple[str, ...] = ()
+    missing: tuple[str, ...] | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.unit, self.period) if self.period else (self.unit,)
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    label: str | None = None
+    unit: str | None = None
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """A named method with its parameters; `expr` is its template in the symbol ``x``."""
+
+    method: str
+    params: tuple[tuple[str, object], ...]
+    scope: str  # "period" or "pooled"
+    expr: sympy.Basic
+    formula: Formula | None = None
+
+    def param(self, name: str, default: object = None) -> object:
+        return dict(self.params).get(name, default)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    name: str
+    formula: Formula
+    expr: sympy.Basic
+    normalisation: Normalisation
+    direction: Direction = Direction.HIGHER
+    label: str | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    members: tuple[str, ...]
+    weights: tuple[sympy.Rational, ...]
+    aggregation: str  # "arithmetic", "geometric" or "formula"
+    expr: sympy.Basic  # in member names
+    label: str | None = None
+    formula: Formula | None = None
+
+
+@dataclass(frozen=True)
+class Rounding:
+    digits: int
+    mode: str = "half_up"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    expr: sympy.Basic  # over group and indicator names
+    group: str | None = None
+    formula: Formula | None = None
+    label: str | None = None
+    rounding: Rounding | None = None
+
+
+@dataclass(frozen=True)
+class Ranking:
+    descending: bool = True
+    ties: str = "min"
+
+
+@dataclass(frozen=True)
+class Band:
+    label: str
+    lower: float
+    upper: float
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class ClassScheme:
+    """Bands sorted from the highest to the lowest."""
+
+    bands: tuple[Band, ...]
+    closed: str = "lower"  # "lower": [min, max), top band [min, max]; "upper": (min, max]
+    tolerance: float = 1e-9
+    groups: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Derived:
+    name: str
+    formula: Formula
+    expr: sympy.Basic
+    periods: tuple[object, ...] = ()
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    formula: Formula
+    expr: sympy.Basic
+    atol: float = 0.0
+    rtol: float = 0.0
+    severity: Severity = Severity.WARNING
+    label: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Methodology:
+    meta: Meta
+    layout: Layout
+    inputs: tuple[Input, ...]
+    indicators: tuple[Indicator, ...]  # in dependency order
+    groups: tuple[Group, ...]  # children before parents
+    index: IndexSpec
+    ranking: Ranking = Ranking()
+    classes: ClassScheme | None = None
+    derived: tuple[Derived, ...] = ()
+    checks: tuple[Check, ...] = ()
+    path: str | None = field(default=None, compare=False)
+
+    def indicator(self, name: str) -> Indicator:
+        return next(i for i in self.indicators if i.name == name)
+
+    def group(self, name: str) -> Group:
+        return next(g for g in self.groups if g.name == name)

@@ -1,0 +1,58 @@
+"""Print IR expressions back in the formula language (``max(x)``, not ``ColMax(x, (year,))``)."""
+
+from __future__ import annotations
+
+import sympy
+from sympy.printing.str import StrPrinter
+
+from engine import ir
+
+
+class FormulaPrinter(StrPrinter):
+    """sympy's string printer with a rule for each indexlab IR node."""
+
+    def _print_Stat(self, expr: ir.Stat) -> str:
+        args = [self._print(expr.operand)]
+        if isinstance(expr, ir.ColStd):
+            args.append(f"ddof={expr.ddof}")
+        if isinstance(expr, ir.ColRank):
+            args.append(f"descending={str(expr.descending).lower()}")
+            args.append(f"ties='{expr.ties}'")
+        args.append("by=[" + ", ".join(expr.keys) + "]")
+        return f"{expr.label}({', '.join(args)})"
+
+    _print_ColMax = _print_ColMin = _print_ColMean = _print_ColSum = _print_Stat
+    _print_ColMedian = _print_ColCount = _print_ColStd = _print_ColRank = _print_Stat
+
+    def _print_At(self, expr: ir.At) -> str:
+        return f"at({self._print(expr.args[0])}, {expr.period!r})"
+
+    def _print_Round(self, expr: ir.Round) -> str:
+        return f"round({self._print(expr.args[0])}, {expr.args[1]}, mode='{expr.args[2]}')"
+
+    def _print_Piecewise(self, expr: sympy.Piecewise) -> str:
+        (a, cond), (b, _) = expr.args[0], expr.args[-1]
+        return f"where({self._print(cond)}, {self._print(a)}, {self._print(b)})"
+
+    def _print_Max(self, expr: sympy.Max) -> str:
+        return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Min(self, expr: sympy.Min) -> str:
+        return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Float(self, expr: sympy.Float) -> str:
+        return repr(float(expr))
+
+    def _print_Abs(self, expr: sympy.Abs) -> str:
+        return f"abs({self._print(expr.args[0])})"
+
+
+def show(expr: sympy.Basic) -> str:
+    """The expression in the formula language.
+
+    >>> import sympy
+    >>> from engine import ir
+    >>> show(ir.stat(ir.ColMax, sympy.Symbol("x"), ("year",)))
+    'max(x, by=[year])'
+    """
+    return FormulaPrinter({"order": "none"}).doprint(expr)

@@ -1,0 +1,349 @@
+"""Checking a loaded methodology against its JSON Schema, in words a researcher can act on.
+
+Mechanism
+---------
+``Draft202012Validator(schema).iter_errors`` yields every violation. Each one becomes a
+:class:`~engine.diagnostics.Diagnostic` with code ``schema``, placed with
+:meth:`LoadedYaml.locate` at the error's ``absolute_path``. The message is written here,
+per JSON Schema keyword (``type``, ``enum``, ``required``, ``additionalProperties``,
+``minimum`` …), never from jsonschema's own text, which embeds ``repr(instance)`` of the
+whole offending value. Values are quoted through :func:`~engine.diagnostics.truncate`.
+
+Special cases:
+
+* ``additionalProperties: false`` gives one diagnostic per unknown key, at the key,
+  with a "did you mean" hint from the allowed property names.
+* ``required`` says which key is missing and points at the object (at its key when the
+  object is itself a mapping entry).
+* ``oneOf``/``anyOf``: the alternatives that reject the value's type outright, or whose
+  discriminator (a ``const``/``enum`` on a direct property) does not match, are set aside;
+  if one alternative remains (or one has fewer errors than all others), its errors are
+  reported as if it were the only schema. Otherwise the message lists the allowed forms.
+
+``expected=`` comes from the failing subschema: its ``description`` if it has one, else
+its ``enum`` ("one of: higher, lower"), ``const`` or ``type``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from engine.diagnostics import Code, Diagnostic, Location, did_you_mean, truncate
+from engine.yamlsource import LoadedYaml
+
+__all__ = ["check_schema", "load_schema"]
+
+_TYPE_WORDS = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "object": "a mapping (key: value)",
+    "array": "a list",
+    "null": "empty (null)",
+}
+
+
+def load_schema(path: str | Path) -> dict[str, Any]:
+    """Read a JSON Schema file (cached per resolved path; treat the result as read-only).
+
+    The schema itself is checked against Draft 2020-12; a broken schema is a bug in
+    indexlab and raises ``jsonschema.exceptions.SchemaError``.
+
+    >>> load_schema("schema/methodology.schema.json")["type"]  # doctest: +SKIP
+    'object'
+    """
+    return _load_schema(str(Path(path).resolve()))
+
+
+@functools.lru_cache(maxsize=16)
+def _load_schema(resolved: str) -> dict[str, Any]:
+    with open(resolved, encoding="utf-8") as fh:
+        schema = json.load(fh)
+    Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def check_schema(loaded: LoadedYaml, schema: dict[str, Any]) -> tuple[Diagnostic, ...]:
+    """Every way `loaded.data` breaks `schema`, as diagnostics ordered by position.
+
+    >>> from engine.yamlsource import load_yaml
+    >>> doc = load_yaml("m.yaml", text="direction: upward\\n")
+    >>> schema = {"properties": {"direction": {"enum": ["higher", "lower"]}}}
+    >>> [d.message for d in check_schema(doc, schema)]
+    ["'direction' must be one of the allowed values, not the text 'upward'"]
+    """
+    validator = Draft202012Validator(schema)
+    found: list[Diagnostic] = []
+    for error in validator.iter_errors(loaded.data):
+        found.extend(_diagnose(error, loaded))
+    unique = list(dict.fromkeys(found))  # a oneOf may report the same thing twice
+
+    def position(d: Diagnostic) -> tuple[int, int]:
+        loc = d.location
+        return (loc.line or 0, loc.column or 0) if loc else (0, 0)
+
+    return tuple(sorted(unique, key=position))
+
+
+# --------------------------------------------------------------------------- per error
+
+
+def _diagnose(error: ValidationError, loaded: LoadedYaml) -> list[Diagnostic]:
+    keyword = error.validator
+    path = tuple(error.absolute_path)
+    instance = error.instance
+    value = error.validator_value
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    what = _name(path)
+    loc = loaded.locate(path)
+
+    def diag(
+        message: str,
+        location: Location = loc,
+        expected: str | None = None,
+        hint: str | None = None,
+    ) -> list[Diagnostic]:
+        if expected is None:
+            expected = _expected(schema)
+        return [Diagnostic(Code.SCHEMA, message, location, expected, hint)]
+
+    # A key rejected by propertyNames: the instance is the key, the path its object.
+    if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
+        parent = _value_at(loaded.data, path)
+        if isinstance(parent, dict) and instance in parent:
+            what = f"the key '{truncate(instance, 60)}'"
+            loc = loaded.locate_key((*path, instance))
+
+    if keyword in ("oneOf", "anyOf"):
+        chosen = _choose_alternative(error)
+        if chosen is not None:
+            return [d for sub in chosen for d in _diagnose(sub, loaded)]
+        forms = _alternatives(value)
+        if keyword == "oneOf" and not error.context:
+            return diag(f"{what} matches more than one of the allowed forms", expected=forms)
+        return diag(
+            f"{what} does not match any of the allowed forms; it is {_describe(instance)}",
+            expected=forms,
+        )
+
+    if keyword == "type":
+        return diag(f"{what} must be {_types(value)}, not {_describe(instance)}")
+    if keyword == "enum":
+        hint = None
+        if isinstance(instance, str):
+            hint = did_you_mean(instance, [str(v) for v in value])
+        return diag(
+            f"{what} must be one of the allowed values, not {_describe(instance)}", hint=hint
+        )
+    if keyword == "const":
+        return diag(f"{what} must be {_literal(value)}, not {_describe(instance)}")
+    if keyword == "required":
+        return _missing(error, loaded, path, what)
+    if keyword in ("additionalProperties", "unevaluatedProperties") and value is False:
+        unknown = _unknown_keys(error, loaded, path)
+        if unknown:
+            return unknown
+    if keyword is None or value is False:  # a `false` subschema
+        where = loaded.locate_key(path) if path and isinstance(path[-1], str) else loc
+        return diag(f"{what} is not allowed here", location=where)
+
+    numbers = {
+        "minimum": "at least",
+        "maximum": "at most",
+        "exclusiveMinimum": "greater than",
+        "exclusiveMaximum": "less than",
+    }
+    if keyword in numbers:
+        return diag(f"{what} must be {numbers[keyword]} {value}, not {_describe(instance)}")
+    if keyword == "multipleOf":
+        return diag(f"{what} must be a multiple of {value}, not {_describe(instance)}")
+    sizes = {
+        "minLength": ("at least", "characters", len),
+        "maxLength": ("at most", "characters", len),
+        "minItems": ("at least", "items", len),
+        "maxItems": ("at most", "items", len),
+        "minProperties": ("at least", "keys", len),
+        "maxProperties": ("at most", "keys", len),
+    }
+    if keyword in sizes:
+        bound, unit, measure = sizes[keyword]
+        try:
+            has = f" (it has {measure(instance)})"
+        except TypeError:
+            has = ""
+        return diag(f"{what} must have {bound} {value} {unit}{has}")
+    if keyword == "uniqueItems":
+        return diag(f"{what} lists the same item more than once")
+    if keyword == "pattern":
+        expected = schema.get("description") or f"text matching the pattern {value}"
+        return diag(
+            f"{what} does not have the expected form: {_describe(instance)}",
+            expected=truncate(expected, 200),
+        )
+    if keyword == "format":
+        return diag(f"{what} is not a valid {value}: {_describe(instance)}")
+    if keyword == "not":
+        return diag(f"{what} has a value that is not allowed here: {_describe(instance)}")
+    if keyword in ("contains", "minContains", "maxContains"):
+        return diag(f"{what}: {truncate(error.message, 160)}")
+    # Anything else (dependentRequired, if/then …): jsonschema's text, shortened.
+    return diag(f"{what}: {truncate(error.message, 160)}")
+
+
+def _missing(
+    error: ValidationError, loaded: LoadedYaml, path: tuple[str | int, ...], what: str
+) -> list[Diagnostic]:
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    missing = [p for p in error.validator_value if p not in instance]
+    # jsonschema yields one error per missing key with the text "'name' is a required …"
+    name = next((p for p in missing if error.message.startswith(f"{p!r} ")), None)
+    if name is None:
+        name = missing[0] if missing else "?"
+    properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    expected = _expected(properties.get(name)) if isinstance(properties, dict) else None
+    where = loaded.locate_key(path) if path and isinstance(path[-1], str) else loaded.locate(path)
+    return [
+        Diagnostic(
+            Code.SCHEMA,
+            f"{what} is missing the required key '{truncate(name, 60)}'",
+            where,
+            expected,
+        )
+    ]
+
+
+def _unknown_keys(
+    error: ValidationError, loaded: LoadedYaml, path: tuple[str | int, ...]
+) -> list[Diagnostic]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    properties = schema.get("properties", {})
+    allowed = [str(p) for p in properties] if isinstance(properties, dict) else []
+    patterns = schema.get("patternProperties", {}) or {}
+    where = f"'{_path_text(path)}'" if path else "the top level"
+    result = []
+    for key in instance:
+        if key in allowed or any(re.search(p, key) for p in patterns):
+            continue
+        expected = f"one of: {', '.join(allowed)}" if allowed else "no other keys"
+        result.append(
+            Diagnostic(
+                Code.SCHEMA,
+                f"unknown key '{truncate(key, 60)}' in {where}",
+                loaded.locate_key((*path, key)),
+                truncate(expected, 200),
+                did_you_mean(key, allowed),
+            )
+        )
+    return result
+
+
+def _choose_alternative(error: ValidationError) -> list[ValidationError] | None:
+    """The errors of the oneOf/anyOf alternative the author most likely meant, if clear."""
+    groups: dict[Any, list[ValidationError]] = {}
+    for sub in error.context or ():
+        key = sub.relative_schema_path[0] if sub.relative_schema_path else None
+        groups.setdefault(key, []).append(sub)
+    candidates = [errs for errs in groups.values() if not _rejects_type(errs)]
+    if not candidates:
+        return None
+    matching_tag = [errs for errs in candidates if not _rejects_discriminator(errs)]
+    if matching_tag:
+        candidates = matching_tag
+    if len(candidates) == 1:
+        return candidates[0]
+    candidates.sort(key=len)
+    if len(candidates[0]) < len(candidates[1]):
+        return candidates[0]
+    return None
+
+
+def _rejects_type(errors: Iterable[ValidationError]) -> bool:
+    return any(e.validator == "type" and not e.relative_path for e in errors)
+
+
+def _rejects_discriminator(errors: Iterable[ValidationError]) -> bool:
+    return any(e.validator in ("const", "enum") and len(e.relative_path) == 1 for e in errors)
+
+
+# --------------------------------------------------------------------------- wording
+
+
+def _path_text(path: Sequence[str | int]) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + truncate(part, 40)
+    return text
+
+
+def _name(path: Sequence[str | int]) -> str:
+    return f"'{_path_text(path)}'" if path else "the top level"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {truncate(value, 40)}"
+    if isinstance(value, str):
+        return f"the text {truncate(repr(value), 60)}" if value else "empty text"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, dict):
+        return f"a mapping with {len(value)} key{'s' if len(value) != 1 else ''}"
+    return truncate(value, 60)
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{truncate(value, 60)}'"
+    return truncate(json.dumps(value), 60)
+
+
+def _types(value: Any) -> str:
+    names = [value] if isinstance(value, str) else list(value)
+    return " or ".join(_TYPE_WORDS.get(n, str(n)) for n in names)
+
+
+def _expected(schema: Any) -> str | None:
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(schema.get("description"), str):
+        return truncate(schema["description"], 200)
+    if isinstance(schema.get("enum"), list):
+        return truncate("one of: " + ", ".join(str(v) for v in schema["enum"]), 200)
+    if "const" in schema:
+        return _literal(schema["const"])
+    if "type" in schema:
+        return _types(schema["type"])
+    return None
+
+
+def _alternatives(alternatives: Any) -> str | None:
+    if not isinstance(alternatives, list):
+        return None
+    forms = [_expected(alt) or "another form" for alt in alternatives]
+    return truncate(" | ".join(dict.fromkeys(forms)), 200)
+
+
+def _value_at(data: Any, path: Sequence[str | int]) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data

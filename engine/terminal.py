@@ -1,0 +1,68 @@
+"""Readable terminal output of a run: the result table and the checks' report (rich)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import polars as pl
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from engine.api import RunResult
+from engine.plan import build_plan
+from engine.report import conventions
+
+
+def _fmt(v: object) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def print_result(result: RunResult, console: Console | None = None) -> None:
+    """Per period, the units by rank with index, class and groups; then the conventions."""
+    console = console or Console(soft_wrap=False)
+    m = result.methodology
+    lay = m.layout
+    shown = [c for c in ([lay.unit] + [g.name for g in m.groups] + ["index", "rank", "class"]
+                         + [d.name for d in m.derived]) if c in result.frame.columns]
+    periods = result.frame[lay.period].unique(maintain_order=True).to_list() if lay.period else [None]
+    for p in periods:
+        part = result.frame if p is None else result.frame.filter(pl.col(lay.period) == p)
+        part = part.sort(["rank", lay.unit], nulls_last=True)
+        title = m.meta.title + (f" — {lay.period} {p}" if p is not None else "")
+        table = Table(title=title, title_justify="left")
+        for c in shown:
+            table.add_column(c, justify="left" if c in (lay.unit, "class") else "right")
+        for row in part.select(shown).iter_rows():
+            table.add_row(*(_fmt(v) for v in row))
+        console.print(table)
+    for line in conventions(build_plan(m)):
+        console.print(f"[dim]convention: {escape(line)}[/dim]")
+
+
+def print_checks(result: RunResult, *, json_format: bool = False) -> None:
+    """The checks' report on stderr: each check, and every failing unit and period."""
+    if not result.checks:
+        return
+    if json_format:
+        payload = [{"check": c.check.name, "severity": str(c.check.severity), "formula": c.check.formula.text,
+                    "tested": c.tested, "failures": c.failures.to_dicts()} for c in result.checks]
+        sys.stderr.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+        return
+    console = Console(stderr=True, soft_wrap=False)
+    for c in result.checks:
+        style = "green" if c.passed else ("red" if c.check.severity == "error" else "yellow")
+        console.print(f"[{style}]{escape(c.describe())}[/{style}]")
+        if c.passed:
+            continue
+        table = Table(show_edge=False, pad_edge=False)
+        for col in c.failures.columns:
+            table.add_column(col, justify="left" if c.failures[col].dtype == pl.String else "right")
+        for row in c.failures.iter_rows():
+            table.add_row(*(_fmt(v) if not isinstance(v, float) else f"{v:.6g}" for v in row))
+        console.print(table)

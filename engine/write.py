@@ -1,0 +1,126 @@
+"""Writing result tables: CSV, Parquet, Excel (.xlsx) or JSON, chosen by the extension.
+
+A write never harms what was there: the table goes to a temporary file in the target's
+directory, is flushed to disk and only then renamed over the target (``os.replace`` is
+atomic on one file system), so a failure leaves the old file whole. Inputs named in
+``protect`` (the methodology and the data files) are never overwritten, even through
+another spelling of their path or a symlink.
+
+Spreadsheets run formulas: a text cell starting with ``= + - @``, TAB or CR is written
+with a leading apostrophe in CSV and XLSX (OWASP "CSV injection"). Only String columns
+are escaped, so the number -1.5 stays a number. CSV floats are written in the shortest
+form that reads back to the same double; XLSX keeps 16 significant digits (xlsxwriter).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import polars as pl
+import xlsxwriter
+
+from engine.diagnostics import Code, Diagnostic, UsageError
+
+__all__ = ["SUPPORTED", "check_target", "write_table"]
+
+SUPPORTED = (".csv", ".parquet", ".xlsx", ".json")
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def write_table(frame: pl.DataFrame, path: str | Path, *, protect: Sequence[Path] = ()) -> Path:
+    """Write `frame` to `path` atomically; return the path written.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "scores.csv"
+    >>> write_table(pl.DataFrame({"unit": ["=A"], "score": [-1.5]}), out).read_text()
+    "unit,score\\n'=A,-1.5\\n"
+    """
+    target = check_target(path, protect=protect)
+    writer = _WRITERS[target.suffix.lower()]
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        # Created here (not by the writer) so the file gets the umask's usual permissions.
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        writer(frame, temporary)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise UsageError(
+            [Diagnostic(Code.USAGE, f"cannot write '{target}': {exc.strerror or exc}")]
+        ) from exc
+    finally:
+        temporary.unlink(missing_ok=True)
+    return target
+
+
+def check_target(path: str | Path, *, protect: Sequence[Path] = ()) -> Path:
+    """The output path, if it can be written: a known extension, not an input, not a folder."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in _WRITERS:
+        raise UsageError(
+            [
+                Diagnostic(
+                    Code.USAGE,
+                    f"cannot write '{target}': unknown output type '{suffix or target.name}'",
+                    expected=", ".join(SUPPORTED),
+                )
+            ]
+        )
+    resolved = target.resolve()
+    if any(resolved == Path(p).resolve() for p in protect):
+        raise UsageError(
+            [
+                Diagnostic(
+                    Code.USAGE,
+                    f"refusing to overwrite the input file '{target}'",
+                    hint="choose another output path",
+                )
+            ]
+        )
+    if target.is_dir():
+        raise UsageError([Diagnostic(Code.USAGE, f"'{target}' is a directory")])
+    return target
+
+
+def _escaped(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(_FORMULA_START))
+        .then(pl.concat_str(pl.lit("'"), pl.col(name)))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text
+    )
+
+
+def _write_csv(frame: pl.DataFrame, path: Path) -> None:
+    _escaped(frame).write_csv(path, include_bom=False)
+
+
+def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_parquet(path)
+
+
+def _write_json(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_json(path)  # a list of records
+
+
+def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
+    # Our own workbook: xlsxwriter's default turns strings starting with '=' into formulas.
+    options = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    with xlsxwriter.Workbook(str(path), options) as workbook:
+        _escaped(frame).write_excel(workbook, "results", autofit=True, float_precision=6)
+
+
+_WRITERS: dict[str, Callable[[pl.DataFrame, Path], None]] = {
+    ".csv": _write_csv,
+    ".parquet": _write_parquet,
+    ".xlsx": _write_xlsx,
+    ".json": _write_json,
+}
