@@ -23,7 +23,7 @@ import polars as pl
 
 from engine import read
 from engine.build import build_methodology
-from engine.diagnostics import Diagnostic, MethodologyError, Severity
+from engine.diagnostics import Code, DataError, Diagnostic, MethodologyError, Severity
 from engine.execute import audit, build_query
 from engine.model import Methodology
 from engine.plan import Plan, build_plan
@@ -74,37 +74,102 @@ class RunResult:
     checks: tuple[CheckResult, ...]
     warnings: tuple[Diagnostic, ...]
     methodology: Methodology
+    #: the detail rows (long form) when asked for and the methodology has detail inputs
+    detail: pl.DataFrame | None = None
 
     @property
     def failed_errors(self) -> tuple[CheckResult, ...]:
         return tuple(c for c in self.checks if not c.passed and c.check.severity == "error")
 
 
+@dataclass(frozen=True)
+class Data:
+    """Typed input data: one row per unit and period, and the detail rows if any."""
+
+    units: pl.DataFrame | None
+    detail: pl.DataFrame | None = None
+    warnings: tuple[Diagnostic, ...] = ()
+
+
 def read_data(m: Methodology, paths: Sequence[str | Path], options: read.ReadOptions | None = None
-              ) -> read.Loaded:
-    """Read and type the data a methodology needs (every problem reported at once)."""
+              ) -> Data:
+    """Read and type the data a methodology needs (every problem reported at once).
+
+    With detail inputs, a file whose header has the detail key columns holds detail
+    rows; the other files hold one row per unit and period.
+    """
     opts = options or read.ReadOptions()
-    if m.layout.missing is not None:
-        opts = read.ReadOptions(**{**opts.__dict__, "missing": tuple(m.layout.missing)})
-    return read.load_data(paths, keys=m.layout.keys, numeric=[i.name for i in m.inputs],
-                          text=m.layout.labels, options=opts)
+    if m.layout.missing is not None:  # in addition to the reader's defaults
+        extra = tuple(t for t in m.layout.missing if t not in opts.missing)
+        opts = read.ReadOptions(**{**opts.__dict__, "missing": opts.missing + extra})
+    unit_inputs = [i.name for i in m.inputs if i.grain == "unit"]
+    detail_inputs = [i.name for i in m.inputs if i.grain == "detail"]
+    if not detail_inputs:
+        loaded = read.load_data(paths, keys=m.layout.keys, numeric=unit_inputs, text=m.layout.labels,
+                                options=opts)
+        return Data(loaded.frame, None, loaded.warnings)
+    detail_files = [p for p in paths if set(m.layout.detail) <= set(read.header_of(p, opts))]
+    unit_files = [p for p in paths if p not in detail_files]
+    if not detail_files:
+        detail_files = list(paths)  # let the reader name the missing detail columns
+    detail = read.load_data(detail_files, keys=m.layout.detail_keys, numeric=detail_inputs,
+                            text=m.layout.labels if not unit_files else (), options=opts)
+    units = None
+    if unit_inputs or unit_files:
+        units = read.load_data(unit_files or paths, keys=m.layout.keys, numeric=unit_inputs,
+                               text=m.layout.labels, options=opts)
+    labels = None if units is not None or not m.layout.labels else (
+        detail.frame.group_by(list(m.layout.keys)).agg(pl.col(list(m.layout.labels)).first()))
+    return Data(units.frame if units else labels, detail.frame,
+                detail.warnings + (units.warnings if units else ()))
 
 
-def execute(validated: Validated, data: pl.DataFrame | pl.LazyFrame) -> RunResult:
-    """Run a validated methodology on an already-typed frame."""
+def _no_empty_inputs(m: Methodology, data: Data) -> None:
+    """An input column with no value in a whole period is an error, named before computing."""
+    problems = []
+    for frame, grain_name in ((data.units, "unit"), (data.detail, "detail")):
+        if frame is None:
+            continue
+        names = [i.name for i in m.inputs if i.grain == grain_name and i.name in frame.columns]
+        if not names:
+            continue
+        by = [m.layout.period] if m.layout.period else []
+        counts = (frame.group_by(by).agg(pl.col(names).count()) if by else frame.select(pl.col(names).count()))
+        for row in counts.iter_rows(named=True):
+            for n in names:
+                if row[n] == 0:
+                    where = f" for {m.layout.period} {row[m.layout.period]}" if by else ""
+                    problems.append(Diagnostic(Code.ALL_MISSING, f"input column '{n}' has no value{where}",
+                                               expected="at least one present value per period"))
+    if problems:
+        raise DataError(problems)
+
+
+def execute(validated: Validated, data: Data | pl.DataFrame, *, keep_detail: bool = False) -> RunResult:
+    """Run a validated methodology on already-typed data."""
     plan = validated.plan
-    frame = build_query(plan, data.lazy()).collect()
-    audit(plan, frame)
+    if isinstance(data, pl.DataFrame):
+        data = Data(data)
+    _no_empty_inputs(validated.methodology, data)
+    units = data.units.lazy() if data.units is not None else None
+    detail = data.detail.lazy() if data.detail is not None else None
+    unit_lf, detail_lf = build_query(plan, units, detail)
+    if detail_lf is not None:
+        frame, detail_frame = pl.collect_all([unit_lf, detail_lf])
+    else:
+        frame, detail_frame = unit_lf.collect(), None
+    audit(plan, frame, detail_frame)
     checks = evaluate_checks(plan, frame)
-    warnings = validated.warnings + missing_index_warnings(plan, frame)
-    return RunResult(frame.select(plan.output), checks, warnings, validated.methodology)
+    warnings = data.warnings + validated.warnings + missing_index_warnings(plan, frame)
+    kept = detail_frame.select(plan.detail_output) if keep_detail and detail_frame is not None else None
+    return RunResult(frame.select(plan.output), checks, warnings, validated.methodology, kept)
 
 
 def run(methodology: str | Path | Validated, data: Sequence[str | Path],
-        options: read.ReadOptions | None = None) -> RunResult:
-    """Validate `methodology`, read `data` and compute every output column."""
+        options: read.ReadOptions | None = None, *, keep_detail: bool = False) -> RunResult:
+    """Validate `methodology`, read `data` and compute every output column.
+
+    `keep_detail` also returns the detail rows (``RunResult.detail``).
+    """
     validated = methodology if isinstance(methodology, Validated) else validate(methodology)
-    loaded = read_data(validated.methodology, data, options)
-    result = execute(validated, loaded.frame)
-    return RunResult(result.frame, result.checks, tuple(loaded.warnings) + result.warnings,
-                     result.methodology)
+    return execute(validated, read_data(validated.methodology, data, options), keep_detail=keep_detail)

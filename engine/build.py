@@ -14,7 +14,7 @@ from typing import Any
 
 import sympy
 
-from engine import ir, methods
+from engine import grain, ir, methods
 from engine.diagnostics import Code, Diagnostic, Location, MethodologyError, Severity, did_you_mean
 from engine.formula import Formula, Scope, parse_formula
 from engine.model import (
@@ -34,12 +34,13 @@ from engine.model import (
     Ranking,
     Reference,
     Rounding,
+    Screen,
 )
 from engine.model import Severity as CheckSeverity
 from engine.yamlsource import LoadedYaml
 
 #: output columns the engine writes; user names may not take them
-RESERVED = frozenset({"index", "index_unrounded", "rank", "class", "class_group", "x"})
+RESERVED = frozenset({"index", "index_unrounded", "rank", "class", "class_group"})
 
 Path_ = tuple[str | int, ...]
 
@@ -50,6 +51,7 @@ class _Builder:
         self.data: dict[str, Any] = doc.data
         self.problems: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
+        self.grains: dict[str, str] = {}
 
     # -- helpers ---------------------------------------------------------------------
     def at(self, *path: str | int) -> Location:
@@ -90,12 +92,12 @@ class _Builder:
         d = self.data["data"]
         missing = d.get("missing")
         return Layout(d["unit"], d.get("period"), tuple(d.get("labels", [])),
-                      tuple(missing) if missing is not None else None)
+                      tuple(missing) if missing is not None else None, tuple(d.get("detail", [])))
 
     def check_names(self, layout: Layout) -> None:
         """Every name is defined once, and none takes a key or output column."""
         seen: dict[str, str] = {}
-        for col in layout.keys + layout.labels:
+        for col in layout.detail_keys + layout.labels:
             seen[col] = "data column"
         for section in ("inputs", "indicators", "groups", "derived"):
             for name in self.data.get(section, {}) or {}:
@@ -111,17 +113,41 @@ class _Builder:
                     seen[name] = section.rstrip("s") if section != "derived" else "derived output"
 
     def inputs(self) -> tuple[Input, ...]:
-        return tuple(Input(n, s.get("label"), s.get("unit"), self.key_at("inputs", n))
-                     for n, s in self.data["inputs"].items())
+        out = []
+        for n, s in self.data["inputs"].items():
+            g = s.get("grain", "unit")
+            if g == "detail" and not self.data["data"].get("detail"):
+                self.error(Code.SCHEMA, f"input '{n}' has grain 'detail' but data.detail names no detail keys",
+                           self.at("inputs", n, "grain"), expected="data.detail, e.g. [industry]")
+            out.append(Input(n, s.get("label"), s.get("unit"), self.key_at("inputs", n), g))
+        return tuple(out)
 
     def stat_keys(self, layout: Layout) -> tuple[str, ...]:
         return (layout.period,) if layout.period else ()
 
+    def scope(self, layout: Layout, names: Mapping[str, str], expected: str,
+              class_labels: tuple[str, ...] | None = None) -> Scope:
+        return Scope(names, self.stat_keys(layout), frozenset(layout.detail_keys), expected, layout.period,
+                     class_labels)
+
+    def check_grain(self, expr: sympy.Basic, where: Location | None, what: str, layout: Layout,
+                    must_be_unit: bool) -> str:
+        """The grain of `expr`, reporting every way it does not fit (see engine.grain)."""
+        detail = frozenset(layout.detail)
+        g = grain.grain_of(expr, self.grains, detail)
+        for problem in grain.grain_problems(expr, self.grains, frozenset(layout.keys), detail):
+            self.error(Code.GRAIN, f"{what}: {problem}", where, expected="statistics that fit the data's grain")
+        if must_be_unit and g == grain.DETAIL:
+            keys = ", ".join(layout.keys)
+            self.error(Code.GRAIN, f"{what} has one value per detail row ({', '.join(layout.detail)}), "
+                       "but one per unit and period is needed here", where,
+                       expected=f"a reduction such as sum(..., by=[{keys}]) or at(x, {layout.detail[0]}='...')")
+        return g
+
     def indicators(self, layout: Layout) -> tuple[Indicator, ...]:
         specs: Mapping[str, Any] = self.data["indicators"]
         names = {n: "input" for n in self.data["inputs"]} | {n: "indicator" for n in specs}
-        scope = Scope(names, self.stat_keys(layout), frozenset(layout.keys),
-                      expected="an input or indicator name")
+        scope = self.scope(layout, names, "an input or indicator name")
         parsed: dict[str, tuple[Formula, sympy.Basic]] = {}
         for name in specs:
             f = self.formula("indicators", name, "formula")
@@ -132,8 +158,10 @@ class _Builder:
         for name in order:
             s = specs[name]
             f, expr = parsed[name]
+            g = self.check_grain(expr, f.location, f"indicator '{name}'", layout, must_be_unit=False)
+            self.grains[name] = g
             out.append(Indicator(name, f, expr, norms[name], Direction(s.get("direction", "higher")),
-                                 s.get("label"), s.get("unit")))
+                                 s.get("label"), s.get("unit"), g))
         return tuple(out)
 
     def normalisations(self, layout: Layout, specs: Mapping[str, Any]) -> dict[str, Normalisation]:
@@ -164,7 +192,7 @@ class _Builder:
         if method == "formula":
             f = self.formula(*path, "formula")
             expr = self.parse(f, Scope({"x": "the indicator's raw value"}, keys, frozenset(layout.keys),
-                                       expected="'x', the indicator's raw value"))
+                                       expected="'x', the indicator's raw value", period=layout.period))
             return Normalisation(method, params, scope, expr, f)
         if method == "leader_share" and lower and "cost" not in spec:
             self.error(Code.UNKNOWN_METHOD,
@@ -172,9 +200,9 @@ class _Builder:
                        self.at(*path) if path else None,
                        expected="cost: min_over_x (min(x) / x) or cost: one_minus_share (1 - x / max(x))",
                        hint="x / max(x) of a cost indicator gives the worst unit the top score")
-        cls = methods.NORMALISERS[method]
-        expr = cls(dict(params), keys, lower).template()
-        return Normalisation(method, params, scope, expr)
+        normaliser = methods.NORMALISERS[method](dict(params), keys, lower)
+        requires, requirement = normaliser.requires()
+        return Normalisation(method, params, scope, normaliser.template(), None, requires, requirement)
 
     def topological(self, section: str, deps: Mapping[str, set[str]]) -> list[str]:
         """Names in dependency order; each cycle is reported once with its path."""
@@ -214,6 +242,11 @@ class _Builder:
                     self.error(Code.UNKNOWN_MEMBER, f"group '{name}' has unknown member '{m}'",
                                self.at("groups", name, "members", i), expected="an indicator or group name",
                                hint=did_you_mean(m, known))
+                elif self.grains.get(m) == grain.DETAIL:
+                    self.error(Code.GRAIN, f"group '{name}' member '{m}' has one value per detail row",
+                               self.at("groups", name, "members", i),
+                               expected="members with one value per unit and period (reduce detail "
+                                        "indicators with a statistic by the unit and period keys)")
                 elif m in parent:
                     self.error(Code.MEMBER_TWICE, f"'{m}' is a member of both '{parent[m]}' and '{name}'",
                                self.at("groups", name, "members", i),
@@ -257,8 +290,10 @@ class _Builder:
                 expr: sympy.Basic = sympy.Integer(0)
             else:
                 formula = self.formula("groups", name, "aggregation", "formula")
-                expr = self.parse(formula, Scope({m: "member" for m in members}, (), frozenset(),
-                                                 expected="a member of this group: " + ", ".join(members)))
+                expr = self.parse(formula, Scope({m: "member" for m in members}, self.stat_keys(self.layout_),
+                                                 frozenset(self.layout_.keys),
+                                                 expected="a member of this group: " + ", ".join(members),
+                                                 period=self.layout_.period))
         else:
             expr = methods.AGGREGATORS[agg](members, weights)
         return Group(name, members, tuple(weights), agg, expr, spec.get("label"), formula)
@@ -276,8 +311,8 @@ class _Builder:
             return IndexSpec(sympy.Symbol(g), g, None, spec.get("label"), rounding)
         f = self.formula("index", "formula")
         names = {n: "indicator" for n in indicators} | {n: "group" for n in groups}
-        expr = self.parse(f, Scope(names, self.stat_keys(layout), frozenset(layout.keys),
-                                   expected="a group or indicator name"))
+        expr = self.parse(f, self.scope(layout, names, "a group or indicator name"))
+        self.check_grain(expr, f.location, "the index", layout, must_be_unit=True)
         return IndexSpec(expr, None, f, spec.get("label"), rounding)
 
     def classes(self) -> ClassScheme | None:
@@ -316,12 +351,13 @@ class _Builder:
 
     def derived(self, layout: Layout, names: Mapping[str, str]) -> tuple[Derived, ...]:
         specs: Mapping[str, Any] = self.data.get("derived", {}) or {}
-        scope = Scope(names | {n: "derived output" for n in specs}, self.stat_keys(layout),
-                      frozenset(layout.keys), expected="an input, indicator, group, index, rank or derived name")
+        scope = self.scope(layout, names | {n: "derived output" for n in specs},
+                           "an input, indicator, group, index, rank or derived name")
         parsed = {}
         for name in specs:
             f = self.formula("derived", name, "formula")
             parsed[name] = (f, self.parse(f, scope))
+            self.check_grain(parsed[name][1], f.location, f"derived '{name}'", layout, must_be_unit=True)
             if "periods" in specs[name] and not layout.period:
                 self.error(Code.SCHEMA, f"derived '{name}' lists periods but the data has no period column",
                            self.at("derived", name, "periods"), expected="data.period")
@@ -331,13 +367,13 @@ class _Builder:
 
     def checks(self, layout: Layout, names: Mapping[str, str]) -> tuple[Check, ...]:
         specs: Mapping[str, Any] = self.data.get("checks", {}) or {}
-        scope = Scope(names, self.stat_keys(layout), frozenset(layout.keys),
-                      expected="an input, indicator, group, index, rank or derived name")
+        scope = self.scope(layout, names, "an input, indicator, group, index, rank or derived name")
         out = []
         for name, spec in specs.items():
             f = self.formula("checks", name, "assert")
             before = len(self.problems)
             expr = self.parse(f, scope)
+            self.check_grain(expr, f.location, f"check '{name}'", layout, must_be_unit=True)
             if len(self.problems) == before and not isinstance(expr, sympy.logic.boolalg.Boolean):
                 self.error(Code.BAD_ARGUMENTS, f"check '{name}' is not a condition",
                            f.location, expected="a comparison such as 'a == b' or 'x >= 0'")
@@ -347,34 +383,66 @@ class _Builder:
                              spec.get("description")))
         return tuple(out)
 
-    def unused(self, indicators: Sequence[Indicator], groups: Sequence[Group], index: IndexSpec) -> None:
-        used = {m for g in groups for m in g.members} | ir.free_names(index.expr)
-        for ind in indicators:
-            if ind.name not in used:
-                self.warn(Code.UNKNOWN_MEMBER, f"indicator '{ind.name}' is not part of any group or of the index",
-                          self.key_at("indicators", ind.name))
+    def screening(self, layout: Layout, names: Mapping[str, str], classes: ClassScheme | None
+                  ) -> tuple[Screen, ...]:
+        specs: Mapping[str, Any] = self.data.get("screening", {}) or {}
+        labels = tuple(b.label for b in classes.bands) if classes else None
+        scope = self.scope(layout, names, "an input, indicator, group, index, rank or derived name",
+                           class_labels=labels)
+        out = []
+        for name, spec in specs.items():
+            f = self.formula("screening", name, "rule")
+            before = len(self.problems)
+            expr = self.parse(f, scope)
+            self.check_grain(expr, f.location, f"screening rule '{name}'", layout, must_be_unit=True)
+            if len(self.problems) == before and not isinstance(expr, sympy.logic.boolalg.Boolean):
+                self.error(Code.BAD_ARGUMENTS, f"screening rule '{name}' is not a condition",
+                           f.location, expected="a condition such as \"class_at_least('C++') and x >= 3\"")
+            out.append(Screen(name, f, expr, spec.get("label"), spec.get("description")))
+        return tuple(out)
+
+    def unused(self, m: Methodology) -> None:
+        """Warn about unit-level indicators that nothing uses (likely a forgotten member)."""
+        if not m.groups and m.index is None:
+            return
+        exprs = [i.expr for i in m.indicators] + [d.expr for d in m.derived] + [c.expr for c in m.checks]
+        exprs += [s.expr for s in m.screening] + ([m.index.expr] if m.index else [])
+        used = {n for g in m.groups for n in g.members} | {n for e in exprs for n in ir.free_names(e)}
+        for ind in m.indicators:
+            if ind.grain == grain.UNIT and ind.name not in used:
+                self.warn(Code.UNKNOWN_MEMBER, f"indicator '{ind.name}' is not used by any group, the index, "
+                          "a derived output, a check or a screening rule", self.key_at("indicators", ind.name))
 
     def build(self) -> Methodology:
         meta, layout = self.meta(), self.layout()
+        self.layout_ = layout
         self.check_names(layout)
         inputs = self.inputs()
+        self.grains = {i.name: i.grain for i in inputs}
         indicators = self.indicators(layout)
-        ind_names = [i.name for i in indicators]
+        ind_names = [i.name for i in indicators if i.grain == grain.UNIT]
         groups = self.groups(ind_names)
-        index = self.index(layout, ind_names, [g.name for g in groups])
-        self.unused(indicators, groups, index)
-        names = ({i.name: "input" for i in inputs} | {n: "indicator" for n in ind_names}
-                 | {g.name: "group" for g in groups} | {"index": "the index", "rank": "the rank"})
+        index = self.index(layout, ind_names, [g.name for g in groups]) if "index" in self.data else None
+        names = ({i.name: "input" for i in inputs} | {i.name: "indicator" for i in indicators}
+                 | {g.name: "group" for g in groups})
+        if index is not None:
+            names |= {"index": "the index", "rank": "the rank"}
         derived = self.derived(layout, names)
         names |= {d.name: "derived output" for d in derived}
         checks = self.checks(layout, names)
         ranking_spec = self.data.get("ranking", {}) or {}
         ranking = Ranking(ranking_spec.get("order", "descending") == "descending", ranking_spec.get("ties", "min"))
         classes = self.classes()
+        if classes is not None and index is None:
+            self.error(Code.CLASS_BANDS, "classes need an index to classify", self.key_at("classes"),
+                       expected="an index section")
+        screening = self.screening(layout, names, classes)
         if self.problems:
             raise MethodologyError(self.problems)
-        return Methodology(meta, layout, inputs, indicators, groups, index, ranking, classes, derived, checks,
-                           self.doc.source.path)
+        m = Methodology(meta, layout, inputs, indicators, groups, index, ranking, classes, derived, checks,
+                        screening, self.doc.source.path)
+        self.unused(m)
+        return m
 
 
 def build_methodology(doc: LoadedYaml) -> tuple[Methodology, tuple[Diagnostic, ...]]:

@@ -62,8 +62,9 @@ def _guard(fmt: OutputFormat, debug: bool, action: Callable[[], T]) -> T:
         if debug:
             raise
         _report(err.diagnostics, fmt)
-        n = len(err.diagnostics)
-        _err(f"{n} problem{'s' if n != 1 else ''} found.")
+        if fmt == OutputFormat.text:
+            n = err.total
+            _err(f"{n} problem{'s' if n != 1 else ''} found.")
         raise typer.Exit(1) from None
     except OSError as err:
         if debug:

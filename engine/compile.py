@@ -33,6 +33,14 @@ class Context:
     #: absolute and relative tolerance applied to == and != (checks)
     atol: float = 0.0
     rtol: float = 0.0
+    #: key columns of the rows being computed (unit, period and any detail keys)
+    detail: tuple[str, ...] = ()
+    #: class labels from the highest band down (for class_at_least)
+    class_labels: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.unit,) + ((self.period,) if self.period else ()) + self.detail
 
 
 class CompileError(Exception):
@@ -135,24 +143,34 @@ def _(expr: sympy.Abs, ctx: Context) -> pl.Expr:
     return _compile(expr.args[0], ctx).abs()
 
 
+def _missing_if_any(args: list[pl.Expr], value: pl.Expr) -> pl.Expr:
+    """polars' horizontal min/max skip nulls; a missing argument makes the result missing."""
+    return pl.when(pl.any_horizontal([a.is_null() for a in args])).then(None).otherwise(value)
+
+
 @_compile.register
 def _(expr: sympy.Max, ctx: Context) -> pl.Expr:
-    return pl.max_horizontal(*(_compile(a, ctx) for a in expr.args))
+    args = [_compile(a, ctx) for a in expr.args]
+    return _missing_if_any(args, pl.max_horizontal(*args))
 
 
 @_compile.register
 def _(expr: sympy.Min, ctx: Context) -> pl.Expr:
-    return pl.min_horizontal(*(_compile(a, ctx) for a in expr.args))
+    args = [_compile(a, ctx) for a in expr.args]
+    return _missing_if_any(args, pl.min_horizontal(*args))
 
 
 @_compile.register
 def _(expr: sympy.Piecewise, ctx: Context) -> pl.Expr:
+    # a missing condition gives a missing value (polars would take the next branch)
     (first_value, first_cond), *rest = expr.args
-    chain = pl.when(_compile(first_cond, ctx)).then(_compile(first_value, ctx))
-    for value, cond in rest:
-        if cond == sympy.true:
+    cond = _compile(first_cond, ctx)
+    chain = pl.when(cond.is_null()).then(None).when(cond).then(_compile(first_value, ctx))
+    for value, c in rest:
+        if c == sympy.true:
             return chain.otherwise(_compile(value, ctx))
-        chain = chain.when(_compile(cond, ctx)).then(_compile(value, ctx))
+        cond = _compile(c, ctx)
+        chain = chain.when(cond.is_null()).then(None).when(cond).then(_compile(value, ctx))
     return chain.otherwise(None)
 
 
@@ -221,6 +239,10 @@ def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
     x = _compile(expr.operand, ctx)
     if isinstance(expr, ir.ColStd):
         return _over(x.std(ddof=expr.ddof), expr.keys)
+    if isinstance(expr, ir.ColCumSum):
+        order = _compile(expr.order, ctx)
+        keys = list(expr.keys) or [pl.lit(0)]
+        return x.cum_sum().over(keys, order_by=order)
     if isinstance(expr, ir.ColRank):
         ranked = x.rank(method=expr.ties, descending=expr.descending).cast(pl.Float64)  # type: ignore[arg-type]
         return _over(ranked, expr.keys)
@@ -232,11 +254,17 @@ def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
 
 @_compile.register
 def _(expr: ir.At, ctx: Context) -> pl.Expr:
-    if ctx.period is None:
-        raise CompileError("at() needs a period column")
-    value = expr.period
-    picked = _compile(expr.args[0], ctx).filter(pl.col(ctx.period) == value)
-    return picked.first().over(ctx.unit)
+    fixed = expr.fixed
+    cond = functools.reduce(lambda a, b: a & b, [pl.col(k) == v for k, v in fixed])
+    rest = [k for k in ctx.keys if k not in dict(fixed)]
+    picked = _compile(expr.args[0], ctx).filter(cond).first()
+    return picked.over(rest) if rest else picked
+
+
+@_compile.register
+def _(expr: ir.ClassAtLeast, ctx: Context) -> pl.Expr:
+    labels = list(ctx.class_labels)
+    return pl.col("class").is_in(labels[: labels.index(expr.label) + 1])
 
 
 @_compile.register

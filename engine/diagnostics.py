@@ -50,12 +50,15 @@ class Code(enum.StrEnum):
     CLASS_BANDS = "class-bands"
     UNKNOWN_METHOD = "unknown-method"
     UNKNOWN_KEY = "unknown-key"
+    GRAIN = "grain"
     # data
     DATA_FILE = "data-file"
     MISSING_COLUMN = "missing-column"
     NOT_NUMERIC = "not-numeric"
     DUPLICATE_ROW = "duplicate-row"
     MISSING_KEY = "missing-key"
+    MIXED_SCRIPT = "mixed-script"
+    MISSING_VALUE = "missing-value"
     DIVISION_BY_ZERO = "division-by-zero"
     ALL_MISSING = "all-missing"
     NOT_FINITE = "not-finite"
@@ -132,8 +135,10 @@ class Diagnostic:
 class IndexlabError(Exception):
     """Raised with every diagnostic found; the CLI prints them and exits with 1."""
 
-    def __init__(self, diagnostics: Iterable[Diagnostic]):
+    def __init__(self, diagnostics: Iterable[Diagnostic], *, total: int | None = None):
         self.diagnostics = tuple(diagnostics)
+        #: problems found, including any summarised rather than shown
+        self.total = total if total is not None else len(self.diagnostics)
         super().__init__(self.render())
 
     def render(self) -> str:

@@ -20,7 +20,7 @@ from engine import ir
 from engine.compile import Context, to_polars
 from engine.diagnostics import Code, DataError, Diagnostic
 from engine.model import ClassScheme
-from engine.plan import Plan, Step
+from engine.plan import DETAIL, Plan, Step
 from engine.render import show
 
 
@@ -30,7 +30,9 @@ def _context(plan: Plan, step: Step | None = None) -> Context:
     if step is not None and step.kind == "check":
         check = next(c for c in m.checks if c.name == step.name)
         atol, rtol = check.atol, check.rtol
-    return Context({}, m.layout.unit, m.layout.period, atol, rtol)
+    detail = m.layout.detail if step is not None and step.phase == DETAIL else ()
+    labels = tuple(b.label for b in m.classes.bands) if m.classes else ()
+    return Context({}, m.layout.unit, m.layout.period, atol, rtol, detail, labels)
 
 
 def _step_expr(plan: Plan, step: Step) -> pl.Expr:
@@ -75,19 +77,42 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
     return label, group
 
 
-def build_query(plan: Plan, data: pl.LazyFrame) -> pl.LazyFrame:
-    """The whole methodology as one lazy query over `data`."""
-    m = plan.methodology
-    lf = data.sort(list(m.layout.keys))
-    for stage in plan.stages:
+def _apply(lf: pl.LazyFrame, plan: Plan, stages: tuple[tuple[Step, ...], ...]) -> pl.LazyFrame:
+    for stage in stages:
         lf = lf.with_columns([_step_expr(plan, s) for s in stage])
-    if m.ranking.ties != "average":
+    return lf
+
+
+def build_query(plan: Plan, data: pl.LazyFrame | None, detail: pl.LazyFrame | None = None
+                ) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
+    """The whole methodology as one lazy query: the unit-level result, and the detail rows.
+
+    `data` has one row per unit and period (None when every input is detail-level);
+    `detail` one row per unit, period and detail key (None without detail inputs).
+    """
+    m = plan.methodology
+    keys = list(m.layout.keys)
+    lf = _apply(data.sort(keys), plan, plan.first) if data is not None else None
+    detail_lf = None
+    if detail is not None:
+        detail_lf = detail.sort(list(m.layout.detail_keys))
+        if lf is not None:
+            detail_lf = detail_lf.join(lf, on=keys, how="left")
+        detail_lf = _apply(detail_lf, plan, plan.detail)
+        reduced = detail_lf.group_by(keys).agg([pl.col(c).first() for c in plan.collapse])
+        lf = reduced if lf is None else lf.join(reduced, on=keys, how="full", coalesce=True)
+        lf = lf.sort(keys)
+    assert lf is not None, "a plan needs unit-level or detail data"
+    lf = _apply(lf, plan, plan.after)
+    if m.index is not None and m.ranking.ties != "average":
         lf = lf.with_columns(pl.col("rank").cast(pl.Int64))
     if plan.classes:
         label, group = classify(plan.classes, pl.col("index"))
         cols = [label.alias("class")] + ([group.alias("class_group")] if group is not None else [])
         lf = lf.with_columns(cols)
-    return lf
+    if plan.screening:
+        lf = lf.with_columns([_step_expr(plan, s) for s in plan.screening])
+    return lf, detail_lf
 
 
 # -- auditing the result -----------------------------------------------------------------
@@ -96,17 +121,34 @@ def _numeric_steps(plan: Plan) -> list[Step]:
     return [s for stage in plan.stages for s in stage if s.kind != "check"]
 
 
-def audit(plan: Plan, frame: pl.DataFrame) -> None:
-    """Raise a DataError naming every undefined value in the computed columns."""
-    steps = _numeric_steps(plan)
+def audit(plan: Plan, frame: pl.DataFrame, detail: pl.DataFrame | None = None) -> None:
+    """Raise a DataError naming the first undefined value in the computed columns.
+
+    Steps computed on detail rows are audited on the detail rows.
+    """
+    if detail is not None:
+        _audit(plan, detail, [s for s in _numeric_steps(plan) if s.phase == DETAIL])
+    _audit(plan, frame, [s for s in _numeric_steps(plan) if s.phase != DETAIL])
+
+
+def _audit(plan: Plan, frame: pl.DataFrame, steps: list[Step]) -> None:
+    if not steps:
+        return
     flags = []
     for s in steps:
         col = pl.col(s.column)
-        reads = [c for c in ir.free_names(s.expr) if c in frame.columns]
-        present = pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
-        if s.periods:
-            present = present & pl.col(plan.methodology.layout.period).is_in(list(s.periods))
-        bad = (col.is_not_null() & ~col.is_finite()) | (col.is_null() & present)
+        if frame.schema[s.column] == pl.Boolean:
+            flags.append(pl.lit(False).alias(s.column))
+            continue
+        bad = col.is_not_null() & ~col.is_finite()
+        if not _may_be_missing(s.expr):
+            reads = [c for c in ir.free_names(s.expr) if c in frame.columns]
+            present = pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
+            if s.periods:
+                present = present & pl.col(plan.methodology.layout.period).is_in(list(s.periods))
+            bad = bad | (col.is_null() & present)
+        if s.requires is not None:
+            bad = bad | ~to_polars(s.requires, _context(plan, s)).fill_null(True)
         flags.append(bad.any().alias(s.column))
     summary = frame.select(flags).row(0, named=True)
     failing = [s for s in steps if summary[s.column] or _empty_statistic(plan, s, frame)]
@@ -114,6 +156,12 @@ def audit(plan: Plan, frame: pl.DataFrame) -> None:
         # report the first failing step of each kind chain: later ones are consequences
         first = failing[0]
         raise DataError(diagnose(plan, frame, first))
+
+
+def _may_be_missing(expr: sympy.Basic) -> bool:
+    """Whether `expr` can be missing with every input present (at() of an absent row)."""
+    return isinstance(expr, ir.At) or any(
+        _may_be_missing(a) for a in expr.args if isinstance(a, sympy.Basic))
 
 
 def _statistics(expr: sympy.Basic) -> list[ir.Stat]:
@@ -138,7 +186,7 @@ def _empty_statistic(plan: Plan, step: Step, frame: pl.DataFrame) -> bool:
 
 
 def _rows(plan: Plan, frame: pl.DataFrame, mask: pl.Expr, limit: int = 10) -> str:
-    keys = list(plan.methodology.layout.keys)
+    keys = [k for k in plan.methodology.layout.detail_keys if k in frame.columns]
     hit = frame.filter(mask).select(keys)
     names = [" ".join(str(v) for v in row) for row in hit.head(limit).iter_rows()]
     more = f" and {hit.height - limit} more" if hit.height > limit else ""
@@ -185,6 +233,9 @@ def diagnose(plan: Plan, frame: pl.DataFrame, step: Step) -> list[Diagnostic]:
                  f"{node.label}() over no present value: {show(node.operand)} is missing for every unit")
 
     walk(step.expr)
+    if step.requires is not None:
+        ok = to_polars(step.requires, ctx).fill_null(True)
+        test(step.requires, ~ok, Code.DOMAIN, f"{step.requirement}: {show(step.requires)} does not hold")
     if not problems:
         col = pl.col(step.column)
         mask = col.is_not_null() & ~col.is_finite()

@@ -18,8 +18,11 @@ The language:
 * statistics across units (one argument): ``max min mean sum median count std rank``.
   They are taken over the units of the same period unless ``by=[...]`` names other key
   columns (``by=[]`` pools every row). ``std(x, ddof=1)`` is the sample SD by default.
-  ``rank(x, descending=true, ties='min')``;
-* ``at(x, 2010)``: the value of ``x`` for the same unit in period 2010.
+  ``rank(x, descending=true, ties='min')``; ``cumsum(x, order=y)`` is the running total
+  of x in ascending order of y (for Lorenz curves);
+* ``at(x, 2010)``: the value of ``x`` for the same unit in period 2010;
+  ``at(x, industry='J')`` the value in the row of industry J (any key column);
+* ``class_at_least('C++')`` (screening rules only): the class is C++ or higher.
 
 Every problem in a formula is collected as a :class:`Diagnostic` with the column of
 the offending token inside the formula.
@@ -37,8 +40,8 @@ from engine import ir
 from engine.diagnostics import Code, Diagnostic, Location, did_you_mean
 
 ELEMENTWISE = {"log", "log10", "exp", "sqrt", "abs", "min", "max", "where", "round"}
-PERIOD_FUNCTIONS = {"at"}
-KNOWN_FUNCTIONS = ELEMENTWISE | set(ir.STATISTICS) | PERIOD_FUNCTIONS
+ROW_FUNCTIONS = {"at", "class_at_least"}
+KNOWN_FUNCTIONS = ELEMENTWISE | set(ir.STATISTICS) | ROW_FUNCTIONS
 TRUE_WORDS = {"true": True, "false": False, "True": True, "False": False}
 
 
@@ -63,6 +66,10 @@ class Scope:
     default_keys: tuple[str, ...]
     key_columns: frozenset[str] = frozenset()
     expected: str = "a name defined in the methodology"
+    #: the period column, which at(x, 2010) fixes
+    period: str | None = None
+    #: class labels from the highest; None where class_at_least() is not allowed
+    class_labels: tuple[str, ...] | None = None
 
 
 class _Parser:
@@ -204,10 +211,12 @@ class _Parser:
         if len(kwargs) != len(node.keywords):
             return self.fail(node, Code.FORMULA_SYNTAX, "**arguments are not allowed")
         if name in ir.STATISTICS and len(node.args) == 1 or name in ("mean", "sum", "median", "count",
-                                                                         "std", "rank"):
+                                                                         "std", "rank", "cumsum"):
             return self._statistic(node, name, kwargs)
         if name == "at":
             return self._at(node, kwargs)
+        if name == "class_at_least":
+            return self._class_at_least(node, kwargs)
         return self._elementwise(node, name, kwargs)
 
     def _no_keywords(self, node: ast.Call, kwargs: dict[str, ast.AST], allowed: set[str]) -> bool:
@@ -303,7 +312,7 @@ class _Parser:
 
     def _statistic(self, node: ast.Call, name: str, kwargs: dict[str, ast.AST]) -> sympy.Expr:
         allowed = {"by"} | ({"ddof"} if name == "std" else set()) | (
-            {"descending", "ties"} if name == "rank" else set())
+            {"descending", "ties"} if name == "rank" else set()) | ({"order"} if name == "cumsum" else set())
         if not (self._no_keywords(node, kwargs, allowed) and self._arity(node, 1, 1)):
             return sympy.Integer(0)
         operand = self.expr(node.args[0])
@@ -323,17 +332,55 @@ class _Parser:
             desc = self._bool_option(kwargs.get("descending"), False)
             ties = self._string_option(kwargs.get("ties"), "min", {"min", "max", "dense", "average"})
             return ir.stat(cls, operand, keys, sympy.Integer(int(desc)), ir.Str(ties))
+        if name == "cumsum":
+            order_node = kwargs.get("order")
+            if order_node is None:
+                return self.fail(node, Code.BAD_ARGUMENTS, "cumsum() needs order=..., the value that sorts "
+                                 "the rows", expected="e.g. cumsum(c, by=[industry, year], order=lq)")
+            return ir.stat(cls, operand, keys, self.expr(order_node))
         return ir.stat(cls, operand, keys)
 
     def _at(self, node: ast.Call, kwargs: dict[str, ast.AST]) -> sympy.Expr:
-        if not (self._no_keywords(node, kwargs, set()) and self._arity(node, 2, 2)):
+        pairs: list[tuple[str, ast.AST]] = []
+        if len(node.args) == 2 and not kwargs:
+            if self.scope.period is None:
+                return self.fail(node, Code.BAD_ARGUMENTS, "at(x, value) needs a period column",
+                                 expected="data.period, or at(x, key='value') with a key column")
+            pairs.append((self.scope.period, node.args[1]))
+        elif len(node.args) == 1 and kwargs:
+            for key, value in kwargs.items():
+                if key not in self.scope.key_columns:
+                    self.fail(value, Code.UNKNOWN_NAME, f"'{key}' is not a key column",
+                              expected="one of: " + ", ".join(sorted(self.scope.key_columns)),
+                              hint=did_you_mean(key, self.scope.key_columns))
+                pairs.append((key, value))
+        else:
+            return self.fail(node, Code.BAD_ARGUMENTS,
+                             "at() takes a value and a period (at(x, 2010)) or key=value pairs "
+                             "(at(x, industry='J'))")
+        args: list[sympy.Basic] = []
+        for key, value in pairs:
+            if not isinstance(value, ast.Constant) or isinstance(value.value, bool) or not isinstance(
+                    value.value, int | str):
+                return self.fail(value, Code.BAD_ARGUMENTS, "at() needs a whole number or a text value",
+                                 expected="e.g. 2010 or 'WZ08-J'")
+            v = value.value
+            args += [sympy.Symbol(key), sympy.Integer(v) if isinstance(v, int) else ir.Str(v)]
+        return ir.At(self.expr(node.args[0]), *args, evaluate=False)
+
+    def _class_at_least(self, node: ast.Call, kwargs: dict[str, ast.AST]) -> sympy.Basic:
+        labels = self.scope.class_labels
+        if labels is None:
+            return self.fail(node, Code.UNKNOWN_FUNCTION, "class_at_least() is for screening rules",
+                             expected="a screening rule of a methodology with classes")
+        if not (self._no_keywords(node, kwargs, set()) and self._arity(node, 1, 1)):
             return sympy.Integer(0)
-        period = node.args[1]
-        if not isinstance(period, ast.Constant) or isinstance(period.value, bool) or not isinstance(
-                period.value, int | str):
-            return self.fail(period, Code.BAD_ARGUMENTS, "at() needs a period value such as 2010")
-        value = sympy.Integer(period.value) if isinstance(period.value, int) else ir.Str(period.value)
-        return ir.At(self.expr(node.args[0]), value, evaluate=False)
+        arg = node.args[0]
+        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value in labels):
+            return self.fail(arg, Code.BAD_ARGUMENTS, "class_at_least() needs a class label",
+                             expected="one of: " + ", ".join(labels),
+                             hint=did_you_mean(str(getattr(arg, "value", "")), labels))
+        return ir.ClassAtLeast(ir.Str(arg.value), evaluate=False)
 
 
 def parse_formula(formula: Formula, scope: Scope) -> tuple[sympy.Basic, tuple[Diagnostic, ...]]:

@@ -93,17 +93,43 @@ class ColRank(Stat):
         return str(self.args[3])
 
 
-class At(sympy.Function):
-    """The value of ``args[0]`` for the same unit in the period ``args[1]``.
+class ColCumSum(Stat):
+    """Running total of ``args[0]`` over the rows sharing the keys, in ascending order
+    of ``args[2]`` (rows with equal order values are taken in key order). Used for
+    Lorenz-type curves (locational Gini)."""
 
-    ``args[1]`` is an ``Integer`` (e.g. a year) or a ``Str``. Missing when the unit has
-    no row for that period.
+    label = "cumsum"
+
+    @property
+    def order(self) -> sympy.Expr:
+        return self.args[2]
+
+
+class At(sympy.Function):
+    """The value of ``args[0]`` in the row of the same unit where key columns take fixed values.
+
+    ``args[1:]`` alternate a key column (``Symbol``) and its value (``Integer`` or
+    ``Str``): ``at(index, 2010)`` is ``At(index, year, 2010)``; ``at(lq, industry='J')``
+    is ``At(lq, industry, 'J')``. The other keys of the row (unit, period, ...) stay
+    those of the row being computed. Missing when there is no such row.
     """
 
     @property
-    def period(self) -> object:
-        p = self.args[1]
-        return str(p) if isinstance(p, Str) else int(p)
+    def fixed(self) -> tuple[tuple[str, object], ...]:
+        pairs = self.args[1:]
+        return tuple((str(pairs[i]), _value(pairs[i + 1])) for i in range(0, len(pairs), 2))
+
+
+def _value(v: sympy.Basic) -> object:
+    return str(v) if isinstance(v, Str) else int(v)
+
+
+class ClassAtLeast(sympy.Function, sympy.logic.boolalg.Boolean):
+    """True when the unit's class is the band ``args[0]`` (a ``Str``) or a higher one."""
+
+    @property
+    def label(self) -> str:
+        return str(self.args[0])
 
 
 class Round(sympy.Function):
@@ -113,8 +139,11 @@ class Round(sympy.Function):
 
 
 STATISTICS: dict[str, type[Stat]] = {
-    cls.label: cls for cls in (ColMax, ColMin, ColMean, ColSum, ColMedian, ColCount, ColStd, ColRank)
+    cls.label: cls
+    for cls in (ColMax, ColMin, ColMean, ColSum, ColMedian, ColCount, ColStd, ColRank, ColCumSum)
 }
+#: statistics that give every row its own value (not one per group)
+ROW_WISE = (ColRank, ColCumSum)
 
 
 def stat(cls: type[Stat], operand: sympy.Expr, keys: tuple[str, ...], *options: sympy.Basic) -> Stat:
@@ -150,10 +179,15 @@ def free_names(expr: sympy.Basic) -> set[str]:
     def walk(e: sympy.Basic) -> None:
         if isinstance(e, sympy.Symbol):
             names.add(e.name)
+        elif isinstance(e, ColCumSum):
+            walk(e.args[0])
+            walk(e.args[2])
         elif isinstance(e, Stat):
             walk(e.args[0])
         elif isinstance(e, At):
             walk(e.args[0])
+        elif isinstance(e, ClassAtLeast):
+            names.add("class")
         else:
             for a in e.args:
                 walk(a)
@@ -164,7 +198,9 @@ def free_names(expr: sympy.Basic) -> set[str]:
 
 __all__ = [
     "At",
+    "ClassAtLeast",
     "ColCount",
+    "ColCumSum",
     "ColMax",
     "ColMean",
     "ColMedian",

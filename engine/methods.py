@@ -69,6 +69,10 @@ class Normaliser:
     def template(self) -> sympy.Expr:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def requires(self) -> tuple[sympy.Basic | None, str]:
+        """A condition on x that must hold in every row, and what it means."""
+        return None, ""
+
 
 class LeaderShare(Normaliser):
     """y = x / max(x) * scale (the seed paper's formula 1).
@@ -87,6 +91,11 @@ class LeaderShare(Normaliser):
         if self.params.get("cost") == "min_over_x":
             return _mul(_div(self.stat(ir.ColMin), X), scale)
         return _mul(_sub(sympy.Integer(1), _div(X, self.stat(ir.ColMax))), scale)
+
+    def requires(self) -> tuple[sympy.Basic | None, str]:
+        if self.lower_is_better and self.params.get("cost") == "min_over_x":
+            return sympy.StrictGreaterThan(X, 0, evaluate=False), "leader share min(x) / x needs x > 0"
+        return sympy.GreaterThan(X, 0, evaluate=False), "leader share needs x >= 0 (a ratio scale)"
 
 
 class MinMax(Normaliser):

@@ -53,10 +53,16 @@ class Layout:
     period: str | None = None
     labels: tuple[str, ...] = ()
     missing: tuple[str, ...] | None = None
+    #: key columns of a finer grain (long-form inputs), e.g. ("industry",)
+    detail: tuple[str, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
         return (self.unit, self.period) if self.period else (self.unit,)
+
+    @property
+    def detail_keys(self) -> tuple[str, ...]:
+        return self.keys + self.detail
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class Input:
     label: str | None = None
     unit: str | None = None
     location: Location | None = field(default=None, compare=False)
+    grain: str = "unit"  # or "detail"
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,9 @@ class Normalisation:
     scope: str  # "period" or "pooled"
     expr: sympy.Basic
     formula: Formula | None = None
+    #: condition on x every row must meet (e.g. x >= 0 for a leader share), and its meaning
+    requires: sympy.Basic | None = None
+    requirement: str = ""
 
     def param(self, name: str, default: object = None) -> object:
         return dict(self.params).get(name, default)
@@ -90,6 +100,7 @@ class Indicator:
     direction: Direction = Direction.HIGHER
     label: str | None = None
     unit: str | None = None
+    grain: str = "unit"  # inferred (engine.grain); "detail" indicators are not normalised
 
 
 @dataclass(frozen=True)
@@ -164,17 +175,29 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Screen:
+    """A labelled condition per unit and period (e.g. the paper's promising zones)."""
+
+    name: str
+    formula: Formula
+    expr: sympy.Basic
+    label: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
 class Methodology:
     meta: Meta
     layout: Layout
     inputs: tuple[Input, ...]
     indicators: tuple[Indicator, ...]  # in dependency order
     groups: tuple[Group, ...]  # children before parents
-    index: IndexSpec
+    index: IndexSpec | None  # None: a methodology of indicators only (no index, rank or class)
     ranking: Ranking = Ranking()
     classes: ClassScheme | None = None
     derived: tuple[Derived, ...] = ()
     checks: tuple[Check, ...] = ()
+    screening: tuple[Screen, ...] = ()
     path: str | None = field(default=None, compare=False)
 
     def indicator(self, name: str) -> Indicator:

@@ -5,11 +5,17 @@ group means its normalised column ``SD.norm``), so every step's expression is ov
 column names only. Steps are grouped into stages by dependency depth; each stage
 becomes one ``with_columns`` of the lazy query, so the methodology runs as one query.
 
-Columns written (in output order): the key and label columns; per indicator its raw
-value ``SD`` and its normalised value ``SD.norm``; every group; ``index`` (and
+With detail data (one row per unit × period × detail key, see :mod:`engine.grain`) the
+query has three phases: unit-level steps that need no detail rows; then, on the detail
+rows (with the unit-level columns joined in), the detail steps and the reductions; then
+the detail rows collapse to one row per unit and period and the remaining unit-level
+steps run. Without detail data everything is phase 1.
+
+Columns written (in output order): the key and label columns; per unit-level indicator
+its raw value ``SD`` and its normalised value ``SD.norm``; every group; ``index`` (and
 ``index_unrounded`` when the index is rounded); ``rank``; ``class`` and
-``class_group``; derived outputs. Check results are extra boolean columns
-``check.<name>`` that are reported, not written.
+``class_group``; derived outputs; screening rules. Check results are the boolean
+columns ``check.<name>``, reported, not written.
 
 After a plan is built the methodology can no longer cause a failure: what fails later
 is the data (or an engine bug).
@@ -21,10 +27,12 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from engine import ir, methods
+from engine import grain, ir, methods
+from engine.diagnostics import Code, Diagnostic, MethodologyError
 from engine.model import ClassScheme, Methodology
 
 NORM_SUFFIX = ".norm"
+UNIT_FIRST, DETAIL, UNIT_AFTER = 1, 2, 3
 
 
 def norm_column(indicator: str) -> str:
@@ -37,26 +45,47 @@ class Step:
 
     column: str
     expr: sympy.Basic
-    kind: str  # indicator | normalised | group | index | rank | derived | check
+    kind: str  # indicator | normalised | group | index | rank | derived | check | screen
     name: str  # the methodology name it implements
     formula: str | None = None  # as the author wrote it (for messages)
     periods: tuple[object, ...] = ()
+    phase: int = UNIT_FIRST
+    grain: str = grain.UNIT
+    #: a condition over columns every row must meet, and what it means (audited)
+    requires: sympy.Basic | None = None
+    requirement: str = ""
+
+
+Stages = tuple[tuple[Step, ...], ...]
 
 
 @dataclass(frozen=True)
 class Plan:
     methodology: Methodology
-    stages: tuple[tuple[Step, ...], ...]
+    first: Stages  # unit-level, before the detail rows
+    detail: Stages  # on the detail rows
+    after: Stages  # unit-level, after collapsing the detail rows
+    screening: tuple[Step, ...]  # after the classes
+    collapse: tuple[str, ...]  # unit-level columns computed on the detail rows
     output: tuple[str, ...]
+    detail_output: tuple[str, ...] = ()
     classes: ClassScheme | None = None
     steps: dict[str, Step] = field(default_factory=dict, compare=False)
+
+    @property
+    def stages(self) -> Stages:
+        return self.first + self.detail + self.after
+
+    @property
+    def has_detail(self) -> bool:
+        return bool(self.methodology.layout.detail)
 
 
 def _rename(expr: sympy.Basic, mapping: dict[str, str]) -> sympy.Basic:
     return ir.rename(expr, {a: sympy.Symbol(b) for a, b in mapping.items()})
 
 
-def _stages(steps: list[Step], base: set[str]) -> tuple[tuple[Step, ...], ...]:
+def _stages(steps: list[Step], base: set[str]) -> Stages:
     depth: dict[str, int] = {c: 0 for c in base}
     for step in steps:  # steps come in dependency order
         reads = ir.free_names(step.expr)
@@ -67,44 +96,110 @@ def _stages(steps: list[Step], base: set[str]) -> tuple[tuple[Step, ...], ...]:
     return tuple(tuple(levels[d]) for d in sorted(levels))
 
 
-def build_plan(m: Methodology) -> Plan:
-    """Lay out the computation of `m` as stages of column expressions."""
+def normalised(m: Methodology) -> list:
+    """Indicators that get a normalised column: unit-level ones that are aggregated, or
+    that have a normalisation other than 'none'."""
+    used = {n for g in m.groups for n in g.members} | (ir.free_names(m.index.expr) if m.index else set())
+    return [i for i in m.indicators
+            if i.grain == grain.UNIT and (i.name in used or i.normalisation.method != "none")]
+
+
+def _steps(m: Methodology) -> list[Step]:
     period_keys = (m.layout.period,) if m.layout.period else ()
-    normed = {i.name: norm_column(i.name) for i in m.indicators}
+    unit_level = normalised(m)
+    normed = {i.name: norm_column(i.name) for i in unit_level}
     steps: list[Step] = []
     for ind in m.indicators:
         steps.append(Step(ind.name, ind.expr, "indicator", ind.name, ind.formula.text))
-    for ind in m.indicators:
+    for ind in unit_level:
         expr = ir.rename(ind.normalisation.expr, {methods.X.name: sympy.Symbol(ind.name)})
-        text = ind.normalisation.formula.text if ind.normalisation.formula else ind.normalisation.method
-        steps.append(Step(norm_column(ind.name), expr, "normalised", ind.name, text))
+        norm = ind.normalisation
+        text = norm.formula.text if norm.formula else norm.method
+        requires = (ir.rename(norm.requires, {methods.X.name: sympy.Symbol(ind.name)})
+                    if norm.requires is not None else None)
+        steps.append(Step(norm_column(ind.name), expr, "normalised", ind.name, text,
+                          requires=requires, requirement=norm.requirement))
     for g in m.groups:
         text = g.formula.text if g.formula else f"{g.aggregation} mean of " + ", ".join(g.members)
         steps.append(Step(g.name, _rename(g.expr, normed), "group", g.name, text))
-    index_expr = _rename(m.index.expr, normed)
-    index_text = m.index.formula.text if m.index.formula else m.index.group
-    if m.index.rounding:
-        r = m.index.rounding
-        steps.append(Step("index_unrounded", index_expr, "index", "index", index_text))
-        index_expr = ir.Round(sympy.Symbol("index_unrounded"), sympy.Integer(r.digits), ir.Str(r.mode),
-                              evaluate=False)
-        index_text = f"round(index_unrounded, {r.digits}, mode='{r.mode}')"
-    steps.append(Step("index", index_expr, "index", "index", index_text))
-    rank = ir.stat(ir.ColRank, sympy.Symbol("index"), period_keys,
-                   sympy.Integer(int(m.ranking.descending)), ir.Str(m.ranking.ties))
-    steps.append(Step("rank", rank, "rank", "rank", "rank(index)"))
+    if m.index is not None:
+        index_expr = _rename(m.index.expr, normed)
+        index_text = m.index.formula.text if m.index.formula else m.index.group
+        if m.index.rounding:
+            r = m.index.rounding
+            steps.append(Step("index_unrounded", index_expr, "index", "index", index_text))
+            index_expr = ir.Round(sympy.Symbol("index_unrounded"), sympy.Integer(r.digits), ir.Str(r.mode),
+                                  evaluate=False)
+            index_text = f"round(index_unrounded, {r.digits}, mode='{r.mode}')"
+        steps.append(Step("index", index_expr, "index", "index", index_text))
+        rank = ir.stat(ir.ColRank, sympy.Symbol("index"), period_keys,
+                       sympy.Integer(int(m.ranking.descending)), ir.Str(m.ranking.ties))
+        steps.append(Step("rank", rank, "rank", "rank", "rank(index)"))
     for d in m.derived:
         steps.append(Step(d.name, d.expr, "derived", d.name, d.formula.text, d.periods))
     for c in m.checks:
         steps.append(Step("check." + c.name, c.expr, "check", c.name, c.formula.text))
+    return steps
 
-    base = set(m.layout.keys) | {i.name for i in m.inputs}
+
+def _assign_phases(m: Methodology, steps: list[Step]) -> list[Step]:
+    """Phase of each step: before, on, or after the detail rows (see the module docstring)."""
+    grains = {i.name: i.grain for i in m.inputs} | {i.name: i.grain for i in m.indicators}
+    detail_keys = frozenset(m.layout.detail)
+    phase: dict[str, int] = {}
+    out, problems = [], []
+    for s in steps:
+        reads = ir.free_names(s.expr)
+        g = grain.grain_of(s.expr, grains, detail_keys)
+        grains[s.column] = g
+        on_detail = g == grain.DETAIL or grain.reads_detail(s.expr, grains)
+        p = DETAIL if on_detail else (
+            UNIT_AFTER if any(phase.get(c, UNIT_FIRST) > UNIT_FIRST for c in reads) else UNIT_FIRST)
+        late = [c for c in reads if phase.get(c) == UNIT_AFTER]
+        if p == DETAIL and late:
+            problems.append(Diagnostic(
+                Code.GRAIN, f"'{s.name}' is computed on detail rows but reads {', '.join(late)}, which "
+                "is only known after the detail rows are reduced", expected="detail formulas that read "
+                "inputs, detail indicators and reductions only"))
+        phase[s.column] = p
+        out.append(Step(s.column, s.expr, s.kind, s.name, s.formula, s.periods, p, g, s.requires,
+                        s.requirement))
+    if problems:
+        raise MethodologyError(problems)
+    return out
+
+
+def build_plan(m: Methodology) -> Plan:
+    """Lay out the computation of `m` as stages of column expressions."""
+    steps = _assign_phases(m, _steps(m))
+    unit_inputs = {i.name for i in m.inputs if i.grain == grain.UNIT}
+    detail_inputs = {i.name for i in m.inputs if i.grain == grain.DETAIL}
+    keys = set(m.layout.keys)
+    first = [s for s in steps if s.phase == UNIT_FIRST]
+    on_detail = [s for s in steps if s.phase == DETAIL]
+    after = [s for s in steps if s.phase == UNIT_AFTER]
+    collapse = tuple(s.column for s in on_detail if s.grain == grain.UNIT)
+    screening = tuple(Step(s.name, s.expr, "screen", s.name, s.formula.text, (), UNIT_AFTER)
+                      for s in m.screening)
+
     output = list(m.layout.keys + m.layout.labels)
+    normed = {i.name for i in normalised(m)}
     for ind in m.indicators:
-        output += [ind.name, norm_column(ind.name)]
+        if ind.grain == grain.UNIT:
+            output += [ind.name] + ([norm_column(ind.name)] if ind.name in normed else [])
     output += [g.name for g in m.groups]
-    output += ["index"] + (["index_unrounded"] if m.index.rounding else []) + ["rank"]
+    if m.index is not None:
+        output += ["index"] + (["index_unrounded"] if m.index.rounding else []) + ["rank"]
     if m.classes:
         output += ["class"] + (["class_group"] if m.classes.groups else [])
-    output += [d.name for d in m.derived]
-    return Plan(m, _stages(steps, base), tuple(output), m.classes, {s.column: s for s in steps})
+    output += [d.name for d in m.derived] + [s.name for s in m.screening]
+    detail_output = ()
+    if m.layout.detail:
+        detail_output = tuple(m.layout.detail_keys) + tuple(sorted(detail_inputs)) + tuple(
+            s.column for s in on_detail if s.kind == "indicator")
+    base_first = keys | unit_inputs
+    base_detail = base_first | detail_inputs | set(m.layout.detail) | {s.column for s in first}
+    base_after = base_first | {s.column for s in first} | set(collapse)
+    return Plan(m, _stages(first, base_first), _stages(on_detail, base_detail), _stages(after, base_after),
+                screening, collapse, tuple(output), detail_output, m.classes,
+                {s.column: s for s in steps + list(screening)})

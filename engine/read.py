@@ -49,7 +49,8 @@ from engine.diagnostics import (
     truncate,
 )
 
-__all__ = ["Loaded", "ReadOptions", "load_data"]
+__all__ = [
+    "header_of","Loaded", "ReadOptions", "load_data"]
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 SUFFIXES = (*CSV_SUFFIXES, ".parquet", ".xlsx", ".json", ".ndjson", ".jsonl")
@@ -59,7 +60,7 @@ SPACES = (" ", "\u00a0", "\u202f")  # space, no-break space, narrow no-break spa
 MAX_LISTED = 10  # line numbers and tokens shown per problem
 
 # Mixed-script unit ids have no code of their own yet; this picks one up once it exists.
-MIXED_SCRIPT = getattr(Code, "MIXED_SCRIPT", Code.MISSING_KEY)
+MIXED_SCRIPT = Code.MIXED_SCRIPT
 
 # Internal columns; a header name cannot start with NUL (it is a control character).
 _LINE = "\x00line"
@@ -162,6 +163,15 @@ def load_data(
         names = ", ".join(r.file for r in raws)
         raise DataError([Diagnostic(Code.DATA_FILE, f"no data rows in {names}")])
     return Loaded(_integer_keys(combined.select(required), keys), tuple(warnings))
+
+
+def header_of(path: str | Path, options: ReadOptions = ReadOptions()) -> tuple[str, ...]:
+    """The column names of a data file (to tell files of different grains apart).
+
+    An unreadable file gives no names; :func:`load_data` then reports why.
+    """
+    raw = _read_file(Path(path), (), options, [])
+    return raw.header if raw is not None else ()
 
 
 # ---------------------------------------------------------------- reading files

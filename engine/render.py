@@ -15,6 +15,8 @@ class FormulaPrinter(StrPrinter):
         args = [self._print(expr.operand)]
         if isinstance(expr, ir.ColStd):
             args.append(f"ddof={expr.ddof}")
+        if isinstance(expr, ir.ColCumSum):
+            args.append(f"order={self._print(expr.order)}")
         if isinstance(expr, ir.ColRank):
             args.append(f"descending={str(expr.descending).lower()}")
             args.append(f"ties='{expr.ties}'")
@@ -22,10 +24,14 @@ class FormulaPrinter(StrPrinter):
         return f"{expr.label}({', '.join(args)})"
 
     _print_ColMax = _print_ColMin = _print_ColMean = _print_ColSum = _print_Stat
-    _print_ColMedian = _print_ColCount = _print_ColStd = _print_ColRank = _print_Stat
+    _print_ColMedian = _print_ColCount = _print_ColStd = _print_ColRank = _print_ColCumSum = _print_Stat
 
     def _print_At(self, expr: ir.At) -> str:
-        return f"at({self._print(expr.args[0])}, {expr.period!r})"
+        fixed = ", ".join(f"{k}={v!r}" for k, v in expr.fixed)
+        return f"at({self._print(expr.args[0])}, {fixed})"
+
+    def _print_ClassAtLeast(self, expr: ir.ClassAtLeast) -> str:
+        return f"class_at_least({expr.label!r})"
 
     def _print_Round(self, expr: ir.Round) -> str:
         return f"round({self._print(expr.args[0])}, {expr.args[1]}, mode='{expr.args[2]}')"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 import sympy
 
+from engine import ir
 from engine.compile import Context, to_polars
 from engine.diagnostics import Code, Diagnostic, Severity
 from engine.model import Check
@@ -45,7 +46,7 @@ def evaluate_checks(plan: Plan, frame: pl.DataFrame) -> tuple[CheckResult, ...]:
         col = pl.col("check." + c.name)
         tested = frame.select(col.is_not_null().sum()).item()
         cols = [pl.col(k) for k in keys]
-        if isinstance(c.expr, sympy.core.relational.Relational):
+        if isinstance(c.expr, sympy.core.relational.Relational) and ir.free_names(c.expr) <= set(frame.columns):
             ctx = Context({}, m.layout.unit, m.layout.period)
             lhs, rhs = to_polars(c.expr.lhs, ctx), to_polars(c.expr.rhs, ctx)
             cols += [lhs.alias(show(c.expr.lhs)), rhs.alias(show(c.expr.rhs))]
@@ -59,15 +60,17 @@ def evaluate_checks(plan: Plan, frame: pl.DataFrame) -> tuple[CheckResult, ...]:
 def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic, ...]:
     """One warning per unit and period without an index, naming the missing inputs."""
     m = plan.methodology
+    if m.index is None:
+        return ()
     keys = list(m.layout.keys)
-    inputs = [i.name for i in m.inputs]
+    inputs = [i.name for i in m.inputs if i.name in frame.columns]
     rows = frame.filter(pl.col("index").is_null()).select(keys + inputs)
     out = []
     for row in rows.iter_rows(named=True):
         unit = " ".join(str(row[k]) for k in keys)
         gaps = [n for n in inputs if row[n] is None]
         why = "missing input: " + ", ".join(gaps) if gaps else "a member is missing"
-        out.append(Diagnostic(Code.MISSING_KEY, f"no index for {unit} ({why}); it gets no rank and no class",
+        out.append(Diagnostic(Code.MISSING_VALUE, f"no index for {unit} ({why}); it gets no rank and no class",
                               severity=Severity.WARNING))
     if m.classes is not None and "class" in frame.columns:
         outside = frame.filter(pl.col("index").is_not_null() & pl.col("class").is_null())
@@ -85,8 +88,9 @@ def conventions(plan: Plan) -> list[str]:
     scope = "within each period" if m.layout.period else "over all units"
     lines.append(f"statistics (max, min, mean, sd) are taken {scope} unless pooled, skipping missing values")
     r = m.ranking
-    lines.append(f"rank: {'descending' if r.descending else 'ascending'} on the index, ties '{r.ties}'")
-    if m.index.rounding:
+    if m.index is not None:
+        lines.append(f"rank: {'descending' if r.descending else 'ascending'} on the index, ties '{r.ties}'")
+    if m.index is not None and m.index.rounding:
         rd = m.index.rounding
         lines.append(f"index rounded to {rd.digits} decimals ({rd.mode.replace('_', '-')}) before ranking "
                      "and classing")

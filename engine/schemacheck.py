@@ -84,7 +84,7 @@ def check_schema(loaded: LoadedYaml, schema: dict[str, Any]) -> tuple[Diagnostic
     validator = Draft202012Validator(schema)
     found: list[Diagnostic] = []
     for error in validator.iter_errors(loaded.data):
-        found.extend(_diagnose(error, loaded))
+        found.extend(_diagnose(error, loaded, schema))
     unique = list(dict.fromkeys(found))  # a oneOf may report the same thing twice
 
     def position(d: Diagnostic) -> tuple[int, int]:
@@ -97,7 +97,9 @@ def check_schema(loaded: LoadedYaml, schema: dict[str, Any]) -> tuple[Diagnostic
 # --------------------------------------------------------------------------- per error
 
 
-def _diagnose(error: ValidationError, loaded: LoadedYaml) -> list[Diagnostic]:
+def _diagnose(
+    error: ValidationError, loaded: LoadedYaml, root: dict[str, Any]
+) -> list[Diagnostic]:
     keyword = error.validator
     path = tuple(error.absolute_path)
     instance = error.instance
@@ -108,13 +110,13 @@ def _diagnose(error: ValidationError, loaded: LoadedYaml) -> list[Diagnostic]:
 
     def diag(
         message: str,
-        location: Location = loc,
+        location: Location | None = None,
         expected: str | None = None,
         hint: str | None = None,
     ) -> list[Diagnostic]:
         if expected is None:
             expected = _expected(schema)
-        return [Diagnostic(Code.SCHEMA, message, location, expected, hint)]
+        return [Diagnostic(Code.SCHEMA, message, location or loc, expected, hint)]
 
     # A key rejected by propertyNames: the instance is the key, the path its object.
     if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
@@ -126,7 +128,7 @@ def _diagnose(error: ValidationError, loaded: LoadedYaml) -> list[Diagnostic]:
     if keyword in ("oneOf", "anyOf"):
         chosen = _choose_alternative(error)
         if chosen is not None:
-            return [d for sub in chosen for d in _diagnose(sub, loaded)]
+            return [d for sub in chosen for d in _diagnose(sub, loaded, root)]
         forms = _alternatives(value)
         if keyword == "oneOf" and not error.context:
             return diag(f"{what} matches more than one of the allowed forms", expected=forms)
@@ -152,9 +154,8 @@ def _diagnose(error: ValidationError, loaded: LoadedYaml) -> list[Diagnostic]:
         unknown = _unknown_keys(error, loaded, path)
         if unknown:
             return unknown
-    if keyword is None or value is False:  # a `false` subschema
-        where = loaded.locate_key(path) if path and isinstance(path[-1], str) else loc
-        return diag(f"{what} is not allowed here", location=where)
+    if keyword is None:  # a `false` subschema
+        return _forbidden(error, loaded, root, path, what)
 
     numbers = {
         "minimum": "at least",
@@ -229,7 +230,7 @@ def _unknown_keys(
     properties = schema.get("properties", {})
     allowed = [str(p) for p in properties] if isinstance(properties, dict) else []
     patterns = schema.get("patternProperties", {}) or {}
-    where = f"'{_path_text(path)}'" if path else "the top level"
+    where = f"in '{_path_text(path)}'" if path else "at the top level"
     result = []
     for key in instance:
         if key in allowed or any(re.search(p, key) for p in patterns):
@@ -238,13 +239,42 @@ def _unknown_keys(
         result.append(
             Diagnostic(
                 Code.SCHEMA,
-                f"unknown key '{truncate(key, 60)}' in {where}",
+                f"unknown key '{truncate(key, 60)}' {where}",
                 loaded.locate_key((*path, key)),
                 truncate(expected, 200),
                 did_you_mean(key, allowed),
             )
         )
     return result
+
+
+def _forbidden(
+    error: ValidationError,
+    loaded: LoadedYaml,
+    root: dict[str, Any],
+    path: tuple[str | int, ...],
+    what: str,
+) -> list[Diagnostic]:
+    """A value rejected by a `false` subschema, e.g. ``properties: {legacy: false}``."""
+    # jsonschema 4.26 leaves the property name out of such an error's path; find it
+    # through the schema: the `properties` entries that are `false` and present here.
+    schema_path = list(error.absolute_schema_path)
+    parent = _value_at(loaded.data, path)
+    if schema_path and schema_path[-1] == "properties" and isinstance(parent, dict):
+        properties = _value_at(root, schema_path)
+        if isinstance(properties, dict):
+            keys = [k for k, s in properties.items() if s is False and k in parent]
+            if keys:
+                return [
+                    Diagnostic(
+                        Code.SCHEMA,
+                        f"{_name((*path, k))} is not allowed here",
+                        loaded.locate_key((*path, k)),
+                    )
+                    for k in keys
+                ]
+    where = loaded.locate_key(path) if path and isinstance(path[-1], str) else loaded.locate(path)
+    return [Diagnostic(Code.SCHEMA, f"{what} is not allowed here", where)]
 
 
 def _choose_alternative(error: ValidationError) -> list[ValidationError] | None:

@@ -18,8 +18,10 @@ from engine.report import conventions
 def _fmt(v: object) -> str:
     if v is None:
         return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
-        return f"{v:,.2f}"
+        return f"{v:,.2f}" if abs(v) >= 10 or v == 0 else f"{v:.4g}"
     return str(v)
 
 
@@ -28,12 +30,17 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
     console = console or Console(soft_wrap=False)
     m = result.methodology
     lay = m.layout
-    shown = [c for c in ([lay.unit] + [g.name for g in m.groups] + ["index", "rank", "class"]
-                         + [d.name for d in m.derived]) if c in result.frame.columns]
+    if m.index is not None:
+        body = [g.name for g in m.groups] + ["index", "rank", "class"]
+    else:  # indicators only: the first few unit-level ones
+        body = [i.name for i in m.indicators if i.grain == "unit"][:8]
+    shown = [c for c in ([lay.unit] + body + [d.name for d in m.derived] + [s.name for s in m.screening])
+             if c in result.frame.columns]
+    order = ["rank", lay.unit] if m.index is not None else [lay.unit]
     periods = result.frame[lay.period].unique(maintain_order=True).to_list() if lay.period else [None]
     for p in periods:
         part = result.frame if p is None else result.frame.filter(pl.col(lay.period) == p)
-        part = part.sort(["rank", lay.unit], nulls_last=True)
+        part = part.sort(order, nulls_last=True)
         title = m.meta.title + (f" — {lay.period} {p}" if p is not None else "")
         table = Table(title=title, title_justify="left")
         for c in shown:

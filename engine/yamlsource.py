@@ -255,7 +255,7 @@ def load_yaml(path: str | Path, *, text: str | None = None) -> LoadedYaml:
                 hint="a methodology needs only a few levels; look for a runaway '[' or '{'",
             )
         )
-        raise MethodologyError(_ordered(problems)) from None
+        raise MethodologyError(_ordered(problems), total=len(problems)) from None
     except RecursionError:
         problems.append(
             Diagnostic(
@@ -264,29 +264,32 @@ def load_yaml(path: str | Path, *, text: str | None = None) -> LoadedYaml:
                 Location(shown),
             )
         )
-        raise MethodologyError(_ordered(problems)) from None
+        raise MethodologyError(_ordered(problems), total=len(problems)) from None
     except yaml.MarkedYAMLError as exc:
         problems.append(_syntax_diagnostic(exc, source))
-        raise MethodologyError(_ordered(problems)) from None
+        raise MethodologyError(_ordered(problems), total=len(problems)) from None
     except yaml.reader.ReaderError as exc:
         problems.append(_reader_diagnostic(exc, source))
-        raise MethodologyError(_ordered(problems)) from None
+        raise MethodologyError(_ordered(problems), total=len(problems)) from None
     except yaml.YAMLError as exc:  # any other PyYAML complaint, without a position
         problems.append(
-            Diagnostic(Code.YAML_SYNTAX, f"not valid YAML: {truncate(str(exc), 200)}", Location(shown))
+            Diagnostic(
+                Code.YAML_SYNTAX, f"not valid YAML: {truncate(str(exc), 200)}", Location(shown)
+            )
         )
-        raise MethodologyError(_ordered(problems)) from None
+        raise MethodologyError(_ordered(problems), total=len(problems)) from None
 
     if problems:
-        raise MethodologyError(_ordered(problems))
+        raise MethodologyError(_ordered(problems), total=len(problems))
     if not isinstance(data, dict):
         what = "empty" if data is None else f"{_kind(data)}, not a mapping"
+        top = source.location(1, 1) if node is None else _mark_location(source, node.start_mark)
         raise MethodologyError(
             [
                 Diagnostic(
                     Code.SCHEMA,
                     f"the methodology is {what}",
-                    source.location(1, 1) if node is None else _mark_location(source, node.start_mark),
+                    top,
                     expected="a mapping of keys to values at the top level (e.g. 'name: ...')",
                 )
             ]
