@@ -102,13 +102,20 @@ def read_data(m: Methodology, paths: Sequence[str | Path], options: read.ReadOpt
     if m.layout.missing is not None:  # in addition to the reader's defaults
         extra = tuple(t for t in m.layout.missing if t not in opts.missing)
         opts = read.ReadOptions(**{**opts.__dict__, "missing": opts.missing + extra})
-    unit_inputs = [i.name for i in m.inputs if i.grain == "unit"]
-    detail_inputs = [i.name for i in m.inputs if i.grain == "detail"]
+    headers = {str(p): set(read.header_of(p, opts)) for p in paths}
+    present = set().union(*headers.values())
+    absent = [i for i in m.inputs if i.optional and i.name not in present]
+    skipped = {i.name for i in absent}
+    notes = tuple(Diagnostic(Code.MISSING_VALUE, f"optional input '{i.name}' is not in the data: it is missing "
+                             "in every row", severity=Severity.WARNING) for i in absent)
+    unit_inputs = [i.name for i in m.inputs if i.grain == "unit" and i.name not in skipped]
+    detail_inputs = [i.name for i in m.inputs if i.grain == "detail" and i.name not in skipped]
+    fill = [pl.lit(None, dtype=pl.Float64).alias(i.name) for i in absent if i.grain == "unit"]
     if not detail_inputs:
         loaded = read.load_data(paths, keys=m.layout.keys, numeric=unit_inputs, text=m.layout.labels,
                                 options=opts)
-        return Data(loaded.frame, None, loaded.warnings)
-    detail_files = [p for p in paths if set(m.layout.detail) <= set(read.header_of(p, opts))]
+        return Data(loaded.frame.with_columns(fill), None, loaded.warnings + notes)
+    detail_files = [p for p in paths if set(m.layout.detail) <= headers[str(p)]]
     unit_files = [p for p in paths if p not in detail_files]
     if not detail_files:
         detail_files = list(paths)  # let the reader name the missing detail columns
@@ -120,8 +127,9 @@ def read_data(m: Methodology, paths: Sequence[str | Path], options: read.ReadOpt
                                text=m.layout.labels, options=opts)
     labels = None if units is not None or not m.layout.labels else (
         detail.frame.group_by(list(m.layout.keys)).agg(pl.col(list(m.layout.labels)).first()))
-    return Data(units.frame if units else labels, detail.frame,
-                detail.warnings + (units.warnings if units else ()))
+    unit_frame = units.frame if units else labels
+    return Data(unit_frame.with_columns(fill) if unit_frame is not None else None, detail.frame,
+                detail.warnings + (units.warnings if units else ()) + notes)
 
 
 def _no_empty_inputs(m: Methodology, data: Data) -> None:
@@ -130,7 +138,7 @@ def _no_empty_inputs(m: Methodology, data: Data) -> None:
     for frame, grain_name in ((data.units, "unit"), (data.detail, "detail")):
         if frame is None:
             continue
-        names = [i.name for i in m.inputs if i.grain == grain_name and i.name in frame.columns]
+        names = [i.name for i in m.inputs if i.grain == grain_name and i.name in frame.columns and not i.optional]
         if not names:
             continue
         by = [m.layout.period] if m.layout.period else []

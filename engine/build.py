@@ -119,7 +119,8 @@ class _Builder:
             if g == "detail" and not self.data["data"].get("detail"):
                 self.error(Code.SCHEMA, f"input '{n}' has grain 'detail' but data.detail names no detail keys",
                            self.at("inputs", n, "grain"), expected="data.detail, e.g. [industry]")
-            out.append(Input(n, s.get("label"), s.get("unit"), self.key_at("inputs", n), g))
+            out.append(Input(n, s.get("label"), s.get("unit"), self.key_at("inputs", n), g,
+                             bool(s.get("optional", False))))
         return tuple(out)
 
     def stat_keys(self, layout: Layout) -> tuple[str, ...]:
@@ -438,11 +439,16 @@ class _Builder:
                        expected="an index section")
         screening = self.screening(layout, names, classes)
         if self.problems:
-            raise MethodologyError(self.problems)
+            raise MethodologyError(sorted(self.problems, key=_position))
         m = Methodology(meta, layout, inputs, indicators, groups, index, ranking, classes, derived, checks,
                         screening, self.doc.source.path)
         self.unused(m)
         return m
+
+
+def _position(d: Diagnostic) -> tuple[int, int]:
+    loc = d.location
+    return (loc.line or 0, loc.column or 0) if loc else (0, 0)
 
 
 def build_methodology(doc: LoadedYaml) -> tuple[Methodology, tuple[Diagnostic, ...]]:

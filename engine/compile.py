@@ -96,6 +96,30 @@ def _(expr: sympy.Add, ctx: Context) -> pl.Expr:
     return functools.reduce(lambda a, b: a + b, terms)
 
 
+def _divide(num: pl.Expr, den: sympy.Basic, ctx: Context) -> pl.Expr:
+    """``num / den`` with IEEE division in every row.
+
+    polars divides by a scalar (a literal, or a statistic over a single group) by
+    multiplying with its reciprocal, which is not correctly rounded: 237 / 237 can come
+    out as 0.9999999999999999 and the leader would not score exactly 100. Adding
+    ``num * 0`` turns such a denominator into a full column, so every row gets a true
+    division (for finite numbers; missing stays missing).
+    """
+    d = _compile(den, ctx)
+    if not _reads_rows(den):
+        d = d + num * 0.0
+    return num / d
+
+
+def _reads_rows(expr: sympy.Basic) -> bool:
+    """Whether `expr` reads a column outside a statistic (is not constant within a group)."""
+    if isinstance(expr, sympy.Symbol):
+        return True
+    if isinstance(expr, ir.Stat):
+        return isinstance(expr, ir.ROW_WISE)
+    return any(_reads_rows(a) for a in expr.args if isinstance(a, sympy.Basic))
+
+
 @_compile.register
 def _(expr: sympy.Mul, ctx: Context) -> pl.Expr:
     args = list(expr.args)
@@ -105,7 +129,7 @@ def _(expr: sympy.Mul, ctx: Context) -> pl.Expr:
     for a in args:
         if isinstance(a, sympy.Pow) and a.exp == sympy.Integer(-1):
             num = out if out is not None else pl.lit(1.0)
-            out = num / _compile(a.base, ctx)
+            out = _divide(num, a.base, ctx)
         else:
             term = _compile(a, ctx)
             out = term if out is None else out * term

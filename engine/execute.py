@@ -233,7 +233,7 @@ def diagnose(plan: Plan, frame: pl.DataFrame, step: Step) -> list[Diagnostic]:
                  f"{node.label}() over no present value: {show(node.operand)} is missing for every unit")
 
     walk(step.expr)
-    if step.requires is not None:
+    if step.requires is not None and not problems:
         ok = to_polars(step.requires, ctx).fill_null(True)
         test(step.requires, ~ok, Code.DOMAIN, f"{step.requirement}: {show(step.requires)} does not hold")
     if not problems:

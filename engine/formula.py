@@ -31,6 +31,7 @@ the offending token inside the formula.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -96,6 +97,14 @@ class _Parser:
 
     # -- the walk ----------------------------------------------------------
     def parse(self) -> sympy.Expr:
+        try:
+            return self._parse()
+        except (RecursionError, MemoryError):
+            return self.fail(None, Code.FORMULA_SYNTAX, "formula is nested too deeply",
+                             expected="at most a few hundred levels of parentheses, operators or calls",
+                             hint="split it into several indicators")
+
+    def _parse(self) -> sympy.Expr:
         text = self.formula.text
         try:
             tree = ast.parse(text.strip() if "\n" in text else text, mode="eval")
@@ -125,6 +134,8 @@ class _Parser:
         if isinstance(v, int):
             return sympy.Integer(v)
         if isinstance(v, float):
+            if not math.isfinite(v):
+                return self.fail(node, Code.FORMULA_SYNTAX, "number too large", expected="a finite number")
             return sympy.Float(v)
         return self.fail(node, Code.FORMULA_SYNTAX, f"{type(v).__name__} constant is not allowed here",
                          expected="a number")
@@ -155,8 +166,10 @@ class _Parser:
         if isinstance(node.op, ast.BitXor):
             return self.fail(node, Code.FORMULA_SYNTAX, "'^' is not a power here",
                              expected="** for powers", hint="write a ** b")
-        left, right = self.expr(node.left), self.expr(node.right)
         op = node.op
+        if isinstance(op, ast.Add | ast.Sub | ast.Mult | ast.Div):
+            return self._chain(node)
+        left, right = self.expr(node.left), self.expr(node.right)
         if isinstance(op, ast.Add):
             return sympy.Add(left, right, evaluate=False)
         if isinstance(op, ast.Sub):
@@ -170,6 +183,26 @@ class _Parser:
             return sympy.Pow(left, right, evaluate=False)
         return self.fail(node, Code.FORMULA_SYNTAX, f"operator '{type(op).__name__}' is not allowed",
                          expected="+ - * / **")
+
+    def _chain(self, node: ast.BinOp) -> sympy.Expr:
+        """A left-deep run of + - (or * /) as one flat node, so that long sums don't nest."""
+        additive = isinstance(node.op, ast.Add | ast.Sub)
+        family = (ast.Add, ast.Sub) if additive else (ast.Mult, ast.Div)
+        parts: list[tuple[ast.operator, ast.AST]] = []
+        cur: ast.AST = node
+        while isinstance(cur, ast.BinOp) and isinstance(cur.op, family):
+            parts.append((cur.op, cur.right))
+            cur = cur.left
+        args = [self.expr(cur)]
+        for op, operand in reversed(parts):
+            term = self.expr(operand)
+            if isinstance(op, ast.Sub):
+                term = -term if term.is_Number else sympy.Mul(sympy.Integer(-1), term, evaluate=False)
+            elif isinstance(op, ast.Div):
+                term = sympy.Pow(term, sympy.Integer(-1), evaluate=False)
+            args.append(term)
+        cls = sympy.Add if additive else sympy.Mul
+        return cls(*args, evaluate=False)
 
     _COMPARE = {ast.Lt: sympy.StrictLessThan, ast.LtE: sympy.LessThan, ast.Gt: sympy.StrictGreaterThan,
                 ast.GtE: sympy.GreaterThan, ast.Eq: sympy.Eq, ast.NotEq: sympy.Ne}
@@ -220,11 +253,11 @@ class _Parser:
         return self._elementwise(node, name, kwargs)
 
     def _no_keywords(self, node: ast.Call, kwargs: dict[str, ast.AST], allowed: set[str]) -> bool:
-        bad = [k for k in kwargs if k not in allowed]
-        for k in bad:
-            self.fail(node, Code.BAD_ARGUMENTS, f"unknown keyword '{k}' for {node.func.id}()",  # type: ignore[attr-defined]
+        bad = [kw for kw in node.keywords if kw.arg not in allowed]
+        for kw in bad:
+            self.fail(kw, Code.BAD_ARGUMENTS, f"unknown keyword '{kw.arg}' for {node.func.id}()",  # type: ignore[attr-defined]
                       expected=("keywords: " + ", ".join(sorted(allowed))) if allowed else "no keywords",
-                      hint=did_you_mean(k, allowed))
+                      hint=did_you_mean(str(kw.arg), allowed))
         return not bad
 
     def _arity(self, node: ast.Call, low: int, high: int | None) -> bool:

@@ -99,7 +99,8 @@ class LeaderShare(Normaliser):
 
 
 class MinMax(Normaliser):
-    """y = (x - min) / (max - min) * (u - l) + l; reversed: (max - x) / (max - min) ...
+    """y = t * u + (1 - t) * l with t = (x - min) / (max - min), i.e.
+    (x - min) / (max - min) * (u - l) + l; reversed: t = (max - x) / (max - min).
 
     A zero range is a division by zero, reported as a data error.
     """
@@ -107,10 +108,16 @@ class MinMax(Normaliser):
     name = "min_max"
 
     def template(self) -> sympy.Expr:
+        # written as t * u + (1 - t) * l with t in [0, 1], so that the best unit gets
+        # exactly u and the worst exactly l (l + t * (u - l) can miss u by an ulp)
         low, high = (_num(v) for v in self.params.get("range", [0, 100]))  # type: ignore[union-attr]
         lo, hi = self.stat(ir.ColMin), self.stat(ir.ColMax)
         top = _sub(hi, X) if self.lower_is_better else _sub(X, lo)
-        return sympy.Add(_mul(_div(top, _sub(hi, lo)), _sub(high, low)), low, evaluate=False)
+        t = _div(top, _sub(hi, lo))
+        upper = t if high == 1 else _mul(t, high)
+        if low == 0:
+            return upper
+        return sympy.Add(upper, _mul(_sub(sympy.Integer(1), t), low), evaluate=False)
 
 
 class ZScore(Normaliser):

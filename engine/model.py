@@ -72,6 +72,7 @@ class Input:
     unit: str | None = None
     location: Location | None = field(default=None, compare=False)
     grain: str = "unit"  # or "detail"
+    optional: bool = False  # the data may lack the column (then it is missing everywhere)
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,13 @@ def _steps(m: Methodology) -> list[Step]:
                           requires=requires, requirement=norm.requirement))
     for g in m.groups:
         text = g.formula.text if g.formula else f"{g.aggregation} mean of " + ", ".join(g.members)
-        steps.append(Step(g.name, _rename(g.expr, normed), "group", g.name, text))
+        requires = None
+        if g.aggregation == "geometric":  # ln y of a member <= 0 is undefined (not silently 0)
+            positive = [sympy.StrictGreaterThan(sympy.Symbol(m), 0, evaluate=False) for m in g.members]
+            requires = _rename(positive[0] if len(positive) == 1 else sympy.And(*positive, evaluate=False),
+                               normed)
+        steps.append(Step(g.name, _rename(g.expr, normed), "group", g.name, text, requires=requires,
+                          requirement="a geometric mean needs every member > 0"))
     if m.index is not None:
         index_expr = _rename(m.index.expr, normed)
         index_text = m.index.formula.text if m.index.formula else m.index.group

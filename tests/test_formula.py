@@ -212,7 +212,7 @@ def test_sympy_constant_names_are_plain_symbols(name: str) -> None:
     assert sympy.Symbol(name) in e.free_symbols
     assert not e.atoms(sympy.NumberSymbol, sympy.core.numbers.ImaginaryUnit, sympy.core.numbers.Infinity,
                        sympy.core.numbers.ComplexInfinity)
-    assert not e.atoms(sympy.FunctionClass)
+    assert not e.atoms(sympy.Function)
 
 
 def test_constant_names_outside_scope_are_unknown_not_constants() -> None:
