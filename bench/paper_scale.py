@@ -160,7 +160,10 @@ def hand_written(frame: pl.DataFrame) -> pl.DataFrame:
     """Kireeva stage 1 as a competent analyst writes it in polars: outputs only."""
     c = pl.col
     population = c("innovative_output") / c("innovative_output_per_capita")
-    base = c("year") == BASE_YEAR
+
+    def at_base(x: pl.Expr) -> pl.Expr:  # the region's 2010 value (one row per region and year)
+        return pl.when(c("year") == BASE_YEAR).then(x).max().over("region")
+
     return (
         frame.lazy()
         .with_columns(**INDICATORS)
@@ -170,10 +173,10 @@ def hand_written(frame: pl.DataFrame) -> pl.DataFrame:
         .with_columns(index=(c("RIS") + c("RIA")) / 2)
         .with_columns(
             rank=c("index").rank("min", descending=True).over("year").cast(pl.Int64),
-            **{"class": (c("index") + CLASS_TOLERANCE)
-               .cut(list(range(10, 100, 10)), labels=BANDS, left_closed=True).cast(pl.String)},
+            **{"class": ((c("index") + CLASS_TOLERANCE) / 10).floor().clip(0, 9).cast(pl.Int8)
+               .replace_strict(dict(enumerate(BANDS)), return_dtype=pl.String)},
             change_2014_vs_2010_pct=pl.when(c("year").is_in(DERIVED_YEARS))
-            .then(c("index") / c("index").filter(base).first().over("region") * 100),
+            .then(c("index") / at_base(c("index")) * 100),
             **{
                 "check.printed_labour_productivity":
                     _close(c("labour_productivity"), c("grp") * 1000 / c("employed"), 0.006),
@@ -186,7 +189,7 @@ def hand_written(frame: pl.DataFrame) -> pl.DataFrame:
                     _close(c("tech_innovation_per_employed"),
                            c("tech_innovation_expenditure") * 1e6 / c("employed"), 0.006, 1e-6),
                 "check.population_stable":
-                    (population / population.filter(base).first().over("region") - 1).abs() <= 0.2,
+                    (population / at_base(population) - 1).abs() <= 0.2,
             },
         )
         .with_columns(class_group=c("class").replace_strict(BAND_GROUP, return_dtype=pl.String))
@@ -203,23 +206,43 @@ CHECKS = ["printed_labour_productivity", "printed_return_on_assets", "printed_ec
 
 # -- the indexlab side ----------------------------------------------------------------------
 
-def indexlab(frame: pl.DataFrame):
+def stage1_methodology(workdir: Path) -> Path:
+    """methodologies/kireeva.yaml, cut to stage 1 if the file has grown a stage 2.
+
+    Stage 2 (``screening`` with the optional input ``it_share`` of table 7) is not part
+    of this benchmark; when present it is dropped from a copy in `workdir`.
+    """
+    import yaml
+
+    doc = yaml.safe_load(YAML.read_text(encoding="utf-8"))
+    extra = [k for k, v in doc.get("inputs", {}).items() if k not in COLUMNS and (v or {}).get("optional")]
+    if "screening" not in doc and not extra:
+        return YAML
+    doc.pop("screening", None)
+    for k in extra:
+        del doc["inputs"][k]
+    path = workdir / "kireeva-stage1.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def indexlab(frame: pl.DataFrame, methodology: Path):
     from engine import api
-    validated = api.validate(YAML)
+    validated = api.validate(methodology)
     return api.execute(validated, frame)
 
 
-def indexlab_parquet(path: str):
+def indexlab_parquet(path: str, methodology: Path):
     from engine import api
-    return api.run(YAML, [path])
+    return api.run(methodology, [path])
 
 
 # -- verification ---------------------------------------------------------------------------
 
-def verify(data_path: str) -> dict:
+def verify(data_path: str, methodology: Path) -> dict:
     """Run both sides once and assert that they agree; returns a summary."""
     frame = pl.read_parquet(data_path)
-    result = indexlab(frame)
+    result = indexlab(frame, methodology)
     hand = hand_written(frame).sort("region", "year")
     del frame
     ours = result.frame
@@ -263,20 +286,19 @@ def _rss_now_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _child(side: str, data_path: str, conn) -> None:
+def _child(side: str, data_path: str, methodology: Path, conn) -> None:
     try:
         import engine.api  # noqa: F401  (imports are not timed on either side)
         if side == "indexlab-parquet":
             loaded_mb = _rss_now_mb()
             t0 = time.perf_counter()
-            out = indexlab_parquet(data_path)
+            out = indexlab_parquet(data_path, methodology)
         else:
             frame = pl.read_parquet(data_path)
             frame.rechunk()
             loaded_mb = _rss_now_mb()
-            fn = indexlab if side == "indexlab" else hand_written
             t0 = time.perf_counter()
-            out = fn(frame)
+            out = indexlab(frame, methodology) if side == "indexlab" else hand_written(frame)
         seconds = time.perf_counter() - t0
         del out
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -297,16 +319,16 @@ def _in_child(ctx, target, *args):
     return msg
 
 
-def run_side(ctx, side: str, data_path: str) -> tuple[float, float, float]:
-    status, seconds, loaded, peak = _in_child(ctx, _child, side, data_path)
+def run_side(ctx, side: str, data_path: str, methodology: Path) -> tuple[float, float, float]:
+    status, seconds, loaded, peak = _in_child(ctx, _child, side, data_path, methodology)
     if status != "ok":
         raise SystemExit(f"{side} failed: {seconds}")
     return seconds, loaded, peak
 
 
-def _verify_child(data_path: str, conn) -> None:
+def _verify_child(data_path: str, methodology: Path, conn) -> None:
     try:
-        conn.send(("ok", verify(data_path)))
+        conn.send(("ok", verify(data_path, methodology)))
     except BaseException as e:
         conn.send(("error", f"{type(e).__name__}: {e}"))
     finally:
@@ -337,7 +359,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"machine: {os.cpu_count()} cores, polars {pl.__version__}, "
               f"python {sys.version.split()[0]}")
 
-        status, summary = _in_child(ctx, _verify_child, data_path)
+        methodology = stage1_methodology(workdir)
+        if methodology != YAML:
+            print(f"methodology: {YAML.relative_to(ROOT)}, stage 1 only (screening and its optional "
+                  "inputs dropped in a temporary copy)")
+        status, summary = _in_child(ctx, _verify_child, data_path, methodology)
         if status != "ok":
             print(summary, file=sys.stderr)
             return 1
@@ -349,13 +375,13 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, list[tuple[float, float, float]]] = {s: [] for s in sides}
         for r in range(args.reps):
             for side in sides if r % 2 == 0 else sides[::-1]:
-                results[side].append(run_side(ctx, side, data_path))
+                results[side].append(run_side(ctx, side, data_path, methodology))
                 s, _, peak = results[side][-1]
                 print(f"  run {r + 1} {side:<13} {s:7.3f} s   peak RSS {peak:8,.0f} MiB")
         if not args.no_parquet_run:
             results["indexlab-parquet"] = []
             for r in range(args.reps):
-                results["indexlab-parquet"].append(run_side(ctx, "indexlab-parquet", data_path))
+                results["indexlab-parquet"].append(run_side(ctx, "indexlab-parquet", data_path, methodology))
 
         med = {k: statistics.median(t for t, _, _ in v) for k, v in results.items()}
         print(f"\n{'':<38}{'median s':>10}{'runs s':>24}{'RSS data MiB':>14}{'peak RSS MiB':>14}")

@@ -132,6 +132,29 @@ def read_data(m: Methodology, paths: Sequence[str | Path], options: read.ReadOpt
                 detail.warnings + (units.warnings if units else ()) + notes)
 
 
+def _out_of_range(m: Methodology, frame: pl.DataFrame, grain_name: str) -> list[Diagnostic]:
+    """Values outside an input's declared minimum/maximum, with the rows."""
+    out = []
+    keys = [k for k in m.layout.detail_keys if k in frame.columns]
+    for i in m.inputs:
+        if i.grain != grain_name or i.name not in frame.columns:
+            continue
+        for bound, bad in (("minimum", pl.col(i.name) < i.minimum if i.minimum is not None else None),
+                           ("maximum", pl.col(i.name) > i.maximum if i.maximum is not None else None)):
+            if bad is None:
+                continue
+            hit = frame.filter(bad.fill_null(False))
+            if hit.height:
+                rows = ", ".join(" ".join(str(v) for v in r) + f" ({r_val})" for r, r_val in zip(
+                    hit.select(keys).head(10).iter_rows(), hit[i.name].head(10)))
+                more = f" and {hit.height - 10} more" if hit.height > 10 else ""
+                limit = i.minimum if bound == "minimum" else i.maximum
+                out.append(Diagnostic(Code.DOMAIN, f"input column '{i.name}' is outside its declared {bound} "
+                                      f"{limit:g} for: {rows}{more}",
+                                      expected=f"values {'>=' if bound == 'minimum' else '<='} {limit:g}"))
+    return out
+
+
 def _no_empty_inputs(m: Methodology, data: Data) -> None:
     """An input column with no value in a whole period is an error, named before computing."""
     problems = []
@@ -141,6 +164,7 @@ def _no_empty_inputs(m: Methodology, data: Data) -> None:
         names = [i.name for i in m.inputs if i.grain == grain_name and i.name in frame.columns and not i.optional]
         if not names:
             continue
+        problems += _out_of_range(m, frame, grain_name)
         by = [m.layout.period] if m.layout.period else []
         counts = (frame.group_by(by).agg(pl.col(names).count()) if by else frame.select(pl.col(names).count()))
         for row in counts.iter_rows(named=True):

@@ -120,7 +120,7 @@ class _Builder:
                 self.error(Code.SCHEMA, f"input '{n}' has grain 'detail' but data.detail names no detail keys",
                            self.at("inputs", n, "grain"), expected="data.detail, e.g. [industry]")
             out.append(Input(n, s.get("label"), s.get("unit"), self.key_at("inputs", n), g,
-                             bool(s.get("optional", False))))
+                             bool(s.get("optional", False)), s.get("minimum"), s.get("maximum")))
         return tuple(out)
 
     def stat_keys(self, layout: Layout) -> tuple[str, ...]:

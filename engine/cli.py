@@ -107,6 +107,9 @@ def run(
     thousands: Annotated[str | None, typer.Option(help="Thousands separator in CSV, e.g. ' '.")] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV files.")] = "utf-8",
     sheet: Annotated[str | None, typer.Option(help="Excel sheet name (default: the first).")] = None,
+    detail_output: Annotated[Path | None, typer.Option(
+        "--detail-output", help="Also write the detail rows (long form: one row per unit, period and "
+                                "detail key, with the detail inputs and indicators); format by extension.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the result table.")] = False,
     fmt: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
@@ -121,9 +124,10 @@ def run(
                                        encoding=encoding, sheet=sheet)
         except ValueError as err:
             raise UsageError([Diagnostic(Code.USAGE, str(err))]) from None
-        if output is not None:
-            write.check_target(output, protect=[methodology, *data])
-        return api.run(methodology, data, options)
+        for target in (output, detail_output):
+            if target is not None:
+                write.check_target(target, protect=[methodology, *data])
+        return api.run(methodology, data, options, keep_detail=detail_output is not None)
 
     def report(result: api.RunResult) -> bool:
         _report(result.warnings, fmt)
@@ -134,6 +138,12 @@ def run(
         if output is not None:
             write.write_table(result.frame, output, protect=[methodology, *data])
             _err(f"wrote {result.frame.height} rows to {output}")
+        if detail_output is not None:
+            if result.detail is None:
+                raise UsageError([Diagnostic(Code.USAGE, "--detail-output: this methodology has no detail data",
+                                             expected="data.detail and inputs with grain: detail")])
+            write.write_table(result.detail, detail_output, protect=[methodology, *data])
+            _err(f"wrote {result.detail.height} detail rows to {detail_output}")
         if not quiet:
             print_result(result)
         return True

@@ -73,6 +73,8 @@ class Input:
     location: Location | None = field(default=None, compare=False)
     grain: str = "unit"  # or "detail"
     optional: bool = False  # the data may lack the column (then it is missing everywhere)
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,7 @@ def build_plan(m: Methodology) -> Plan:
     detail_output = ()
     if m.layout.detail:
         detail_output = tuple(m.layout.detail_keys) + tuple(sorted(detail_inputs)) + tuple(
-            s.column for s in on_detail if s.kind == "indicator")
+            s.column for s in on_detail if s.kind == "indicator" and s.grain == grain.DETAIL)
     base_first = keys | unit_inputs
     base_detail = base_first | detail_inputs | set(m.layout.detail) | {s.column for s in first}
     base_after = base_first | {s.column for s in first} | set(collapse)
