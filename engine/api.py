@@ -27,7 +27,13 @@ from engine.diagnostics import Code, DataError, Diagnostic, MethodologyError, Se
 from engine.execute import audit, build_query
 from engine.model import Methodology
 from engine.plan import Plan, build_plan
-from engine.report import CheckResult, evaluate_checks, missing_index_warnings
+from engine.report import (
+    CheckResult,
+    adjustments,
+    effective_weights,
+    evaluate_checks,
+    missing_index_warnings,
+)
 from engine.schemacheck import check_schema
 from engine.yamlsource import load_yaml
 
@@ -76,6 +82,10 @@ class RunResult:
     methodology: Methodology
     #: the detail rows (long form) when asked for and the methodology has detail inputs
     detail: pl.DataFrame | None = None
+    #: weight of every member in its group and its effective weight in the index, per period
+    weights: pl.DataFrame | None = None
+    #: every imputed or treated point (unit, period, indicator, before, after, action)
+    adjustments: pl.DataFrame | None = None
 
     @property
     def failed_errors(self) -> tuple[CheckResult, ...]:
@@ -194,7 +204,8 @@ def execute(validated: Validated, data: Data | pl.DataFrame, *, keep_detail: boo
     checks = evaluate_checks(plan, frame)
     warnings = data.warnings + validated.warnings + missing_index_warnings(plan, frame)
     kept = detail_frame.select(plan.detail_output) if keep_detail and detail_frame is not None else None
-    return RunResult(frame.select(plan.output), checks, warnings, validated.methodology, kept)
+    return RunResult(frame.select(plan.output), checks, warnings, validated.methodology, kept,
+                     effective_weights(plan, frame), adjustments(plan, frame))
 
 
 def run(methodology: str | Path | Validated, data: Sequence[str | Path],

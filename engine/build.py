@@ -155,15 +155,43 @@ class _Builder:
             parsed[name] = (f, self.parse(f, scope))
         order = self.topological("indicators", {n: ir.free_names(e) & set(specs) for n, (_, e) in parsed.items()})
         norms = self.normalisations(layout, specs)
+        imputations = self.per_indicator("imputation", specs)
+        treatments = self.per_indicator("treatment", specs)
         out = []
         for name in order:
             s = specs[name]
             f, expr = parsed[name]
+            if "round" in s:
+                r = s["round"]
+                expr = ir.Round(expr, sympy.Integer(r["digits"]), ir.Str(r.get("mode", "half_up")), evaluate=False)
+            imp = imputations[name]
+            for col in imp.get("by", []):
+                if col not in layout.labels + layout.keys:
+                    self.error(Code.UNKNOWN_NAME, f"imputation of '{name}' groups by '{col}', which is not a "
+                               "data column", None, expected="a label column (data.labels)",
+                               hint=did_you_mean(col, layout.labels))
+            if imp.get("method") == "locf" and not layout.period:
+                self.error(Code.SCHEMA, "imputation 'locf' needs a period column", None, expected="data.period")
             g = self.check_grain(expr, f.location, f"indicator '{name}'", layout, must_be_unit=False)
             self.grains[name] = g
             out.append(Indicator(name, f, expr, norms[name], Direction(s.get("direction", "higher")),
-                                 s.get("label"), s.get("unit"), g))
+                                 s.get("label"), s.get("unit"), g,
+                                 tuple(imp.items()) if imp.get("method", "none") != "none" else (),
+                                 tuple(treatments[name].items())
+                                 if treatments[name].get("method", "none") != "none" else ()))
         return tuple(out)
+
+    def per_indicator(self, section: str, specs: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """Each indicator's settings of a default/overrides section (imputation, treatment)."""
+        spec = self.data.get(section, {}) or {}
+        overrides = spec.get("overrides", {}) or {}
+        for name in overrides:
+            if name not in specs:
+                self.error(Code.UNKNOWN_NAME, f"{section} override for unknown indicator '{name}'",
+                           self.key_at(section, "overrides", name), expected="an indicator name",
+                           hint=did_you_mean(name, specs))
+        default = spec.get("default", {"method": "none"})
+        return {name: dict(overrides.get(name, default)) for name in specs}
 
     def normalisations(self, layout: Layout, specs: Mapping[str, Any]) -> dict[str, Normalisation]:
         section = self.data.get("normalisation", {}) or {}
@@ -188,22 +216,41 @@ class _Builder:
                       indicator: str) -> Normalisation:
         method = spec["method"]
         scope = spec.get("scope", "period")
+        reference = None
+        if isinstance(scope, dict):
+            if not layout.period:
+                self.error(Code.SCHEMA, "a reference-period scope needs a period column", self.at(*path, "scope"),
+                           expected="data.period")
+            reference, scope = (layout.period, scope["period"]), f"period {scope['period']}"
         keys = self.stat_keys(layout) if scope == "period" else ()
         params = tuple((k, v) for k, v in spec.items() if k not in ("method", "scope", "formula"))
-        if method == "formula":
-            f = self.formula(*path, "formula")
-            expr = self.parse(f, Scope({"x": "the indicator's raw value"}, keys, frozenset(layout.keys),
-                                       expected="'x', the indicator's raw value", period=layout.period))
-            return Normalisation(method, params, scope, expr, f)
         if method == "leader_share" and lower and "cost" not in spec:
             self.error(Code.UNKNOWN_METHOD,
                        f"indicator '{indicator}' is 'lower is better' but its leader share has no cost rule",
                        self.at(*path) if path else None,
                        expected="cost: min_over_x (min(x) / x) or cost: one_minus_share (1 - x / max(x))",
                        hint="x / max(x) of a cost indicator gives the worst unit the top score")
-        normaliser = methods.NORMALISERS[method](dict(params), keys, lower)
+        if method == "goalposts" and spec["upper"] <= spec["lower"]:
+            self.error(Code.BAD_ARGUMENTS, f"goalposts of '{indicator}': upper {spec['upper']} <= lower "
+                       f"{spec['lower']}", self.at(*path), expected="lower < upper")
+        if method == "categorical" and len(spec.get("scores", [0] * 6)) != len(spec.get("percentiles", [0] * 5)) + 1:
+            self.error(Code.BAD_ARGUMENTS, f"categorical normalisation of '{indicator}' needs one score more "
+                       "than percentiles", self.at(*path), expected="len(scores) == len(percentiles) + 1")
+        cls = methods.NORMALISERS.get(method, methods.Identity)
+        normaliser = cls(dict(params), keys, lower, reference, layout.unit, spec.get("transform"))
         requires, requirement = normaliser.requires()
-        return Normalisation(method, params, scope, normaliser.template(), None, requires, requirement)
+        formula = None
+        if method == "formula":
+            formula = self.formula(*path, "formula")
+            expr = self.parse(formula, Scope({"x": "the indicator's raw value"}, keys, frozenset(layout.keys),
+                                             expected="'x', the indicator's raw value", period=layout.period))
+            expr = ir.rename(expr, {"x": normaliser.x()}) if spec.get("transform") else expr
+        else:
+            expr = normaliser.template()
+        if "round" in spec:
+            r = spec["round"]
+            expr = ir.Round(expr, sympy.Integer(r["digits"]), ir.Str(r.get("mode", "half_up")), evaluate=False)
+        return Normalisation(method, params, scope, expr, formula, requires, requirement)
 
     def topological(self, section: str, deps: Mapping[str, set[str]]) -> list[str]:
         """Names in dependency order; each cycle is reported once with its path."""
@@ -262,9 +309,15 @@ class _Builder:
 
     def group(self, name: str, spec: Mapping[str, Any]) -> Group:
         members = tuple(spec["members"])
-        weights_spec = spec.get("weights")
-        weights: list[sympy.Rational] = [sympy.Integer(1)] * len(members)
-        if weights_spec is not None:
+        weights_spec, weighting = spec.get("weights"), spec.get("weighting")
+        weights: list[sympy.Expr] = [sympy.Integer(1)] * len(members)
+        keys = self.stat_keys(self.layout_)
+        if weights_spec is not None and weighting is not None:
+            self.error(Code.WEIGHTS, f"group '{name}' has both weights and a weighting method",
+                       self.key_at("groups", name, "weighting"), expected="one of the two")
+        elif weighting is not None:
+            weights = methods.data_weights(weighting, members, keys)
+        elif weights_spec is not None:
             missing = [m for m in members if m not in weights_spec]
             extra = [w for w in weights_spec if w not in members]
             for m in missing:
@@ -282,22 +335,40 @@ class _Builder:
                     self.error(Code.WEIGHTS, f"the weights of group '{name}' add up to 0",
                                self.at("groups", name, "weights"), expected="at least one positive weight")
                     weights = [sympy.Integer(1)] * len(members)
-        agg = (spec.get("aggregation") or {}).get("method", "arithmetic")
+        agg_spec = spec.get("aggregation") or {}
+        agg = agg_spec.get("method", "arithmetic")
+        coverage = spec.get("coverage", "all")
         formula = None
         if agg == "formula":
-            if "formula" not in spec.get("aggregation", {}):
+            if "formula" not in agg_spec:
                 self.error(Code.SCHEMA, f"group '{name}' aggregates by formula but gives none",
                            self.at("groups", name, "aggregation"), expected="aggregation.formula")
                 expr: sympy.Basic = sympy.Integer(0)
             else:
                 formula = self.formula("groups", name, "aggregation", "formula")
-                expr = self.parse(formula, Scope({m: "member" for m in members}, self.stat_keys(self.layout_),
+                expr = self.parse(formula, Scope({m: "member" for m in members}, keys,
                                                  frozenset(self.layout_.keys),
                                                  expected="a member of this group: " + ", ".join(members),
                                                  period=self.layout_.period))
+        elif agg == "power" and agg_spec.get("p", 0) == 0:
+            self.error(Code.BAD_ARGUMENTS, f"group '{name}': the power mean needs p, not 0",
+                       self.at("groups", name, "aggregation"),
+                       expected="p != 0 (use method: geometric for the limit p -> 0)")
+            expr = sympy.Integer(0)
+        elif coverage != "all":
+            if agg not in ("arithmetic", "geometric", "harmonic"):
+                self.error(Code.BAD_ARGUMENTS, f"group '{name}': coverage is not defined for {agg} aggregation",
+                           self.at("groups", name, "coverage"), expected="arithmetic, geometric or harmonic")
+                expr = sympy.Integer(0)
+            else:
+                expr = methods.with_coverage(agg, members, weights, float(coverage))
         else:
-            expr = methods.AGGREGATORS[agg](members, weights)
-        return Group(name, members, tuple(weights), agg, expr, spec.get("label"), formula)
+            expr = methods.aggregator(agg_spec)(members, weights, keys)  # type: ignore[operator]
+        if "round" in spec:
+            r = spec["round"]
+            expr = ir.Round(expr, sympy.Integer(r["digits"]), ir.Str(r.get("mode", "half_up")), evaluate=False)
+        return Group(name, members, tuple(weights), agg, expr, spec.get("label"), formula, weighting,
+                     coverage)
 
     def index(self, layout: Layout, indicators: Sequence[str], groups: Sequence[str]) -> IndexSpec:
         spec = self.data["index"]
@@ -321,6 +392,12 @@ class _Builder:
         if not spec:
             return None
         groups = spec.get("groups", {}) or {}
+        if "quantiles" in spec:
+            if "bands" in spec:
+                self.error(Code.CLASS_BANDS, "classes have both bands and quantiles", self.key_at("classes"),
+                           expected="one of the two")
+            return ClassScheme((), "lower", float(spec.get("tolerance", 1e-9)), tuple(groups.items()),
+                               tuple(spec["quantiles"]))
         bands = []
         for i, b in enumerate(spec["bands"]):
             if b["max"] <= b["min"]:
@@ -387,7 +464,7 @@ class _Builder:
     def screening(self, layout: Layout, names: Mapping[str, str], classes: ClassScheme | None
                   ) -> tuple[Screen, ...]:
         specs: Mapping[str, Any] = self.data.get("screening", {}) or {}
-        labels = tuple(b.label for b in classes.bands) if classes else None
+        labels = classes.labels if classes else None
         scope = self.scope(layout, names, "an input, indicator, group, index, rank or derived name",
                            class_labels=labels)
         out = []

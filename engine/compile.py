@@ -263,6 +263,8 @@ def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
     x = _compile(expr.operand, ctx)
     if isinstance(expr, ir.ColStd):
         return _over(x.std(ddof=expr.ddof), expr.keys)
+    if isinstance(expr, ir.ColQuantile):
+        return _over(x.quantile(expr.q, interpolation="linear"), expr.keys)
     if isinstance(expr, ir.ColCumSum):
         order = _compile(expr.order, ctx)
         keys = list(expr.keys) or [pl.lit(0)]
@@ -289,6 +291,48 @@ def _(expr: ir.At, ctx: Context) -> pl.Expr:
 def _(expr: ir.ClassAtLeast, ctx: Context) -> pl.Expr:
     labels = list(ctx.class_labels)
     return pl.col("class").is_in(labels[: labels.index(expr.label) + 1])
+
+
+@_compile.register
+def _(expr: ir.IsPresent, ctx: Context) -> pl.Expr:
+    return _compile(expr.args[0], ctx).is_not_null().cast(pl.Float64)
+
+
+@_compile.register
+def _(expr: ir.FillForward, ctx: Context) -> pl.Expr:
+    x = _compile(expr.args[0], ctx)
+    return x.forward_fill().over(str(expr.args[1]), order_by=pl.col(str(expr.args[2])))
+
+
+@_compile.register
+def _(expr: ir.Coalesce, ctx: Context) -> pl.Expr:
+    return _compile(expr.args[0], ctx).fill_null(_compile(expr.args[1], ctx))
+
+
+@_compile.register
+def _(expr: ir.WeightedMedian, ctx: Context) -> pl.Expr:
+    values = pl.concat_list([_compile(m, ctx) for m in expr.members])
+    weights = pl.concat_list([_compile(w, ctx) for w in expr.weights])
+    order = values.list.eval(pl.element().arg_sort())
+    cum = weights.list.gather(order).list.eval(pl.element().cum_sum() / pl.element().sum())
+    first = cum.list.eval(pl.element() >= 0.5 - 1e-12).list.arg_max()
+    median = values.list.sort().list.get(first)
+    return _missing_if_any([_compile(m, ctx) for m in expr.members], median)
+
+
+@_compile.register
+def _(expr: ir.Copeland, ctx: Context) -> pl.Expr:
+    keys = list(expr.keys) or [pl.lit(0)]
+    outrank: pl.Expr | None = None
+    for m, w in zip(expr.members, expr.weights):
+        y = _compile(m, ctx)
+        others = y.implode().over(keys)
+        # (sign(y_p - y_q) + 1) / 2: 1 if p beats q, 1/2 on a tie, 0 otherwise
+        term = ((y - others).list.eval(pl.element().sign()) + 1) * 0.5 * _compile(w, ctx)
+        outrank = term if outrank is None else outrank + term
+    assert outrank is not None
+    score = (outrank - 0.5).list.eval(pl.element().sign()).list.sum()
+    return _missing_if_any([_compile(m, ctx) for m in expr.members], score)
 
 
 @_compile.register

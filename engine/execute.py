@@ -31,7 +31,7 @@ def _context(plan: Plan, step: Step | None = None) -> Context:
         check = next(c for c in m.checks if c.name == step.name)
         atol, rtol = check.atol, check.rtol
     detail = m.layout.detail if step is not None and step.phase == DETAIL else ()
-    labels = tuple(b.label for b in m.classes.bands) if m.classes else ()
+    labels = m.classes.labels if m.classes else ()
     return Context({}, m.layout.unit, m.layout.period, atol, rtol, detail, labels)
 
 
@@ -41,6 +41,19 @@ def _step_expr(plan: Plan, step: Step) -> pl.Expr:
         period = plan.methodology.layout.period
         expr = pl.when(pl.col(period).is_in(list(step.periods))).then(expr)  # type: ignore[arg-type]
     return expr.alias(step.column)
+
+
+def classify_quantiles(scheme: ClassScheme, value: pl.Expr, keys: list[str]) -> pl.Expr:
+    """k labels from the top: the j/k quantiles of `value` within `keys` cut the classes;
+    a value on a cut goes to the upper class."""
+    labels = scheme.quantiles
+    k = len(labels)
+    cuts = [value.quantile(j / k, interpolation="linear") for j in range(k - 1, 0, -1)]
+    cuts = [c.over(keys) if keys else c for c in cuts]
+    chain = pl.when(value.is_null()).then(pl.lit(None, dtype=pl.String))
+    for label, cut in zip(labels, cuts):
+        chain = chain.when(value >= cut).then(pl.lit(label, dtype=pl.String))
+    return chain.otherwise(pl.lit(labels[-1], dtype=pl.String))
 
 
 def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
@@ -106,7 +119,10 @@ def build_query(plan: Plan, data: pl.LazyFrame | None, detail: pl.LazyFrame | No
     lf = _apply(lf, plan, plan.after)
     if m.index is not None and m.ranking.ties != "average":
         lf = lf.with_columns(pl.col("rank").cast(pl.Int64))
-    if plan.classes:
+    if plan.classes and plan.classes.quantiles:
+        period_keys = [m.layout.period] if m.layout.period else []
+        lf = lf.with_columns(classify_quantiles(plan.classes, pl.col("index"), period_keys).alias("class"))
+    elif plan.classes:
         label, group = classify(plan.classes, pl.col("index"))
         cols = [label.alias("class")] + ([group.alias("class_group")] if group is not None else [])
         lf = lf.with_columns(cols)

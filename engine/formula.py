@@ -19,7 +19,8 @@ The language:
   They are taken over the units of the same period unless ``by=[...]`` names other key
   columns (``by=[]`` pools every row). ``std(x, ddof=1)`` is the sample SD by default.
   ``rank(x, descending=true, ties='min')``; ``cumsum(x, order=y)`` is the running total
-  of x in ascending order of y (for Lorenz curves);
+  of x in ascending order of y (for Lorenz curves); ``quantile(x, q=0.25)`` with linear
+  interpolation;
 * ``at(x, 2010)``: the value of ``x`` for the same unit in period 2010;
   ``at(x, industry='J')`` the value in the row of industry J (any key column);
 * ``class_at_least('C++')`` (screening rules only): the class is C++ or higher.
@@ -244,7 +245,7 @@ class _Parser:
         if len(kwargs) != len(node.keywords):
             return self.fail(node, Code.FORMULA_SYNTAX, "**arguments are not allowed")
         if name in ir.STATISTICS and len(node.args) == 1 or name in ("mean", "sum", "median", "count",
-                                                                         "std", "rank", "cumsum"):
+                                                                         "std", "rank", "cumsum", "quantile"):
             return self._statistic(node, name, kwargs)
         if name == "at":
             return self._at(node, kwargs)
@@ -345,7 +346,7 @@ class _Parser:
 
     def _statistic(self, node: ast.Call, name: str, kwargs: dict[str, ast.AST]) -> sympy.Expr:
         allowed = {"by"} | ({"ddof"} if name == "std" else set()) | (
-            {"descending", "ties"} if name == "rank" else set()) | ({"order"} if name == "cumsum" else set())
+            {"descending", "ties"} if name == "rank" else set()) | ({"order"} if name == "cumsum" else set()) | ({"q"} if name == "quantile" else set())
         if not (self._no_keywords(node, kwargs, allowed) and self._arity(node, 1, 1)):
             return sympy.Integer(0)
         operand = self.expr(node.args[0])
@@ -365,6 +366,13 @@ class _Parser:
             desc = self._bool_option(kwargs.get("descending"), False)
             ties = self._string_option(kwargs.get("ties"), "min", {"min", "max", "dense", "average"})
             return ir.stat(cls, operand, keys, sympy.Integer(int(desc)), ir.Str(ties))
+        if name == "quantile":
+            q = kwargs.get("q")
+            if not (isinstance(q, ast.Constant) and isinstance(q.value, int | float) and not isinstance(
+                    q.value, bool) and 0 <= q.value <= 1):
+                return self.fail(q or node, Code.BAD_ARGUMENTS, "quantile() needs q= between 0 and 1",
+                                 expected="e.g. quantile(x, q=0.25)")
+            return ir.stat(cls, operand, keys, sympy.Float(q.value))
         if name == "cumsum":
             order_node = kwargs.get("order")
             if order_node is None:

@@ -93,6 +93,16 @@ class ColRank(Stat):
         return str(self.args[3])
 
 
+class ColQuantile(Stat):
+    """The ``args[2]`` quantile (0..1) with linear interpolation (numpy's default, R type 7)."""
+
+    label = "quantile"
+
+    @property
+    def q(self) -> float:
+        return float(self.args[2])
+
+
 class ColCumSum(Stat):
     """Running total of ``args[0]`` over the rows sharing the keys, in ascending order
     of ``args[2]`` (rows with equal order values are taken in key order). Used for
@@ -132,6 +142,54 @@ class ClassAtLeast(sympy.Function, sympy.logic.boolalg.Boolean):
         return str(self.args[0])
 
 
+class IsPresent(sympy.Function):
+    """1 where ``args[0]`` has a value, 0 where it is missing."""
+
+
+class FillForward(sympy.Function):
+    """``args[0]``, or the unit's (``args[1]``) latest earlier value in period (``args[2]``)
+    order where it is missing: last observation carried forward."""
+
+
+class Coalesce(sympy.Function):
+    """``args[0]``, or ``args[1]`` where ``args[0]`` is missing."""
+
+
+class WeightedMedian(sympy.Function):
+    """The weighted median of the members ``args[:n]`` with weights ``args[n:]`` (n = len / 2):
+    the smallest member value at which the cumulative weight of the sorted members reaches
+    half the total."""
+
+    @property
+    def members(self) -> tuple[sympy.Expr, ...]:
+        return self.args[: len(self.args) // 2]
+
+    @property
+    def weights(self) -> tuple[sympy.Expr, ...]:
+        return self.args[len(self.args) // 2:]
+
+
+class Copeland(sympy.Function):
+    """Copeland score within groups of rows: ``args[0]`` is a Tuple of members, ``args[1]`` a
+    Tuple of their weights, ``args[2]`` a Tuple of key Symbols.
+
+    score_p = sum over the other rows q of sign(O_pq - 1/2), with
+    O_pq = sum_j w_j [y_pj > y_qj] + 1/2 sum_j w_j [y_pj = y_qj] (weights summing to 1).
+    """
+
+    @property
+    def members(self) -> tuple[sympy.Expr, ...]:
+        return tuple(self.args[0])
+
+    @property
+    def weights(self) -> tuple[sympy.Expr, ...]:
+        return tuple(self.args[1])
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(str(k) for k in self.args[2])
+
+
 class Round(sympy.Function):
     """``args[0]`` rounded to ``args[1]`` decimals; ``args[2]`` is ``Str('half_up')``
     (ties away from zero, as publishers and spreadsheets round) or ``Str('half_even')``
@@ -140,7 +198,7 @@ class Round(sympy.Function):
 
 STATISTICS: dict[str, type[Stat]] = {
     cls.label: cls
-    for cls in (ColMax, ColMin, ColMean, ColSum, ColMedian, ColCount, ColStd, ColRank, ColCumSum)
+    for cls in (ColMax, ColMin, ColMean, ColSum, ColMedian, ColCount, ColStd, ColRank, ColCumSum, ColQuantile)
 }
 #: statistics that give every row its own value (not one per group)
 ROW_WISE = (ColRank, ColCumSum)
@@ -186,6 +244,9 @@ def free_names(expr: sympy.Basic) -> set[str]:
             walk(e.args[0])
         elif isinstance(e, At):
             walk(e.args[0])
+        elif isinstance(e, Copeland):
+            for m in e.members:
+                walk(m)
         elif isinstance(e, ClassAtLeast):
             names.add("class")
         else:
@@ -199,8 +260,14 @@ def free_names(expr: sympy.Basic) -> set[str]:
 __all__ = [
     "At",
     "ClassAtLeast",
+    "Copeland",
+    "IsPresent",
+    "Coalesce",
+    "FillForward",
+    "WeightedMedian",
     "ColCount",
     "ColCumSum",
+    "ColQuantile",
     "ColMax",
     "ColMean",
     "ColMedian",

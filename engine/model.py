@@ -104,17 +104,21 @@ class Indicator:
     label: str | None = None
     unit: str | None = None
     grain: str = "unit"  # inferred (engine.grain); "detail" indicators are not normalised
+    imputation: tuple[tuple[str, object], ...] = ()  # method and options; empty = none
+    treatment: tuple[tuple[str, object], ...] = ()  # method and options; empty = none
 
 
 @dataclass(frozen=True)
 class Group:
     name: str
     members: tuple[str, ...]
-    weights: tuple[sympy.Rational, ...]
-    aggregation: str  # "arithmetic", "geometric" or "formula"
+    weights: tuple[sympy.Expr, ...]  # numbers, or expressions of statistics (data-driven)
+    aggregation: str  # a method of engine.methods.AGGREGATORS, "power", "mpi", "vikor" or "formula"
     expr: sympy.Basic  # in member names
     label: str | None = None
     formula: Formula | None = None
+    weighting: str | None = None  # data-driven weighting method, if any
+    coverage: object = "all"  # or the minimum share of members present
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,12 @@ class ClassScheme:
     closed: str = "lower"  # "lower": [min, max), top band [min, max]; "upper": (min, max]
     tolerance: float = 1e-9
     groups: tuple[tuple[str, str], ...] = ()
+    #: labels from the highest: classes by quantiles of the index within each period
+    quantiles: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.quantiles or tuple(b.label for b in self.bands)
 
 
 @dataclass(frozen=True)

@@ -112,22 +112,31 @@ def _steps(m: Methodology) -> list[Step]:
     for ind in m.indicators:
         steps.append(Step(ind.name, ind.expr, "indicator", ind.name, ind.formula.text))
     for ind in unit_level:
-        expr = ir.rename(ind.normalisation.expr, {methods.X.name: sympy.Symbol(ind.name)})
+        source = ind.name
+        imputed = methods.imputation(dict(ind.imputation), ind.name, period_keys, m.layout.unit, m.layout.period)
+        if imputed is not None:
+            source = ind.name + ".imputed"
+            steps.append(Step(source, imputed, "imputed", ind.name, f"{dict(ind.imputation)['method']} imputation"))
+        for column, expr in methods.treatment_steps(dict(ind.treatment), source, period_keys, ind.name):
+            steps.append(Step(column, expr, "treated", ind.name, "winsorise_log treatment"))
+        if ind.treatment:
+            source = ind.name + ".treated"
         norm = ind.normalisation
+        expr = ir.rename(norm.expr, {methods.X.name: sympy.Symbol(source)})
         text = norm.formula.text if norm.formula else norm.method
-        requires = (ir.rename(norm.requires, {methods.X.name: sympy.Symbol(ind.name)})
+        requires = (ir.rename(norm.requires, {methods.X.name: sympy.Symbol(source)})
                     if norm.requires is not None else None)
         steps.append(Step(norm_column(ind.name), expr, "normalised", ind.name, text,
                           requires=requires, requirement=norm.requirement))
     for g in m.groups:
         text = g.formula.text if g.formula else f"{g.aggregation} mean of " + ", ".join(g.members)
         requires = None
-        if g.aggregation == "geometric":  # ln y of a member <= 0 is undefined (not silently 0)
+        if g.aggregation in methods.POSITIVE_MEMBERS and g.coverage == "all":  # ln y, 1/y need y > 0
             positive = [sympy.StrictGreaterThan(sympy.Symbol(m), 0, evaluate=False) for m in g.members]
             requires = _rename(positive[0] if len(positive) == 1 else sympy.And(*positive, evaluate=False),
                                normed)
         steps.append(Step(g.name, _rename(g.expr, normed), "group", g.name, text, requires=requires,
-                          requirement="a geometric mean needs every member > 0"))
+                          requirement=f"a {g.aggregation} mean needs every member > 0"))
     if m.index is not None:
         index_expr = _rename(m.index.expr, normed)
         index_text = m.index.formula.text if m.index.formula else m.index.group
@@ -192,12 +201,14 @@ def build_plan(m: Methodology) -> Plan:
     normed = {i.name for i in normalised(m)}
     for ind in m.indicators:
         if ind.grain == grain.UNIT:
-            output += [ind.name] + ([norm_column(ind.name)] if ind.name in normed else [])
+            output += [ind.name] + ([ind.name + ".imputed"] if ind.imputation else []) + (
+                [ind.name + ".treated"] if ind.treatment else []) + (
+                [norm_column(ind.name)] if ind.name in normed else [])
     output += [g.name for g in m.groups]
     if m.index is not None:
         output += ["index"] + (["index_unrounded"] if m.index.rounding else []) + ["rank"]
     if m.classes:
-        output += ["class"] + (["class_group"] if m.classes.groups else [])
+        output += ["class"] + (["class_group"] if m.classes.groups and not m.classes.quantiles else [])
     output += [d.name for d in m.derived] + [s.name for s in m.screening]
     detail_output = ()
     if m.layout.detail:

@@ -15,6 +15,8 @@ class FormulaPrinter(StrPrinter):
         args = [self._print(expr.operand)]
         if isinstance(expr, ir.ColStd):
             args.append(f"ddof={expr.ddof}")
+        if isinstance(expr, ir.ColQuantile):
+            args.append(f"q={expr.q!r}")
         if isinstance(expr, ir.ColCumSum):
             args.append(f"order={self._print(expr.order)}")
         if isinstance(expr, ir.ColRank):
@@ -25,10 +27,28 @@ class FormulaPrinter(StrPrinter):
 
     _print_ColMax = _print_ColMin = _print_ColMean = _print_ColSum = _print_Stat
     _print_ColMedian = _print_ColCount = _print_ColStd = _print_ColRank = _print_ColCumSum = _print_Stat
+    _print_ColQuantile = _print_Stat
 
     def _print_At(self, expr: ir.At) -> str:
         fixed = ", ".join(f"{k}={v!r}" for k, v in expr.fixed)
         return f"at({self._print(expr.args[0])}, {fixed})"
+
+    def _print_IsPresent(self, expr: ir.IsPresent) -> str:
+        return f"present({self._print(expr.args[0])})"
+
+    def _print_FillForward(self, expr: ir.FillForward) -> str:
+        return f"last_observation({self._print(expr.args[0])})"
+
+    def _print_Coalesce(self, expr: ir.Coalesce) -> str:
+        return f"coalesce({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_WeightedMedian(self, expr: ir.WeightedMedian) -> str:
+        pairs = ", ".join(f"{self._print(m)}: {self._print(w)}" for m, w in zip(expr.members, expr.weights))
+        return f"weighted_median({pairs})"
+
+    def _print_Copeland(self, expr: ir.Copeland) -> str:
+        pairs = ", ".join(f"{self._print(m)}: {self._print(w)}" for m, w in zip(expr.members, expr.weights))
+        return f"copeland({pairs}, by=[{', '.join(expr.keys)}])"
 
     def _print_ClassAtLeast(self, expr: ir.ClassAtLeast) -> str:
         return f"class_at_least({expr.label!r})"

@@ -16,7 +16,7 @@ import sympy
 from engine import ir
 from engine.compile import Context, to_polars
 from engine.diagnostics import Code, Diagnostic, Severity
-from engine.model import Check
+from engine.model import Check, Methodology
 from engine.plan import Plan
 from engine.render import show
 
@@ -94,7 +94,10 @@ def conventions(plan: Plan) -> list[str]:
         rd = m.index.rounding
         lines.append(f"index rounded to {rd.digits} decimals ({rd.mode.replace('_', '-')}) before ranking "
                      "and classing")
-    if m.classes:
+    if m.classes and m.classes.quantiles:
+        lines.append(f"classes: {len(m.classes.quantiles)} quantile classes of the index within each period "
+                     "(linear interpolation; a value on a cut goes to the upper class)")
+    elif m.classes:
         if m.classes.closed == "lower":
             lines.append("class bands include their lower bound ([min, max); the top band [min, max])"
                          f", tolerance {m.classes.tolerance:g}")
@@ -102,3 +105,86 @@ def conventions(plan: Plan) -> list[str]:
             lines.append("class bands include their upper bound ((min, max]; the bottom band [min, max])"
                          f", tolerance {m.classes.tolerance:g}")
     return lines
+
+
+def adjustments(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
+    """Every imputed or treated point: unit, period, indicator, value before and after, what."""
+    m = plan.methodology
+    keys = list(m.layout.keys)
+    parts = []
+    for ind in m.indicators:
+        before = ind.name
+        for suffix, action in ((".imputed", "imputed"), (".treated", "treated")):
+            column = ind.name + suffix
+            if column not in frame.columns:
+                continue
+            changed = frame.filter(pl.col(before).ne_missing(pl.col(column))).select(
+                *keys, pl.lit(ind.name).alias("indicator"), pl.col(before).alias("before"),
+                pl.col(column).alias("after"), pl.lit(action).alias("action"))
+            parts.append(changed)
+            before = column
+    if not parts:
+        return pl.DataFrame()
+    return pl.concat(parts)
+
+
+def effective_weights(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
+    """Weight of every member within its group and of every indicator in the index.
+
+    The effective weight is the product of the normalised weights on the path from the
+    indicator to the top group (COINr's get_eff_weights); it is what an indicator counts
+    in an arithmetic index. Data-driven weights are evaluated per period.
+    """
+    m = plan.methodology
+    ctx = Context({}, m.layout.unit, m.layout.period)
+    period = m.layout.period
+    rename = {i.name: i.name + ".norm" for i in m.indicators}
+    rows: list[dict[str, object]] = []
+    periods = frame[period].unique(maintain_order=True).to_list() if period else [None]
+    for g in m.groups:
+        total = sympy.Add(*g.weights, evaluate=False)
+        for member, w in zip(g.members, g.weights):
+            share = sympy.Mul(w, sympy.Pow(total, -1, evaluate=False), evaluate=False)
+            if not ir.free_names(share):
+                values = {p: float(share) for p in periods}
+            else:
+                expr = to_polars(ir.rename(share, {a: sympy.Symbol(b) for a, b in rename.items()}), ctx)
+                if period:
+                    got = frame.group_by(period).agg(expr.first().alias("w"))
+                    values = dict(zip(got[period], got["w"]))
+                else:
+                    values = {None: frame.select(expr.first()).item()}
+            for p in periods:
+                rows.append({"period": p, "group": g.name, "member": member, "weight": values.get(p)})
+    if not rows:
+        return pl.DataFrame()
+    parent = {mem: g.name for g in m.groups for mem in g.members}
+    weight = {(r["period"], r["member"]): r["weight"] for r in rows}
+    top_factor = _index_factors(m)
+    for r in rows:
+        node, w = str(r["member"]), 1.0
+        while node in parent:
+            share = weight.get((r["period"], node))
+            w = w * share if share is not None and w is not None else None  # type: ignore[operator]
+            node = parent[node]
+        factor = top_factor.get(node)
+        r["effective_weight"] = w * factor if w is not None and factor is not None else None
+    return pl.DataFrame(rows, schema_overrides={"weight": pl.Float64, "effective_weight": pl.Float64},
+                        strict=False)
+
+
+def _index_factors(m: Methodology) -> dict[str, float]:
+    """d index / d node for the nodes the index reads, where that is a constant."""
+    if m.index is None:
+        return {}
+    if m.index.group:
+        return {m.index.group: 1.0}
+    out = {}
+    for name in ir.free_names(m.index.expr):
+        try:
+            d = sympy.diff(m.index.expr.doit(), sympy.Symbol(name))
+        except (TypeError, AttributeError, ValueError):
+            continue
+        if d.is_Number:
+            out[name] = float(d)
+    return out

@@ -48,8 +48,21 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
         for row in part.select(shown).iter_rows():
             table.add_row(*(_fmt(v) for v in row))
         console.print(table)
+    if result.adjustments is not None and result.adjustments.height:
+        console.print(_table("Imputed and treated points", result.adjustments))
+    if result.weights is not None and result.weights.height and any(g.weighting for g in m.groups):
+        console.print(_table("Weights (data-driven weights per period)", result.weights))
     for line in conventions(build_plan(m)):
         console.print(f"[dim]convention: {escape(line)}[/dim]")
+
+
+def _table(title: str, frame: pl.DataFrame) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in frame.columns:
+        table.add_column(col, justify="left" if frame[col].dtype == pl.String else "right")
+    for row in frame.iter_rows():
+        table.add_row(*(_fmt(v) for v in row))
+    return table
 
 
 def print_checks(result: RunResult, *, json_format: bool = False) -> None:

@@ -1,0 +1,395 @@
+"""The semantic diff of two methodologies: what differs in meaning, shown as formulas.
+
+Two methodologies are compared section by section on the checked model
+(:class:`engine.model.Methodology`), never on the YAML text, so comments, key order,
+whitespace and redundant parentheses are not differences. Every formula is compared
+structurally on its sympy expression after a light canonical form (:func:`canonical`):
+sums and products are flattened and their terms sorted, ``a / b / 2`` equals
+``a / (b * 2)`` and ``2.0`` equals ``2``; nothing else is simplified (``exp(log(x))``
+stays as written, since its domain differs from ``x``). What differs is shown with
+:func:`engine.render.show`, in the formula language.
+
+Group weights are compared as normalised weights ``w / sum(w)``: ``{a: 2, b: 2}`` and
+``{a: 1, b: 1}`` are the same weighting.
+
+>>> from engine import api
+>>> a = api.load_methodology("methodologies/kireeva.yaml")
+>>> diff(a, a)
+[]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import sympy
+
+from engine.model import Band, ClassScheme, Group, IndexSpec, Methodology, Normalisation
+from engine.render import show
+
+__all__ = ["Change", "canonical", "diff", "render", "render_changes"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference: `section` (indicator, group, ...), the `name` in it, `what` changed.
+
+    `before` and `after` are texts in the formula language; ``None`` when the thing is
+    absent on that side (added or removed).
+    """
+
+    section: str
+    name: str
+    what: str
+    before: str | None
+    after: str | None
+
+
+# --------------------------------------------------------------------------- canonical form
+
+
+def canonical(expr: sympy.Basic) -> sympy.Basic:
+    """`expr` with sums, products and powers evaluated (flattened, terms sorted).
+
+    Only ``Add``, ``Mul`` and ``Pow`` are rebuilt with evaluation; functions, statistics
+    and conditions keep their structure. Whole-number floats become integers.
+
+    >>> a, b = sympy.symbols("a b")
+    >>> canonical(sympy.Add(b, a, evaluate=False)) == canonical(sympy.Add(a, b, evaluate=False))
+    True
+    """
+    if isinstance(expr, sympy.Float) and expr == int(expr):
+        return sympy.Integer(int(expr))
+    if not expr.args or isinstance(expr, (sympy.Symbol, sympy.Number)):
+        return expr
+    args = [canonical(a) if isinstance(a, sympy.Basic) else a for a in expr.args]
+    if isinstance(expr, (sympy.Add, sympy.Mul, sympy.Pow)):
+        return expr.func(*args)
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    try:
+        return expr.func(*args, evaluate=False)
+    except TypeError:  # containers such as Tuple take no evaluate flag
+        return expr.func(*args)
+
+
+def same(a: sympy.Basic | None, b: sympy.Basic | None) -> bool:
+    """Structural equality of two expressions in canonical form."""
+    if a is None or b is None:
+        return a is b
+    return a == b or canonical(a) == canonical(b)
+
+
+def _text(expr: sympy.Basic | None) -> str | None:
+    return None if expr is None else show(expr)
+
+
+# --------------------------------------------------------------------------- descriptions
+
+
+def _value(v: object) -> str:
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, float) and v == int(v):
+        return str(int(v))
+    return str(v)
+
+
+def describe_normalisation(n: Normalisation) -> str:
+    """``min_max(range=[1, 100])``; ``scope=pooled`` is shown, the default scope is not."""
+    params = [f"{k}={_value(v)}" for k, v in n.params if k not in ("formula", "scope")]
+    if n.scope != "period":
+        params.append(f"scope={n.scope}")
+    return f"{n.method}({', '.join(params)})"
+
+
+def _weight(w: sympy.Basic) -> str:
+    if isinstance(w, sympy.Float):
+        return f"{float(w):.6g}"
+    return show(w)
+
+
+def normalised_weights(g: Group) -> tuple[tuple[str, sympy.Basic], ...]:
+    """Each member with its weight divided by the sum of the weights."""
+    weights = [sympy.sympify(w) for w in g.weights]
+    total = sympy.Add(*weights) if weights else sympy.Integer(0)
+    if total == 0:
+        return tuple((m, w) for m, w in zip(g.members, weights))
+    return tuple((m, w / total) for m, w in zip(g.members, weights))
+
+
+def _weights_equal(a: sympy.Basic, b: sympy.Basic) -> bool:
+    if a.is_Number and b.is_Number:
+        return abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(a)), abs(float(b)))
+    return same(a, b)
+
+
+def describe_weights(g: Group) -> str:
+    return ", ".join(f"{m}: {_weight(w)}" for m, w in normalised_weights(g))
+
+
+def describe_index(ix: IndexSpec | None) -> str:
+    if ix is None:
+        return "none"
+    return f"group {ix.group}" if ix.group else show(ix.expr)
+
+
+def describe_rounding(ix: IndexSpec | None) -> str:
+    r = ix.rounding if ix else None
+    return "none" if r is None else f"{r.digits} digits, {r.mode}"
+
+
+def describe_band(b: Band, scheme: ClassScheme) -> str:
+    # the closed side of each band follows the scheme: see engine.model.ClassScheme
+    top, bottom = scheme.bands[0], scheme.bands[-1]
+    if scheme.closed == "lower":
+        right = "]" if b == top else ")"
+        text = f"[{_value(b.lower)}, {_value(b.upper)}{right}"
+    else:
+        left = "[" if b == bottom else "("
+        text = f"{left}{_value(b.lower)}, {_value(b.upper)}]"
+    return text + (f" group {b.group}" if b.group else "")
+
+
+# --------------------------------------------------------------------------- the diff
+
+
+def _named(before: Iterable[object], after: Iterable[object]) -> tuple[dict, dict, list[str]]:
+    """Items of both sides by name, and the names in order (first side, then new ones)."""
+    a = {x.name: x for x in before}  # type: ignore[attr-defined]
+    b = {x.name: x for x in after}  # type: ignore[attr-defined]
+    return a, b, list(a) + [n for n in b if n not in a]
+
+
+def _added_removed(section: str, a: dict, b: dict, names: Sequence[str],
+                   describe: Callable[[object], str | None]) -> list[Change]:
+    out = []
+    for n in names:
+        if n not in b:
+            out.append(Change(section, n, "removed", describe(a[n]), None))
+        elif n not in a:
+            out.append(Change(section, n, "added", None, describe(b[n])))
+    return out
+
+
+def _data(a: Methodology, b: Methodology) -> list[Change]:
+    out = []
+    for what in ("unit", "period"):
+        x, y = getattr(a.layout, what), getattr(b.layout, what)
+        if x != y:
+            out.append(Change("data", "", what, str(x), str(y)))
+    if a.layout.labels != b.layout.labels:
+        out.append(Change("data", "", "labels", ", ".join(a.layout.labels) or "none",
+                          ", ".join(b.layout.labels) or "none"))
+    if a.layout.detail != b.layout.detail:
+        out.append(Change("data", "", "detail", ", ".join(a.layout.detail) or "none",
+                          ", ".join(b.layout.detail) or "none"))
+    return out
+
+
+def _inputs(a: Methodology, b: Methodology) -> list[Change]:
+    x, y, names = _named(a.inputs, b.inputs)
+    out = _added_removed("input", x, y, names, lambda i: i.unit or "")
+    for n in names:
+        if n in x and n in y and x[n].optional != y[n].optional:
+            out.append(Change("input", n, "optional", str(x[n].optional).lower(),
+                              str(y[n].optional).lower()))
+    return out
+
+
+def _indicators(a: Methodology, b: Methodology) -> list[Change]:
+    x, y, names = _named(a.indicators, b.indicators)
+    out = _added_removed("indicator", x, y, names, lambda i: show(i.expr))
+    norm = []
+    for n in names:
+        if n not in x or n not in y:
+            continue
+        i, j = x[n], y[n]
+        if not same(i.expr, j.expr):
+            out.append(Change("indicator", n, "formula", show(i.expr), show(j.expr)))
+        if i.direction != j.direction:
+            out.append(Change("indicator", n, "direction", str(i.direction), str(j.direction)))
+        p, q = i.normalisation, j.normalisation
+        if (p.method, p.scope) != (q.method, q.scope) or describe_normalisation(p) != describe_normalisation(q):
+            norm.append(Change("normalisation", n, "method", describe_normalisation(p),
+                               describe_normalisation(q)))
+        if not same(p.expr, q.expr):
+            norm.append(Change("normalisation", n, "formula", show(p.expr), show(q.expr)))
+    return out + norm
+
+
+def _groups(a: Methodology, b: Methodology) -> list[Change]:
+    x, y, names = _named(a.groups, b.groups)
+    out = _added_removed("group", x, y, names,
+                         lambda g: f"{g.aggregation} of {describe_weights(g)}")
+    for n in names:
+        if n not in x or n not in y:
+            continue
+        g, h = x[n], y[n]
+        explained = False
+        if set(g.members) != set(h.members):
+            out.append(Change("group", n, "members", ", ".join(g.members), ", ".join(h.members)))
+            explained = True
+        wg, wh = dict(normalised_weights(g)), dict(normalised_weights(h))
+        if wg.keys() != wh.keys() or not all(_weights_equal(wg[m], wh[m]) for m in wg):
+            out.append(Change("group", n, "weights", describe_weights(g), describe_weights(h)))
+            explained = True
+        if g.weighting != h.weighting:
+            out.append(Change("group", n, "weighting", str(g.weighting or "fixed"),
+                              str(h.weighting or "fixed")))
+            explained = True
+        if g.aggregation != h.aggregation:
+            out.append(Change("group", n, "aggregation", g.aggregation, h.aggregation))
+            explained = True
+        if g.coverage != h.coverage:
+            out.append(Change("group", n, "coverage", _value(g.coverage), _value(h.coverage)))
+        # the same method, members and weights, yet another expression: a parameter
+        # (the power mean's p, VIKOR's v) or the formula of a formula aggregation
+        if not explained and not same(g.expr, h.expr):
+            out.append(Change("group", n, "aggregation formula", show(g.expr), show(h.expr)))
+    return out
+
+
+def _index(a: Methodology, b: Methodology) -> list[Change]:
+    out = []
+    p, q = a.index, b.index
+    if p is None or q is None:
+        if (p is None) != (q is None):
+            out.append(Change("index", "", "definition", describe_index(p), describe_index(q)))
+        return out
+    if p.group and q.group:
+        if p.group != q.group:
+            out.append(Change("index", "", "group", p.group, q.group))
+    elif p.group or q.group:
+        out.append(Change("index", "", "definition", describe_index(p), describe_index(q)))
+    elif not same(p.expr, q.expr):
+        out.append(Change("index", "", "formula", show(p.expr), show(q.expr)))
+    if p.rounding != q.rounding:
+        out.append(Change("index", "", "rounding", describe_rounding(p), describe_rounding(q)))
+    return out
+
+
+def _ranking(a: Methodology, b: Methodology) -> list[Change]:
+    out = []
+    order = {True: "descending", False: "ascending"}
+    if a.ranking.descending != b.ranking.descending:
+        out.append(Change("ranking", "", "order", order[a.ranking.descending], order[b.ranking.descending]))
+    if a.ranking.ties != b.ranking.ties:
+        out.append(Change("ranking", "", "ties", a.ranking.ties, b.ranking.ties))
+    return out
+
+
+def _classes(a: Methodology, b: Methodology) -> list[Change]:
+    p, q = a.classes, b.classes
+    if p is None or q is None:
+        if p is q:
+            return []
+        def bands(s: ClassScheme | None) -> str | None:
+            return None if s is None else ", ".join(f"{x.label} {describe_band(x, s)}" for x in s.bands)
+        return [Change("classes", "", "added" if p is None else "removed", bands(p), bands(q))]
+    out = []
+    if p.closed != q.closed:
+        out.append(Change("classes", "", "closed", p.closed, q.closed))
+    if p.tolerance != q.tolerance:
+        out.append(Change("classes", "", "tolerance", _value(p.tolerance), _value(q.tolerance)))
+    x = {band.label: band for band in p.bands}
+    y = {band.label: band for band in q.bands}
+    for label in list(x) + [k for k in y if k not in x]:
+        if label not in y:
+            out.append(Change("class", label, "removed", describe_band(x[label], p), None))
+        elif label not in x:
+            out.append(Change("class", label, "added", None, describe_band(y[label], q)))
+        elif describe_band(x[label], p) != describe_band(y[label], q):
+            out.append(Change("class", label, "band", describe_band(x[label], p), describe_band(y[label], q)))
+    gp, gq = dict(p.groups), dict(q.groups)
+    for key in list(gp) + [k for k in gq if k not in gp]:
+        if gp.get(key) != gq.get(key):
+            out.append(Change("class group", key, "label", gp.get(key), gq.get(key)))
+    return out
+
+
+def _derived(a: Methodology, b: Methodology) -> list[Change]:
+    x, y, names = _named(a.derived, b.derived)
+    out = _added_removed("derived", x, y, names, lambda d: show(d.expr))
+    for n in names:
+        if n in x and n in y:
+            if not same(x[n].expr, y[n].expr):
+                out.append(Change("derived", n, "formula", show(x[n].expr), show(y[n].expr)))
+            if x[n].periods != y[n].periods:
+                out.append(Change("derived", n, "periods", _value(list(x[n].periods)) if x[n].periods else "all",
+                                  _value(list(y[n].periods)) if y[n].periods else "all"))
+    return out
+
+
+def _tolerance(c: object) -> str:
+    return f"absolute {_value(c.atol)}, relative {_value(c.rtol)}"  # type: ignore[attr-defined]
+
+
+def _checks(a: Methodology, b: Methodology) -> list[Change]:
+    x, y, names = _named(a.checks, b.checks)
+    out = _added_removed("check", x, y, names, lambda c: show(c.expr))
+    for n in names:
+        if n in x and n in y:
+            c, d = x[n], y[n]
+            if not same(c.expr, d.expr):
+                out.append(Change("check", n, "assert", show(c.expr), show(d.expr)))
+            if (c.atol, c.rtol) != (d.atol, d.rtol):
+                out.append(Change("check", n, "tolerance", _tolerance(c), _tolerance(d)))
+            if c.severity != d.severity:
+                out.append(Change("check", n, "severity", str(c.severity), str(d.severity)))
+    return out
+
+
+def _screening(a: Methodology, b: Methodology) -> list[Change]:
+    x, y, names = _named(a.screening, b.screening)
+    out = _added_removed("screening", x, y, names, lambda s: show(s.expr))
+    for n in names:
+        if n in x and n in y and not same(x[n].expr, y[n].expr):
+            out.append(Change("screening", n, "rule", show(x[n].expr), show(y[n].expr)))
+    return out
+
+
+_SECTIONS = (_data, _inputs, _indicators, _groups, _index, _ranking, _classes, _derived, _checks, _screening)
+
+
+def diff(a: Methodology, b: Methodology) -> list[Change]:
+    """Every difference in meaning from `a` to `b`, section by section.
+
+    Sections, in this order: data layout, inputs, indicators (formula, direction),
+    normalisation (method with its parameters, and its formula in ``x``), groups
+    (members, normalised weights, aggregation), index (formula or group, rounding),
+    ranking, classes (bands, closed side, tolerance, class groups), derived outputs,
+    checks, screening rules. Labels, descriptions and metadata are not compared.
+    """
+    return [change for section in _SECTIONS for change in section(a, b)]
+
+
+def render(change: Change) -> str:
+    """One line, e.g. ``indicator SD: formula grp*1000/employed → grp/employed``."""
+    head = f"{change.section} {change.name}".rstrip() + ":"
+    if change.what == "added":
+        return f"{head} added" + (f" ({change.after})" if change.after else "")
+    if change.what == "removed":
+        return f"{head} removed" + (f" (was {change.before})" if change.before else "")
+    return f"{head} {change.what} {change.before if change.before is not None else 'none'} → " \
+           f"{change.after if change.after is not None else 'none'}"
+
+
+def render_changes(changes: Sequence[Change]) -> list[str]:
+    """The changes as lines; the same change of several indicators is one line.
+
+    A changed default normalisation changes every indicator in the same way; it is
+    shown once, with the indicators' names joined: ``normalisation SD, SE, SF: ...``.
+    """
+    rows: list[tuple[Change, list[str]]] = []
+    seen: dict[tuple[str, str | None, str | None], int] = {}
+    for change in changes:
+        key = (change.what, change.before, change.after)
+        if change.section == "normalisation" and key in seen:
+            rows[seen[key]][1].append(change.name)
+            continue
+        if change.section == "normalisation":
+            seen[key] = len(rows)
+        rows.append((change, [change.name]))
+    return [render(Change(c.section, ", ".join(names), c.what, c.before, c.after)) for c, names in rows]
