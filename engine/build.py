@@ -35,6 +35,7 @@ from engine.model import (
     Reference,
     Rounding,
     Screen,
+    Uncertainty,
 )
 from engine.model import Severity as CheckSeverity
 from engine.yamlsource import LoadedYaml
@@ -230,6 +231,9 @@ class _Builder:
                        self.at(*path) if path else None,
                        expected="cost: min_over_x (min(x) / x) or cost: one_minus_share (1 - x / max(x))",
                        hint="x / max(x) of a cost indicator gives the worst unit the top score")
+        if method == "goalposts" and spec.get("transform") in ("log_ct", "log_plus1"):
+            self.error(Code.BAD_ARGUMENTS, f"goalposts of '{indicator}' cannot follow the data-dependent "
+                       f"transform {spec['transform']}", self.at(*path), expected="transform: log or box_cox")
         if method == "goalposts" and spec["upper"] <= spec["lower"]:
             self.error(Code.BAD_ARGUMENTS, f"goalposts of '{indicator}': upper {spec['upper']} <= lower "
                        f"{spec['lower']}", self.at(*path), expected="lower < upper")
@@ -368,7 +372,7 @@ class _Builder:
             r = spec["round"]
             expr = ir.Round(expr, sympy.Integer(r["digits"]), ir.Str(r.get("mode", "half_up")), evaluate=False)
         return Group(name, members, tuple(weights), agg, expr, spec.get("label"), formula, weighting,
-                     coverage)
+                     coverage, tuple((k, v) for k, v in agg_spec.items() if k not in ("method", "formula")))
 
     def index(self, layout: Layout, indicators: Sequence[str], groups: Sequence[str]) -> IndexSpec:
         spec = self.data["index"]
@@ -479,6 +483,40 @@ class _Builder:
             out.append(Screen(name, f, expr, spec.get("label"), spec.get("description")))
         return tuple(out)
 
+    def uncertainty(self, layout: Layout) -> Uncertainty | None:
+        spec = self.data.get("uncertainty")
+        if spec is None:
+            return None
+        specs: Mapping[str, Any] = self.data["indicators"]
+
+        def probabilities(section: str, n: int) -> tuple[float, ...]:
+            probs = (spec.get(section) or {}).get("probabilities")
+            if probs is None:
+                return tuple([1.0 / n] * n) if n else ()
+            if len(probs) != n or abs(sum(probs) - 1) > 1e-9:
+                self.error(Code.BAD_ARGUMENTS, f"uncertainty.{section}.probabilities must be one per "
+                           "alternative and add up to 1", self.at("uncertainty", section, "probabilities"),
+                           expected=f"{n} numbers adding up to 1")
+            return tuple(float(p) for p in probs)
+
+        alternatives = []
+        for k, alt in enumerate((spec.get("normalisation") or {}).get("alternatives", [])):
+            per = []
+            for name, ind in specs.items():
+                if self.grains.get(name, grain.UNIT) == grain.UNIT:
+                    per.append((name, self.normalisation(alt, ("uncertainty", "normalisation", "alternatives", k),
+                                                         layout, ind.get("direction") == "lower", name)))
+            alternatives.append(tuple(per))
+        aggregations = tuple((spec.get("aggregation") or {}).get("alternatives", []))
+        weights = None
+        if spec.get("weights"):
+            (kind, value), = spec["weights"].items()
+            weights = (kind, float(value))
+        return Uncertainty(int(spec.get("replications", 1000)), int(spec.get("seed", 0)), weights,
+                           tuple(alternatives), probabilities("normalisation", len(alternatives)),
+                           aggregations, probabilities("aggregation", len(aggregations)),
+                           spec.get("drop") == "indicators")
+
     def unused(self, m: Methodology) -> None:
         """Warn about unit-level indicators that nothing uses (likely a forgotten member)."""
         if not m.groups and m.index is None:
@@ -517,8 +555,11 @@ class _Builder:
         screening = self.screening(layout, names, classes)
         if self.problems:
             raise MethodologyError(sorted(self.problems, key=_position))
+        uncertainty = self.uncertainty(layout)
+        if self.problems:
+            raise MethodologyError(sorted(self.problems, key=_position))
         m = Methodology(meta, layout, inputs, indicators, groups, index, ranking, classes, derived, checks,
-                        screening, self.doc.source.path)
+                        screening, self.doc.source.path, uncertainty)
         self.unused(m)
         return m
 

@@ -161,5 +161,127 @@ def schema() -> None:
     print(json.dumps(api.schema(), indent=2, ensure_ascii=False))
 
 
+@app.command()
+def compare(
+    files: Annotated[list[Path], typer.Argument(
+        help="Two or more methodology files (.yaml, .yml), then the data files (CSV, Parquet, XLSX, JSON); "
+             "told apart by extension. The first methodology is the reference.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output",
+                                                help="Write the side-by-side table here (unit, period, then per "
+                                                     "methodology index_<id>, rank_<id>, class_<id>, and "
+                                                     "shift_<id>); format by extension: .csv, .parquet, "
+                                                     ".xlsx, .json.")] = None,
+    chart: Annotated[Path | None, typer.Option(
+        "--chart", help="Write the rank-shift (bump) chart: to PATH if it ends with .png or .svg, "
+                        "otherwise to both PATH.png and PATH.svg.")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")] = None,
+    decimal: Annotated[str, typer.Option(help="Decimal mark in CSV: '.' or ','.")] = ".",
+    thousands: Annotated[str | None, typer.Option(help="Thousands separator in CSV, e.g. ' '.")] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of CSV files.")] = "utf-8",
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet name (default: the first).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the comparison tables.")] = False,
+    fmt: FormatOpt = OutputFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """Compare methodologies on the same data: scores, ranks and classes side by side, rank
+    shifts, class transitions, Spearman and Kendall agreement, and what differs between them."""
+    from engine import read, write
+    from engine.charts import chart_targets, write_bump_chart
+    from engine.compare import Comparison, print_comparison
+    from engine.compare import compare as compare_methodologies
+
+    methodologies = [f for f in files if f.suffix.lower() in (".yaml", ".yml")]
+    data = [f for f in files if f not in methodologies]
+
+    def go() -> Comparison:
+        unknown = [f for f in data if f.suffix.lower() not in read.SUFFIXES]
+        if unknown:
+            raise UsageError([Diagnostic(Code.USAGE, f"'{f}' is neither a methodology nor a data file",
+                                         expected=".yaml or .yml (methodology); " + ", ".join(read.SUFFIXES)
+                                         + " (data)") for f in unknown])
+        if len(methodologies) < 2 or not data:
+            raise UsageError([Diagnostic(Code.USAGE, f"compare needs two or more methodologies and at least one "
+                                         f"data file; got {len(methodologies)} and {len(data)}",
+                                         expected="indexlab compare M1.yaml M2.yaml [M3.yaml ...] DATA...")])
+        try:
+            options = read.ReadOptions(delimiter=delimiter, decimal=decimal, thousands=thousands,
+                                       encoding=encoding, sheet=sheet)
+        except ValueError as err:
+            raise UsageError([Diagnostic(Code.USAGE, str(err))]) from None
+        protect = [*methodologies, *data]
+        if output is not None:
+            write.check_target(output, protect=protect)
+        if chart is not None:
+            chart_targets(chart, protect=protect)
+        return compare_methodologies(methodologies, data, options)
+
+    def report(c: Comparison) -> None:
+        _report(c.warnings, fmt)
+        if fmt == OutputFormat.text:
+            for r in c.results:
+                failed = [x for x in r.checks if not x.passed]
+                if failed:
+                    _err(f"{r.methodology.meta.id}: {len(failed)} of {len(r.checks)} warning checks fail "
+                         "(see `indexlab run` for the rows)")
+        protect = [*methodologies, *data]
+        if output is not None:
+            write.write_table(c.table, output, protect=protect)
+            _err(f"wrote {c.table.height} rows to {output}")
+        if chart is not None:
+            for path in write_bump_chart(c, chart, protect=protect):
+                _err(f"wrote the rank-shift chart to {path}")
+        if not quiet:
+            print_comparison(c)
+
+    result = _guard(fmt, debug, go)
+    _guard(fmt, debug, lambda: report(result))
+
+
+@app.command()
+def explain(
+    methodology: Annotated[Path, typer.Argument(help="Methodology YAML file.")],
+    data: Annotated[list[Path], typer.Argument(help="Data files (CSV, Parquet, XLSX, JSON).")],
+    unit: Annotated[str, typer.Option("--unit", help="The unit to explain, as written in the data's unit column "
+                                                     "(or a label naming one unit).")],
+    period: Annotated[str | None, typer.Option("--period", help="The period to explain (default: every period "
+                                                                "of the unit, one section each).")] = None,
+    detail: Annotated[bool, typer.Option("--detail", help="Also list, row by row, the values of the steps computed "
+                                                          "on detail rows (methodologies with data.detail).")] = False,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")] = None,
+    decimal: Annotated[str, typer.Option(help="Decimal mark in CSV: '.' or ','.")] = ".",
+    thousands: Annotated[str | None, typer.Option(help="Thousands separator in CSV, e.g. ' '.")] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of CSV files.")] = "utf-8",
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet name (default: the first).")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="The explanation (stdout) and diagnostics "
+                                                               "(stderr) as text or JSON.")] = OutputFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """Explain one unit's result: every step from raw inputs to class, each formula with its numbers."""
+    from engine import api, read
+    from engine.explain import Explanation, explain_all, print_explanation
+
+    def go() -> tuple[api.Validated, tuple[Explanation, ...]]:
+        try:
+            options = read.ReadOptions(delimiter=delimiter, decimal=decimal, thousands=thousands,
+                                       encoding=encoding, sheet=sheet)
+        except ValueError as err:
+            raise UsageError([Diagnostic(Code.USAGE, str(err))]) from None
+        validated = api.validate(methodology)
+        if detail and not validated.plan.has_detail:
+            raise UsageError([Diagnostic(Code.USAGE, "--detail: this methodology has no detail data",
+                                         expected="data.detail and inputs with grain: detail")])
+        digits = 6 if fmt == OutputFormat.text else None  # JSON keeps full precision
+        return validated, explain_all(validated, data, unit, period, options=options, detail=detail,
+                                      digits=digits)
+
+    validated, explanations = _guard(fmt, debug, go)
+    _report(validated.warnings, fmt)
+    if fmt == OutputFormat.json:
+        print(json.dumps([e.as_dict() for e in explanations], ensure_ascii=False, indent=2, default=str))
+        return
+    for e in explanations:
+        print_explanation(e, validated.methodology.meta.title)
+
+
 def main() -> None:
     app()

@@ -5,7 +5,7 @@ Two methodologies are compared section by section on the checked model
 whitespace and redundant parentheses are not differences. Every formula is compared
 structurally on its sympy expression after a light canonical form (:func:`canonical`):
 sums and products are flattened and their terms sorted, ``a / b / 2`` equals
-``a / (b * 2)`` and ``2.0`` equals ``2``; nothing else is simplified (``exp(log(x))``
+``a / (b * 2)``, ``a >= b`` equals ``b <= a`` and ``2.0`` equals ``2``; nothing else is simplified (``exp(log(x))``
 stays as written, since its domain differs from ``x``). What differs is shown with
 :func:`engine.render.show`, in the formula language.
 
@@ -66,6 +66,9 @@ def canonical(expr: sympy.Basic) -> sympy.Basic:
     args = [canonical(a) if isinstance(a, sympy.Basic) else a for a in expr.args]
     if isinstance(expr, (sympy.Add, sympy.Mul, sympy.Pow)):
         return expr.func(*args)
+    if isinstance(expr, (sympy.GreaterThan, sympy.StrictGreaterThan)):  # a >= b is b <= a
+        flipped = sympy.LessThan if isinstance(expr, sympy.GreaterThan) else sympy.StrictLessThan
+        return flipped(args[1], args[0], evaluate=False)
     if all(a is b for a, b in zip(args, expr.args)):
         return expr
     try:
@@ -123,6 +126,11 @@ def _weights_equal(a: sympy.Basic, b: sympy.Basic) -> bool:
     if a.is_Number and b.is_Number:
         return abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(a)), abs(float(b)))
     return same(a, b)
+
+
+def _equal_weights(g: Group) -> bool:
+    weights = [w for _, w in normalised_weights(g)]
+    return all(_weights_equal(w, weights[0]) for w in weights)
 
 
 def describe_weights(g: Group) -> str:
@@ -211,10 +219,13 @@ def _indicators(a: Methodology, b: Methodology) -> list[Change]:
         if i.direction != j.direction:
             out.append(Change("indicator", n, "direction", str(i.direction), str(j.direction)))
         p, q = i.normalisation, j.normalisation
-        if (p.method, p.scope) != (q.method, q.scope) or describe_normalisation(p) != describe_normalisation(q):
+        formula_same = same(p.expr, q.expr)
+        # parameters spelt out or left to their defaults give the same template
+        if (p.method, p.scope) != (q.method, q.scope) or (
+                not formula_same and describe_normalisation(p) != describe_normalisation(q)):
             norm.append(Change("normalisation", n, "method", describe_normalisation(p),
                                describe_normalisation(q)))
-        if not same(p.expr, q.expr):
+        if not formula_same:
             norm.append(Change("normalisation", n, "formula", show(p.expr), show(q.expr)))
     return out + norm
 
@@ -232,7 +243,11 @@ def _groups(a: Methodology, b: Methodology) -> list[Change]:
             out.append(Change("group", n, "members", ", ".join(g.members), ", ".join(h.members)))
             explained = True
         wg, wh = dict(normalised_weights(g)), dict(normalised_weights(h))
-        if wg.keys() != wh.keys() or not all(_weights_equal(wg[m], wh[m]) for m in wg):
+        if wg.keys() != wh.keys():
+            weights_differ = not (_equal_weights(g) and _equal_weights(h))
+        else:
+            weights_differ = not all(_weights_equal(wg[m], wh[m]) for m in wg)
+        if weights_differ:
             out.append(Change("group", n, "weights", describe_weights(g), describe_weights(h)))
             explained = True
         if g.weighting != h.weighting:

@@ -89,6 +89,14 @@ class Normaliser:
             return sympy.log(X, evaluate=False)
         return _div(_sub(sympy.Pow(X, lam, evaluate=False), sympy.Integer(1)), lam)
 
+    def transformed(self, value: sympy.Expr) -> sympy.Expr:
+        """A constant in the units of x through the transform (log or Box-Cox only)."""
+        if self.transform is None:
+            return value
+        if self.transform in ("log_ct", "log_plus1"):
+            raise ValueError("a data-dependent transform cannot move fixed goalposts")
+        return ir.rename(self.x(), {X.name: value})
+
     def stat(self, cls: type[ir.Stat], *options: sympy.Basic, operand: sympy.Expr | None = None) -> ir.Stat:
         x = self.x() if operand is None else operand
         if self.reference is None:
@@ -195,7 +203,8 @@ class Goalposts(Normaliser):
     name = "goalposts"
 
     def template(self) -> sympy.Expr:
-        low, high = _num(self.params["lower"]), _num(self.params["upper"])
+        # the goalposts are in the units of x and go through its transform (log: ln l, ln u)
+        low, high = (self.transformed(_num(self.params[k])) for k in ("lower", "upper"))
         x = self.x()
         t = _div(_sub(high, x), _sub(high, low)) if self.lower_is_better else _div(_sub(x, low), _sub(high, low))
         if self.params.get("truncate", True):

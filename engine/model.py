@@ -119,6 +119,7 @@ class Group:
     formula: Formula | None = None
     weighting: str | None = None  # data-driven weighting method, if any
     coverage: object = "all"  # or the minimum share of members present
+    params: tuple[tuple[str, object], ...] = ()  # the aggregation's options (p, v, penalty)
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,21 @@ class Screen:
 
 
 @dataclass(frozen=True)
+class Uncertainty:
+    """The uncertainty design (see the schema's `uncertainty`)."""
+
+    replications: int = 1000
+    seed: int = 0
+    weights: tuple[str, float] | None = None  # ("perturb", e) or ("dirichlet", c)
+    #: per alternative, each unit-level indicator's normalisation
+    normalisations: tuple[tuple[tuple[str, Normalisation], ...], ...] = ()
+    normalisation_probabilities: tuple[float, ...] = ()
+    aggregations: tuple[str, ...] = ()
+    aggregation_probabilities: tuple[float, ...] = ()
+    drop: bool = False
+
+
+@dataclass(frozen=True)
 class Methodology:
     meta: Meta
     layout: Layout
@@ -212,6 +228,7 @@ class Methodology:
     checks: tuple[Check, ...] = ()
     screening: tuple[Screen, ...] = ()
     path: str | None = field(default=None, compare=False)
+    uncertainty: Uncertainty | None = None
 
     def indicator(self, name: str) -> Indicator:
         return next(i for i in self.indicators if i.name == name)

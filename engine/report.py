@@ -66,10 +66,18 @@ def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic,
     inputs = [i.name for i in m.inputs if i.name in frame.columns]
     rows = frame.filter(pl.col("index").is_null()).select(keys + inputs)
     out = []
+    covered = [g for g in m.groups if g.coverage != "all"]
     for row in rows.iter_rows(named=True):
         unit = " ".join(str(row[k]) for k in keys)
         gaps = [n for n in inputs if row[n] is None]
         why = "missing input: " + ", ".join(gaps) if gaps else "a member is missing"
+        for g in covered:
+            present = frame.filter(pl.all_horizontal([pl.col(k) == row[k] for k in keys])).select(
+                [pl.col(mem + ".norm" if mem + ".norm" in frame.columns else mem).is_not_null().sum()
+                 for mem in g.members]).row(0)
+            if sum(present) / len(g.members) < float(g.coverage):  # type: ignore[arg-type]
+                why += (f"; group '{g.name}' has {sum(present)} of {len(g.members)} members, below its "
+                        f"coverage {float(g.coverage):g}")  # type: ignore[arg-type]
         out.append(Diagnostic(Code.MISSING_VALUE, f"no index for {unit} ({why}); it gets no rank and no class",
                               severity=Severity.WARNING))
     if m.classes is not None and "class" in frame.columns:

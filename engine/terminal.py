@@ -15,6 +15,10 @@ from engine.plan import build_plan
 from engine.report import conventions
 
 
+MAX_PERIODS = 3
+MAX_ROWS = 60
+
+
 def _fmt(v: object) -> str:
     if v is None:
         return "—"
@@ -38,6 +42,10 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
              if c in result.frame.columns]
     order = ["rank", lay.unit] if m.index is not None else [lay.unit]
     periods = result.frame[lay.period].unique(maintain_order=True).to_list() if lay.period else [None]
+    if len(periods) > MAX_PERIODS:
+        console.print(f"[dim]{len(periods)} periods: showing the last {MAX_PERIODS}; every period is in the "
+                      "output file (-o)[/dim]")
+        periods = periods[-MAX_PERIODS:]
     for p in periods:
         part = result.frame if p is None else result.frame.filter(pl.col(lay.period) == p)
         part = part.sort(order, nulls_last=True)
@@ -45,8 +53,10 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
         table = Table(title=title, title_justify="left")
         for c in shown:
             table.add_column(c, justify="left" if c in (lay.unit, "class") else "right")
-        for row in part.select(shown).iter_rows():
+        for row in part.select(shown).head(MAX_ROWS).iter_rows():
             table.add_row(*(_fmt(v) for v in row))
+        if part.height > MAX_ROWS:
+            table.caption = f"first {MAX_ROWS} of {part.height} units; all are in the output file (-o)"
         console.print(table)
     if result.adjustments is not None and result.adjustments.height:
         console.print(_table("Imputed and treated points", result.adjustments))
