@@ -24,7 +24,7 @@ import polars as pl
 from engine import read
 from engine.build import build_methodology
 from engine.diagnostics import Code, DataError, Diagnostic, MethodologyError, Severity
-from engine.execute import audit, build_query
+from engine.execute import audit, build_query, collect
 from engine.model import Methodology
 from engine.plan import Plan, build_plan
 from engine.report import (
@@ -151,9 +151,9 @@ def _out_of_range(m: Methodology, frame: pl.DataFrame, grain_name: str) -> list[
             continue
         for bound, bad in (("minimum", pl.col(i.name) < i.minimum if i.minimum is not None else None),
                            ("maximum", pl.col(i.name) > i.maximum if i.maximum is not None else None)):
-            if bad is None:
+            if bad is None or not frame.select(bad.any()).item():
                 continue
-            hit = frame.filter(bad.fill_null(False))
+            hit = frame.lazy().filter(bad.fill_null(False)).collect()
             if hit.height:
                 rows = ", ".join(" ".join(str(v) for v in r) + f" ({r_val})" for r, r_val in zip(
                     hit.select(keys).head(10).iter_rows(), hit[i.name].head(10)))
@@ -165,6 +165,23 @@ def _out_of_range(m: Methodology, frame: pl.DataFrame, grain_name: str) -> list[
     return out
 
 
+def _missing_detail(m: Methodology, data: Data) -> tuple[Diagnostic, ...]:
+    """A warning per detail input with missing cells: statistics over detail rows skip them."""
+    if data.detail is None:
+        return ()
+    out = []
+    keys = list(m.layout.detail_keys)
+    for i in m.inputs:
+        if i.grain != "detail" or i.name not in data.detail.columns or data.detail[i.name].null_count() == 0:
+            continue
+        rows = data.detail.lazy().filter(pl.col(i.name).is_null()).select(keys).collect()
+        listed = ", ".join(" ".join(str(v) for v in r) for r in rows.head(10).iter_rows())
+        more = f" and {rows.height - 10} more" if rows.height > 10 else ""
+        out.append(Diagnostic(Code.MISSING_VALUE, f"detail input '{i.name}' is missing for: {listed}{more}; "
+                              "statistics over detail rows skip these rows", severity=Severity.WARNING))
+    return tuple(out)
+
+
 def _no_empty_inputs(m: Methodology, data: Data) -> None:
     """An input column with no value in a whole period is an error, named before computing."""
     problems = []
@@ -172,9 +189,9 @@ def _no_empty_inputs(m: Methodology, data: Data) -> None:
         if frame is None:
             continue
         names = [i.name for i in m.inputs if i.grain == grain_name and i.name in frame.columns and not i.optional]
-        if not names:
-            continue
         problems += _out_of_range(m, frame, grain_name)
+        if not names or not any(frame.select(pl.col(names).null_count()).row(0)):
+            continue
         by = [m.layout.period] if m.layout.period else []
         counts = (frame.group_by(by).agg(pl.col(names).count()) if by else frame.select(pl.col(names).count()))
         for row in counts.iter_rows(named=True):
@@ -195,15 +212,19 @@ def execute(validated: Validated, data: Data | pl.DataFrame, *, keep_detail: boo
     _no_empty_inputs(validated.methodology, data)
     units = data.units.lazy() if data.units is not None else None
     detail = data.detail.lazy() if data.detail is not None else None
-    unit_lf, detail_lf = build_query(plan, units, detail)
+    in_order = data.units is not None and data.units.select(
+        pl.struct(list(validated.methodology.layout.keys)).is_sorted()).item()
+    unit_lf, detail_lf = build_query(plan, units, detail, sorted_by_keys=bool(in_order))
     if detail_lf is not None:
-        frame, detail_frame = pl.collect_all([unit_lf, detail_lf])
+        frame, detail_frame = collect(unit_lf, detail_lf)
     else:
-        frame, detail_frame = unit_lf.collect(), None
+        (frame,), detail_frame = collect(unit_lf), None
     audit(plan, frame, detail_frame)
     checks = evaluate_checks(plan, frame)
-    warnings = data.warnings + validated.warnings + missing_index_warnings(plan, frame)
-    kept = detail_frame.select(plan.detail_output) if keep_detail and detail_frame is not None else None
+    warnings = (data.warnings + validated.warnings + _missing_detail(validated.methodology, data)
+                + missing_index_warnings(plan, frame))
+    kept = (detail_frame.select(plan.detail_output).sort(list(validated.methodology.layout.detail_keys))
+            if keep_detail and detail_frame is not None else None)
     return RunResult(frame.select(plan.output), checks, warnings, validated.methodology, kept,
                      effective_weights(plan, frame), adjustments(plan, frame))
 

@@ -536,7 +536,7 @@ class _Builder:
         inputs = self.inputs()
         self.grains = {i.name: i.grain for i in inputs}
         indicators = self.indicators(layout)
-        ind_names = [i.name for i in indicators if i.grain == grain.UNIT]
+        ind_names = [i.name for i in indicators]  # detail ones are reported as grain errors where used
         groups = self.groups(ind_names)
         index = self.index(layout, ind_names, [g.name for g in groups]) if "index" in self.data else None
         names = ({i.name: "input" for i in inputs} | {i.name: "indicator" for i in indicators}

@@ -283,7 +283,8 @@ def _(expr: ir.At, ctx: Context) -> pl.Expr:
     fixed = expr.fixed
     cond = functools.reduce(lambda a, b: a & b, [pl.col(k) == v for k, v in fixed])
     rest = [k for k in ctx.keys if k not in dict(fixed)]
-    picked = _compile(expr.args[0], ctx).filter(cond).first()
+    # keys are unique, so at most one row of the partition matches: its value (or missing)
+    picked = pl.when(cond).then(_compile(expr.args[0], ctx)).first(ignore_nulls=True)
     return picked.over(rest) if rest else picked
 
 

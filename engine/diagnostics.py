@@ -51,6 +51,7 @@ class Code(enum.StrEnum):
     UNKNOWN_METHOD = "unknown-method"
     UNKNOWN_KEY = "unknown-key"
     GRAIN = "grain"
+    INCOMPARABLE = "incomparable"
     # data
     DATA_FILE = "data-file"
     MISSING_COLUMN = "missing-column"

@@ -59,7 +59,7 @@ def canonical(expr: sympy.Basic) -> sympy.Basic:
     >>> canonical(sympy.Add(b, a, evaluate=False)) == canonical(sympy.Add(a, b, evaluate=False))
     True
     """
-    if isinstance(expr, sympy.Float) and expr == int(expr):
+    if isinstance(expr, sympy.Float) and float(expr).is_integer():
         return sympy.Integer(int(expr))
     if not expr.args or isinstance(expr, (sympy.Symbol, sympy.Number)):
         return expr

@@ -62,32 +62,43 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
     With ``closed: lower`` a band is [min, max) and the top band [min, max]; with
     ``closed: upper`` a band is (min, max] and the bottom band [min, max]. A value
     within ``tolerance`` of a bound counts as on it. Missing values and values outside
-    every band get no class.
+    every band get no class. One ladder finds the band's number; labels and groups are
+    looked up from it.
     """
     tol = scheme.tolerance
     bands = scheme.bands  # highest first
-    conds = []
+    chain = None
     for i, b in enumerate(bands):
         top, bottom = i == 0, i == len(bands) - 1
         if scheme.closed == "lower":
             upper_ok = value <= b.upper + tol if top else value < b.upper - tol
-            conds.append((value >= b.lower - tol) & upper_ok)
+            cond = (value >= b.lower - tol) & upper_ok
         else:
             lower_ok = value >= b.lower - tol if bottom else value > b.lower + tol
-            conds.append(lower_ok & (value <= b.upper + tol))
-
-    def ladder(labels: list[str | None]) -> pl.Expr:
-        chain = pl.when(conds[0]).then(pl.lit(labels[0], dtype=pl.String))
-        for c, label in zip(conds[1:], labels[1:]):
-            chain = chain.when(c).then(pl.lit(label, dtype=pl.String))
-        return chain.otherwise(pl.lit(None, dtype=pl.String))
-
-    label = ladder([b.label for b in bands])
+            cond = lower_ok & (value <= b.upper + tol)
+        chain = pl.when(cond).then(pl.lit(i, dtype=pl.Int16)) if chain is None else chain.when(cond).then(
+            pl.lit(i, dtype=pl.Int16))
+    assert chain is not None
+    number = chain.otherwise(pl.lit(None, dtype=pl.Int16))
+    label = number.replace_strict(list(range(len(bands))), [b.label for b in bands], default=None,
+                                  return_dtype=pl.String)
     group = None
     if scheme.groups:
         names = dict(scheme.groups)
-        group = ladder([names.get(b.group) if b.group else None for b in bands])
+        group = number.replace_strict(list(range(len(bands))),
+                                      [names.get(b.group) if b.group else None for b in bands], default=None,
+                                      return_dtype=pl.String)
     return label, group
+
+
+#: polars' "auto" engine may pick a different strategy from one run to the next, and
+#: float sums then differ in the last bit; one fixed engine keeps reruns bit-identical
+ENGINE = "in-memory"
+
+
+def collect(*frames: pl.LazyFrame) -> list[pl.DataFrame]:
+    """Collect lazy frames together (shared work is done once) with the fixed engine."""
+    return pl.collect_all(list(frames), engine=ENGINE)  # type: ignore[return-value]
 
 
 def _apply(lf: pl.LazyFrame, plan: Plan, stages: tuple[tuple[Step, ...], ...]) -> pl.LazyFrame:
@@ -96,16 +107,20 @@ def _apply(lf: pl.LazyFrame, plan: Plan, stages: tuple[tuple[Step, ...], ...]) -
     return lf
 
 
-def build_query(plan: Plan, data: pl.LazyFrame | None, detail: pl.LazyFrame | None = None
-                ) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
+def build_query(plan: Plan, data: pl.LazyFrame | None, detail: pl.LazyFrame | None = None, *,
+                sorted_by_keys: bool = False) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
     """The whole methodology as one lazy query: the unit-level result, and the detail rows.
 
     `data` has one row per unit and period (None when every input is detail-level);
-    `detail` one row per unit, period and detail key (None without detail inputs).
+    `detail` one row per unit, period and detail key (None without detail inputs). Rows
+    are sorted by their keys first (unless `sorted_by_keys`), so that sums are taken in
+    the same order whatever the order of the input rows.
     """
     m = plan.methodology
     keys = list(m.layout.keys)
-    lf = _apply(data.sort(keys), plan, plan.first) if data is not None else None
+    if data is not None and not sorted_by_keys:
+        data = data.sort(keys)
+    lf = _apply(data, plan, plan.first) if data is not None else None
     detail_lf = None
     if detail is not None:
         detail_lf = detail.sort(list(m.layout.detail_keys))
@@ -150,14 +165,14 @@ def audit(plan: Plan, frame: pl.DataFrame, detail: pl.DataFrame | None = None) -
 def _audit(plan: Plan, frame: pl.DataFrame, steps: list[Step]) -> None:
     if not steps:
         return
+    numeric = [s for s in steps if frame.schema[s.column] != pl.Boolean]
+    nulls = frame.select([pl.col(s.column).null_count() for s in numeric]).row(0) if numeric else ()
+    has_nulls = {s.column: n > 0 for s, n in zip(numeric, nulls)}
     flags = []
-    for s in steps:
+    for s in numeric:
         col = pl.col(s.column)
-        if frame.schema[s.column] == pl.Boolean:
-            flags.append(pl.lit(False).alias(s.column))
-            continue
-        bad = col.is_not_null() & ~col.is_finite()
-        if not _may_be_missing(s.expr):
+        bad = ~col.is_finite()
+        if has_nulls[s.column] and not _may_be_missing(s.expr):
             reads = [c for c in ir.free_names(s.expr) if c in frame.columns]
             present = pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
             if s.periods:
@@ -166,8 +181,8 @@ def _audit(plan: Plan, frame: pl.DataFrame, steps: list[Step]) -> None:
         if s.requires is not None:
             bad = bad | ~to_polars(s.requires, _context(plan, s)).fill_null(True)
         flags.append(bad.any().alias(s.column))
-    summary = frame.select(flags).row(0, named=True)
-    failing = [s for s in steps if summary[s.column] or _empty_statistic(plan, s, frame)]
+    summary = frame.select(flags).row(0, named=True) if flags else {}
+    failing = [s for s in numeric if summary[s.column] or (has_nulls[s.column] and _empty_statistic(plan, s, frame))]
     if failing:
         # report the first failing step of each kind chain: later ones are consequences
         first = failing[0]
@@ -203,7 +218,7 @@ def _empty_statistic(plan: Plan, step: Step, frame: pl.DataFrame) -> bool:
 
 def _rows(plan: Plan, frame: pl.DataFrame, mask: pl.Expr, limit: int = 10) -> str:
     keys = [k for k in plan.methodology.layout.detail_keys if k in frame.columns]
-    hit = frame.filter(mask).select(keys)
+    hit = frame.lazy().filter(mask).select(keys).collect()
     names = [" ".join(str(v) for v in row) for row in hit.head(limit).iter_rows()]
     more = f" and {hit.height - limit} more" if hit.height > limit else ""
     return ", ".join(names) + more

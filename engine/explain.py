@@ -1,24 +1,22 @@
 """Explain one unit's result: every step from its raw inputs to its class, with the numbers.
 
 The plan's query (:func:`engine.execute.build_query`) is run keeping every intermediate
-column, not only the output ones. For each step of the plan, the outermost cross-unit
-statistics and ``at()`` references in its expression are compiled with
-:func:`engine.compile.to_polars` — the very expressions the query used — and evaluated
-over the same full frame, so a ``max(SD)`` shown for Almaty in 2014 is the query's own
+column, not only the output ones, on a copy of the plan in which the outermost cross-unit
+statistics and ``at()`` references of each step's expression are extra columns, computed in
+the same stage as the step. So a ``max(SD)`` shown for Almaty in 2014 is the query's own
 2014 leader value, never a number recomputed in Python by another method. The step's IR
 is then printed twice by :class:`SubstitutionPrinter` (a :class:`~engine.render.FormulaPrinter`):
 over column names, and with every column and every statistic replaced by its value for
 the unit and period::
 
-    SD.norm    SD / max(SD, by=[year]) * 100
-               1417.77 / 5796.15 * 100            = 24.46
+    SD.norm    SD / max(SD, by=[year]) * 100           (Almaty, 2014)
+               10665.8 / 13915.5 * 100 = 76.6467
 
 Products and quotients are printed in the order the engine evaluates them (see
 ``engine/compile.py``: factors left to right, a factor ``Pow(b, -1)`` divides the running
 product), and sums left to right, so evaluating the substituted text as ordinary
-arithmetic reproduces the step's value. That order can differ from the author's
-(``grp * 1000 / employed`` is computed as ``1000 / employed * grp``); the author's text
-is shown next to it.
+arithmetic reproduces the step's value. That order can differ from the author's text,
+which is shown next to it.
 
 Order of the steps: inputs (raw values and their units), indicators, normalised values,
 groups (children first), the index (and its rounding), the rank (with the tie rule), the
@@ -30,15 +28,16 @@ asked (``detail=True``).
 >>> from engine.explain import explain
 >>> e = explain("methodologies/kireeva.yaml", ["examples/kazakhstan/regions.csv"], "Almaty", 2014)
 >>> e.step("class").note
-'B++ because 60 <= 6... < 70 (bands include their lower bound); class group: average (B)'
+'B++ because 60 <= 65.67236082605127 < 70 (bands include their lower bound); class group: average (B)'
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -49,7 +48,7 @@ from rich.markup import escape
 from engine import api, grain, ir, read
 from engine.compile import to_polars
 from engine.diagnostics import Code, DataError, Diagnostic, UsageError
-from engine.execute import _context, audit, build_query
+from engine.execute import _context, audit, build_query, collect
 from engine.model import Band, ClassScheme, Methodology
 from engine.plan import DETAIL, Plan, Step
 from engine.render import FormulaPrinter
@@ -303,26 +302,65 @@ def value_nodes(expr: sympy.Basic) -> list[sympy.Basic]:
 
 @dataclass(frozen=True)
 class _Computed:
-    """The query's result with every intermediate column (api.run keeps only the outputs)."""
+    """The query's result with every intermediate column (api.run keeps only the outputs),
+    and the columns holding the value of each substituted node, per step."""
 
     plan: Plan
     frame: pl.DataFrame
     detail: pl.DataFrame | None
+    nodes: Mapping[str, Mapping[sympy.Basic, str]]
+
+
+def _explained_nodes(plan: Plan, step: Step) -> list[sympy.Basic]:
+    """What the explanation of `step` prints as values: its statistics and at() references,
+    and, for a reduction over the unit's own detail rows, the reduced operand and its nodes."""
+    nodes = value_nodes(step.expr)
+    if step.phase == DETAIL and step.grain == grain.UNIT:
+        unit_keys = set(plan.methodology.layout.keys)
+        own = [n for n in nodes
+               if isinstance(n, ir.Stat) and not isinstance(n, ir.ROW_WISE) and set(n.keys) == unit_keys]
+        if len(own) == 1:
+            nodes += [own[0].operand] + [n for n in value_nodes(own[0].operand) if n not in nodes]
+    return nodes
+
+
+def _with_node_columns(plan: Plan) -> tuple[Plan, dict[str, dict[sympy.Basic, str]]]:
+    """A copy of `plan` in which each node an explanation prints is one more column, computed
+    in the same stage as its step, so that its value is the query's own."""
+    names: dict[str, dict[sympy.Basic, str]] = {}
+
+    def extend(stage: tuple[Step, ...]) -> tuple[Step, ...]:
+        extra = []
+        for s in stage:
+            names[s.column] = {}
+            for i, node in enumerate(_explained_nodes(plan, s)):
+                column = f"__explain__{s.column}__{i}"
+                names[s.column][node] = column
+                extra.append(dataclasses.replace(s, column=column, expr=node, periods=(), requires=None))
+        return stage + tuple(extra)
+
+    copy = dataclasses.replace(plan, first=tuple(extend(st) for st in plan.first),
+                               detail=tuple(extend(st) for st in plan.detail),
+                               after=tuple(extend(st) for st in plan.after),
+                               screening=extend(plan.screening))
+    return copy, names
 
 
 def _compute(validated: api.Validated, data: api.Data) -> _Computed:
-    """What :func:`engine.api.execute` does, without dropping the intermediate columns."""
+    """What :func:`engine.api.execute` does, keeping the intermediate columns and computing the
+    explained nodes as extra columns of the same query."""
     plan = validated.plan
     api._no_empty_inputs(validated.methodology, data)
     units = data.units.lazy() if data.units is not None else None
     detail = data.detail.lazy() if data.detail is not None else None
-    unit_lf, detail_lf = build_query(plan, units, detail)
+    extended, names = _with_node_columns(plan)
+    unit_lf, detail_lf = build_query(extended, units, detail)
     if detail_lf is not None:
-        frame, detail_frame = pl.collect_all([unit_lf, detail_lf])
+        frame, detail_frame = collect(unit_lf, detail_lf)
     else:
-        frame, detail_frame = unit_lf.collect(), None
+        (frame,), detail_frame = collect(unit_lf), None
     audit(plan, frame, detail_frame)
-    return _Computed(plan, frame, detail_frame)
+    return _Computed(plan, frame, detail_frame, names)
 
 
 def _key(column: str, value: object) -> pl.Expr:
@@ -385,18 +423,20 @@ class _Explainer:
         self.digits = digits
         self.want_detail = detail
         self.unit, self.period = unit, period
-        lay = self.m.layout
         self.frame = computed.frame
+        self.nodes = computed.nodes
         self.detail_frame = computed.detail
         self.row = self._rows(computed.frame).row(0, named=True)
         self.detail_rows = self._rows(computed.detail) if computed.detail is not None else None
 
     def _rows(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The unit's rows of `frame` (one, or one per detail key, in key order)."""
         lay = self.m.layout
         cond = _key(lay.unit, self.unit)
         if lay.period:
             cond = cond & _key(lay.period, self.period)
-        return frame.filter(cond)
+        detail = [k for k in lay.detail if k in frame.columns]
+        return frame.filter(cond).sort(detail) if detail else frame.filter(cond)
 
     def num(self, value: object) -> str:
         return number(value, self.digits)
@@ -405,21 +445,13 @@ class _Explainer:
               nodes: Mapping[sympy.Basic, object] | None = None) -> str:
         return SubstitutionPrinter(columns, nodes, self.digits).doprint(expr)
 
-    def node_values(self, step: Step, frame: pl.DataFrame, expr: sympy.Basic | None = None
-                    ) -> list[dict[sympy.Basic, object]]:
-        """The value of each statistic/at() of `step` (or of `expr` within it) in each of the
-        unit's rows of `frame`, compiled as the query compiled them and evaluated over the
-        whole frame. With `expr`, its own value is included under the key `expr`."""
-        nodes = value_nodes(step.expr if expr is None else expr)
-        if expr is not None and expr not in nodes:
-            nodes.append(expr)
-        if not nodes:
-            return [{} for _ in range(self._rows(frame).height)]
-        ctx = _context(self.plan, step)
-        cols = [to_polars(n, ctx).alias(f"__node{i}") for i, n in enumerate(nodes)]
-        keys = [k for k in self.m.layout.detail_keys if k in frame.columns]
-        picked = self._rows(frame.select([pl.col(k) for k in keys] + cols))
-        return [{n: r[f"__node{i}"] for i, n in enumerate(nodes)} for r in picked.iter_rows(named=True)]
+    def node_values(self, step: Step, frame: pl.DataFrame) -> list[dict[sympy.Basic, object]]:
+        """The value of each node printed for `step` (see :func:`_explained_nodes`) in each of
+        the unit's rows of `frame`, from the columns the query computed for them."""
+        columns = self.nodes.get(step.column, {})
+        picked = self._rows(frame)
+        return [{n: r[c] for n, c in columns.items()} for r in picked.select(list(columns.values()))
+                .iter_rows(named=True)] if columns else [{} for _ in range(picked.height)]
 
     # steps
     def steps(self) -> tuple[ExplainedStep, ...]:
@@ -453,7 +485,8 @@ class _Explainer:
                 continue
             value = self.row.get(i.name)
             note = "" if value is not None else "missing in the data"
-            out.append(ExplainedStep(i.name, "input", i.name, i.label, None, i.name, self.num(value), value,
+            # raw data is shown as it is, in full, whatever the digits of computed values
+            out.append(ExplainedStep(i.name, "input", i.name, i.label, None, i.name, number(value), value,
                                      i.unit, note))
         return out
 
@@ -560,7 +593,7 @@ class _Explainer:
         if len(own) != 1:
             return ()
         operand = own[0].operand
-        per_row = self.node_values(step, frame, operand)
+        per_row = self.node_values(step, frame)
         assert self.detail_rows is not None
         return tuple(DetailValue(self._detail_key(r), self.print(operand, r, nodes), nodes.get(operand))
                      for r, nodes in zip(self.detail_rows.iter_rows(named=True), per_row))
@@ -606,8 +639,9 @@ class _Explainer:
     def _check_note(self, step: Step) -> str:
         check = next(c for c in self.m.checks if c.name == step.name)
         parts = [f"{check.severity} check fails"]
-        if check.atol or check.rtol:
-            parts.append(f"tolerance: absolute {self.num(check.atol)}, relative {self.num(check.rtol)}")
+        tolerance = [f"{kind} {self.num(t)}" for kind, t in (("absolute", check.atol), ("relative", check.rtol)) if t]
+        if tolerance:
+            parts.append("tolerance: " + ", ".join(tolerance))
         return "; ".join(parts)
 
     def classification(self) -> ExplainedStep:

@@ -23,6 +23,7 @@ is the data (or an engine bug).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import sympy
@@ -30,6 +31,7 @@ import sympy
 from engine import grain, ir, methods
 from engine.diagnostics import Code, Diagnostic, MethodologyError
 from engine.model import ClassScheme, Methodology
+from engine.render import show
 
 NORM_SUFFIX = ".norm"
 UNIT_FIRST, DETAIL, UNIT_AFTER = 1, 2, 3
@@ -184,9 +186,51 @@ def _assign_phases(m: Methodology, steps: list[Step]) -> list[Step]:
     return out
 
 
+def _hoist(steps: list[Step]) -> list[Step]:
+    """Give every statistic nested in another statistic (or at() inside one) its own column.
+
+    polars evaluates an expression inside a window function within the outer window's
+    groups, so ``sum(sum(x, by=[industry]), by=[region])`` would take the inner sum per
+    region too. A nested statistic with other keys, and any at() inside a statistic,
+    becomes a hidden column ``__h<n>`` computed first.
+    """
+    out: list[Step] = []
+    counter = [0]
+
+    def lift(expr: sympy.Basic, outer: tuple[str, ...] | None, extra: list[Step], step: Step) -> sympy.Basic:
+        inside = outer is not None
+        if isinstance(expr, ir.Stat) or (inside and isinstance(expr, ir.At)):
+            keys = expr.keys if isinstance(expr, ir.Stat) else None
+            args = [lift(a, keys, extra, step) if isinstance(a, sympy.Basic) and not isinstance(a, sympy.Tuple)
+                    else a for a in expr.args]
+            rebuilt = expr.func(*args, evaluate=False) if any(a is not b for a, b in zip(args, expr.args)) else expr
+            if inside and (isinstance(expr, ir.At) or keys != outer):
+                counter[0] += 1
+                name = f"__h{counter[0]}"
+                extra.append(Step(name, rebuilt, "hidden", step.name, show(rebuilt)))
+                return sympy.Symbol(name)
+            return rebuilt
+        if not expr.args or isinstance(expr, ir.Str):
+            return expr
+        args = [lift(a, outer, extra, step) for a in expr.args]
+        if all(a is b for a, b in zip(args, expr.args)):
+            return expr
+        try:
+            return expr.func(*args, evaluate=False)
+        except TypeError:
+            return expr.func(*args)
+
+    for s in steps:
+        extra: list[Step] = []
+        expr = lift(s.expr, None, extra, s)
+        requires = lift(s.requires, None, extra, s) if s.requires is not None else None
+        out += extra + [dataclasses.replace(s, expr=expr, requires=requires)]
+    return out
+
+
 def build_plan(m: Methodology) -> Plan:
     """Lay out the computation of `m` as stages of column expressions."""
-    steps = _assign_phases(m, _steps(m))
+    steps = _assign_phases(m, _hoist(_steps(m)))
     unit_inputs = {i.name for i in m.inputs if i.grain == grain.UNIT}
     detail_inputs = {i.name for i in m.inputs if i.grain == grain.DETAIL}
     keys = set(m.layout.keys)

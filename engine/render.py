@@ -66,6 +66,44 @@ class FormulaPrinter(StrPrinter):
     def _print_Min(self, expr: sympy.Min) -> str:
         return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
 
+    def _print_Relational(self, expr: sympy.core.relational.Relational) -> str:
+        op = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[expr.rel_op]
+        return f"{self.parenthesize(expr.lhs, 40)} {op} {self.parenthesize(expr.rhs, 40)}"
+
+    def _print_And(self, expr: sympy.And) -> str:
+        return " and ".join(self.parenthesize(a, 30) for a in expr.args)
+
+    def _print_Or(self, expr: sympy.Or) -> str:
+        return " or ".join(self.parenthesize(a, 30) for a in expr.args)
+
+    def _print_Not(self, expr: sympy.Not) -> str:
+        return f"not {self.parenthesize(expr.args[0], 30)}"
+
+    def _print_Mul(self, expr: sympy.Mul) -> str:
+        # in the author's order, a / b for a * b**-1, -a for -1 * a
+        args = list(expr.args)
+        if len(args) == 2 and args[0] == sympy.Integer(-1):
+            return "-" + self.parenthesize(args[1], 50)
+        out = ""
+        for a in args:
+            if isinstance(a, sympy.Pow) and a.exp == sympy.Integer(-1):
+                out = (out or "1") + " / " + self.parenthesize(a.base, 51)
+            else:
+                text = self.parenthesize(a, 50)
+                out = text if not out else out + " * " + text
+        return out
+
+    def _print_Add(self, expr: sympy.Add, order: object = None) -> str:
+        out = ""
+        for a in expr.args:
+            if isinstance(a, sympy.Mul) and len(a.args) == 2 and a.args[0] == sympy.Integer(-1):
+                out += " - " + self.parenthesize(a.args[1], 40)
+            elif a.is_Number and a < 0 and out:
+                out += " - " + self._print(-a)
+            else:
+                out += (" + " if out else "") + self.parenthesize(a, 40)
+        return out
+
     def _print_Float(self, expr: sympy.Float) -> str:
         return repr(float(expr))
 

@@ -39,21 +39,34 @@ class CheckResult:
 
 
 def evaluate_checks(plan: Plan, frame: pl.DataFrame) -> tuple[CheckResult, ...]:
+    """Each check's tested and failing rows; both sides are shown for failing comparisons.
+
+    One pass counts tested and failing rows of every check; only failing checks are
+    then taken apart, on the rows of the units that fail (a side with at() reads the
+    unit's other periods).
+    """
     m = plan.methodology
+    if not m.checks:
+        return ()
     keys = list(m.layout.keys)
+    cols = {c.name: pl.col("check." + c.name) for c in m.checks}
+    counts = frame.select([e.is_not_null().sum().alias("t:" + n) for n, e in cols.items()]
+                          + [e.not_().sum().alias("f:" + n) for n, e in cols.items()]).row(0, named=True)
     out = []
     for c in m.checks:
-        col = pl.col("check." + c.name)
-        tested = frame.select(col.is_not_null().sum()).item()
-        cols = [pl.col(k) for k in keys]
+        col = cols[c.name]
+        shown = [pl.col(k) for k in keys]
         if isinstance(c.expr, sympy.core.relational.Relational) and ir.free_names(c.expr) <= set(frame.columns):
             ctx = Context({}, m.layout.unit, m.layout.period)
             lhs, rhs = to_polars(c.expr.lhs, ctx), to_polars(c.expr.rhs, ctx)
-            cols += [lhs.alias(show(c.expr.lhs)), rhs.alias(show(c.expr.rhs))]
-            cols += [(lhs - rhs).alias("difference")]
-        # sides are computed on the whole frame: at() reads other periods' rows
-        failures = frame.select(cols + [col.alias("__ok")]).filter(pl.col("__ok").not_()).drop("__ok")
-        out.append(CheckResult(c, tested, failures))
+            shown += [lhs.alias(show(c.expr.lhs)), rhs.alias(show(c.expr.rhs)), (lhs - rhs).alias("difference")]
+        if counts["f:" + c.name] == 0:
+            failures = frame.head(0).select(shown)
+        else:
+            units = frame.lazy().filter(col.not_()).select(m.layout.unit).unique()
+            failures = (frame.lazy().join(units, on=m.layout.unit, how="semi").sort(keys)
+                        .select(*shown, col.alias("__ok")).filter(pl.col("__ok").not_()).drop("__ok").collect())
+        out.append(CheckResult(c, counts["t:" + c.name], failures))
     return tuple(out)
 
 
@@ -64,7 +77,10 @@ def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic,
         return ()
     keys = list(m.layout.keys)
     inputs = [i.name for i in m.inputs if i.name in frame.columns]
-    rows = frame.filter(pl.col("index").is_null()).select(keys + inputs)
+    if frame["index"].null_count() == 0:
+        rows = frame.head(0).select(keys + inputs)
+    else:
+        rows = frame.lazy().filter(pl.col("index").is_null()).select(keys + inputs).collect()
     out = []
     covered = [g for g in m.groups if g.coverage != "all"]
     for row in rows.iter_rows(named=True):
@@ -80,8 +96,9 @@ def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic,
                         f"coverage {float(g.coverage):g}")  # type: ignore[arg-type]
         out.append(Diagnostic(Code.MISSING_VALUE, f"no index for {unit} ({why}); it gets no rank and no class",
                               severity=Severity.WARNING))
-    if m.classes is not None and "class" in frame.columns:
-        outside = frame.filter(pl.col("index").is_not_null() & pl.col("class").is_null())
+    if m.classes is not None and "class" in frame.columns and frame["class"].null_count() > frame[
+            "index"].null_count():
+        outside = frame.lazy().filter(pl.col("index").is_not_null() & pl.col("class").is_null()).collect()
         for row in outside.select(keys + ["index"]).iter_rows(named=True):
             unit = " ".join(str(row[k]) for k in keys)
             out.append(Diagnostic(Code.CLASS_BANDS, f"index {row['index']} of {unit} is outside every class band",

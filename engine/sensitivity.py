@@ -1,0 +1,391 @@
+"""Uncertainty and sensitivity analysis: Monte Carlo over the methodology's uncertain choices.
+
+Replications are rows, not loops. The unit-level data is cross-joined with a table of
+replications (one row per replication: a multiplicative factor per weight, the index of
+the normalisation and of the aggregation alternative, the dropped indicator) and the
+whole methodology runs once over the stacked frame, every cross-unit statistic grouped
+by the period *and the replication*. The same compiler and plan serve the nominal run and
+the replications, so a replication computes exactly what a run of that variant would.
+
+Sampling follows Saltelli (2010): two matrices A and B of N uniform draws per uncertain
+choice ("factor"), and for each factor i the matrix A_B^(i) (A with column i from B):
+N (d + 2) replications. A factor's draw u in [0, 1) picks an alternative by cumulative
+probability, a weight set (from N sets drawn once), or the dropped indicator. The output
+of a replication is the mean absolute rank shift against the nominal ranks (COINr's and
+the Handbook's R̄_S), per period; first-order and total Sobol indices use Saltelli's
+and Jansen's estimators, with bootstrap 5-95 % intervals. The rank distribution of each
+unit is taken over the 2N independent replications of A and B.
+
+Everything is drawn from ``random.Random(seed)``: the same seed gives bit-identical
+results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import sympy
+
+from engine import ir, methods
+from engine.compile import Context, to_polars
+from engine.diagnostics import Code, Diagnostic, MethodologyError
+from engine.execute import classify, classify_quantiles, collect
+from engine.model import Methodology, Uncertainty
+from engine.plan import Plan, Step, build_plan
+
+REP = "__rep"
+NORM_CHOICE, AGG_CHOICE = "__norm", "__agg"
+
+
+def factor_column(group: str, member: str) -> str:
+    return f"__w.{group}.{member}"
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Results of a sensitivity run."""
+
+    nominal: pl.DataFrame  # unit, period, index, rank, class
+    ranks: pl.DataFrame  # per unit and period: nominal, mean, median, p05, p95 rank
+    classes: pl.DataFrame  # per unit and period: probability of each class (columns by label)
+    sobol: pl.DataFrame  # per period and factor: S1, ST and their 5 % / 95 % bounds
+    factors: tuple[str, ...]
+    replications: int  # N
+    runs: int  # N (d + 2)
+
+
+# -- the replicated plan ----------------------------------------------------------------
+
+def _with_rep(expr: sympy.Basic) -> sympy.Basic:
+    """Add the replication to the keys of every statistic."""
+    if isinstance(expr, ir.Stat):
+        keys = sympy.Tuple(*expr.args[1], sympy.Symbol(REP))
+        rest = [_with_rep(a) for a in expr.args[2:]]
+        return expr.func(_with_rep(expr.args[0]), keys, *rest, evaluate=False)
+    if isinstance(expr, ir.Copeland):
+        keys = sympy.Tuple(*expr.args[2], sympy.Symbol(REP))
+        return expr.func(sympy.Tuple(*(_with_rep(a) for a in expr.args[0])), expr.args[1], keys, evaluate=False)
+    if not expr.args or isinstance(expr, ir.Str):
+        return expr
+    args = [_with_rep(a) for a in expr.args]
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    try:
+        return expr.func(*args, evaluate=False)
+    except TypeError:
+        return expr.func(*args)
+
+
+def _choice(alternatives: Sequence[sympy.Expr], column: str) -> sympy.Expr:
+    if len(alternatives) == 1:
+        return alternatives[0]
+    branches = [(alt, sympy.Eq(sympy.Symbol(column), k, evaluate=False))
+                for k, alt in enumerate(alternatives[:-1])]
+    return sympy.Piecewise(*branches, (alternatives[-1], True), evaluate=False)
+
+
+def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
+    """`m` with weights as factor columns and the alternatives as choices between branches."""
+    indicators = []
+    for ind in m.indicators:
+        alts = [dict(alt)[ind.name] for alt in design.normalisations if ind.name in dict(alt)]
+        if alts:
+            expr = _choice([a.expr for a in alts], NORM_CHOICE)
+            ind = dataclasses.replace(ind, normalisation=dataclasses.replace(
+                ind.normalisation, expr=expr, requires=None, formula=None, method="uncertain"))
+        indicators.append(ind)
+    period_keys = (m.layout.period,) if m.layout.period else ()
+    groups = []
+    for g in m.groups:
+        if g.aggregation == "formula":
+            groups.append(g)
+            continue
+        weights = [sympy.Mul(sympy.Symbol(factor_column(g.name, mem)), w, evaluate=False)
+                   for mem, w in zip(g.members, g.weights)]
+        spec = {"method": g.aggregation, **dict(g.params)}
+        if design.aggregations:
+            alts = [methods.aggregator({"method": a})(g.members, weights, period_keys)  # type: ignore[operator]
+                    for a in design.aggregations]
+            expr = _choice(alts, AGG_CHOICE)
+        elif g.coverage != "all":
+            expr = methods.with_coverage(g.aggregation, g.members, weights, float(g.coverage))  # type: ignore[arg-type]
+        else:
+            expr = methods.aggregator(spec)(g.members, weights, period_keys)  # type: ignore[operator]
+        groups.append(dataclasses.replace(g, expr=expr))
+    return dataclasses.replace(m, indicators=tuple(indicators), groups=tuple(groups), derived=(), checks=(),
+                               screening=())
+
+
+def _replicated_plan(m: Methodology, design: Uncertainty) -> Plan:
+    plan = build_plan(replicated_methodology(m, design))
+    if plan.detail:
+        raise MethodologyError([Diagnostic(Code.GRAIN, "sensitivity analysis needs unit-level data only",
+                                           expected="a methodology without data.detail")])
+
+    def fix(stage: tuple[Step, ...]) -> tuple[Step, ...]:
+        return tuple(dataclasses.replace(s, expr=_with_rep(s.expr), requires=None) for s in stage)
+
+    return dataclasses.replace(plan, first=tuple(fix(st) for st in plan.first),
+                               after=tuple(fix(st) for st in plan.after))
+
+
+# -- sampling ---------------------------------------------------------------------------
+
+def _factors(m: Methodology, design: Uncertainty) -> list[str]:
+    out = []
+    if design.weights:
+        out.append("weights")
+    if len(design.normalisations) > 1:
+        out.append("normalisation")
+    if len(design.aggregations) > 1:
+        out.append("aggregation")
+    if design.drop:
+        out.append("drop")
+    if not out:
+        raise MethodologyError([Diagnostic(Code.BAD_ARGUMENTS, "the uncertainty design has no uncertain choice",
+                                           expected="weights, two or more normalisation or aggregation "
+                                                    "alternatives, or drop: indicators")])
+    return out
+
+
+def _pick(u: float, probabilities: Sequence[float]) -> int:
+    acc = 0.0
+    for k, p in enumerate(probabilities):
+        acc += p
+        if u < acc:
+            return k
+    return len(probabilities) - 1
+
+
+def _weight_sets(m: Methodology, design: Uncertainty, n: int, rng: random.Random) -> list[dict[str, float]]:
+    """n draws of the multiplicative weight factors of every group member."""
+    sets = []
+    for _ in range(n):
+        factors: dict[str, float] = {}
+        for g in m.groups:
+            if design.weights is None:
+                continue
+            kind, value = design.weights
+            if kind == "perturb":
+                for mem in g.members:
+                    factors[factor_column(g.name, mem)] = 1 + rng.uniform(-value, value)
+            else:  # dirichlet around the nominal normalised weights (equal for data-driven weights)
+                nominal = [float(w) if w.is_Number else 1.0 for w in g.weights]
+                total = sum(nominal)
+                shares = [w / total for w in nominal]
+                draws = [rng.gammavariate(value * s, 1.0) if s > 0 else 0.0 for s in shares]
+                norm = sum(draws) or 1.0
+                for mem, d, s in zip(g.members, draws, shares):
+                    factors[factor_column(g.name, mem)] = (d / norm) / s if s > 0 else 0.0
+        sets.append(factors)
+    return sets
+
+
+def _droppable(m: Methodology) -> list[tuple[str, str]]:
+    """(group, member) pairs that can be dropped (their group keeps a member)."""
+    return [(g.name, mem) for g in m.groups if g.aggregation != "formula" and len(g.members) > 1
+            for mem in g.members if mem in {i.name for i in m.indicators}]
+
+
+def design_table(m: Methodology, design: Uncertainty, n: int, seed: int, sobol: bool
+                 ) -> tuple[pl.DataFrame, list[str]]:
+    """One row per replication: its id, the matrix it belongs to, and its parameters."""
+    factors = _factors(m, design)
+    rng = random.Random(seed)
+    a = [[rng.random() for _ in factors] for _ in range(n)]
+    b = [[rng.random() for _ in factors] for _ in range(n)]
+    weight_sets = _weight_sets(m, design, n, rng)
+    drops = _droppable(m)
+    matrices: list[tuple[str, list[list[float]]]] = [("A", a), ("B", b)]
+    if sobol:
+        for i, name in enumerate(factors):
+            matrices.append((f"AB:{name}", [row_a[:i] + [row_b[i]] + row_a[i + 1:] for row_a, row_b in zip(a, b)]))
+    base = {factor_column(g.name, mem): 1.0 for g in m.groups for mem in g.members}
+    rows = []
+    for label, matrix in matrices:
+        for j, u in enumerate(matrix):
+            row: dict[str, object] = {REP: len(rows), "__matrix": label, "__sample": j, **base,
+                                      NORM_CHOICE: 0, AGG_CHOICE: 0}
+            for f, value in zip(factors, u):
+                if f == "weights":
+                    row.update(weight_sets[min(int(value * len(weight_sets)), len(weight_sets) - 1)])
+                elif f == "normalisation":
+                    row[NORM_CHOICE] = _pick(value, design.normalisation_probabilities)
+                elif f == "aggregation":
+                    row[AGG_CHOICE] = _pick(value, design.aggregation_probabilities)
+                elif f == "drop":
+                    k = min(int(value * (len(drops) + 1)), len(drops))
+                    if k < len(drops):
+                        row[factor_column(*drops[k])] = 0.0
+            rows.append(row)
+    return pl.DataFrame(rows), factors
+
+
+# -- running ---------------------------------------------------------------------------------
+
+def _run_batch(plan: Plan, data: pl.DataFrame, params: pl.DataFrame) -> pl.DataFrame:
+    m = plan.methodology
+    keys = list(m.layout.keys)
+    ctx = Context({}, m.layout.unit, m.layout.period, detail=(REP,))
+    lf = data.lazy().join(params.lazy(), how="cross").sort([REP, *keys])
+    for stage in plan.stages:
+        lf = lf.with_columns([to_polars(s.expr, ctx).alias(s.column) for s in stage])
+    cols = [*keys, REP, "index", "rank"]
+    if plan.classes and plan.classes.quantiles:
+        lf = lf.with_columns(classify_quantiles(plan.classes, pl.col("index"),
+                                                [k for k in (m.layout.period, REP) if k]).alias("class"))
+        cols.append("class")
+    elif plan.classes:
+        lf = lf.with_columns(classify(plan.classes, pl.col("index"))[0].alias("class"))
+        cols.append("class")
+    return collect(lf.select(cols))[0]
+
+
+def run_replications(m: Methodology, data: pl.DataFrame, params: pl.DataFrame, *, batch: int = 500,
+                     progress: Callable[[int, int], None] | None = None) -> pl.DataFrame:
+    """Every replication's index, rank and class, in batches of `batch` replications."""
+    design = m.uncertainty or Uncertainty()
+    plan = _replicated_plan(m, design)
+    keep = [c for c in params.columns if not c.startswith("__matrix") and c != "__sample"]
+    out = []
+    total = params.height
+    for start in range(0, total, batch):
+        part = params.slice(start, batch).select(keep)
+        out.append(_run_batch(plan, data, part))
+        if progress:
+            progress(min(start + batch, total), total)
+    return pl.concat(out)
+
+
+def _sobol(y: dict[str, list[float]], factors: Sequence[str], n: int, seed: int, boots: int = 500
+           ) -> list[dict[str, object]]:
+    def indices(sample: Sequence[int]) -> list[tuple[float, float]]:
+        ya = [y["A"][j] for j in sample]
+        yb = [y["B"][j] for j in sample]
+        both = ya + yb
+        mean = sum(both) / len(both)
+        var = sum((v - mean) ** 2 for v in both) / len(both)
+        out = []
+        for f in factors:
+            yab = [y[f"AB:{f}"][j] for j in sample]
+            if var == 0:
+                out.append((math.nan, math.nan))
+                continue
+            s1 = sum(b * (c - a) for a, b, c in zip(ya, yb, yab)) / len(sample) / var
+            st = sum((a - c) ** 2 for a, c in zip(ya, yab)) / (2 * len(sample)) / var
+            out.append((s1, st))
+        return out
+
+    point = indices(range(n))
+    rng = random.Random(seed + 1)
+    draws = [indices([rng.randrange(n) for _ in range(n)]) for _ in range(boots)]
+    rows = []
+    for k, f in enumerate(factors):
+        s1s = sorted(d[k][0] for d in draws if not math.isnan(d[k][0]))
+        sts = sorted(d[k][1] for d in draws if not math.isnan(d[k][1]))
+
+        def pct(values: list[float], q: float) -> float | None:
+            return values[min(int(q * len(values)), len(values) - 1)] if values else None
+
+        rows.append({"factor": f, "S1": point[k][0], "S1_p05": pct(s1s, 0.05), "S1_p95": pct(s1s, 0.95),
+                     "ST": point[k][1], "ST_p05": pct(sts, 0.05), "ST_p95": pct(sts, 0.95)})
+    return rows
+
+
+def analyse(m: Methodology, data: pl.DataFrame, nominal: pl.DataFrame, *, replications: int | None = None,
+            seed: int | None = None, sobol: bool = True,
+            progress: Callable[[int, int], None] | None = None) -> Sensitivity:
+    """Monte Carlo uncertainty analysis and Sobol sensitivity indices of `m` on `data`.
+
+    `nominal` is the nominal run's frame (unit, period, index, rank, class).
+    """
+    design = m.uncertainty
+    if design is None:
+        raise MethodologyError([Diagnostic(Code.SCHEMA, "the methodology declares no uncertainty design",
+                                           expected="an 'uncertainty' section")])
+    n = replications or design.replications
+    s = design.seed if seed is None else seed
+    params, factors = design_table(m, design, n, s, sobol)
+    runs = run_replications(m, data, params, progress=progress)
+    keys = list(m.layout.keys)
+    period = m.layout.period
+    runs = runs.join(params.select(REP, "__matrix", "__sample"), on=REP)
+    nominal = nominal.select(*keys, pl.col("rank").alias("nominal_rank"), *(
+        [pl.col("class").alias("nominal_class")] if "class" in nominal.columns else []))
+    runs = runs.join(nominal, on=keys, how="left")
+    independent = runs.filter(pl.col("__matrix").is_in(["A", "B"]))
+    ranks = independent.group_by(keys).agg(
+        pl.col("nominal_rank").first(), pl.col("rank").mean().alias("mean_rank"),
+        pl.col("rank").median().alias("median_rank"),
+        pl.col("rank").quantile(0.05, interpolation="linear").alias("p05_rank"),
+        pl.col("rank").quantile(0.95, interpolation="linear").alias("p95_rank")).sort(keys)
+    classes = pl.DataFrame()
+    if "class" in independent.columns:
+        counts = independent.group_by([*keys, "class"]).len()
+        total = independent.group_by(keys).len().rename({"len": "total"})
+        classes = counts.join(total, on=keys).with_columns((pl.col("len") / pl.col("total")).alias("p")).pivot(
+            on="class", index=keys, values="p").fill_null(0.0).sort(keys)
+    shift = (pl.col("rank") - pl.col("nominal_rank")).abs()
+    by = ([period] if period else []) + ["__matrix", "__sample"]
+    outputs = runs.group_by(by).agg(shift.mean().alias("y"))
+    rows = []
+    if sobol:
+        periods = outputs[period].unique().sort().to_list() if period else [None]
+        for p in periods:
+            part = outputs.filter(pl.col(period) == p) if period else outputs
+            y: dict[str, list[float]] = {}
+            for label in ["A", "B"] + [f"AB:{f}" for f in factors]:
+                sub = part.filter(pl.col("__matrix") == label).sort("__sample")
+                y[label] = sub["y"].to_list()
+            for r in _sobol(y, factors, n, s):
+                rows.append({**({"period": p} if period else {}), **r})
+    return Sensitivity(nominal, ranks, classes, pl.DataFrame(rows), tuple(factors), n, params.height)
+
+
+def write_charts(result: Sensitivity, m: Methodology, path: Path) -> list[Path]:
+    """Rank intervals per unit and the Sobol indices, as PNG and SVG (matplotlib, Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams["svg.hashsalt"] = "indexlab"
+    period = m.layout.period
+    written = []
+    periods = result.ranks[period].unique().sort().to_list() if period else [None]
+    fig, axes = plt.subplots(1, len(periods) + 1, figsize=(6 * (len(periods) + 1), 0.3 * max(
+        10, result.ranks.height // max(1, len(periods))) + 2), squeeze=False)
+    for ax, p in zip(axes[0], periods):
+        part = result.ranks.filter(pl.col(period) == p) if period else result.ranks
+        part = part.sort("nominal_rank", descending=True)
+        y = list(range(part.height))
+        ax.hlines(y, part["p05_rank"], part["p95_rank"], color="#4477aa", lw=3, label="5-95 % of ranks")
+        ax.plot(part["median_rank"], y, "o", color="#4477aa", label="median rank")
+        ax.plot(part["nominal_rank"], y, "x", color="#cc3311", label="nominal rank")
+        ax.set_yticks(y, [str(u) for u in part[m.layout.unit]], fontsize=7)
+        ax.invert_xaxis()
+        ax.set_xlabel("rank")
+        ax.set_title(f"Rank intervals {p if p is not None else ''}")
+        ax.legend(fontsize=7, loc="lower right")
+    ax = axes[0][-1]
+    if result.sobol.height:
+        last = result.sobol.filter(pl.col(period) == periods[-1]) if period else result.sobol
+        x = list(range(last.height))
+        ax.bar([i - 0.2 for i in x], last["S1"].fill_null(0), width=0.4, label="first order S1")
+        ax.bar([i + 0.2 for i in x], last["ST"].fill_null(0), width=0.4, label="total ST")
+        ax.set_xticks(x, last["factor"].to_list())
+        ax.set_title(f"Sobol indices of the mean rank shift {periods[-1] if period else ''}")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    targets = [path] if path.suffix in (".png", ".svg") else [path.with_suffix(".png"), path.with_suffix(".svg")]
+    for target in targets:
+        fig.savefig(target, metadata={"Date": None} if target.suffix == ".svg" else None)
+        written.append(target)
+    plt.close(fig)
+    return written
