@@ -341,6 +341,10 @@ class _Builder:
                     weights = [sympy.Integer(1)] * len(members)
         agg_spec = spec.get("aggregation") or {}
         agg = agg_spec.get("method", "arithmetic")
+        if agg in ("mpi", "minimum") and (weighting not in (None, "equal") or (
+                weights_spec is not None and len(set(weights_spec.values())) > 1)):
+            self.error(Code.WEIGHTS, f"group '{name}': {agg} aggregation uses equal weights",
+                       self.at("groups", name, "aggregation"), expected="no weights, or equal weights")
         coverage = spec.get("coverage", "all")
         formula = None
         if agg == "formula":
@@ -360,12 +364,13 @@ class _Builder:
                        expected="p != 0 (use method: geometric for the limit p -> 0)")
             expr = sympy.Integer(0)
         elif coverage != "all":
-            if agg not in ("arithmetic", "geometric", "harmonic"):
+            if agg not in ("arithmetic", "geometric", "harmonic", "power", "minimum"):
                 self.error(Code.BAD_ARGUMENTS, f"group '{name}': coverage is not defined for {agg} aggregation",
-                           self.at("groups", name, "coverage"), expected="arithmetic, geometric or harmonic")
+                           self.at("groups", name, "coverage"),
+                           expected="arithmetic, geometric, harmonic, power or minimum")
                 expr = sympy.Integer(0)
             else:
-                expr = methods.with_coverage(agg, members, weights, float(coverage))
+                expr = methods.with_coverage(agg, members, weights, float(coverage), agg_spec)
         else:
             expr = methods.aggregator(agg_spec)(members, weights, keys)  # type: ignore[operator]
         if "round" in spec:

@@ -283,8 +283,8 @@ def _(expr: ir.At, ctx: Context) -> pl.Expr:
     fixed = expr.fixed
     cond = functools.reduce(lambda a, b: a & b, [pl.col(k) == v for k, v in fixed])
     rest = [k for k in ctx.keys if k not in dict(fixed)]
-    # keys are unique, so at most one row of the partition matches: its value (or missing)
-    picked = pl.when(cond).then(_compile(expr.args[0], ctx)).first(ignore_nulls=True)
+    # keys are unique, so at most one row of the partition matches: max() is its value
+    picked = pl.when(cond).then(_compile(expr.args[0], ctx)).max()
     return picked.over(rest) if rest else picked
 
 
@@ -303,6 +303,18 @@ def _(expr: ir.IsPresent, ctx: Context) -> pl.Expr:
 def _(expr: ir.FillForward, ctx: Context) -> pl.Expr:
     x = _compile(expr.args[0], ctx)
     return x.forward_fill().over(str(expr.args[1]), order_by=pl.col(str(expr.args[2])))
+
+
+@_compile.register
+def _(expr: ir.If, ctx: Context) -> pl.Expr:
+    cond = _compile(expr.args[0], ctx)
+    return pl.when(cond.is_null()).then(None).when(cond).then(_compile(expr.args[1], ctx)).otherwise(
+        _compile(expr.args[2], ctx))
+
+
+@_compile.register
+def _(expr: ir.MinPresent, ctx: Context) -> pl.Expr:
+    return pl.min_horizontal(*(_compile(a, ctx) for a in expr.args))
 
 
 @_compile.register
@@ -353,5 +365,7 @@ def round_decimal(x: pl.Expr, digits: int, mode: str) -> pl.Expr:
     for ties: ``half_away_from_zero`` (half up) or ``half_to_even``. Valid for
     ``|x| < 1e26``.
     """
-    exact = x.cast(pl.Decimal(38, 12))
-    return exact.round(digits, mode=mode).cast(pl.Float64)  # type: ignore[arg-type]
+    # NaN and infinities have no decimal: they stay undefined (the audit reports them)
+    exact = pl.when(x.is_finite()).then(x).cast(pl.Decimal(38, 12))
+    rounded = exact.round(digits, mode=mode).cast(pl.Float64)  # type: ignore[arg-type]
+    return pl.when(x.is_finite()).then(rounded).otherwise(x)

@@ -62,32 +62,26 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
     With ``closed: lower`` a band is [min, max) and the top band [min, max]; with
     ``closed: upper`` a band is (min, max] and the bottom band [min, max]. A value
     within ``tolerance`` of a bound counts as on it. Missing values and values outside
-    every band get no class. One ladder finds the band's number; labels and groups are
-    looked up from it.
+    every band get no class. The bands are contiguous (checked before data is read), so
+    a binary search among the inner bounds finds the band.
     """
     tol = scheme.tolerance
-    bands = scheme.bands  # highest first
-    chain = None
-    for i, b in enumerate(bands):
-        top, bottom = i == 0, i == len(bands) - 1
-        if scheme.closed == "lower":
-            upper_ok = value <= b.upper + tol if top else value < b.upper - tol
-            cond = (value >= b.lower - tol) & upper_ok
-        else:
-            lower_ok = value >= b.lower - tol if bottom else value > b.lower + tol
-            cond = lower_ok & (value <= b.upper + tol)
-        chain = pl.when(cond).then(pl.lit(i, dtype=pl.Int16)) if chain is None else chain.when(cond).then(
-            pl.lit(i, dtype=pl.Int16))
-    assert chain is not None
-    number = chain.otherwise(pl.lit(None, dtype=pl.Int16))
-    label = number.replace_strict(list(range(len(bands))), [b.label for b in bands], default=None,
-                                  return_dtype=pl.String)
+    ascending = list(reversed(scheme.bands))
+    labels = [b.label for b in ascending]
+    if scheme.closed == "lower":
+        breaks = [b.lower - tol for b in ascending[1:]]
+    else:
+        breaks = [b.upper + tol for b in ascending[:-1]]
+    inside = (value >= ascending[0].lower - tol) & (value <= ascending[-1].upper + tol)
+    side = "right" if scheme.closed == "lower" else "left"  # a value on a break: the band it opens / closes
+    number = pl.lit(pl.Series(breaks, dtype=pl.Float64)).search_sorted(value, side=side)
+    band = number.replace_strict(list(range(len(labels))), labels, return_dtype=pl.String)
+    label = pl.when(inside).then(band)
     group = None
     if scheme.groups:
         names = dict(scheme.groups)
-        group = number.replace_strict(list(range(len(bands))),
-                                      [names.get(b.group) if b.group else None for b in bands], default=None,
-                                      return_dtype=pl.String)
+        group = label.replace_strict(labels, [names.get(b.group) if b.group else None for b in ascending],
+                                     default=None, return_dtype=pl.String)
     return label, group
 
 
@@ -263,10 +257,11 @@ def diagnose(plan: Plan, frame: pl.DataFrame, step: Step) -> list[Diagnostic]:
             test(node, empty.over(list(node.keys)) if node.keys else empty, Code.ALL_MISSING,
                  f"{node.label}() over no present value: {show(node.operand)} is missing for every unit")
 
-    walk(step.expr)
-    if step.requires is not None and not problems:
+    if step.requires is not None:  # the declared domain first: it names the cause best
         ok = to_polars(step.requires, ctx).fill_null(True)
         test(step.requires, ~ok, Code.DOMAIN, f"{step.requirement}: {show(step.requires)} does not hold")
+    if not problems:
+        walk(step.expr)
     if not problems:
         col = pl.col(step.column)
         mask = col.is_not_null() & ~col.is_finite()

@@ -151,6 +151,16 @@ class FillForward(sympy.Function):
     order where it is missing: last observation carried forward."""
 
 
+class If(sympy.Function):
+    """``args[1]`` where the condition ``args[0]`` holds, else ``args[2]``; missing when the
+    condition is missing. Like Piecewise, but sympy never rewrites its condition (which it
+    does for Piecewise, evaluating relations on the way)."""
+
+
+class MinPresent(sympy.Function):
+    """The smallest of the arguments that have a value (missing when none has)."""
+
+
 class Coalesce(sympy.Function):
     """``args[0]``, or ``args[1]`` where ``args[0]`` is missing."""
 
@@ -263,6 +273,8 @@ __all__ = [
     "Copeland",
     "IsPresent",
     "Coalesce",
+    "MinPresent",
+    "If",
     "FillForward",
     "WeightedMedian",
     "ColCount",

@@ -485,7 +485,8 @@ AGGREGATORS = {"arithmetic": weighted_arithmetic, "geometric": weighted_geometri
 POSITIVE_MEMBERS = {"geometric", "harmonic"}
 
 
-def with_coverage(method: str, members: Members, weights: Weights, share: float) -> sympy.Expr:
+def with_coverage(method: str, members: Members, weights: Weights, share: float,
+                  params: Mapping[str, object] | None = None) -> sympy.Expr:
     """The aggregation over the present members, weights renormalised, or missing when
     fewer than `share` of the members are present."""
     symbols = [sympy.Symbol(m) for m in members]
@@ -502,6 +503,12 @@ def with_coverage(method: str, members: Members, weights: Weights, share: float)
                           evaluate=False)
     elif method == "harmonic":
         value = _div(w_present, only_present([sympy.Pow(y, -1, evaluate=False) for y in symbols]))
+    elif method == "power":
+        p = _num(params.get("p", 1)) if params else sympy.Integer(1)
+        value = sympy.Pow(_div(only_present([sympy.Pow(y, p, evaluate=False) for y in symbols]), w_present),
+                          sympy.Integer(1) / p, evaluate=False)
+    elif method == "minimum":
+        value = ir.MinPresent(*symbols, evaluate=False)
     else:
         raise ValueError(f"coverage is not defined for {method}")
     count = sympy.Add(*ones, evaluate=False)
@@ -594,32 +601,38 @@ def treatment_steps(spec: Mapping[str, object], column: str, keys: tuple[str, ..
     skew_max, kurt_max = _num(spec.get("skew", 2)), _num(spec.get("kurtosis", 3.5))
     original = sympy.Symbol(column)
 
-    def failing(x: sympy.Expr) -> sympy.Basic:
+    def failing(x: sympy.Expr, *more: sympy.Basic) -> sympy.Basic:
         n, skew, kurt = _moments(x, keys)
         return sympy.And(sympy.GreaterThan(n, 4, evaluate=False),
                          sympy.GreaterThan(sympy.Abs(skew, evaluate=False), skew_max, evaluate=False),
-                         sympy.GreaterThan(kurt, kurt_max, evaluate=False), evaluate=False)
+                         sympy.GreaterThan(kurt, kurt_max, evaluate=False), *more, evaluate=False)
 
     steps: list[tuple[str, sympy.Expr]] = []
     current: sympy.Expr = original
-    for k in range(int(spec.get("max_points", 5))):  # type: ignore[arg-type]
+    limit = int(spec.get("max_points", 5))  # type: ignore[arg-type]
+    for k in range(limit):  # each step changes at least one point
         _, skew, _ = _moments(current, keys)
         hi, lo = ir.stat(ir.ColMax, current, keys), ir.stat(ir.ColMin, current, keys)
         next_hi = ir.stat(ir.ColMax, sympy.Piecewise((current, sympy.StrictLessThan(current, hi)),
                                                      evaluate=False), keys)
         next_lo = ir.stat(ir.ColMin, sympy.Piecewise((current, sympy.StrictGreaterThan(current, lo)),
                                                      evaluate=False), keys)
-        fail, up = failing(current), sympy.GreaterThan(skew, 0, evaluate=False)
-        winsorised = sympy.Piecewise(
-            (next_hi, sympy.And(fail, up, sympy.Eq(current, hi), evaluate=False)),
-            (next_lo, sympy.And(fail, sympy.Not(up, evaluate=False), sympy.Eq(current, lo), evaluate=False)),
-            (current, True), evaluate=False)
+        # COINr counts winsorised points (tied extremes each count), not steps
+        changed = ir.stat(ir.ColSum, ir.If(sympy.Ne(current, original, evaluate=False), sympy.Integer(1),
+                                           sympy.Integer(0), evaluate=False), keys)
+        room = sympy.StrictLessThan(changed, limit, evaluate=False)
+        # conditions built flat: sympy would evaluate a nested And or a Not of a relation
+        winsorised = ir.If(
+            failing(current, room, sympy.GreaterThan(skew, 0, evaluate=False), sympy.Eq(current, hi, evaluate=False)),
+            next_hi,
+            ir.If(failing(current, room, sympy.StrictLessThan(skew, 0, evaluate=False),
+                          sympy.Eq(current, lo, evaluate=False)), next_lo, current, evaluate=False),
+            evaluate=False)
         name = f"{prefix}.w{k + 1}"
         steps.append((name, winsorised))
         current = sympy.Symbol(name)
     lo, hi = ir.stat(ir.ColMin, original, keys), ir.stat(ir.ColMax, original, keys)
     log_ct = sympy.log(sympy.Add(_sub(original, lo), _mul(sympy.Rational(1, 100), _sub(hi, lo)),
                                  evaluate=False), evaluate=False)
-    steps.append((prefix + ".treated", sympy.Piecewise((log_ct, failing(current)), (current, True),
-                                                       evaluate=False)))
+    steps.append((prefix + ".treated", ir.If(failing(current), log_ct, current, evaluate=False)))
     return steps

@@ -39,6 +39,12 @@ class FormulaPrinter(StrPrinter):
     def _print_FillForward(self, expr: ir.FillForward) -> str:
         return f"last_observation({self._print(expr.args[0])})"
 
+    def _print_If(self, expr: ir.If) -> str:
+        return f"where({self._print(expr.args[0])}, {self._print(expr.args[1])}, {self._print(expr.args[2])})"
+
+    def _print_MinPresent(self, expr: ir.MinPresent) -> str:
+        return "min_present(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
     def _print_Coalesce(self, expr: ir.Coalesce) -> str:
         return f"coalesce({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 import sympy
 
-from engine import ir
+from engine import derivatives, ir
 from engine.compile import Context, to_polars
 from engine.diagnostics import Code, Diagnostic, Severity
 from engine.model import Check, Methodology
@@ -156,9 +156,10 @@ def adjustments(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
 def effective_weights(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     """Weight of every member within its group and of every indicator in the index.
 
-    The effective weight is the product of the normalised weights on the path from the
-    indicator to the top group (COINr's get_eff_weights); it is what an indicator counts
-    in an arithmetic index. Data-driven weights are evaluated per period.
+    The effective weight is d index / d member at the nominal weights, which for an
+    arithmetic hierarchy is the product of the normalised weights on the path to the top
+    (COINr's get_eff_weights), summed over paths when the index reads a node twice. For
+    data-driven weights (evaluated per period) it is the product along the path.
     """
     m = plan.methodology
     ctx = Context({}, m.layout.unit, m.layout.period)
@@ -186,8 +187,12 @@ def effective_weights(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     parent = {mem: g.name for g in m.groups for mem in g.members}
     weight = {(r["period"], r["member"]): r["weight"] for r in rows}
     top_factor = _index_factors(m)
+    exact = {str(r["member"]): derivatives.effective_weight(m, str(r["member"])) for r in rows}
     for r in rows:
-        node, w = str(r["member"]), 1.0
+        if exact[str(r["member"])] is not None:  # d index / d member over every path
+            r["effective_weight"] = exact[str(r["member"])]
+            continue
+        node, w = str(r["member"]), 1.0  # data-driven weights: the product along the path
         while node in parent:
             share = weight.get((r["period"], node))
             w = w * share if share is not None and w is not None else None  # type: ignore[operator]

@@ -114,7 +114,8 @@ def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
                     for a in design.aggregations]
             expr = _choice(alts, AGG_CHOICE)
         elif g.coverage != "all":
-            expr = methods.with_coverage(g.aggregation, g.members, weights, float(g.coverage))  # type: ignore[arg-type]
+            expr = methods.with_coverage(g.aggregation, g.members, weights, float(g.coverage),  # type: ignore[arg-type]
+                                         dict(g.params))
         else:
             expr = methods.aggregator(spec)(g.members, weights, period_keys)  # type: ignore[operator]
         groups.append(dataclasses.replace(g, expr=expr))
