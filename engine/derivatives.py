@@ -110,8 +110,10 @@ def _tipping(m: Methodology, index: sympy.Expr, values: pl.DataFrame, nominal: d
              ) -> pl.DataFrame:
     """Smallest single-weight change that swaps a unit with the next one or moves it across
     a class bound (arithmetic hierarchies under an affine index only)."""
-    groups = {g.name for g in m.groups}
-    affine = all(sympy.diff(index, sympy.Symbol(g.name), 2) == 0 for g in groups) if m.index else False
+    # the index formula must be affine in what it reads (groups or indicators)
+    read = ir.free_names(m.index.expr) if m.index else set()
+    affine = m.index is not None and not _has_statistic(m.index.expr) and all(
+        sympy.diff(m.index.expr, sympy.Symbol(n), 2) == 0 for n in read)
     if not all(g.aggregation == "arithmetic" and g.coverage == "all" for g in m.groups) or not affine:
         return pl.DataFrame()
     keys = list(m.layout.keys)

@@ -330,8 +330,11 @@ def analyse(m: Methodology, data: pl.DataFrame, nominal: pl.DataFrame, *, replic
     if "class" in independent.columns:
         counts = independent.group_by([*keys, "class"]).len()
         total = independent.group_by(keys).len().rename({"len": "total"})
-        classes = counts.join(total, on=keys).with_columns((pl.col("len") / pl.col("total")).alias("p")).pivot(
-            on="class", index=keys, values="p").fill_null(0.0).sort(keys)
+        wide = counts.join(total, on=keys).with_columns((pl.col("len") / pl.col("total")).alias("p")).pivot(
+            on="class", index=keys, values="p")
+        labels = [lab for lab in (m.classes.labels if m.classes else ()) if lab in wide.columns]
+        others = [c for c in wide.columns if c not in keys and c not in labels]  # e.g. "null": no class
+        classes = wide.select(*keys, *[pl.col(c).fill_null(0.0) for c in labels + others]).sort(keys)
     shift = (pl.col("rank") - pl.col("nominal_rank")).abs()
     by = ([period] if period else []) + ["__matrix", "__sample"]
     outputs = runs.group_by(by).agg(shift.mean().alias("y"))
@@ -345,7 +348,7 @@ def analyse(m: Methodology, data: pl.DataFrame, nominal: pl.DataFrame, *, replic
                 sub = part.filter(pl.col("__matrix") == label).sort("__sample")
                 y[label] = sub["y"].to_list()
             for r in _sobol(y, factors, n, s):
-                rows.append({**({"period": p} if period else {}), **r})
+                rows.append({**({period: p} if period else {}), **r})
     return Sensitivity(nominal, ranks, classes, pl.DataFrame(rows), tuple(factors), n, params.height)
 
 

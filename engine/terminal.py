@@ -96,3 +96,21 @@ def print_checks(result: RunResult, *, json_format: bool = False) -> None:
         for row in c.failures.iter_rows():
             table.add_row(*(_fmt(v) if not isinstance(v, float) else f"{v:.6g}" for v in row))
         console.print(table)
+
+
+def print_sensitivity(result: object, analytic: object, m: object, console: Console | None = None) -> None:
+    """Rank intervals, class probabilities, Sobol indices and tipping points."""
+    console = console or Console(soft_wrap=False)
+    console.print(f"[bold]{m.meta.title}[/bold]: {result.replications} replications per sample, "  # type: ignore[attr-defined]
+                  f"{result.runs} runs; uncertain choices: {', '.join(result.factors)}")  # type: ignore[attr-defined]
+    console.print(_table("Ranks: nominal, and over the replications", result.ranks))  # type: ignore[attr-defined]
+    if result.classes.height:  # type: ignore[attr-defined]
+        console.print(_table("Probability of each class", result.classes))  # type: ignore[attr-defined]
+    if result.sobol.height:  # type: ignore[attr-defined]
+        console.print(_table("Sobol indices of the mean absolute rank shift (5-95 % bootstrap)",
+                             result.sobol))  # type: ignore[attr-defined]
+    if analytic.tipping.height:  # type: ignore[attr-defined]
+        console.print(_table("Smallest change of one weight that changes a rank or a class",
+                             analytic.tipping))  # type: ignore[attr-defined]
+    if analytic.note:  # type: ignore[attr-defined]
+        console.print(f"[dim]analytic sensitivities: {escape(analytic.note)}[/dim]")  # type: ignore[attr-defined]
