@@ -37,6 +37,8 @@ class Context:
     detail: tuple[str, ...] = ()
     #: class labels from the highest band down (for class_at_least)
     class_labels: tuple[str, ...] = ()
+    #: a column numbering the rows in key order: sums follow it (bit-identical reruns)
+    row_order: str | None = None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -239,8 +241,10 @@ def _(expr: sympy.Not, ctx: Context) -> pl.Expr:
 
 # -- statistics across units -------------------------------------------------------
 
-def _over(agg: pl.Expr, keys: tuple[str, ...]) -> pl.Expr:
-    return agg.over(list(keys)) if keys else agg
+def _over(agg: pl.Expr, keys: tuple[str, ...], order: str | None = None) -> pl.Expr:
+    if order is None:
+        return agg.over(list(keys)) if keys else agg
+    return agg.over(list(keys) or [pl.lit(0)], order_by=pl.col(order))
 
 
 def _defined(operand: pl.Expr, agg: pl.Expr) -> pl.Expr:
@@ -248,21 +252,41 @@ def _defined(operand: pl.Expr, agg: pl.Expr) -> pl.Expr:
     return pl.when(operand.count() > 0).then(agg)
 
 
+def _ordered_sum(x: pl.Expr) -> pl.Expr:
+    """The sum of the present values in row order.
+
+    polars' sum() over a window may add partial sums of several threads in any order, so
+    the last bit can change from one run to the next; a running sum in the order of
+    ``Context.row_order`` (the rows numbered in key order) makes reruns bit-identical.
+    """
+    return x.fill_null(0.0).cum_sum().last()
+
+
+def _ordered_mean(x: pl.Expr) -> pl.Expr:
+    return _ordered_sum(x) / x.count()
+
+
 _AGGREGATES = {
     ir.ColMax: lambda x: x.max(),
     ir.ColMin: lambda x: x.min(),
-    ir.ColMean: lambda x: x.mean(),
-    ir.ColSum: lambda x: _defined(x, x.sum()),
+    ir.ColMean: lambda x: pl.when(x.count() > 0).then(_ordered_mean(x)),
+    ir.ColSum: lambda x: _defined(x, _ordered_sum(x)),
     ir.ColMedian: lambda x: x.median(),
     ir.ColCount: lambda x: x.count().cast(pl.Float64),
 }
+
+
+def _ordered_std(x: pl.Expr, ddof: int) -> pl.Expr:
+    """sqrt(sum((x - mean)^2) / (n - ddof)), summed in row order (see _ordered_sum)."""
+    squares = (x - _ordered_mean(x)) ** 2
+    return (_ordered_sum(squares) / (x.count() - ddof)).sqrt()
 
 
 @_compile.register
 def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
     x = _compile(expr.operand, ctx)
     if isinstance(expr, ir.ColStd):
-        return _over(x.std(ddof=expr.ddof), expr.keys)
+        return _over(pl.when(x.count() > expr.ddof).then(_ordered_std(x, expr.ddof)), expr.keys, ctx.row_order)
     if isinstance(expr, ir.ColQuantile):
         return _over(x.quantile(expr.q, interpolation="linear"), expr.keys)
     if isinstance(expr, ir.ColCumSum):
@@ -275,7 +299,8 @@ def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
     rule = _AGGREGATES.get(type(expr))
     if rule is None:
         raise CompileError(f"no polars rule for statistic {type(expr).__name__}")
-    return _over(rule(x), expr.keys)
+    ordered = isinstance(expr, ir.ColSum | ir.ColMean)
+    return _over(rule(x), expr.keys, ctx.row_order if ordered else None)
 
 
 @_compile.register

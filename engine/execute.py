@@ -32,7 +32,7 @@ def _context(plan: Plan, step: Step | None = None) -> Context:
         atol, rtol = check.atol, check.rtol
     detail = m.layout.detail if step is not None and step.phase == DETAIL else ()
     labels = m.classes.labels if m.classes else ()
-    return Context({}, m.layout.unit, m.layout.period, atol, rtol, detail, labels)
+    return Context({}, m.layout.unit, m.layout.period, atol, rtol, detail, labels, ROW)
 
 
 def _step_expr(plan: Plan, step: Step) -> pl.Expr:
@@ -85,9 +85,12 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
     return label, group
 
 
+#: numbers the rows in key order; sums follow it (see engine.compile._ordered_sum)
+ROW = "__row"
+
 #: polars' "auto" engine may pick a different strategy from one run to the next, and
 #: float sums then differ in the last bit; one fixed engine keeps reruns bit-identical
-ENGINE = "in-memory"
+ENGINE = "streaming"
 
 
 def collect(*frames: pl.LazyFrame) -> list[pl.DataFrame]:
@@ -114,16 +117,16 @@ def build_query(plan: Plan, data: pl.LazyFrame | None, detail: pl.LazyFrame | No
     keys = list(m.layout.keys)
     if data is not None and not sorted_by_keys:
         data = data.sort(keys)
-    lf = _apply(data, plan, plan.first) if data is not None else None
+    lf = _apply(data.with_row_index(ROW), plan, plan.first) if data is not None else None
     detail_lf = None
     if detail is not None:
         detail_lf = detail.sort(list(m.layout.detail_keys))
         if lf is not None:
-            detail_lf = detail_lf.join(lf, on=keys, how="left")
-        detail_lf = _apply(detail_lf, plan, plan.detail)
+            detail_lf = detail_lf.join(lf.drop(ROW), on=keys, how="left", maintain_order="left")
+        detail_lf = _apply(detail_lf.with_row_index(ROW), plan, plan.detail)
         reduced = detail_lf.group_by(keys).agg([pl.col(c).first() for c in plan.collapse])
-        lf = reduced if lf is None else lf.join(reduced, on=keys, how="full", coalesce=True)
-        lf = lf.sort(keys)
+        lf = reduced if lf is None else lf.drop(ROW).join(reduced, on=keys, how="full", coalesce=True)
+        lf = lf.sort(keys).with_row_index(ROW)
     assert lf is not None, "a plan needs unit-level or detail data"
     lf = _apply(lf, plan, plan.after)
     if m.index is not None and m.ranking.ties != "average":

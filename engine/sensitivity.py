@@ -35,7 +35,7 @@ import sympy
 from engine import ir, methods
 from engine.compile import Context, to_polars
 from engine.diagnostics import Code, Diagnostic, MethodologyError
-from engine.execute import classify, classify_quantiles, collect
+from engine.execute import ROW, classify, classify_quantiles, collect
 from engine.model import Methodology, Uncertainty
 from engine.plan import Plan, Step, build_plan
 
@@ -233,8 +233,8 @@ def design_table(m: Methodology, design: Uncertainty, n: int, seed: int, sobol: 
 def _run_batch(plan: Plan, data: pl.DataFrame, params: pl.DataFrame) -> pl.DataFrame:
     m = plan.methodology
     keys = list(m.layout.keys)
-    ctx = Context({}, m.layout.unit, m.layout.period, detail=(REP,))
-    lf = data.lazy().join(params.lazy(), how="cross").sort([REP, *keys])
+    ctx = Context({}, m.layout.unit, m.layout.period, detail=(REP,), row_order=ROW)
+    lf = data.lazy().join(params.lazy(), how="cross").sort([REP, *keys]).with_row_index(ROW)
     for stage in plan.stages:
         lf = lf.with_columns([to_polars(s.expr, ctx).alias(s.column) for s in stage])
     cols = [*keys, REP, "index", "rank"]
