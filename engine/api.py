@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from engine import read
+from engine import pca, read
 from engine.build import build_methodology
 from engine.diagnostics import Code, DataError, Diagnostic, MethodologyError, Severity
 from engine.execute import audit, build_query, collect
@@ -204,21 +204,36 @@ def _no_empty_inputs(m: Methodology, data: Data) -> None:
         raise DataError(problems)
 
 
-def execute(validated: Validated, data: Data | pl.DataFrame, *, keep_detail: bool = False) -> RunResult:
-    """Run a validated methodology on already-typed data."""
-    plan = validated.plan
-    if isinstance(data, pl.DataFrame):
-        data = Data(data)
-    _no_empty_inputs(validated.methodology, data)
+def count_periods(m: Methodology, data: Data) -> int:
+    """How many periods the data has (1 without a period column)."""
+    frame = data.units if data.units is not None else data.detail
+    if not m.layout.period or frame is None:
+        return 1
+    return int(frame.select(pl.col(m.layout.period).n_unique()).item())
+
+
+def _compute(plan: Plan, data: Data) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Every computed column: the unit-level frame and the detail rows."""
     units = data.units.lazy() if data.units is not None else None
     detail = data.detail.lazy() if data.detail is not None else None
-    in_order = data.units is not None and data.units.select(
-        pl.struct(list(validated.methodology.layout.keys)).is_sorted()).item()
-    unit_lf, detail_lf = build_query(plan, units, detail, sorted_by_keys=bool(in_order))
+    unit_lf, detail_lf = build_query(plan, units, detail, periods=count_periods(plan.methodology, data))
     if detail_lf is not None:
         frame, detail_frame = collect(unit_lf, detail_lf)
-    else:
-        (frame,), detail_frame = collect(unit_lf), None
+        return frame, detail_frame
+    (frame,) = collect(unit_lf)
+    return frame, None
+
+
+def execute(validated: Validated, data: Data | pl.DataFrame, *, keep_detail: bool = False) -> RunResult:
+    """Run a validated methodology on already-typed data."""
+    if isinstance(data, pl.DataFrame):
+        data = Data(data)
+    if any(g.weighting == "pca" for g in validated.methodology.groups):
+        estimated = pca.resolve(validated.methodology, lambda m: _compute(build_plan(m), data)[0])
+        validated = Validated(estimated, build_plan(estimated), validated.warnings)
+    plan = validated.plan
+    _no_empty_inputs(validated.methodology, data)
+    frame, detail_frame = _compute(plan, data)
     audit(plan, frame, detail_frame)
     checks = evaluate_checks(plan, frame)
     warnings = (data.warnings + validated.warnings + _missing_detail(validated.methodology, data)

@@ -37,8 +37,11 @@ class Context:
     detail: tuple[str, ...] = ()
     #: class labels from the highest band down (for class_at_least)
     class_labels: tuple[str, ...] = ()
-    #: a column numbering the rows in key order: sums follow it (bit-identical reruns)
-    row_order: str | None = None
+    #: sums add the rows of a group in the order of these columns (the data's keys), so
+    #: that reruns and any order of the input rows give bit-identical results
+    order: tuple[str, ...] = ()
+    #: the data may form a single group (one period): statistics are then scalars
+    single_group: bool = True
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -101,16 +104,25 @@ def _(expr: sympy.Add, ctx: Context) -> pl.Expr:
 def _divide(num: pl.Expr, den: sympy.Basic, ctx: Context) -> pl.Expr:
     """``num / den`` with IEEE division in every row.
 
-    polars divides by a scalar (a literal, or a statistic over a single group) by
+    polars divides by a scalar (a statistic over a single group, or over all rows) by
     multiplying with its reciprocal, which is not correctly rounded: 237 / 237 can come
     out as 0.9999999999999999 and the leader would not score exactly 100. Adding
     ``num * 0`` turns such a denominator into a full column, so every row gets a true
-    division (for finite numbers; missing stays missing).
+    division (for finite numbers; missing stays missing). It is only needed when the
+    statistic can be a scalar: pooled, or the data has a single period
+    (``Context.single_group``).
     """
     d = _compile(den, ctx)
-    if not _reads_rows(den):
+    if not _reads_rows(den) and (ctx.single_group or _pooled(den)):
         d = d + num * 0.0
     return num / d
+
+
+def _pooled(expr: sympy.Basic) -> bool:
+    """Whether `expr` holds a statistic over all rows (always a single group)."""
+    if isinstance(expr, ir.Stat):
+        return not expr.keys
+    return any(_pooled(a) for a in expr.args if isinstance(a, sympy.Basic))
 
 
 def _reads_rows(expr: sympy.Basic) -> bool:
@@ -241,10 +253,10 @@ def _(expr: sympy.Not, ctx: Context) -> pl.Expr:
 
 # -- statistics across units -------------------------------------------------------
 
-def _over(agg: pl.Expr, keys: tuple[str, ...], order: str | None = None) -> pl.Expr:
-    if order is None:
+def _over(agg: pl.Expr, keys: tuple[str, ...], order: tuple[str, ...] = ()) -> pl.Expr:
+    if not order:
         return agg.over(list(keys)) if keys else agg
-    return agg.over(list(keys) or [pl.lit(0)], order_by=pl.col(order))
+    return agg.over(list(keys) or [pl.lit(0)], order_by=list(order))
 
 
 def _defined(operand: pl.Expr, agg: pl.Expr) -> pl.Expr:
@@ -257,7 +269,8 @@ def _ordered_sum(x: pl.Expr) -> pl.Expr:
 
     polars' sum() over a window may add partial sums of several threads in any order, so
     the last bit can change from one run to the next; a running sum in the order of
-    ``Context.row_order`` (the rows numbered in key order) makes reruns bit-identical.
+    ``Context.order`` (the data's keys) makes reruns bit-identical whatever the order of
+    the input rows.
     """
     return x.fill_null(0.0).cum_sum().last()
 
@@ -286,11 +299,11 @@ def _ordered_std(x: pl.Expr, ddof: int) -> pl.Expr:
 def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
     x = _compile(expr.operand, ctx)
     if isinstance(expr, ir.ColStd):
-        return _over(pl.when(x.count() > expr.ddof).then(_ordered_std(x, expr.ddof)), expr.keys, ctx.row_order)
+        return _over(pl.when(x.count() > expr.ddof).then(_ordered_std(x, expr.ddof)), expr.keys, ctx.order)
     if isinstance(expr, ir.ColQuantile):
         return _over(x.quantile(expr.q, interpolation="linear"), expr.keys)
     if isinstance(expr, ir.ColCumSum):
-        order = _compile(expr.order, ctx)
+        order = [_compile(expr.order, ctx), *(pl.col(k) for k in ctx.order)]  # ties in key order
         keys = list(expr.keys) or [pl.lit(0)]
         return x.cum_sum().over(keys, order_by=order)
     if isinstance(expr, ir.ColRank):
@@ -300,7 +313,7 @@ def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
     if rule is None:
         raise CompileError(f"no polars rule for statistic {type(expr).__name__}")
     ordered = isinstance(expr, ir.ColSum | ir.ColMean)
-    return _over(rule(x), expr.keys, ctx.row_order if ordered else None)
+    return _over(rule(x), expr.keys, ctx.order if ordered else ())
 
 
 @_compile.register

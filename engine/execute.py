@@ -24,7 +24,7 @@ from engine.plan import DETAIL, Plan, Step
 from engine.render import show
 
 
-def _context(plan: Plan, step: Step | None = None) -> Context:
+def _context(plan: Plan, step: Step | None = None, single_group: bool = True) -> Context:
     m = plan.methodology
     atol = rtol = 0.0
     if step is not None and step.kind == "check":
@@ -32,11 +32,12 @@ def _context(plan: Plan, step: Step | None = None) -> Context:
         atol, rtol = check.atol, check.rtol
     detail = m.layout.detail if step is not None and step.phase == DETAIL else ()
     labels = m.classes.labels if m.classes else ()
-    return Context({}, m.layout.unit, m.layout.period, atol, rtol, detail, labels, ROW)
+    order = m.layout.detail_keys if step is not None and step.phase == DETAIL else m.layout.keys
+    return Context({}, m.layout.unit, m.layout.period, atol, rtol, detail, labels, order, single_group)
 
 
-def _step_expr(plan: Plan, step: Step) -> pl.Expr:
-    expr = to_polars(step.expr, _context(plan, step))
+def _step_expr(plan: Plan, step: Step, single_group: bool = True) -> pl.Expr:
+    expr = to_polars(step.expr, _context(plan, step, single_group))
     if step.periods:
         period = plan.methodology.layout.period
         expr = pl.when(pl.col(period).is_in(list(step.periods))).then(expr)  # type: ignore[arg-type]
@@ -85,9 +86,6 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
     return label, group
 
 
-#: numbers the rows in key order; sums follow it (see engine.compile._ordered_sum)
-ROW = "__row"
-
 #: polars' "auto" engine may pick a different strategy from one run to the next, and
 #: float sums then differ in the last bit; one fixed engine keeps reruns bit-identical
 ENGINE = "streaming"
@@ -98,37 +96,38 @@ def collect(*frames: pl.LazyFrame) -> list[pl.DataFrame]:
     return pl.collect_all(list(frames), engine=ENGINE)  # type: ignore[return-value]
 
 
-def _apply(lf: pl.LazyFrame, plan: Plan, stages: tuple[tuple[Step, ...], ...]) -> pl.LazyFrame:
+def _apply(lf: pl.LazyFrame, plan: Plan, stages: tuple[tuple[Step, ...], ...], single_group: bool
+           ) -> pl.LazyFrame:
     for stage in stages:
-        lf = lf.with_columns([_step_expr(plan, s) for s in stage])
+        lf = lf.with_columns([_step_expr(plan, s, single_group) for s in stage])
     return lf
 
 
 def build_query(plan: Plan, data: pl.LazyFrame | None, detail: pl.LazyFrame | None = None, *,
-                sorted_by_keys: bool = False) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
+                periods: int | None = None) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
     """The whole methodology as one lazy query: the unit-level result, and the detail rows.
 
     `data` has one row per unit and period (None when every input is detail-level);
     `detail` one row per unit, period and detail key (None without detail inputs). Rows
-    are sorted by their keys first (unless `sorted_by_keys`), so that sums are taken in
-    the same order whatever the order of the input rows.
+    keep their order; nothing computed depends on it (sums add in key order). `periods`,
+    the number of periods in the data when known, spares work when it is above 1.
     """
     m = plan.methodology
     keys = list(m.layout.keys)
-    if data is not None and not sorted_by_keys:
-        data = data.sort(keys)
-    lf = _apply(data.with_row_index(ROW), plan, plan.first) if data is not None else None
+    single = periods is None or periods <= 1
+    lf = _apply(data, plan, plan.first, single) if data is not None else None
     detail_lf = None
     if detail is not None:
-        detail_lf = detail.sort(list(m.layout.detail_keys))
+        detail_lf = detail
         if lf is not None:
-            detail_lf = detail_lf.join(lf.drop(ROW), on=keys, how="left", maintain_order="left")
-        detail_lf = _apply(detail_lf.with_row_index(ROW), plan, plan.detail)
+            detail_lf = detail_lf.join(lf, on=keys, how="left", maintain_order="left")
+        detail_lf = _apply(detail_lf, plan, plan.detail, single)
         reduced = detail_lf.group_by(keys).agg([pl.col(c).first() for c in plan.collapse])
-        lf = reduced if lf is None else lf.drop(ROW).join(reduced, on=keys, how="full", coalesce=True)
-        lf = lf.sort(keys).with_row_index(ROW)
+        # a unit may be only in the detail data: keep every unit (full join), in key order
+        lf = reduced if lf is None else lf.join(reduced, on=keys, how="full", coalesce=True)
+        lf = lf.sort(keys)
     assert lf is not None, "a plan needs unit-level or detail data"
-    lf = _apply(lf, plan, plan.after)
+    lf = _apply(lf, plan, plan.after, single)
     if m.index is not None and m.ranking.ties != "average":
         lf = lf.with_columns(pl.col("rank").cast(pl.Int64))
     if plan.classes and plan.classes.quantiles:
@@ -139,7 +138,7 @@ def build_query(plan: Plan, data: pl.LazyFrame | None, detail: pl.LazyFrame | No
         cols = [label.alias("class")] + ([group.alias("class_group")] if group is not None else [])
         lf = lf.with_columns(cols)
     if plan.screening:
-        lf = lf.with_columns([_step_expr(plan, s) for s in plan.screening])
+        lf = lf.with_columns([_step_expr(plan, s, single) for s in plan.screening])
     return lf, detail_lf
 
 

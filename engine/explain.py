@@ -354,7 +354,8 @@ def _compute(validated: api.Validated, data: api.Data) -> _Computed:
     units = data.units.lazy() if data.units is not None else None
     detail = data.detail.lazy() if data.detail is not None else None
     extended, names = _with_node_columns(plan)
-    unit_lf, detail_lf = build_query(extended, units, detail)
+    unit_lf, detail_lf = build_query(extended, units, detail,
+                                     periods=api.count_periods(validated.methodology, data))
     if detail_lf is not None:
         frame, detail_frame = collect(unit_lf, detail_lf)
     else:

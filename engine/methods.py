@@ -522,7 +522,7 @@ def with_coverage(method: str, members: Members, weights: Weights, share: float,
 def data_weights(method: str, members: Members, keys: tuple[str, ...]) -> list[sympy.Expr]:
     """Weights (before normalisation) computed from the members over the units."""
     ys = [sympy.Symbol(m) for m in members]
-    if method == "equal":
+    if method in ("equal", "pca"):  # pca: estimated from the data first (engine.pca), equal until then
         return [sympy.Integer(1)] * len(ys)
     if method == "sd":
         return [ir.stat(ir.ColStd, y, keys, sympy.Integer(1)) for y in ys]

@@ -187,7 +187,11 @@ def effective_weights(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     parent = {mem: g.name for g in m.groups for mem in g.members}
     weight = {(r["period"], r["member"]): r["weight"] for r in rows}
     top_factor = _index_factors(m)
-    exact = {str(r["member"]): derivatives.effective_weight(m, str(r["member"])) for r in rows}
+    # the product along the path is exact for a tree under a linear index; only a node the
+    # index reads besides its parent group needs the derivative over every path
+    shared = (ir.free_names(m.index.expr) & set(parent)) if m.index is not None else set()
+    exact = {str(r["member"]): derivatives.effective_weight(m, str(r["member"])) if shared else None
+             for r in rows}
     for r in rows:
         if exact[str(r["member"])] is not None:  # d index / d member over every path
             r["effective_weight"] = exact[str(r["member"])]

@@ -321,9 +321,11 @@ def test_sobol_estimators_on_known_models(model, analytic) -> None:
         assert tol1 < 0.1 and tolt < 0.04, (f, tol1, tolt)
         assert abs(r["S1"] - s1) <= tol1, (f, r["S1"], s1, tol1)
         assert abs(r["ST"] - st) <= tolt, (f, r["ST"], st, tolt)
-        # the 5-95 % bootstrap intervals contain the analytic values (seeded, deterministic)
-        assert r["S1_p05"] <= s1 <= r["S1_p95"], (f, r)
-        assert r["ST_p05"] <= st <= r["ST_p95"], (f, r)
+        # the 5-95 % bootstrap intervals bracket the estimate and are about 3.3 standard
+        # errors wide; whether one seeded interval covers the analytic value is a matter
+        # of chance (10 %), so coverage is tested over many designs below
+        assert r["S1_p05"] <= r["S1"] <= r["S1_p95"] and r["ST_p05"] <= r["ST"] <= r["ST_p95"], (f, r)
+        assert r["S1_p95"] - r["S1_p05"] < 2 * tol1 and r["ST_p95"] - r["ST_p05"] < 2 * tolt, (f, r)
     if analytic is INTERACTION[1]:
         for f in ("u1", "u2"):
             assert rows[f]["S1"] < rows[f]["ST"]

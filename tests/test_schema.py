@@ -1,0 +1,46 @@
+"""The JSON Schema is the one definition of the format: valid, and documented everywhere."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = json.loads((ROOT / "schema" / "methodology.schema.json").read_text(encoding="utf-8"))
+
+
+def _properties(node: object, path: str = "$"):
+    """Every (path, subschema) that declares a property."""
+    if isinstance(node, dict):
+        for name, sub in (node.get("properties") or {}).items():
+            yield f"{path}.{name}", sub
+        for key, sub in node.items():
+            if key in ("properties",):
+                for name, s in sub.items():
+                    yield from _properties(s, f"{path}.{name}")
+            elif isinstance(sub, dict | list):
+                yield from _properties(sub, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, sub in enumerate(node):
+            yield from _properties(sub, f"{path}[{i}]")
+
+
+def test_schema_is_valid_draft_2020_12() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_every_field_has_a_description() -> None:
+    missing = sorted({p for p, sub in _properties(SCHEMA)
+                      if isinstance(sub, dict) and not sub.get("description") and "const" not in sub})
+    assert missing == [], f"fields without a description: {missing}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "methodologies").glob("*.yaml"))
+                         + sorted((ROOT / "examples").rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_methodology_is_valid_against_the_schema(path: Path) -> None:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    errors = list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(document))
+    assert errors == [], [e.message[:200] for e in errors]
