@@ -215,6 +215,8 @@ def _(expr: sympy.Piecewise, ctx: Context) -> pl.Expr:
 def _close(a: pl.Expr, b: pl.Expr, ctx: Context) -> pl.Expr:
     if ctx.atol == 0 and ctx.rtol == 0:
         return a == b
+    if ctx.rtol == 0:
+        return (a - b).abs() <= ctx.atol
     return (a - b).abs() <= ctx.atol + ctx.rtol * b.abs()
 
 

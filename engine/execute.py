@@ -75,14 +75,14 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
         breaks = [b.upper + tol for b in ascending[:-1]]
     inside = (value >= ascending[0].lower - tol) & (value <= ascending[-1].upper + tol)
     side = "right" if scheme.closed == "lower" else "left"  # a value on a break: the band it opens / closes
-    number = pl.lit(pl.Series(breaks, dtype=pl.Float64)).search_sorted(value, side=side)
-    band = number.replace_strict(list(range(len(labels))), labels, return_dtype=pl.String)
-    label = pl.when(inside).then(band)
+    number = pl.when(inside).then(pl.lit(pl.Series(breaks, dtype=pl.Float64)).search_sorted(value, side=side))
+    codes = list(range(len(labels)))
+    label = number.replace_strict(codes, labels, default=None, return_dtype=pl.String)
     group = None
     if scheme.groups:
         names = dict(scheme.groups)
-        group = label.replace_strict(labels, [names.get(b.group) if b.group else None for b in ascending],
-                                     default=None, return_dtype=pl.String)
+        group = number.replace_strict(codes, [names.get(b.group) if b.group else None for b in ascending],
+                                      default=None, return_dtype=pl.String)
     return label, group
 
 
