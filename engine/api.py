@@ -24,12 +24,13 @@ import polars as pl
 from engine import pca, read
 from engine.build import build_methodology
 from engine.diagnostics import Code, DataError, Diagnostic, MethodologyError, Severity
-from engine.execute import audit, build_query, collect
+from engine.execute import audit, audit_exprs, build_query, collect
 from engine.model import Methodology
 from engine.plan import Plan, build_plan
 from engine.report import (
     CheckResult,
     adjustments,
+    check_count_exprs,
     effective_weights,
     evaluate_checks,
     missing_index_warnings,
@@ -212,16 +213,30 @@ def count_periods(m: Methodology, data: Data) -> int:
     return int(frame.select(pl.col(m.layout.period).n_unique()).item())
 
 
-def _compute(plan: Plan, data: Data) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Every computed column: the unit-level frame and the detail rows."""
+def _compute(plan: Plan, data: Data, *, summaries: bool = False
+             ) -> tuple[pl.DataFrame, pl.DataFrame | None, dict[str, object], dict[str, object]]:
+    """Every computed column (the unit-level frame and the detail rows) and, if asked, the
+    audit and check aggregates, all collected in one go (shared work is done once)."""
     units = data.units.lazy() if data.units is not None else None
     detail = data.detail.lazy() if data.detail is not None else None
     unit_lf, detail_lf = build_query(plan, units, detail, periods=count_periods(plan.methodology, data))
-    if detail_lf is not None:
-        frame, detail_frame = collect(unit_lf, detail_lf)
-        return frame, detail_frame
-    (frame,) = collect(unit_lf)
-    return frame, None
+    frames = [unit_lf] + ([detail_lf] if detail_lf is not None else [])
+    if summaries:
+        schema = unit_lf.collect_schema()
+        period = plan.methodology.layout.period
+        exprs = audit_exprs(plan, schema, False) + check_count_exprs(plan)
+        if period:
+            exprs.append(pl.col(period).unique(maintain_order=True).implode().alias("periods"))
+        frames.append(unit_lf.select(exprs) if exprs else unit_lf.select(pl.len().alias("rows")))
+        if detail_lf is not None:
+            d_exprs = audit_exprs(plan, detail_lf.collect_schema(), True)
+            frames.append(detail_lf.select(d_exprs) if d_exprs else detail_lf.select(pl.len().alias("rows")))
+    got = collect(*frames)
+    frame, rest = got[0], got[1:]
+    detail_frame = rest.pop(0) if detail_lf is not None else None
+    summary = rest[0].row(0, named=True) if summaries else {}
+    detail_summary = rest[1].row(0, named=True) if summaries and detail_lf is not None else {}
+    return frame, detail_frame, summary, detail_summary
 
 
 def execute(validated: Validated, data: Data | pl.DataFrame, *, keep_detail: bool = False) -> RunResult:
@@ -233,15 +248,18 @@ def execute(validated: Validated, data: Data | pl.DataFrame, *, keep_detail: boo
         validated = Validated(estimated, build_plan(estimated), validated.warnings)
     plan = validated.plan
     _no_empty_inputs(validated.methodology, data)
-    frame, detail_frame = _compute(plan, data)
-    audit(plan, frame, detail_frame)
-    checks = evaluate_checks(plan, frame)
+    frame, detail_frame, summary, detail_summary = _compute(plan, data, summaries=True)
+    audit(plan, frame, detail_frame, summary, detail_summary if detail_frame is not None else None)
+    checks = evaluate_checks(plan, frame, summary)
     warnings = (data.warnings + validated.warnings + _missing_detail(validated.methodology, data)
                 + missing_index_warnings(plan, frame))
     kept = (detail_frame.select(plan.detail_output).sort(list(validated.methodology.layout.detail_keys))
             if keep_detail and detail_frame is not None else None)
-    return RunResult(frame.select(plan.output), checks, warnings, validated.methodology, kept,
-                     effective_weights(plan, frame), adjustments(plan, frame))
+    periods = list(summary["periods"]) if "periods" in summary else None  # type: ignore[call-overload]
+    # the columns as they are (an eager select() would copy every chunk of every column)
+    output = pl.DataFrame([frame.get_column(c) for c in plan.output])
+    return RunResult(output, checks, warnings, validated.methodology, kept,
+                     effective_weights(plan, frame, periods), adjustments(plan, frame))
 
 
 def run(methodology: str | Path | Validated, data: Sequence[str | Path],

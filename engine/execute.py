@@ -148,41 +148,55 @@ def _numeric_steps(plan: Plan) -> list[Step]:
     return [s for stage in plan.stages for s in stage if s.kind != "check"]
 
 
-def audit(plan: Plan, frame: pl.DataFrame, detail: pl.DataFrame | None = None) -> None:
-    """Raise a DataError naming the first undefined value in the computed columns.
+def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Expr]:
+    """Aggregates that tell whether any computed value is undefined, computed in the same
+    query as the results (``flag:<column>`` and ``nulls:<column>`` per step).
 
-    Steps computed on detail rows are audited on the detail rows.
+    A value is undefined when it is NaN or infinite, when it is missing although every
+    column it reads is present (a statistic over no value), or when the step's declared
+    domain (``requires``) does not hold.
     """
-    if detail is not None:
-        _audit(plan, detail, [s for s in _numeric_steps(plan) if s.phase == DETAIL])
-    _audit(plan, frame, [s for s in _numeric_steps(plan) if s.phase != DETAIL])
-
-
-def _audit(plan: Plan, frame: pl.DataFrame, steps: list[Step]) -> None:
-    if not steps:
-        return
-    numeric = [s for s in steps if frame.schema[s.column] != pl.Boolean]
-    nulls = frame.select([pl.col(s.column).null_count() for s in numeric]).row(0) if numeric else ()
-    has_nulls = {s.column: n > 0 for s, n in zip(numeric, nulls)}
-    flags = []
-    for s in numeric:
+    out = []
+    for s in _numeric_steps(plan):
+        if (s.phase == DETAIL) != phase_detail or schema.get(s.column) == pl.Boolean:
+            continue
         col = pl.col(s.column)
         bad = ~col.is_finite()
-        if has_nulls[s.column] and not _may_be_missing(s.expr):
-            reads = [c for c in ir.free_names(s.expr) if c in frame.columns]
+        if not _may_be_missing(s.expr):
+            reads = [c for c in ir.free_names(s.expr) if c in schema]
             present = pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
             if s.periods:
                 present = present & pl.col(plan.methodology.layout.period).is_in(list(s.periods))
             bad = bad | (col.is_null() & present)
         if s.requires is not None:
             bad = bad | ~to_polars(s.requires, _context(plan, s)).fill_null(True)
-        flags.append(bad.any().alias(s.column))
-    summary = frame.select(flags).row(0, named=True) if flags else {}
-    failing = [s for s in numeric if summary[s.column] or (has_nulls[s.column] and _empty_statistic(plan, s, frame))]
+        out += [bad.any().alias("flag:" + s.column), col.null_count().alias("nulls:" + s.column)]
+    return out
+
+
+def audit(plan: Plan, frame: pl.DataFrame, detail: pl.DataFrame | None = None,
+          summary: dict[str, object] | None = None, detail_summary: dict[str, object] | None = None) -> None:
+    """Raise a DataError naming the first undefined value in the computed columns.
+
+    `summary` holds the aggregates of :func:`audit_exprs` when the query computed them;
+    otherwise they are computed here. Steps computed on detail rows are audited on the
+    detail rows.
+    """
+    if detail is not None:
+        _audit(plan, detail, True, detail_summary)
+    _audit(plan, frame, False, summary)
+
+
+def _audit(plan: Plan, frame: pl.DataFrame, phase_detail: bool, summary: dict[str, object] | None) -> None:
+    if summary is None:
+        exprs = audit_exprs(plan, frame.schema, phase_detail)
+        summary = frame.select(exprs).row(0, named=True) if exprs else {}
+    steps = [s for s in _numeric_steps(plan) if "flag:" + s.column in summary]
+    failing = [s for s in steps if summary["flag:" + s.column] or (
+        summary["nulls:" + s.column] and _empty_statistic(plan, s, frame))]  # type: ignore[operator]
     if failing:
-        # report the first failing step of each kind chain: later ones are consequences
-        first = failing[0]
-        raise DataError(diagnose(plan, frame, first))
+        # the first failing step in plan order: later ones are its consequences
+        raise DataError(diagnose(plan, frame, failing[0]))
 
 
 def _may_be_missing(expr: sympy.Basic) -> bool:

@@ -38,7 +38,17 @@ class CheckResult:
         return f"{c.severity} check '{c.name}' ({c.formula.text}): {status}"
 
 
-def evaluate_checks(plan: Plan, frame: pl.DataFrame) -> tuple[CheckResult, ...]:
+def check_count_exprs(plan: Plan) -> list[pl.Expr]:
+    """Tested and failing rows of every check, as aggregates of the result query."""
+    out = []
+    for c in plan.methodology.checks:
+        e = pl.col("check." + c.name)
+        out += [e.is_not_null().sum().alias("t:" + c.name), e.not_().sum().alias("f:" + c.name)]
+    return out
+
+
+def evaluate_checks(plan: Plan, frame: pl.DataFrame, counts: dict[str, object] | None = None
+                    ) -> tuple[CheckResult, ...]:
     """Each check's tested and failing rows; both sides are shown for failing comparisons.
 
     One pass counts tested and failing rows of every check; only failing checks are
@@ -50,8 +60,8 @@ def evaluate_checks(plan: Plan, frame: pl.DataFrame) -> tuple[CheckResult, ...]:
         return ()
     keys = list(m.layout.keys)
     cols = {c.name: pl.col("check." + c.name) for c in m.checks}
-    counts = frame.select([e.is_not_null().sum().alias("t:" + n) for n, e in cols.items()]
-                          + [e.not_().sum().alias("f:" + n) for n, e in cols.items()]).row(0, named=True)
+    if counts is None or "t:" + m.checks[0].name not in counts:
+        counts = frame.select(check_count_exprs(plan)).row(0, named=True)
     out = []
     for c in m.checks:
         col = cols[c.name]
@@ -153,7 +163,7 @@ def adjustments(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def effective_weights(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
+def effective_weights(plan: Plan, frame: pl.DataFrame, periods: list[object] | None = None) -> pl.DataFrame:
     """Weight of every member within its group and of every indicator in the index.
 
     The effective weight is d index / d member at the nominal weights, which for an
@@ -166,7 +176,8 @@ def effective_weights(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     period = m.layout.period
     rename = {i.name: i.name + ".norm" for i in m.indicators}
     rows: list[dict[str, object]] = []
-    periods = frame[period].unique(maintain_order=True).to_list() if period else [None]
+    if periods is None:
+        periods = frame[period].unique(maintain_order=True).to_list() if period else [None]
     for g in m.groups:
         total = sympy.Add(*g.weights, evaluate=False)
         for member, w in zip(g.members, g.weights):
