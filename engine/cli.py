@@ -297,7 +297,7 @@ def sensitivity(
     replications: Annotated[int | None, typer.Option(help="N (overrides the design).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (overrides the design).")] = None,
     sobol: Annotated[bool, typer.Option("--sobol/--no-sobol", help="Sobol indices (N (d + 2) runs) or "
-                                                                  "only the rank distribution (2N runs).")] = True,
+                                                                  "only the rank distribution (N runs).")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the tables.")] = False,
     fmt: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,

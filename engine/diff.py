@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from engine import ir
 from engine.model import Band, ClassScheme, Group, IndexSpec, Methodology, Normalisation
 from engine.render import show
 
@@ -69,12 +70,7 @@ def canonical(expr: sympy.Basic) -> sympy.Basic:
     if isinstance(expr, (sympy.GreaterThan, sympy.StrictGreaterThan)):  # a >= b is b <= a
         flipped = sympy.LessThan if isinstance(expr, sympy.GreaterThan) else sympy.StrictLessThan
         return flipped(args[1], args[0], evaluate=False)
-    if all(a is b for a, b in zip(args, expr.args)):
-        return expr
-    try:
-        return expr.func(*args, evaluate=False)
-    except TypeError:  # containers such as Tuple take no evaluate flag
-        return expr.func(*args)
+    return ir.rebuild(expr, args)
 
 
 def same(a: sympy.Basic | None, b: sympy.Basic | None) -> bool:

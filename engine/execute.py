@@ -149,12 +149,12 @@ def _numeric_steps(plan: Plan) -> list[Step]:
 
 
 def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Expr]:
-    """Aggregates that tell whether any computed value is undefined, computed in the same
-    query as the results (``flag:<column>`` and ``nulls:<column>`` per step).
+    """Aggregates that tell whether any computed value may be undefined, computed in the
+    same query as the results: per step ``flag:<column>`` (a NaN or infinite value, or the
+    step's declared domain, ``requires``, broken) and ``nulls:<column>``.
 
-    A value is undefined when it is NaN or infinite, when it is missing although every
-    column it reads is present (a statistic over no value), or when the step's declared
-    domain (``requires``) does not hold.
+    A missing value is undefined when everything the step reads is present (a statistic
+    over no value); that is only looked into, on the result, for columns with nulls.
     """
     out = []
     for s in _numeric_steps(plan):
@@ -162,16 +162,24 @@ def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Ex
             continue
         col = pl.col(s.column)
         bad = ~col.is_finite()
-        if not _may_be_missing(s.expr):
-            reads = [c for c in ir.free_names(s.expr) if c in schema]
-            present = pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
-            if s.periods:
-                present = present & pl.col(plan.methodology.layout.period).is_in(list(s.periods))
-            bad = bad | (col.is_null() & present)
         if s.requires is not None:
             bad = bad | ~to_polars(s.requires, _context(plan, s)).fill_null(True)
         out += [bad.any().alias("flag:" + s.column), col.null_count().alias("nulls:" + s.column)]
     return out
+
+
+def _missing_though_present(plan: Plan, frame: pl.DataFrame, steps: list[Step]) -> dict[str, bool]:
+    """For steps with nulls: is a value missing although everything it reads is present?"""
+    flags = []
+    for s in steps:
+        if _may_be_missing(s.expr):
+            continue
+        reads = [c for c in ir.free_names(s.expr) if c in frame.columns]
+        present = pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
+        if s.periods:
+            present = present & pl.col(plan.methodology.layout.period).is_in(list(s.periods))
+        flags.append((pl.col(s.column).is_null() & present).any().alias(s.column))
+    return frame.select(flags).row(0, named=True) if flags else {}
 
 
 def audit(plan: Plan, frame: pl.DataFrame, detail: pl.DataFrame | None = None,
@@ -192,7 +200,9 @@ def _audit(plan: Plan, frame: pl.DataFrame, phase_detail: bool, summary: dict[st
         exprs = audit_exprs(plan, frame.schema, phase_detail)
         summary = frame.select(exprs).row(0, named=True) if exprs else {}
     steps = [s for s in _numeric_steps(plan) if "flag:" + s.column in summary]
-    failing = [s for s in steps if summary["flag:" + s.column] or (
+    with_nulls = [s for s in steps if summary["nulls:" + s.column]]
+    missing = _missing_though_present(plan, frame, with_nulls) if with_nulls else {}
+    failing = [s for s in steps if summary["flag:" + s.column] or missing.get(s.column) or (
         summary["nulls:" + s.column] and _empty_statistic(plan, s, frame))]  # type: ignore[operator]
     if failing:
         # the first failing step in plan order: later ones are its consequences

@@ -231,7 +231,11 @@ def rename(expr: sympy.Basic, mapping: dict[str, sympy.Basic]) -> sympy.Basic:
         return mapping.get(expr.name, expr)
     if not expr.args or isinstance(expr, Str):
         return expr
-    args = [rename(a, mapping) for a in expr.args]
+    return rebuild(expr, [rename(a, mapping) for a in expr.args])
+
+
+def rebuild(expr: sympy.Basic, args: list[sympy.Basic]) -> sympy.Basic:
+    """`expr` with new arguments, unevaluated (the same object when nothing changed)."""
     if all(a is b for a, b in zip(args, expr.args)):
         return expr
     try:
@@ -292,5 +296,6 @@ __all__ = [
     "Stat",
     "Str",
     "free_names",
+    "rebuild",
     "stat",
 ]

@@ -212,13 +212,7 @@ def _hoist(steps: list[Step]) -> list[Step]:
             return rebuilt
         if not expr.args or isinstance(expr, ir.Str):
             return expr
-        args = [lift(a, outer, extra, step) for a in expr.args]
-        if all(a is b for a, b in zip(args, expr.args)):
-            return expr
-        try:
-            return expr.func(*args, evaluate=False)
-        except TypeError:
-            return expr.func(*args)
+        return ir.rebuild(expr, [lift(a, outer, extra, step) for a in expr.args])
 
     for s in steps:
         extra: list[Step] = []

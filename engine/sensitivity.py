@@ -14,7 +14,8 @@ probability, a weight set (from N sets drawn once), or the dropped indicator. Th
 of a replication is the mean absolute rank shift against the nominal ranks (COINr's and
 the Handbook's R̄_S), per period; first-order and total Sobol indices use Saltelli's
 and Jansen's estimators, with bootstrap 5-95 % intervals. The rank distribution of each
-unit is taken over the 2N independent replications of A and B.
+unit is taken over the independent replications: the N of A (an uncertainty analysis
+without Sobol indices runs only these) and, with Sobol indices, the N of B too.
 
 Everything is drawn from ``random.Random(seed)``: the same seed gives bit-identical
 results.
@@ -73,13 +74,7 @@ def _with_rep(expr: sympy.Basic) -> sympy.Basic:
         return expr.func(sympy.Tuple(*(_with_rep(a) for a in expr.args[0])), expr.args[1], keys, evaluate=False)
     if not expr.args or isinstance(expr, ir.Str):
         return expr
-    args = [_with_rep(a) for a in expr.args]
-    if all(a is b for a, b in zip(args, expr.args)):
-        return expr
-    try:
-        return expr.func(*args, evaluate=False)
-    except TypeError:
-        return expr.func(*args)
+    return ir.rebuild(expr, [_with_rep(a) for a in expr.args])
 
 
 def _choice(alternatives: Sequence[sympy.Expr], column: str) -> sympy.Expr:
@@ -203,7 +198,7 @@ def design_table(m: Methodology, design: Uncertainty, n: int, seed: int, sobol: 
     b = [[rng.random() for _ in factors] for _ in range(n)]
     weight_sets = _weight_sets(m, design, n, rng)
     drops = _droppable(m)
-    matrices: list[tuple[str, list[list[float]]]] = [("A", a), ("B", b)]
+    matrices: list[tuple[str, list[list[float]]]] = [("A", a)] + ([("B", b)] if sobol else [])
     if sobol:
         for i, name in enumerate(factors):
             matrices.append((f"AB:{name}", [row_a[:i] + [row_b[i]] + row_a[i + 1:] for row_a, row_b in zip(a, b)]))
