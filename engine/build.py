@@ -241,6 +241,10 @@ class _Builder:
             self.error(Code.BAD_ARGUMENTS, f"categorical normalisation of '{indicator}' needs one score more "
                        "than percentiles", self.at(*path), expected="len(scores) == len(percentiles) + 1")
         cls = methods.NORMALISERS.get(method, methods.Identity)
+        if method == "ampi" and "base" in spec:
+            if not layout.period:
+                self.error(Code.SCHEMA, "ampi's base period needs a period column", self.at(*path), expected="data.period")
+            reference = (layout.period, spec["base"]) if layout.period else None
         normaliser = cls(dict(params), keys, lower, reference, layout.unit, spec.get("transform"))
         requires, requirement = normaliser.requires()
         formula = None
@@ -341,7 +345,7 @@ class _Builder:
                     weights = [sympy.Integer(1)] * len(members)
         agg_spec = spec.get("aggregation") or {}
         agg = agg_spec.get("method", "arithmetic")
-        if agg in ("mpi", "minimum") and (weighting not in (None, "equal") or (
+        if agg in ("mpi", "ampi", "minimum") and (weighting not in (None, "equal") or (
                 weights_spec is not None and len(set(weights_spec.values())) > 1)):
             self.error(Code.WEIGHTS, f"group '{name}': {agg} aggregation uses equal weights",
                        self.at("groups", name, "aggregation"), expected="no weights, or equal weights")
@@ -517,10 +521,14 @@ class _Builder:
         if spec.get("weights"):
             (kind, value), = spec["weights"].items()
             weights = (kind, float(value))
+        imputations = tuple(tuple(a.items()) for a in (spec.get("imputation") or {}).get("alternatives", []))
+        treatments = tuple(tuple(a.items()) for a in (spec.get("treatment") or {}).get("alternatives", []))
         return Uncertainty(int(spec.get("replications", 1000)), int(spec.get("seed", 0)), weights,
                            tuple(alternatives), probabilities("normalisation", len(alternatives)),
                            aggregations, probabilities("aggregation", len(aggregations)),
-                           spec.get("drop") == "indicators")
+                           spec.get("drop") == "indicators", imputations,
+                           probabilities("imputation", len(imputations)), treatments,
+                           probabilities("treatment", len(treatments)))
 
     def unused(self, m: Methodology) -> None:
         """Warn about unit-level indicators that nothing uses (likely a forgotten member)."""

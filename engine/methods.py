@@ -23,6 +23,7 @@ Conventions (also in the schema descriptions):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -324,6 +325,30 @@ class Categorical(Normaliser):
         return sympy.Piecewise(*branches, evaluate=False)
 
 
+class Ampi(Normaliser):
+    """Adjusted MPI rescaling (Mazziotta & Pareto 2016, Compind ci_ampi):
+    y = (x - ref) / delta * 30 + 100, reversed (ref - x) / delta * 30 + 100, with
+    delta = (max - min) / 2 over all rows of all periods and ref the goalpost: the mean of
+    the base period (``base``) or a fixed value (``reference``). The goalpost scores 100;
+    ref - delta and ref + delta score 70 and 130."""
+
+    name = "ampi"
+
+    def template(self) -> sympy.Expr:
+        x = self.x()
+        pooled = dataclasses.replace(self, keys=(), reference=None)
+        delta = _div(_sub(pooled.stat(ir.ColMax), pooled.stat(ir.ColMin)), sympy.Integer(2))
+        if "reference" in self.params:
+            ref: sympy.Expr = _num(self.params["reference"])
+        else:
+            period = self.reference[0] if self.reference else None
+            base = self.params.get("base")
+            ref = (dataclasses.replace(self, reference=(period, base)).stat(ir.ColMean)
+                   if period is not None and base is not None else pooled.stat(ir.ColMean))
+        top = _sub(ref, x) if self.lower_is_better else _sub(x, ref)
+        return sympy.Add(_mul(_div(top, delta), sympy.Integer(30)), sympy.Integer(100), evaluate=False)
+
+
 class Identity(Normaliser):
     """y = x."""
 
@@ -335,7 +360,7 @@ class Identity(Normaliser):
 
 NORMALISERS: dict[str, type[Normaliser]] = {c.name: c for c in (
     LeaderShare, MinMax, ZScore, Goalposts, DistanceToTarget, DistanceToReference, Rank, PercentileRank,
-    Borda, Vector, Share, Categorical, Identity)}
+    Borda, Vector, Share, Categorical, Ampi, Identity)}
 
 
 # -- aggregation ---------------------------------------------------------------------
@@ -471,7 +496,7 @@ def aggregator(spec: Mapping[str, object]) -> object:
     method = spec.get("method", "arithmetic")
     if method == "power":
         return power_mean(spec["p"])
-    if method == "mpi":
+    if method in ("mpi", "ampi"):  # the same penalised mean; AMPI differs by its normalisation
         return mpi(str(spec.get("penalty", "positive")))
     if method == "vikor":
         return vikor(spec.get("v", 0.5))

@@ -212,6 +212,10 @@ class Uncertainty:
     aggregations: tuple[str, ...] = ()
     aggregation_probabilities: tuple[float, ...] = ()
     drop: bool = False
+    imputations: tuple[tuple[tuple[str, object], ...], ...] = ()  # imputation specs
+    imputation_probabilities: tuple[float, ...] = ()
+    treatments: tuple[tuple[tuple[str, object], ...], ...] = ()  # treatment specs
+    treatment_probabilities: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

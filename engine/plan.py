@@ -87,7 +87,7 @@ def _rename(expr: sympy.Basic, mapping: dict[str, str]) -> sympy.Basic:
     return ir.rename(expr, {a: sympy.Symbol(b) for a, b in mapping.items()})
 
 
-def _stages(steps: list[Step], base: set[str]) -> Stages:
+def in_stages(steps: list[Step], base: set[str]) -> Stages:
     depth: dict[str, int] = {c: 0 for c in base}
     for step in steps:  # steps come in dependency order
         reads = ir.free_names(step.expr)
@@ -255,6 +255,6 @@ def build_plan(m: Methodology) -> Plan:
     base_first = keys | unit_inputs
     base_detail = base_first | detail_inputs | set(m.layout.detail) | {s.column for s in first}
     base_after = base_first | {s.column for s in first} | set(collapse)
-    return Plan(m, _stages(first, base_first), _stages(on_detail, base_detail), _stages(after, base_after),
+    return Plan(m, in_stages(first, base_first), in_stages(on_detail, base_detail), in_stages(after, base_after),
                 screening, collapse, tuple(output), detail_output, m.classes,
                 {s.column: s for s in steps + list(screening)})

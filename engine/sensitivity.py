@@ -38,10 +38,10 @@ from engine.compile import Context, to_polars
 from engine.diagnostics import Code, Diagnostic, MethodologyError
 from engine.execute import classify, classify_quantiles, collect
 from engine.model import Methodology, Uncertainty
-from engine.plan import Plan, Step, build_plan
+from engine.plan import Plan, Step, build_plan, in_stages
 
 REP = "__rep"
-NORM_CHOICE, AGG_CHOICE = "__norm", "__agg"
+NORM_CHOICE, AGG_CHOICE, IMP_CHOICE, TREAT_CHOICE = "__norm", "__agg", "__imp", "__treat"
 
 
 def factor_column(group: str, member: str) -> str:
@@ -118,17 +118,63 @@ def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
                                screening=())
 
 
+def _preparation_choices(m: Methodology, design: Uncertainty) -> tuple[list[Step], dict[str, str]]:
+    """Steps computing every imputation and treatment alternative of each indicator, and the
+    column each indicator's normalisation then reads (a choice between them)."""
+    keys = (m.layout.period,) if m.layout.period else ()
+    steps: list[Step] = []
+    source: dict[str, str] = {}
+    for ind in m.indicators:
+        current = ind.name
+        if design.imputations:
+            options = []
+            for k, spec in enumerate(design.imputations):
+                expr = methods.imputation(dict(spec), ind.name, keys, m.layout.unit, m.layout.period)
+                if expr is None:
+                    options.append(sympy.Symbol(ind.name))
+                    continue
+                steps.append(Step(f"{ind.name}.imp~{k}", expr, "imputed", ind.name))
+                options.append(sympy.Symbol(f"{ind.name}.imp~{k}"))
+            current = f"{ind.name}.imp*"
+            steps.append(Step(current, _choice(options, IMP_CHOICE), "imputed", ind.name))
+        if design.treatments:
+            options = []
+            for k, spec in enumerate(design.treatments):
+                treat = methods.treatment_steps(dict(spec), current, keys, f"{ind.name}.tr~{k}")
+                steps += [Step(column, expr, "treated", ind.name) for column, expr in treat]
+                options.append(sympy.Symbol(treat[-1][0]) if treat else sympy.Symbol(current))
+            steps.append(Step(f"{ind.name}.tr*", _choice(options, TREAT_CHOICE), "treated", ind.name))
+            current = f"{ind.name}.tr*"
+        if current != ind.name:
+            source[ind.name] = current
+    return steps, source
+
+
 def _replicated_plan(m: Methodology, design: Uncertainty) -> Plan:
-    plan = build_plan(replicated_methodology(m, design))
+    replicated = replicated_methodology(m, design)
+    if design.imputations or design.treatments:  # the alternatives replace the declared ones
+        replicated = dataclasses.replace(replicated, indicators=tuple(
+            dataclasses.replace(i, imputation=(), treatment=()) for i in replicated.indicators))
+    plan = build_plan(replicated)
     if plan.detail:
         raise MethodologyError([Diagnostic(Code.GRAIN, "sensitivity analysis needs unit-level data only",
                                            expected="a methodology without data.detail")])
+    extra, source = _preparation_choices(replicated, design)
 
-    def fix(stage: tuple[Step, ...]) -> tuple[Step, ...]:
-        return tuple(dataclasses.replace(s, expr=_with_rep(s.expr), requires=None) for s in stage)
+    def fix(step: Step) -> Step:
+        expr, requires = step.expr, None
+        if step.kind == "normalised" and step.name in source:
+            expr = ir.rename(expr, {step.name: sympy.Symbol(source[step.name])})
+        return dataclasses.replace(step, expr=_with_rep(expr), requires=requires)
 
-    return dataclasses.replace(plan, first=tuple(fix(st) for st in plan.first),
-                               after=tuple(fix(st) for st in plan.after))
+    steps = [s for stage in plan.first for s in stage]
+    indicators = [s for s in steps if s.kind == "indicator"]
+    rest = [s for s in steps if s.kind != "indicator"]
+    ordered = [fix(s) for s in indicators + extra + rest]
+    base = set(m.layout.keys) | {i.name for i in m.inputs} | {NORM_CHOICE, AGG_CHOICE, IMP_CHOICE, TREAT_CHOICE}
+    base |= {factor_column(g.name, mem) for g in m.groups for mem in g.members}
+    return dataclasses.replace(plan, first=in_stages(ordered, base),
+                               after=tuple(tuple(fix(s) for s in st) for st in plan.after))
 
 
 # -- sampling ---------------------------------------------------------------------------
@@ -141,6 +187,10 @@ def _factors(m: Methodology, design: Uncertainty) -> list[str]:
         out.append("normalisation")
     if len(design.aggregations) > 1:
         out.append("aggregation")
+    if len(design.imputations) > 1:
+        out.append("imputation")
+    if len(design.treatments) > 1:
+        out.append("treatment")
     if design.drop:
         out.append("drop")
     if not out:
@@ -207,7 +257,7 @@ def design_table(m: Methodology, design: Uncertainty, n: int, seed: int, sobol: 
     for label, matrix in matrices:
         for j, u in enumerate(matrix):
             row: dict[str, object] = {REP: len(rows), "__matrix": label, "__sample": j, **base,
-                                      NORM_CHOICE: 0, AGG_CHOICE: 0}
+                                      NORM_CHOICE: 0, AGG_CHOICE: 0, IMP_CHOICE: 0, TREAT_CHOICE: 0}
             for f, value in zip(factors, u):
                 if f == "weights":
                     row.update(weight_sets[min(int(value * len(weight_sets)), len(weight_sets) - 1)])
@@ -215,6 +265,10 @@ def design_table(m: Methodology, design: Uncertainty, n: int, seed: int, sobol: 
                     row[NORM_CHOICE] = _pick(value, design.normalisation_probabilities)
                 elif f == "aggregation":
                     row[AGG_CHOICE] = _pick(value, design.aggregation_probabilities)
+                elif f == "imputation":
+                    row[IMP_CHOICE] = _pick(value, design.imputation_probabilities)
+                elif f == "treatment":
+                    row[TREAT_CHOICE] = _pick(value, design.treatment_probabilities)
                 elif f == "drop":
                     k = min(int(value * (len(drops) + 1)), len(drops))
                     if k < len(drops):
