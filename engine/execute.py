@@ -148,23 +148,39 @@ def _numeric_steps(plan: Plan) -> list[Step]:
     return [s for stage in plan.stages for s in stage if s.kind != "check"]
 
 
-def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Expr]:
-    """Aggregates that tell whether any computed value may be undefined, computed in the
-    same query as the results: per step ``flag:<column>`` (a NaN or infinite value, or the
-    step's declared domain, ``requires``, broken) and ``nulls:<column>``.
+def _audited(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[Step]:
+    return [s for s in _numeric_steps(plan)
+            if (s.phase == DETAIL) == phase_detail and s.column in schema and schema[s.column] != pl.Boolean]
 
-    A missing value is undefined when everything the step reads is present (a statistic
-    over no value); that is only looked into, on the result, for columns with nulls.
-    """
+
+def _step_flags(plan: Plan, steps: list[Step]) -> list[pl.Expr]:
+    """Per step: a NaN or infinite value, or the declared domain (``requires``) broken."""
     out = []
-    for s in _numeric_steps(plan):
-        if (s.phase == DETAIL) != phase_detail or schema.get(s.column) == pl.Boolean:
-            continue
-        col = pl.col(s.column)
-        bad = ~col.is_finite()
+    for s in steps:
+        bad = ~pl.col(s.column).is_finite()
         if s.requires is not None:
             bad = bad | ~to_polars(s.requires, _context(plan, s)).fill_null(True)
-        out += [bad.any().alias("flag:" + s.column), col.null_count().alias("nulls:" + s.column)]
+        out.append(bad.any().alias("flag:" + s.column))
+    return out
+
+
+def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Expr]:
+    """Aggregates, computed in the same query as the results, that tell whether any
+    computed value may be undefined: ``finite`` (NaN and infinities propagate through a
+    sum, so one horizontal sum of every computed column tells whether all are finite),
+    ``domain`` (every declared domain, ``requires``, holds) and ``nulls:<column>``.
+
+    Only when one of them fails are the steps looked at one by one (``flag:<column>``),
+    and a missing value is undefined when everything its step reads is present (a
+    statistic over no value); that is looked into, on the result, for columns with nulls.
+    """
+    steps = _audited(plan, schema, phase_detail)
+    if not steps:
+        return []
+    out = [pl.sum_horizontal([pl.col(s.column) for s in steps]).is_finite().all().alias("finite")]
+    domains = [to_polars(s.requires, _context(plan, s)).fill_null(True) for s in steps if s.requires is not None]
+    out.append(pl.all_horizontal(domains).all().alias("domain") if domains else pl.lit(True).alias("domain"))
+    out += [pl.col(s.column).null_count().alias("nulls:" + s.column) for s in steps]
     return out
 
 
@@ -196,13 +212,17 @@ def audit(plan: Plan, frame: pl.DataFrame, detail: pl.DataFrame | None = None,
 
 
 def _audit(plan: Plan, frame: pl.DataFrame, phase_detail: bool, summary: dict[str, object] | None) -> None:
+    steps = _audited(plan, frame.schema, phase_detail)
+    if not steps:
+        return
     if summary is None:
-        exprs = audit_exprs(plan, frame.schema, phase_detail)
-        summary = frame.select(exprs).row(0, named=True) if exprs else {}
-    steps = [s for s in _numeric_steps(plan) if "flag:" + s.column in summary]
+        summary = frame.select(audit_exprs(plan, frame.schema, phase_detail)).row(0, named=True)
+    flags: dict[str, object] = {}
+    if not (summary["finite"] and summary["domain"]):  # find which steps, on the failure path only
+        flags = frame.select(_step_flags(plan, steps)).row(0, named=True)
     with_nulls = [s for s in steps if summary["nulls:" + s.column]]
     missing = _missing_though_present(plan, frame, with_nulls) if with_nulls else {}
-    failing = [s for s in steps if summary["flag:" + s.column] or missing.get(s.column) or (
+    failing = [s for s in steps if flags.get("flag:" + s.column) or missing.get(s.column) or (
         summary["nulls:" + s.column] and _empty_statistic(plan, s, frame))]  # type: ignore[operator]
     if failing:
         # the first failing step in plan order: later ones are its consequences
