@@ -611,9 +611,9 @@ def _numeric_column(raw: _Raw, name: str, options: ReadOptions, problems: list) 
     """Float64 values; every cell that is not a finite number or missing is reported."""
     series = raw.frame.get_column(name)
     if series.dtype.is_numeric() or series.dtype == pl.Null:
-        frame = raw.frame.select(
-            pl.col(name).cast(pl.Float64), pl.col(name).cast(pl.String).alias("token"), _LINE
-        )
+        # the cell as text is only needed to report a bad value: made for those rows only
+        frame = raw.frame.select(pl.col(name).cast(pl.Float64), _LINE).with_columns(
+            pl.col(name).alias("token"))
     elif series.dtype == pl.String:
         value, bad = _parse_numbers(pl.col(name), options)
         typed = _TYPED + name
@@ -635,8 +635,10 @@ def _numeric_column(raw: _Raw, name: str, options: ReadOptions, problems: list) 
         )
         return pl.Series(name, [None] * series.len(), pl.Float64)
     x = pl.col(name)
-    odd = frame.filter(x.is_nan() | x.is_infinite())
+    odd = frame.filter(x.is_nan() | x.is_infinite()) if not frame.select(x.is_finite().all()).item() else (
+        frame.head(0))
     if odd.height:
+        odd = odd.with_columns(pl.col("token").cast(pl.String))
         what = f"column '{name}' has NaN or infinite values"
         problems.append(_cells_problem(raw, Code.NOT_FINITE, what, odd, "token"))
     return frame.get_column(name)
