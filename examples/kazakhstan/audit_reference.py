@@ -2,14 +2,14 @@
 
 Standalone: stdlib only, no indexlab import. Reads regions.csv and
 published_table6.csv next to this file (and, for the employed cross-check,
-the original tables in /work/shared/paper/data if present). Prints findings.
+the original tables in ../shared/paper/data next to the project, if present). Prints findings.
 """
 import csv
 import math
 import pathlib
 
 HERE = pathlib.Path(__file__).resolve().parent
-SRC = pathlib.Path("/work/shared/paper/data")
+SRC = HERE.parents[2] / "shared" / "paper" / "data"  # shared/ beside the project
 YEARS = ("2010", "2014")
 
 

@@ -10,7 +10,7 @@ import shutil
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-DATA = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else pathlib.Path("/work/shared/paper/data")
+DATA = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parents[2] / "shared" / "paper" / "data"
 
 COLUMNS = [
     "region", "region_ru", "year", "grp", "employed", "fixed_assets", "emissions",
