@@ -100,7 +100,7 @@ class _Builder:
         seen: dict[str, str] = {}
         for col in layout.detail_keys + layout.labels:
             seen[col] = "data column"
-        for section in ("inputs", "indicators", "groups", "derived"):
+        for section in ("inputs", "indicators", "groups", "derived", "screening"):
             for name in self.data.get(section, {}) or {}:
                 where = self.key_at(section, name)
                 if name in RESERVED:
@@ -111,7 +111,8 @@ class _Builder:
                                expected="each name defined once across data columns, inputs, "
                                         "indicators, groups and derived outputs")
                 else:
-                    seen[name] = section.rstrip("s") if section != "derived" else "derived output"
+                    seen[name] = {"derived": "derived output", "screening": "screening rule"}.get(
+                        section, section.rstrip("s"))
 
     def inputs(self) -> tuple[Input, ...]:
         out = []

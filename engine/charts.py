@@ -71,7 +71,7 @@ def render_bump_chart(comparison: object, fmt: str) -> bytes:
             ranks = part.select(unit, *(f"rank_{i}" for i in ids)).sort(f"rank_{ids[0]}", unit, nulls_last=True)
             moved = 0
             for row in ranks.iter_rows():
-                name, values = row[0], [float("nan") if v is None else float(v) for v in row[1:]]
+                values = [float("nan") if v is None else float(v) for v in row[1:]]
                 present = [v for v in values if v == v]
                 changes = len(set(present)) > 1
                 style = ({"color": palette(moved % 10), "linewidth": 1.8, "zorder": 3} if changes

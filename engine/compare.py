@@ -163,7 +163,7 @@ def _layout_error(first: api.Validated, other: api.Validated, what: str) -> Meth
     a, b = first.methodology, other.methodology
     x, y = getattr(a.layout, what), getattr(b.layout, what)
     return MethodologyError([Diagnostic(
-        Code.USAGE,
+        Code.INCOMPARABLE,
         f"methodologies name the {what} column differently: '{x}' in {a.path or a.meta.id}, "
         f"'{y}' in {b.path or b.meta.id}",
         Location(b.path) if b.path else None,
@@ -188,7 +188,7 @@ def _check(validated: Sequence[api.Validated]) -> None:
                 expected="a different id in each methodology compared (columns are named by id)"))
         ids.setdefault(m.meta.id, v)
         if m.index is None:
-            problems.append(Diagnostic(Code.USAGE, f"methodology '{m.meta.id}' has no index to compare",
+            problems.append(Diagnostic(Code.INCOMPARABLE, f"methodology '{m.meta.id}' has no index to compare",
                                        Location(m.path) if m.path else None, expected="an index section"))
     if problems:
         raise MethodologyError(problems)

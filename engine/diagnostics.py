@@ -43,7 +43,6 @@ class Code(enum.StrEnum):
     UNKNOWN_FUNCTION = "unknown-function"
     BAD_ARGUMENTS = "bad-arguments"
     CYCLE = "cycle"
-    EMPTY_GROUP = "empty-group"
     WEIGHTS = "weights"
     UNKNOWN_MEMBER = "unknown-member"
     MEMBER_TWICE = "member-twice"

@@ -24,7 +24,6 @@ results.
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
