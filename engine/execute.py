@@ -1,14 +1,17 @@
 """Execute a plan on data as one lazy polars query, then audit the result.
 
-The query is the data sorted by its keys (so results never depend on row order),
-then one ``with_columns`` per plan stage, the class bands last, collected once.
+The query is one ``with_columns`` per plan stage (with detail data: the detail rows'
+stages, a collapse to one row per unit and period, the remaining stages), the class
+bands last, collected once with a fixed engine. Rows keep their order: nothing computed
+depends on it, because sums add the rows of a group in key order.
 
-Nothing undefined passes silently. After collecting, every computed column is
-audited in one vectorised pass: a NaN or infinite value, or a value that became
-missing although everything it reads is present (a statistic over an all-missing
-column), is an error. Only then, on the failure path, the offending expression is
-taken apart (:func:`diagnose`) to name the cause: a zero denominator, a logarithm of a
-non-positive value, a statistic with no values, with the units and periods affected.
+Nothing undefined passes silently. The same query computes a few aggregates (one
+horizontal sum tells whether every computed value is finite, declared domains such as
+x >= 0 for a leader share, null counts). When one fails, or a value became missing
+although everything it reads is present (a statistic over an all-missing column), the
+offending step is taken apart (:func:`diagnose`) to name the cause: a zero denominator, a
+logarithm of a non-positive value, a statistic with no values, with the units and
+periods affected.
 """
 
 from __future__ import annotations
