@@ -527,7 +527,7 @@ class _Builder:
         return Uncertainty(int(spec.get("replications", 1000)), int(spec.get("seed", 0)), weights,
                            tuple(alternatives), probabilities("normalisation", len(alternatives)),
                            aggregations, probabilities("aggregation", len(aggregations)),
-                           spec.get("drop") == "indicators", imputations,
+                           spec.get("drop"), imputations,
                            probabilities("imputation", len(imputations)), treatments,
                            probabilities("treatment", len(treatments)))
 

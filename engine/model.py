@@ -211,7 +211,7 @@ class Uncertainty:
     normalisation_probabilities: tuple[float, ...] = ()
     aggregations: tuple[str, ...] = ()
     aggregation_probabilities: tuple[float, ...] = ()
-    drop: bool = False
+    drop: str | None = None  # "indicators", "groups" or "both"
     imputations: tuple[tuple[tuple[str, object], ...], ...] = ()  # imputation specs
     imputation_probabilities: tuple[float, ...] = ()
     treatments: tuple[tuple[tuple[str, object], ...], ...] = ()  # treatment specs

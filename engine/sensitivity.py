@@ -232,10 +232,14 @@ def _weight_sets(m: Methodology, design: Uncertainty, n: int, rng: random.Random
     return sets
 
 
-def _droppable(m: Methodology) -> list[tuple[str, str]]:
-    """(group, member) pairs that can be dropped (their group keeps a member)."""
+def _droppable(m: Methodology, what: str | None) -> list[tuple[str, str]]:
+    """(group, member) pairs that can be dropped (their group keeps a member): indicators,
+    groups or both."""
+    indicators = {i.name for i in m.indicators}
+    wanted = {"indicators": lambda x: x in indicators, "groups": lambda x: x not in indicators,
+              "both": lambda x: True}.get(what or "", lambda x: False)
     return [(g.name, mem) for g in m.groups if g.aggregation != "formula" and len(g.members) > 1
-            for mem in g.members if mem in {i.name for i in m.indicators}]
+            for mem in g.members if wanted(mem)]
 
 
 def design_table(m: Methodology, design: Uncertainty, n: int, seed: int, sobol: bool
@@ -246,7 +250,7 @@ def design_table(m: Methodology, design: Uncertainty, n: int, seed: int, sobol: 
     a = [[rng.random() for _ in factors] for _ in range(n)]
     b = [[rng.random() for _ in factors] for _ in range(n)]
     weight_sets = _weight_sets(m, design, n, rng)
-    drops = _droppable(m)
+    drops = _droppable(m, design.drop)
     matrices: list[tuple[str, list[list[float]]]] = [("A", a)] + ([("B", b)] if sobol else [])
     if sobol:
         for i, name in enumerate(factors):

@@ -74,3 +74,43 @@ def test_every_choice_equals_the_declared_variant(tmp_path: Path, data: Path) ->
         assert got["index"].to_list() == pytest.approx(expected["index"].to_list(), rel=1e-12), combo
         assert got["rank"].cast(pl.Int64).to_list() == expected["rank"].to_list(), combo
     assert seen == {(i, t) for i in IMPUTATION for t in TREATMENT}
+
+
+NESTED = """\
+indexlab: 1
+id: nested
+title: nested
+data: {{unit: region, period: year}}
+inputs: {{a: {{}}, b: {{}}, c: {{}}}}
+indicators: {{A: {{formula: a}}, B: {{formula: b}}, C: {{formula: c}}}}
+normalisation: {{default: {{method: min_max}}}}
+groups:
+  P: {{members: [A, B]}}
+  Q: {{members: [C]}}
+  TOP: {{members: [{top}]}}
+index: {{group: TOP}}
+"""
+
+
+def test_dropping_a_group_equals_the_index_without_it(tmp_path: Path, data: Path) -> None:
+    rng = random.Random(5)
+    rows = [(f"R{i}", y, rng.uniform(1, 9), rng.uniform(1, 9), rng.uniform(1, 9))
+            for y in (2010, 2014) for i in range(9)]
+    csv = tmp_path / "n.csv"
+    pl.DataFrame(rows, schema=["region", "year", "a", "b", "c"], orient="row").write_csv(csv)
+    design = tmp_path / "design.yaml"
+    design.write_text(NESTED.format(top="P, Q") + "uncertainty: {replications: 30, seed: 1, drop: groups}\n",
+                      encoding="utf-8")
+    validated = api.validate(design)
+    units = api.read_data(validated.methodology, [csv]).units
+    params, factors = sa.design_table(validated.methodology, validated.methodology.uncertainty, 30, 1, False)
+    assert factors == ["drop"]
+    runs = sa.run_replications(validated.methodology, units, params)
+    for dropped, kept in (("P", "Q"), ("Q", "P")):
+        column = sa.factor_column("TOP", dropped)
+        rep = params.filter(pl.col(column) == 0.0)[sa.REP][0]  # a replication that drops it
+        variant = tmp_path / f"without-{dropped}.yaml"
+        variant.write_text(NESTED.format(top=kept), encoding="utf-8")
+        expected = api.run(variant, [csv]).frame.sort("region", "year")["index"].to_list()
+        got = runs.filter(pl.col(sa.REP) == rep).sort("region", "year")["index"].to_list()
+        assert got == pytest.approx(expected, rel=1e-12), dropped
