@@ -67,7 +67,7 @@ def effective_weight(m: Methodology, node: str) -> float | None:
         return None
     symbol = sympy.Symbol(node if node in {g.name for g in m.groups} else norm_column(node))
     d = ir.rename(sympy.diff(index, symbol), _nominal(m))
-    d = sympy.sympify(d).doit() if not d.is_Number else d
+    d = d.doit() if not d.is_Number else d
     return float(d) if d.is_Number else None
 
 

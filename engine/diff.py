@@ -111,7 +111,7 @@ def _weight(w: sympy.Basic) -> str:
 
 def normalised_weights(g: Group) -> tuple[tuple[str, sympy.Basic], ...]:
     """Each member with its weight divided by the sum of the weights."""
-    weights = [sympy.sympify(w) for w in g.weights]
+    weights = list(g.weights)  # sympy numbers or expressions already
     total = sympy.Add(*weights) if weights else sympy.Integer(0)
     if total == 0:
         return tuple((m, w) for m, w in zip(g.members, weights))
