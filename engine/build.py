@@ -457,18 +457,24 @@ class _Builder:
         return tuple(Derived(n, parsed[n][0], parsed[n][1], tuple(specs[n].get("periods", [])),
                              specs[n].get("label")) for n in order)
 
+    def condition(self, path: Path_, what: str, scope: Scope, layout: Layout, example: str
+                  ) -> tuple[Formula, sympy.Basic]:
+        """A formula that must be a condition with one value per unit and period."""
+        f = self.formula(*path)
+        before = len(self.problems)
+        expr = self.parse(f, scope)
+        self.check_grain(expr, f.location, what, layout, must_be_unit=True)
+        if len(self.problems) == before and not isinstance(expr, sympy.logic.boolalg.Boolean):
+            self.error(Code.BAD_ARGUMENTS, f"{what} is not a condition", f.location, expected=example)
+        return f, expr
+
     def checks(self, layout: Layout, names: Mapping[str, str]) -> tuple[Check, ...]:
         specs: Mapping[str, Any] = self.data.get("checks", {}) or {}
         scope = self.scope(layout, names, "an input, indicator, group, index, rank or derived name")
         out = []
         for name, spec in specs.items():
-            f = self.formula("checks", name, "assert")
-            before = len(self.problems)
-            expr = self.parse(f, scope)
-            self.check_grain(expr, f.location, f"check '{name}'", layout, must_be_unit=True)
-            if len(self.problems) == before and not isinstance(expr, sympy.logic.boolalg.Boolean):
-                self.error(Code.BAD_ARGUMENTS, f"check '{name}' is not a condition",
-                           f.location, expected="a comparison such as 'a == b' or 'x >= 0'")
+            f, expr = self.condition(("checks", name, "assert"), f"check '{name}'", scope, layout,
+                                     "a comparison such as 'a == b' or 'x >= 0'")
             tol = spec.get("tolerance", {}) or {}
             out.append(Check(name, f, expr, float(tol.get("absolute", 0)), float(tol.get("relative", 0)),
                              CheckSeverity(spec.get("severity", "warning")), spec.get("label"),
@@ -483,13 +489,8 @@ class _Builder:
                            class_labels=labels)
         out = []
         for name, spec in specs.items():
-            f = self.formula("screening", name, "rule")
-            before = len(self.problems)
-            expr = self.parse(f, scope)
-            self.check_grain(expr, f.location, f"screening rule '{name}'", layout, must_be_unit=True)
-            if len(self.problems) == before and not isinstance(expr, sympy.logic.boolalg.Boolean):
-                self.error(Code.BAD_ARGUMENTS, f"screening rule '{name}' is not a condition",
-                           f.location, expected="a condition such as \"class_at_least('C++') and x >= 3\"")
+            f, expr = self.condition(("screening", name, "rule"), f"screening rule '{name}'", scope, layout,
+                                     "a condition such as \"class_at_least('C++') and x >= 3\"")
             out.append(Screen(name, f, expr, spec.get("label"), spec.get("description")))
         return tuple(out)
 
