@@ -26,8 +26,8 @@ factor and noise (so that the ranks are neither fixed nor random), from
 
 * ``validate``: ``engine.api.validate(yaml)`` (reported separately);
 * ``nominal``: ``engine.api.execute`` on the in-memory frame (reported separately);
-* ``ranks``: ``engine.sensitivity.analyse(..., sobol=False)``: 2N = 2,000 runs;
-* ``sobol``: ``engine.sensitivity.analyse(..., sobol=True)``: N (d + 2) = 5,000 runs.
+* ``ranks``: ``engine.analysis.sensitivity.analyse(..., sobol=False)``: 2N = 2,000 runs;
+* ``sobol``: ``engine.analysis.sensitivity.analyse(..., sobol=True)``: N (d + 2) = 5,000 runs.
 
 Data generation, YAML writing and validation are outside the ``ranks``/``sobol`` clocks.
 ``--profile`` adds one profiled run of each (cProfile, cumulative seconds of the
@@ -133,7 +133,7 @@ def _peak_mb() -> float:
 def _child(kind: str, yaml_path: str, data_path: str, profile: bool, conn) -> None:
     try:
         from engine import api
-        from engine import sensitivity as sa
+        from engine.analysis import sensitivity as sa
 
         frame = pl.read_parquet(data_path)
         t0 = time.perf_counter()

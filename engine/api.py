@@ -21,13 +21,16 @@ from pathlib import Path
 
 import polars as pl
 
-from engine import pca, read
-from engine.build import build_methodology
+from engine.backends.polars.execute import audit, audit_exprs, build_query, collect
 from engine.diagnostics import Code, DataError, Diagnostic, MethodologyError, Severity
-from engine.execute import audit, audit_exprs, build_query, collect
-from engine.model import Methodology
-from engine.plan import Plan, build_plan
-from engine.report import (
+from engine.format.build import build_methodology
+from engine.format.model import Methodology
+from engine.format.schemacheck import check_schema
+from engine.format.yamlsource import load_yaml
+from engine.io import read
+from engine.methods import pca
+from engine.plan.build import Plan, build_plan
+from engine.report.summary import (
     CheckResult,
     adjustments,
     check_count_exprs,
@@ -35,8 +38,6 @@ from engine.report import (
     evaluate_checks,
     missing_index_warnings,
 )
-from engine.schemacheck import check_schema
-from engine.yamlsource import load_yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "methodology.schema.json"
 

@@ -115,8 +115,9 @@ def run(
     debug: DebugOpt = False,
 ) -> None:
     """Run a methodology on data: scores, ranks, classes, and the checks' report."""
-    from engine import api, read, write
-    from engine.terminal import print_checks, print_result
+    from engine import api
+    from engine.io import read, write
+    from engine.report.terminal import print_checks, print_result
 
     def go() -> api.RunResult:
         try:
@@ -185,10 +186,10 @@ def compare(
 ) -> None:
     """Compare methodologies on the same data: scores, ranks and classes side by side, rank
     shifts, class transitions, Spearman and Kendall agreement, and what differs between them."""
-    from engine import read, write
-    from engine.charts import chart_targets, write_bump_chart
-    from engine.compare import Comparison, print_comparison
-    from engine.compare import compare as compare_methodologies
+    from engine.analysis.compare import Comparison, print_comparison
+    from engine.analysis.compare import compare as compare_methodologies
+    from engine.io import read, write
+    from engine.report.charts import chart_targets, write_bump_chart
 
     methodologies = [f for f in files if f.suffix.lower() in (".yaml", ".yml")]
     data = [f for f in files if f not in methodologies]
@@ -257,8 +258,9 @@ def explain(
     debug: DebugOpt = False,
 ) -> None:
     """Explain one unit's result: every step from raw inputs to class, each formula with its numbers."""
-    from engine import api, read
-    from engine.explain import Explanation, explain_all, print_explanation
+    from engine import api
+    from engine.analysis.explain import Explanation, explain_all, print_explanation
+    from engine.io import read
 
     def go() -> tuple[api.Validated, tuple[Explanation, ...]]:
         try:
@@ -305,9 +307,11 @@ def sensitivity(
     """Monte Carlo uncertainty analysis, Sobol indices and analytic sensitivities."""
     from rich.progress import Progress
 
-    from engine import api, derivatives, write
-    from engine import sensitivity as sa
-    from engine.terminal import print_sensitivity
+    from engine import api
+    from engine.analysis import derivatives
+    from engine.analysis import sensitivity as sa
+    from engine.io import write
+    from engine.report.terminal import print_sensitivity
 
     def go() -> tuple[sa.Sensitivity, derivatives.Analytic, api.RunResult]:
         for target in (output, chart):

@@ -1,4 +1,4 @@
-"""``indexlab compare`` and :func:`engine.compare.compare`: the paper's methodology against
+"""``indexlab compare`` and :func:`engine.analysis.compare.compare`: the paper's methodology against
 an alternative (min-max normalisation, geometric mean) on the paper's data.
 
 Rank agreement is checked against independent computations: textbook examples worked by
@@ -17,8 +17,8 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
+from engine.analysis.compare import compare, kendall_tau_b, spearman_rho
 from engine.cli import app
-from engine.compare import compare, kendall_tau_b, spearman_rho
 
 ROOT = Path(__file__).resolve().parents[1]
 KIREEVA = ROOT / "methodologies" / "kireeva.yaml"

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.compile import Context, to_polars
-from engine.formula import Formula, Scope, parse_formula
+from engine.backends.polars.compile import Context, to_polars
+from engine.formula.parser import Formula, Scope, parse_formula
 
 UNITS = ["a", "b", "c", "d", "e", "a", "b", "c", "d", "e"]
 YEARS = [2010] * 5 + [2014] * 5

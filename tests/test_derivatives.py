@@ -1,4 +1,4 @@
-"""Analytic sensitivities (engine.derivatives) against independent computations on the
+"""Analytic sensitivities (engine.analysis.derivatives) against independent computations on the
 paper's methodology and data.
 
 * d index / d weight: central finite differences of re-runs with the weight changed by
@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from engine import api
-from engine import derivatives as dv
+from engine.analysis import derivatives as dv
 
 ROOT = Path(__file__).resolve().parents[1]
 KIREEVA = ROOT / "methodologies" / "kireeva.yaml"

@@ -1,4 +1,4 @@
-"""Data at a finer grain than the unit (engine/grain.py): rules, data errors, edge cases.
+"""Data at a finer grain than the unit (engine/formula/grain.py): rules, data errors, edge cases.
 
 The data is tests/data/detail/employment.csv (3 regions x 3 industries x 2 years, long
 form) and population.csv (one row per region and year). Expected values are recomputed

@@ -2,7 +2,7 @@
 
 polars' default ("auto") engine can choose a different strategy from one collect to the
 next, and float sums over groups then differ in the last bit; the engine collects with
-one fixed engine (engine.execute.ENGINE). These tests fail if that ever regresses.
+one fixed engine (engine.backends.polars.execute.ENGINE). These tests fail if that ever regresses.
 """
 
 from pathlib import Path

@@ -8,7 +8,7 @@ import pytest
 import sympy
 
 from engine import api
-from engine.diff import Change, canonical, diff, render, render_changes
+from engine.analysis.diff import Change, canonical, diff, render, render_changes
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "data" / "compare" / "diff"
@@ -84,7 +84,7 @@ def test_kireeva_against_the_alternative() -> None:
     ("a/b", "b/a", False),
 ])
 def test_canonical_form(x: str, y: str, equal: bool) -> None:
-    from engine.formula import Formula, Scope, parse_formula
+    from engine.formula.parser import Formula, Scope, parse_formula
 
     scope = Scope({"a": "input", "b": "input"}, ("year",))
     ex, problems_x = parse_formula(Formula(x), scope)
@@ -94,7 +94,7 @@ def test_canonical_form(x: str, y: str, equal: bool) -> None:
 
 
 def test_canonical_keeps_statistics() -> None:
-    from engine import ir
+    from engine.formula import ir
 
     x = sympy.Symbol("x")
     e = ir.stat(ir.ColMax, sympy.Add(x, 1, evaluate=False), ("year",))

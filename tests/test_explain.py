@@ -20,11 +20,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from engine import api
+from engine.analysis.explain import ExplainedStep, SubstitutionPrinter, explain, explain_all
+from engine.backends.polars.compile import Context, to_polars
 from engine.cli import app
-from engine.compile import Context, to_polars
 from engine.diagnostics import Code, DataError, UsageError
-from engine.explain import ExplainedStep, SubstitutionPrinter, explain, explain_all
-from engine.formula import Formula, Scope, parse_formula
+from engine.formula.parser import Formula, Scope, parse_formula
 
 ROOT = Path(__file__).resolve().parents[1]
 KIREEVA = ROOT / "methodologies" / "kireeva.yaml"

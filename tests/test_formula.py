@@ -14,9 +14,9 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import ir
 from engine.diagnostics import Code, Diagnostic, Location
-from engine.formula import Formula, Scope, parse_formula
+from engine.formula import ir
+from engine.formula.parser import Formula, Scope, parse_formula
 
 NAMES = ["a", "b", "c", "grp", "employed", "E", "I", "N", "S", "Q", "pi", "oo", "zoo", "beta",
          "gamma", "lambda_", "x"]

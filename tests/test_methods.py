@@ -16,7 +16,7 @@ import pytest
 import sympy
 
 from engine import api, methods
-from engine.compile import Context, to_polars
+from engine.backends.polars.compile import Context, to_polars
 from engine.diagnostics import Code, DataError, MethodologyError
 
 # two periods; 2014 has a tie at the top and a different spread

@@ -21,8 +21,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engine import api
-from engine.execute import classify
-from engine.model import Band, ClassScheme
+from engine.backends.polars.execute import classify
+from engine.format.model import Band, ClassScheme
 
 SETTINGS = settings(max_examples=80, deadline=None)
 _TMP = Path(tempfile.mkdtemp(prefix="indexlab-props-"))

@@ -1,4 +1,4 @@
-"""engine.read: every hazard of hazards.md §4 gives the right value or the right diagnostic."""
+"""engine.io.read: every hazard of hazards.md §4 gives the right value or the right diagnostic."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.diagnostics import Code, DataError, Diagnostic, Severity, UsageError
-from engine.read import Loaded, ReadOptions, load_data
-from engine.write import write_table
+from engine.io.read import Loaded, ReadOptions, load_data
+from engine.io.write import write_table
 
 DATA = Path(__file__).parent / "data" / "read"
 YB = {"decimal": ",", "thousands": " "}

@@ -1,4 +1,4 @@
-"""Tests for engine.schemacheck with small schemas of our own."""
+"""Tests for engine.format.schemacheck with small schemas of our own."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from jsonschema.exceptions import SchemaError
 
 from engine.diagnostics import Code
-from engine.schemacheck import check_schema, load_schema
-from engine.yamlsource import load_yaml
+from engine.format.schemacheck import check_schema, load_schema
+from engine.format.yamlsource import load_yaml
 
 NORMALISE = {
     "oneOf": [

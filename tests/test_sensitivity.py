@@ -1,4 +1,4 @@
-"""``indexlab sensitivity`` (engine.sensitivity): independent checks, not snapshots.
+"""``indexlab sensitivity`` (engine.analysis.sensitivity): independent checks, not snapshots.
 
 * a replication of the stacked Monte Carlo frame equals a plain ``api.run`` of the same
   variant of the methodology, written out by hand as YAML (weights times the factors,
@@ -28,7 +28,7 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from engine import api
-from engine import sensitivity as sa
+from engine.analysis import sensitivity as sa
 from engine.cli import app
 from engine.diagnostics import MethodologyError
 

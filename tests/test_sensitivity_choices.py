@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from engine import api
-from engine import sensitivity as sa
+from engine.analysis import sensitivity as sa
 
 BASE = """\
 indexlab: 1

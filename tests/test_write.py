@@ -1,4 +1,4 @@
-"""engine.write: formats, the protect rule, atomic replacement and formula escaping."""
+"""engine.io.write: formats, the protect rule, atomic replacement and formula escaping."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import write as write_module
 from engine.diagnostics import Code, UsageError
-from engine.write import SUPPORTED, write_table
+from engine.io import write as write_module
+from engine.io.write import SUPPORTED, write_table
 
 FRAME = pl.DataFrame(
     {

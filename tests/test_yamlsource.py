@@ -1,4 +1,4 @@
-"""Tests for engine.yamlsource: strict loading, scalar rules and source positions.
+"""Tests for engine.format.yamlsource: strict loading, scalar rules and source positions.
 
 Bad files live in tests/data/yaml/bad/; each one names the diagnostics it must produce
 in ``# expect: <code> <line>:<column>`` comments, so a new case is a new file.
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.diagnostics import Code, MethodologyError
-from engine.yamlsource import MAX_BYTES, MAX_DEPTH, LoadedYaml, Source, load_yaml
+from engine.format.yamlsource import MAX_BYTES, MAX_DEPTH, LoadedYaml, Source, load_yaml
 
 DATA = Path(__file__).parent / "data" / "yaml"
 BAD = sorted((DATA / "bad").glob("*.yaml"))

@@ -14,10 +14,9 @@ from typing import Any
 
 import sympy
 
-from engine import grain, ir, methods
+from engine import methods
 from engine.diagnostics import Code, Diagnostic, Location, MethodologyError, Severity, did_you_mean
-from engine.formula import Formula, Scope, parse_formula
-from engine.model import (
+from engine.format.model import (
     Band,
     Check,
     ClassScheme,
@@ -37,8 +36,10 @@ from engine.model import (
     Screen,
     Uncertainty,
 )
-from engine.model import Severity as CheckSeverity
-from engine.yamlsource import LoadedYaml
+from engine.format.model import Severity as CheckSeverity
+from engine.format.yamlsource import LoadedYaml
+from engine.formula import grain, ir
+from engine.formula.parser import Formula, Scope, parse_formula
 
 #: output columns the engine writes; user names may not take them
 RESERVED = frozenset({"index", "index_unrounded", "rank", "class", "class_group"})
@@ -135,7 +136,7 @@ class _Builder:
 
     def check_grain(self, expr: sympy.Basic, where: Location | None, what: str, layout: Layout,
                     must_be_unit: bool) -> str:
-        """The grain of `expr`, reporting every way it does not fit (see engine.grain)."""
+        """The grain of `expr`, reporting every way it does not fit (see engine.formula.grain)."""
         detail = frozenset(layout.detail)
         g = grain.grain_of(expr, self.grains, detail)
         for problem in grain.grain_problems(expr, self.grains, frozenset(layout.keys), detail):

@@ -18,7 +18,7 @@ rank under both (a unit with a missing index has no rank and is left out of that
 Either is ``None`` (undefined) when fewer than two units are common or one ranking
 ties every unit.
 
->>> from engine.compare import compare
+>>> from engine.analysis.compare import compare
 >>> c = compare(["methodologies/kireeva.yaml", "tests/data/compare/kireeva_minmax_geometric.yaml"],
 ...             ["examples/kazakhstan/regions.csv"])
 >>> c.ids
@@ -36,9 +36,10 @@ from pathlib import Path
 
 import polars as pl
 
-from engine import api, read
+from engine import api
+from engine.analysis.diff import Change, diff
 from engine.diagnostics import Code, DataError, Diagnostic, Location, MethodologyError, UsageError
-from engine.diff import Change, diff
+from engine.io import read
 
 __all__ = ["Comparison", "Transition", "compare", "kendall_tau_b", "spearman_rho"]
 
@@ -77,7 +78,7 @@ class Comparison:
     * `agreement`: one row per period and pair ``a``, ``b``: ``n`` common units,
       ``spearman``, ``kendall_tau_b``.
     * `diff`: per other methodology id, its changes from the reference
-      (:func:`engine.diff.diff`).
+      (:func:`engine.analysis.diff.diff`).
     """
 
     ids: tuple[str, ...]
@@ -333,7 +334,7 @@ def print_comparison(c: Comparison, console: object = None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from engine.diff import render_changes
+    from engine.analysis.diff import render_changes
 
     console = console or Console(soft_wrap=False)
     for k, (id_, path) in enumerate(zip(c.ids, c.paths), start=1):

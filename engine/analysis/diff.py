@@ -1,13 +1,13 @@
 """The semantic diff of two methodologies: what differs in meaning, shown as formulas.
 
 Two methodologies are compared section by section on the checked model
-(:class:`engine.model.Methodology`), never on the YAML text, so comments, key order,
+(:class:`engine.format.model.Methodology`), never on the YAML text, so comments, key order,
 whitespace and redundant parentheses are not differences. Every formula is compared
 structurally on its sympy expression after a light canonical form (:func:`canonical`):
 sums and products are flattened and their terms sorted, ``a / b / 2`` equals
 ``a / (b * 2)``, ``a >= b`` equals ``b <= a`` and ``2.0`` equals ``2``; nothing else is simplified (``exp(log(x))``
 stays as written, since its domain differs from ``x``). What differs is shown with
-:func:`engine.render.show`, in the formula language.
+:func:`engine.formula.render.show`, in the formula language.
 
 Group weights are compared as normalised weights ``w / sum(w)``: ``{a: 2, b: 2}`` and
 ``{a: 1, b: 1}`` are the same weighting.
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import sympy
 
-from engine import ir
-from engine.model import Band, ClassScheme, Group, IndexSpec, Methodology, Normalisation
-from engine.render import show
+from engine.format.model import Band, ClassScheme, Group, IndexSpec, Methodology, Normalisation
+from engine.formula import ir
+from engine.formula.render import show
 
 __all__ = ["Change", "canonical", "diff", "render", "render_changes"]
 
@@ -145,7 +145,7 @@ def describe_rounding(ix: IndexSpec | None) -> str:
 
 
 def describe_band(b: Band, scheme: ClassScheme) -> str:
-    # the closed side of each band follows the scheme: see engine.model.ClassScheme
+    # the closed side of each band follows the scheme: see engine.format.model.ClassScheme
     top, bottom = scheme.bands[0], scheme.bands[-1]
     if scheme.closed == "lower":
         right = "]" if b == top else ")"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 import sympy
 
-from engine import ir
+from engine.formula import ir
 
 
 @dataclass(frozen=True)

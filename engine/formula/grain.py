@@ -27,7 +27,7 @@ from collections.abc import Mapping
 
 import sympy
 
-from engine import ir
+from engine.formula import ir
 
 UNIT, DETAIL = "unit", "detail"
 

@@ -5,7 +5,7 @@ group means its normalised column ``SD.norm``), so every step's expression is ov
 column names only. Steps are grouped into stages by dependency depth; each stage
 becomes one ``with_columns`` of the lazy query, so the methodology runs as one query.
 
-With detail data (one row per unit × period × detail key, see :mod:`engine.grain`) the
+With detail data (one row per unit × period × detail key, see :mod:`engine.formula.grain`) the
 query has three phases: unit-level steps that need no detail rows; then, on the detail
 rows (with the unit-level columns joined in), the detail steps and the reductions; then
 the detail rows collapse to one row per unit and period and the remaining unit-level
@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from engine import grain, ir, methods
+from engine import methods
 from engine.diagnostics import Code, Diagnostic, MethodologyError
-from engine.model import ClassScheme, Methodology
-from engine.render import show
+from engine.format.model import ClassScheme, Methodology
+from engine.formula import grain, ir
+from engine.formula.render import show
 
 NORM_SUFFIX = ".norm"
 UNIT_FIRST, DETAIL, UNIT_AFTER = 1, 2, 3

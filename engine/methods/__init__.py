@@ -22,14 +22,14 @@ Conventions (also in the schema descriptions):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import sympy
 
-from engine import ir
+from engine.formula import ir
 
 X = sympy.Symbol("x")
 
@@ -547,7 +547,7 @@ def with_coverage(method: str, members: Members, weights: Weights, share: float,
 def data_weights(method: str, members: Members, keys: tuple[str, ...]) -> list[sympy.Expr]:
     """Weights (before normalisation) computed from the members over the units."""
     ys = [sympy.Symbol(m) for m in members]
-    if method in ("equal", "pca"):  # pca: estimated from the data first (engine.pca), equal until then
+    if method in ("equal", "pca"):  # pca: estimated from the data first (engine.methods.pca), equal until then
         return [sympy.Integer(1)] * len(ys)
     if method == "sd":
         return [ir.stat(ir.ColStd, y, keys, sympy.Integer(1)) for y in ys]

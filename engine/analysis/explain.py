@@ -1,11 +1,11 @@
 """Explain one unit's result: every step from its raw inputs to its class, with the numbers.
 
-The plan's query (:func:`engine.execute.build_query`) is run keeping every intermediate
+The plan's query (:func:`engine.backends.polars.execute.build_query`) is run keeping every intermediate
 column, not only the output ones, on a copy of the plan in which the outermost cross-unit
 statistics and ``at()`` references of each step's expression are extra columns, computed in
 the same stage as the step. So a ``max(SD)`` shown for Almaty in 2014 is the query's own
 2014 leader value, never a number recomputed in Python by another method. The step's IR
-is then printed twice by :class:`SubstitutionPrinter` (a :class:`~engine.render.FormulaPrinter`):
+is then printed twice by :class:`SubstitutionPrinter` (a :class:`~engine.formula.render.FormulaPrinter`):
 over column names, and with every column and every statistic replaced by its value for
 the unit and period::
 
@@ -13,7 +13,7 @@ the unit and period::
                10665.8 / 13915.5 * 100 = 76.6467
 
 Products and quotients are printed in the order the engine evaluates them (see
-``engine/compile.py``: factors left to right, a factor ``Pow(b, -1)`` divides the running
+``engine/backends/polars/compile.py``: factors left to right, a factor ``Pow(b, -1)`` divides the running
 product), and sums left to right, so evaluating the substituted text as ordinary
 arithmetic reproduces the step's value. That order can differ from the author's text,
 which is shown next to it.
@@ -25,7 +25,7 @@ the unit. With detail data (``data.detail``) the unit-level steps are explained;
 step computed on each detail row shows its formula, and its values row by row only when
 asked (``detail=True``).
 
->>> from engine.explain import explain
+>>> from engine.analysis.explain import explain
 >>> e = explain("methodologies/kireeva.yaml", ["examples/kazakhstan/regions.csv"], "Almaty", 2014)
 >>> e.step("class").note
 'B++ because 60 <= 65.67236082605127 < 70 (bands include their lower bound); class group: average (B)'
@@ -45,13 +45,15 @@ import sympy
 from rich.console import Console
 from rich.markup import escape
 
-from engine import api, grain, ir, read
-from engine.compile import to_polars
+from engine import api
+from engine.backends.polars.compile import to_polars
+from engine.backends.polars.execute import _context, audit, build_query, collect
 from engine.diagnostics import Code, DataError, Diagnostic, UsageError
-from engine.execute import _context, audit, build_query, collect
-from engine.model import Band, ClassScheme, Methodology
-from engine.plan import DETAIL, Plan, Step
-from engine.render import FormulaPrinter
+from engine.format.model import Band, ClassScheme, Methodology
+from engine.formula import grain, ir
+from engine.formula.render import FormulaPrinter
+from engine.io import read
+from engine.plan.build import DETAIL, Plan, Step
 
 # -- the explanation -------------------------------------------------------------------
 
@@ -220,7 +222,7 @@ class SubstitutionPrinter(FormulaPrinter):
         text = self._print(expr)
         return f"({text})" if self.precedence(expr) <= below else text
 
-    # arithmetic, in the order of engine/compile.py
+    # arithmetic, in the order of engine/backends/polars/compile.py
     def _print_Add(self, expr: sympy.Add, order: object = None) -> str:
         first, *rest = expr.args
         out = self._wrap(first, ADD - 1)

@@ -11,9 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.api import RunResult
-from engine.plan import build_plan
-from engine.report import conventions
-
+from engine.plan.build import build_plan
+from engine.report.summary import conventions
 
 MAX_PERIODS = 3
 MAX_ROWS = 60

@@ -21,8 +21,8 @@ import polars as pl
 import sympy
 
 from engine import methods
-from engine.model import Methodology
-from engine.plan import build_plan, norm_column
+from engine.format.model import Methodology
+from engine.plan.build import build_plan, norm_column
 
 
 def _weights(frame: pl.DataFrame, columns: list[str], period: str | None) -> dict[object, list[float]]:

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import polars as pl
 import sympy
 
-from engine import ir, methods
-from engine.compile import Context, to_polars
-from engine.model import Methodology
-from engine.plan import norm_column
+from engine import methods
+from engine.backends.polars.compile import Context, to_polars
+from engine.format.model import Methodology
+from engine.formula import ir
+from engine.plan.build import norm_column
 
 
 def weight_symbol(group: str, member: str) -> sympy.Symbol:

@@ -37,7 +37,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from engine.diagnostics import Code, Diagnostic, Location, did_you_mean, truncate
-from engine.yamlsource import LoadedYaml
+from engine.format.yamlsource import LoadedYaml
 
 __all__ = ["check_schema", "load_schema"]
 
@@ -75,7 +75,7 @@ def _load_schema(resolved: str) -> dict[str, Any]:
 def check_schema(loaded: LoadedYaml, schema: dict[str, Any]) -> tuple[Diagnostic, ...]:
     """Every way `loaded.data` breaks `schema`, as diagnostics ordered by position.
 
-    >>> from engine.yamlsource import load_yaml
+    >>> from engine.format.yamlsource import load_yaml
     >>> doc = load_yaml("m.yaml", text="direction: upward\\n")
     >>> schema = {"properties": {"direction": {"enum": ["higher", "lower"]}}}
     >>> [d.message for d in check_schema(doc, schema)]

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import polars as pl
 import sympy
 
-from engine import derivatives, ir
-from engine.compile import Context, to_polars
+from engine.analysis import derivatives
+from engine.backends.polars.compile import Context, to_polars
 from engine.diagnostics import Code, Diagnostic, Severity
-from engine.model import Check, Methodology
-from engine.plan import Plan
-from engine.render import show
+from engine.format.model import Check, Methodology
+from engine.formula import ir
+from engine.formula.render import show
+from engine.plan.build import Plan
 
 
 @dataclass(frozen=True)

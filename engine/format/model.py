@@ -1,9 +1,9 @@
 """The methodology as frozen dataclasses: what a YAML file means, after it is checked.
 
 Objects are immutable (tuples, not lists). Formulas are kept both as written
-(:class:`engine.formula.Formula`, with its source position, outside equality) and as
+(:class:`engine.formula.parser.Formula`, with its source position, outside equality) and as
 parsed sympy expressions over the methodology's names. Building these objects, and
-every rule that can fail, is in :mod:`engine.build`; nothing here can fail.
+every rule that can fail, is in :mod:`engine.format.build`; nothing here can fail.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from engine.diagnostics import Location
-from engine.formula import Formula
+from engine.formula.parser import Formula
 
 
 class Direction(enum.StrEnum):
@@ -103,7 +103,7 @@ class Indicator:
     direction: Direction = Direction.HIGHER
     label: str | None = None
     unit: str | None = None
-    grain: str = "unit"  # inferred (engine.grain); "detail" indicators are not normalised
+    grain: str = "unit"  # inferred (engine.formula.grain); "detail" indicators are not normalised
     imputation: tuple[tuple[str, object], ...] = ()  # method and options; empty = none
     treatment: tuple[tuple[str, object], ...] = ()  # method and options; empty = none
 

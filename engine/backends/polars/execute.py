@@ -19,12 +19,12 @@ from __future__ import annotations
 import polars as pl
 import sympy
 
-from engine import ir
-from engine.compile import Context, to_polars
+from engine.backends.polars.compile import Context, to_polars
 from engine.diagnostics import Code, DataError, Diagnostic
-from engine.model import ClassScheme
-from engine.plan import DETAIL, Plan, Step
-from engine.render import show
+from engine.format.model import ClassScheme
+from engine.formula import ir
+from engine.formula.render import show
+from engine.plan.build import DETAIL, Plan, Step
 
 
 def _context(plan: Plan, step: Step | None = None, single_group: bool = True) -> Context:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy
 from sympy.printing.str import StrPrinter
 
-from engine import ir
+from engine.formula import ir
 
 
 class FormulaPrinter(StrPrinter):

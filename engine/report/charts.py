@@ -46,7 +46,7 @@ def chart_targets(path: str | Path, *, protect: Sequence[str | Path] = ()) -> tu
 
 
 def render_bump_chart(comparison: object, fmt: str) -> bytes:
-    """The bump chart of a :class:`engine.compare.Comparison` as PNG or SVG bytes."""
+    """The bump chart of a :class:`engine.analysis.compare.Comparison` as PNG or SVG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")

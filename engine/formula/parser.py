@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from engine import ir
 from engine.diagnostics import Code, Diagnostic, Location, did_you_mean
+from engine.formula import ir
 
 ELEMENTWISE = {"log", "log10", "exp", "sqrt", "abs", "min", "max", "where", "round"}
 ROW_FUNCTIONS = {"at", "class_at_least"}

@@ -32,12 +32,13 @@ from pathlib import Path
 import polars as pl
 import sympy
 
-from engine import ir, methods
-from engine.compile import Context, to_polars
+from engine import methods
+from engine.backends.polars.compile import Context, to_polars
+from engine.backends.polars.execute import classify, classify_quantiles, collect
 from engine.diagnostics import Code, Diagnostic, MethodologyError
-from engine.execute import classify, classify_quantiles, collect
-from engine.model import Methodology, Uncertainty
-from engine.plan import Plan, Step, build_plan, in_stages
+from engine.format.model import Methodology, Uncertainty
+from engine.formula import ir
+from engine.plan.build import Plan, Step, build_plan, in_stages
 
 REP = "__rep"
 NORM_CHOICE, AGG_CHOICE, IMP_CHOICE, TREAT_CHOICE = "__norm", "__agg", "__imp", "__treat"

@@ -1,0 +1,1 @@
+"""Working with results: compare, diff, sensitivity, derivatives, explain."""

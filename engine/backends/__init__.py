@@ -1,0 +1,1 @@
+"""Engines that run a plan: polars (the default)."""

@@ -1,0 +1,1 @@
+"""The plan: every output column as an expression over columns, in stages and phases."""

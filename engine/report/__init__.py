@@ -1,0 +1,1 @@
+"""What a run tells its user: checks, warnings, weights, conventions, terminal tables and charts."""
