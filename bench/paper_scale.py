@@ -52,21 +52,33 @@ YEARS = (2010, 2014)
 BASE_YEAR = 2010
 DERIVED_YEARS = (2014,)
 
-INPUTS = ["grp", "employed", "fixed_assets", "emissions", "rd_expenditure",
-          "tech_innovation_expenditure", "innovative_output", "labour_productivity",
-          "return_on_assets", "ecology", "rd_per_employed", "tech_innovation_per_employed",
-          "innovative_output_per_capita"]
+INPUTS = [
+    "grp",
+    "employed",
+    "fixed_assets",
+    "emissions",
+    "rd_expenditure",
+    "tech_innovation_expenditure",
+    "innovative_output",
+    "labour_productivity",
+    "return_on_assets",
+    "ecology",
+    "rd_per_employed",
+    "tech_innovation_per_employed",
+    "innovative_output_per_capita",
+]
 COLUMNS = ["region", "region_ru", "year", *INPUTS]  # the order of regions.csv
 
 
 # -- synthetic data ------------------------------------------------------------------------
+
 
 def _uniform(rng: random.Random, n: int) -> pl.Series:
     """n uniform floats in [0, 1) from a seeded Mersenne Twister (53 random bits each)."""
     buf = pa.py_buffer(rng.randbytes(8 * n))
     bits = pl.from_arrow(pa.Array.from_buffers(pa.uint64(), n, [None, buf]))
     assert isinstance(bits, pl.Series)
-    return (bits // 2048).cast(pl.Float64) * 2.0 ** -53
+    return (bits // 2048).cast(pl.Float64) * 2.0**-53
 
 
 def _between(u: pl.Series, lo: float, hi: float) -> pl.Series:
@@ -115,24 +127,26 @@ def make_panel(rows: int, seed: int) -> pl.DataFrame:
     labour = pl.select(pl.when(misprint).then(labour * 1.1).otherwise(labour)).to_series()
 
     ids = unit.cast(pl.String).str.zfill(len(str(max(units - 1, 0))))
-    frame = pl.DataFrame({
-        "region": "R" + ids,
-        "region_ru": "Регион " + ids,
-        "year": pl.Series([YEARS[i % years] for i in range(years)] * units, dtype=pl.Int64),
-        "grp": grp,
-        "employed": employed,
-        "fixed_assets": fixed_assets,
-        "emissions": emissions,
-        "rd_expenditure": rd,
-        "tech_innovation_expenditure": tech,
-        "innovative_output": output,
-        "labour_productivity": labour,
-        "return_on_assets": (grp / fixed_assets).round(2),
-        "ecology": (grp / emissions).round(1),
-        "rd_per_employed": (rd * 1e6 / employed).round(2),
-        "tech_innovation_per_employed": (tech * 1e6 / employed).round(2),
-        "innovative_output_per_capita": per_capita,
-    })
+    frame = pl.DataFrame(
+        {
+            "region": "R" + ids,
+            "region_ru": "Регион " + ids,
+            "year": pl.Series([YEARS[i % years] for i in range(years)] * units, dtype=pl.Int64),
+            "grp": grp,
+            "employed": employed,
+            "fixed_assets": fixed_assets,
+            "emissions": emissions,
+            "rd_expenditure": rd,
+            "tech_innovation_expenditure": tech,
+            "innovative_output": output,
+            "labour_productivity": labour,
+            "return_on_assets": (grp / fixed_assets).round(2),
+            "ecology": (grp / emissions).round(1),
+            "rd_per_employed": (rd * 1e6 / employed).round(2),
+            "tech_innovation_per_employed": (tech * 1e6 / employed).round(2),
+            "innovative_output_per_capita": per_capita,
+        }
+    )
     return frame.select(COLUMNS)
 
 
@@ -147,8 +161,18 @@ INDICATORS = {
     "SC": pl.col("innovative_output_per_capita"),
 }
 BANDS = ["D", "C", "C+", "C++", "B", "B+", "B++", "A", "A+", "A++"]  # [0,10) ... [90,100]
-BAND_GROUP = {"D": "unsatisfactory", "C": "low", "C+": "low", "C++": "low", "B": "average",
-              "B+": "average", "B++": "average", "A": "leaders", "A+": "leaders", "A++": "leaders"}
+BAND_GROUP = {
+    "D": "unsatisfactory",
+    "C": "low",
+    "C+": "low",
+    "C++": "low",
+    "B": "average",
+    "B+": "average",
+    "B++": "average",
+    "A": "leaders",
+    "A+": "leaders",
+    "A++": "leaders",
+}
 CLASS_TOLERANCE = 1e-9  # the methodology's default: a value within 1e-9 of a bound is on it
 
 
@@ -168,28 +192,41 @@ def hand_written(frame: pl.DataFrame) -> pl.DataFrame:
         frame.lazy()
         .with_columns(**INDICATORS)
         .with_columns((c(k) / c(k).max().over("year") * 100).alias(f"{k}.norm") for k in INDICATORS)
-        .with_columns(RIS=(c("SD.norm") + c("SE.norm") + c("SF.norm")) / 3,
-                      RIA=(c("SA.norm") + c("SB.norm") + c("SC.norm")) / 3)
+        .with_columns(
+            RIS=(c("SD.norm") + c("SE.norm") + c("SF.norm")) / 3,
+            RIA=(c("SA.norm") + c("SB.norm") + c("SC.norm")) / 3,
+        )
         .with_columns(index=(c("RIS") + c("RIA")) / 2)
         .with_columns(
             rank=c("index").rank("min", descending=True).over("year").cast(pl.Int64),
-            **{"class": ((c("index") + CLASS_TOLERANCE) / 10).floor().clip(0, 9).cast(pl.Int8)
-               .replace_strict(dict(enumerate(BANDS)), return_dtype=pl.String)},
-            change_2014_vs_2010_pct=pl.when(c("year").is_in(DERIVED_YEARS))
-            .then(c("index") / at_base(c("index")) * 100),
             **{
-                "check.printed_labour_productivity":
-                    _close(c("labour_productivity"), c("grp") * 1000 / c("employed"), 0.006),
-                "check.printed_return_on_assets":
-                    _close(c("return_on_assets"), c("grp") / c("fixed_assets"), 0.006),
+                "class": ((c("index") + CLASS_TOLERANCE) / 10)
+                .floor()
+                .clip(0, 9)
+                .cast(pl.Int8)
+                .replace_strict(dict(enumerate(BANDS)), return_dtype=pl.String)
+            },
+            change_2014_vs_2010_pct=pl.when(c("year").is_in(DERIVED_YEARS)).then(
+                c("index") / at_base(c("index")) * 100
+            ),
+            **{
+                "check.printed_labour_productivity": _close(
+                    c("labour_productivity"), c("grp") * 1000 / c("employed"), 0.006
+                ),
+                "check.printed_return_on_assets": _close(
+                    c("return_on_assets"), c("grp") / c("fixed_assets"), 0.006
+                ),
                 "check.printed_ecology": _close(c("ecology"), c("grp") / c("emissions"), 0.06),
-                "check.printed_rd_per_employed":
-                    _close(c("rd_per_employed"), c("rd_expenditure") * 1e6 / c("employed"), 0.006, 1e-6),
-                "check.printed_tech_innovation_per_employed":
-                    _close(c("tech_innovation_per_employed"),
-                           c("tech_innovation_expenditure") * 1e6 / c("employed"), 0.006, 1e-6),
-                "check.population_stable":
-                    (population / at_base(population) - 1).abs() <= 0.2,
+                "check.printed_rd_per_employed": _close(
+                    c("rd_per_employed"), c("rd_expenditure") * 1e6 / c("employed"), 0.006, 1e-6
+                ),
+                "check.printed_tech_innovation_per_employed": _close(
+                    c("tech_innovation_per_employed"),
+                    c("tech_innovation_expenditure") * 1e6 / c("employed"),
+                    0.006,
+                    1e-6,
+                ),
+                "check.population_stable": (population / at_base(population) - 1).abs() <= 0.2,
             },
         )
         .with_columns(class_group=c("class").replace_strict(BAND_GROUP, return_dtype=pl.String))
@@ -197,14 +234,31 @@ def hand_written(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-HAND_OUTPUT = ["region", "year", "region_ru",
-               *[x for k in INDICATORS for x in (k, f"{k}.norm")],
-               "RIS", "RIA", "index", "rank", "class", "class_group", "change_2014_vs_2010_pct"]
-CHECKS = ["printed_labour_productivity", "printed_return_on_assets", "printed_ecology",
-          "printed_rd_per_employed", "printed_tech_innovation_per_employed", "population_stable"]
+HAND_OUTPUT = [
+    "region",
+    "year",
+    "region_ru",
+    *[x for k in INDICATORS for x in (k, f"{k}.norm")],
+    "RIS",
+    "RIA",
+    "index",
+    "rank",
+    "class",
+    "class_group",
+    "change_2014_vs_2010_pct",
+]
+CHECKS = [
+    "printed_labour_productivity",
+    "printed_return_on_assets",
+    "printed_ecology",
+    "printed_rd_per_employed",
+    "printed_tech_innovation_per_employed",
+    "population_stable",
+]
 
 
 # -- the indexlab side ----------------------------------------------------------------------
+
 
 def stage1_methodology(workdir: Path) -> Path:
     """methodologies/kireeva.yaml, cut to stage 1 if the file has grown a stage 2.
@@ -215,7 +269,11 @@ def stage1_methodology(workdir: Path) -> Path:
     import yaml
 
     doc = yaml.safe_load(YAML.read_text(encoding="utf-8"))
-    extra = [k for k, v in doc.get("inputs", {}).items() if k not in COLUMNS and (v or {}).get("optional")]
+    extra = [
+        k
+        for k, v in doc.get("inputs", {}).items()
+        if k not in COLUMNS and (v or {}).get("optional")
+    ]
     if "screening" not in doc and not extra:
         return YAML
     doc.pop("screening", None)
@@ -228,16 +286,19 @@ def stage1_methodology(workdir: Path) -> Path:
 
 def indexlab(frame: pl.DataFrame, methodology: Path):
     from engine import api
+
     validated = api.validate(methodology)
     return api.execute(validated, frame)
 
 
 def indexlab_parquet(path: str, methodology: Path):
     from engine import api
+
     return api.run(methodology, [path])
 
 
 # -- verification ---------------------------------------------------------------------------
+
 
 def verify(data_path: str, methodology: Path) -> dict:
     """Run both sides once and assert that they agree; returns a summary."""
@@ -254,10 +315,17 @@ def verify(data_path: str, methodology: Path) -> dict:
         if a.dtype != b.dtype:
             mismatches.append(f"{name}: dtype {a.dtype} != {b.dtype}")
         elif a.dtype == pl.Float64:
-            bad = pl.select(
-                ~(((a - b).abs() <= 1e-9 * pl.max_horizontal(pl.lit(1.0), a.abs(), b.abs()))
-                  | (a.is_null() & b.is_null()))
-            ).to_series().fill_null(True).sum()
+            bad = (
+                pl.select(
+                    ~(
+                        ((a - b).abs() <= 1e-9 * pl.max_horizontal(pl.lit(1.0), a.abs(), b.abs()))
+                        | (a.is_null() & b.is_null())
+                    )
+                )
+                .to_series()
+                .fill_null(True)
+                .sum()
+            )
             if bad:
                 mismatches.append(f"{name}: {bad} values differ by more than 1e-9")
         elif not a.equals(b):
@@ -269,17 +337,25 @@ def verify(data_path: str, methodology: Path) -> dict:
         expected = hand.filter(col.not_()).select("region", "year")
         got = cr.failures.select("region", "year")
         if cr.tested != col.is_not_null().sum() or not got.equals(expected):
-            mismatches.append(f"check {name}: indexlab {got.height} failing of {cr.tested}, "
-                              f"hand-written {expected.height} of {col.is_not_null().sum()}")
+            mismatches.append(
+                f"check {name}: indexlab {got.height} failing of {cr.tested}, "
+                f"hand-written {expected.height} of {col.is_not_null().sum()}"
+            )
         failing[name] = got.height
     assert [cr.check.name for cr in result.checks] == CHECKS
-    assert not mismatches, "indexlab and the hand-written query disagree:\n  " + "\n  ".join(mismatches)
-    return {"rows": ours.height, "failing": failing,
-            "classes": dict(ours["class"].value_counts().iter_rows()),
-            "warnings": len(result.warnings)}
+    assert not mismatches, "indexlab and the hand-written query disagree:\n  " + "\n  ".join(
+        mismatches
+    )
+    return {
+        "rows": ours.height,
+        "failing": failing,
+        "classes": dict(ours["class"].value_counts().iter_rows()),
+        "warnings": len(result.warnings),
+    }
 
 
 # -- timing in child processes --------------------------------------------------------------
+
 
 def _rss_now_mb() -> float:
     with open("/proc/self/statm") as f:
@@ -289,6 +365,7 @@ def _rss_now_mb() -> float:
 def _child(side: str, data_path: str, methodology: Path, conn) -> None:
     try:
         import engine.api  # noqa: F401  (imports are not timed on either side)
+
         if side == "indexlab-parquet":
             loaded_mb = _rss_now_mb()
             t0 = time.perf_counter()
@@ -337,7 +414,9 @@ def _verify_child(data_path: str, methodology: Path, conn) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rows", type=int, default=10_000_000, help="unit-periods (default 10,000,000)")
+    ap.add_argument(
+        "--rows", type=int, default=10_000_000, help="unit-periods (default 10,000,000)"
+    )
     ap.add_argument("--reps", type=int, default=3, help="timings per side; the median is reported")
     ap.add_argument("--seed", type=int, default=2016)
     ap.add_argument("--no-parquet-run", action="store_true", help="skip timing api.run on Parquet")
@@ -352,24 +431,32 @@ def main(argv: list[str] | None = None) -> int:
         data_path = str(workdir / "panel.parquet")
         frame.write_parquet(data_path, compression="lz4")
         units = frame["region"].n_unique()
-        print(f"data: {frame.height:,} rows = {units:,} regions x years {', '.join(map(str, YEARS))}, "
-              f"{frame.width} columns, seed {args.seed} (generated in {gen:.1f} s, "
-              f"{frame.estimated_size() / 2**20:,.0f} MiB in memory)")
+        print(
+            f"data: {frame.height:,} rows = {units:,} regions x years {', '.join(map(str, YEARS))}, "
+            f"{frame.width} columns, seed {args.seed} (generated in {gen:.1f} s, "
+            f"{frame.estimated_size() / 2**20:,.0f} MiB in memory)"
+        )
         del frame
-        print(f"machine: {os.cpu_count()} cores, polars {pl.__version__}, "
-              f"python {sys.version.split()[0]}")
+        print(
+            f"machine: {os.cpu_count()} cores, polars {pl.__version__}, "
+            f"python {sys.version.split()[0]}"
+        )
 
         methodology = stage1_methodology(workdir)
         if methodology != YAML:
-            print(f"methodology: {YAML.relative_to(ROOT)}, stage 1 only (screening and its optional "
-                  "inputs dropped in a temporary copy)")
+            print(
+                f"methodology: {YAML.relative_to(ROOT)}, stage 1 only (screening and its optional "
+                "inputs dropped in a temporary copy)"
+            )
         status, summary = _in_child(ctx, _verify_child, data_path, methodology)
         if status != "ok":
             print(summary, file=sys.stderr)
             return 1
-        print(f"verified: {summary['rows']:,} rows identical (floats within 1e-9; index, rank, class, "
-              f"class_group, change, indicators, groups); failing rows per check also identical: "
-              + ", ".join(f"{k} {v}" for k, v in summary["failing"].items()))
+        print(
+            f"verified: {summary['rows']:,} rows identical (floats within 1e-9; index, rank, class, "
+            f"class_group, change, indicators, groups); failing rows per check also identical: "
+            + ", ".join(f"{k} {v}" for k, v in summary["failing"].items())
+        )
 
         sides = ["indexlab", "hand-written"]
         results: dict[str, list[tuple[float, float, float]]] = {s: [] for s in sides}
@@ -381,7 +468,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_parquet_run:
             results["indexlab-parquet"] = []
             for r in range(args.reps):
-                results["indexlab-parquet"].append(run_side(ctx, "indexlab-parquet", data_path, methodology))
+                results["indexlab-parquet"].append(
+                    run_side(ctx, "indexlab-parquet", data_path, methodology)
+                )
 
         med = {k: statistics.median(t for t, _, _ in v) for k, v in results.items()}
         print(f"\n{'':<38}{'median s':>10}{'runs s':>24}{'RSS data MiB':>14}{'peak RSS MiB':>14}")
@@ -392,11 +481,15 @@ def main(argv: list[str] | None = None) -> int:
         }
         for k, v in results.items():
             runs = " ".join(f"{t:.3f}" for t, _, _ in v)
-            print(f"{labels[k]:<38}{med[k]:>10.3f}{runs:>24}{max(x for _, x, _ in v):>14,.0f}"
-                  f"{max(p for _, _, p in v):>14,.0f}")
-        print("indexlab additionally audits every computed value for NaN/inf/undefined, "
-              "evaluates the six check reports (failing rows with both sides) and the "
-              "missing-index warnings; the hand-written query computes outputs only.")
+            print(
+                f"{labels[k]:<38}{med[k]:>10.3f}{runs:>24}{max(x for _, x, _ in v):>14,.0f}"
+                f"{max(p for _, _, p in v):>14,.0f}"
+            )
+        print(
+            "indexlab additionally audits every computed value for NaN/inf/undefined, "
+            "evaluates the six check reports (failing rows with both sides) and the "
+            "missing-index warnings; the hand-written query computes outputs only."
+        )
         print(f"ratio indexlab/hand-written: {med['indexlab'] / med['hand-written']:.2f}")
         return 0
     finally:

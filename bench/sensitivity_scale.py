@@ -77,8 +77,10 @@ def make_data(seed: int) -> pl.DataFrame:
         pillar = [rng.gauss(0, 1) for _ in range(UNITS)]
         for k in range(PER_PILLAR):
             name = f"x{p + 1}_{k + 1}"
-            cols[name] = [round(math.exp(3 + 0.5 * (0.6 * c + 0.5 * q + 0.6 * rng.gauss(0, 1))), 6)
-                          for c, q in zip(common, pillar)]
+            cols[name] = [
+                round(math.exp(3 + 0.5 * (0.6 * c + 0.5 * q + 0.6 * rng.gauss(0, 1))), 6)
+                for c, q in zip(common, pillar)
+            ]
     return pl.DataFrame(cols)
 
 
@@ -93,7 +95,7 @@ def methodology_yaml(replications: int, seed: int) -> str:
 
     groups: dict[str, dict[str, object]] = {}
     for p in range(PILLARS):
-        members = names[p * PER_PILLAR:(p + 1) * PER_PILLAR]
+        members = names[p * PER_PILLAR : (p + 1) * PER_PILLAR]
         groups[f"P{p + 1}"] = {"members": members, "weights": weights(members)}
     for s, members in SUB_INDICES.items():
         groups[s] = {"members": members, "weights": weights(members)}
@@ -106,18 +108,28 @@ def methodology_yaml(replications: int, seed: int) -> str:
         "inputs": {n: {} for n in names},
         "indicators": {n.upper(): {"formula": n} for n in names},
         "normalisation": {"default": {"method": "min_max", "range": [1, 100]}},
-        "groups": {g: {**spec, "members": [m.upper() if m.startswith("x") else m for m in spec["members"]],
-                       "weights": {(m.upper() if m.startswith("x") else m): w
-                                   for m, w in spec["weights"].items()}}  # type: ignore[union-attr]
-                   for g, spec in groups.items()},
+        "groups": {
+            g: {
+                **spec,
+                "members": [m.upper() if m.startswith("x") else m for m in spec["members"]],
+                "weights": {
+                    (m.upper() if m.startswith("x") else m): w for m, w in spec["weights"].items()
+                },
+            }  # type: ignore[union-attr]
+            for g, spec in groups.items()
+        },
         "index": {"group": "INDEX"},
         "ranking": {"order": "descending", "ties": "min"},
         "uncertainty": {
             "replications": replications,
             "seed": seed,
             "weights": {"perturb": 0.25},
-            "normalisation": {"alternatives": [{"method": "min_max", "range": [1, 100]},
-                                               {"method": "z_score", "mean": 100, "sd": 10}]},
+            "normalisation": {
+                "alternatives": [
+                    {"method": "min_max", "range": [1, 100]},
+                    {"method": "z_score", "mean": 100, "sd": 10},
+                ]
+            },
             "aggregation": {"alternatives": ["arithmetic", "geometric"]},
         },
     }
@@ -125,6 +137,7 @@ def methodology_yaml(replications: int, seed: int) -> str:
 
 
 # -- children -------------------------------------------------------------------------------
+
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -163,15 +176,26 @@ def _child(kind: str, yaml_path: str, data_path: str, profile: bool, conn) -> No
             phases = {}
             for (file, _line, func), (_cc, _nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
                 if file.endswith("sensitivity.py") and func in (
-                        "design_table", "_replicated_plan", "run_replications", "_run_batch", "_sobol", "analyse"):
+                    "design_table",
+                    "_replicated_plan",
+                    "run_replications",
+                    "_run_batch",
+                    "_sobol",
+                    "analyse",
+                ):
                     phases[func] = phases.get(func, 0.0) + ct
                 if file.endswith("execute.py") and func == "collect":
                     phases["polars collect"] = phases.get("polars collect", 0.0) + ct
                 if file.endswith("compile.py") and func == "to_polars":
                     phases.setdefault("to_polars (all calls)", 0.0)
                     phases["to_polars (all calls)"] = max(phases["to_polars (all calls)"], ct)
-            top = sorted(((tt, f"{Path(file).name}:{func}") for (file, _l, func), (_c, _n, tt, _ct, _cl)
-                          in stats.stats.items()), reverse=True)[:12]  # type: ignore[attr-defined]
+            top = sorted(
+                (
+                    (tt, f"{Path(file).name}:{func}")
+                    for (file, _l, func), (_c, _n, tt, _ct, _cl) in stats.stats.items()
+                ),
+                reverse=True,
+            )[:12]  # type: ignore[attr-defined]
             info["phases"] = phases
             info["top"] = top
         else:
@@ -209,7 +233,9 @@ def in_child(ctx, *args):
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--replications", type=int, default=1000, help="N (default 1,000)")
-    ap.add_argument("--reps", type=int, default=3, help="timings of each kind; the median is reported")
+    ap.add_argument(
+        "--reps", type=int, default=3, help="timings of each kind; the median is reported"
+    )
     ap.add_argument("--seed", type=int, default=2016)
     ap.add_argument("--profile", action="store_true", help="also one cProfile'd run of each kind")
     args = ap.parse_args(argv)
@@ -223,39 +249,59 @@ def main(argv: list[str] | None = None) -> int:
         yaml_path = workdir / "synthetic.yaml"
         yaml_path.write_text(methodology_yaml(args.replications, args.seed), encoding="utf-8")
         n = args.replications
-        print(f"index: {UNITS} units x {len(indicator_names())} indicators, 4 levels "
-              f"({PILLARS} pillars of {PER_PILLAR}, 3 sub-indices, index); min-max [1, 100], "
-              "arithmetic means, unequal weights")
-        print("design: weights x (1 + U(-0.25, 0.25)); normalisation min-max [1, 100] | z-score (100, 10); "
-              f"aggregation arithmetic | geometric; N = {n:,}, seed {args.seed}")
-        print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, polars {pl.__version__}, "
-              f"python {sys.version.split()[0]}")
+        print(
+            f"index: {UNITS} units x {len(indicator_names())} indicators, 4 levels "
+            f"({PILLARS} pillars of {PER_PILLAR}, 3 sub-indices, index); min-max [1, 100], "
+            "arithmetic means, unequal weights"
+        )
+        print(
+            "design: weights x (1 + U(-0.25, 0.25)); normalisation min-max [1, 100] | z-score (100, 10); "
+            f"aggregation arithmetic | geometric; N = {n:,}, seed {args.seed}"
+        )
+        print(
+            f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, polars {pl.__version__}, "
+            f"python {sys.version.split()[0]}"
+        )
 
-        setup = [in_child(ctx, "setup", str(yaml_path), str(data_path), False) for _ in range(args.reps)]
-        print(f"validate (api.validate): median {statistics.median(s['validate'] for s in setup):.3f} s; "
-              f"nominal run (api.execute): median {statistics.median(s['nominal'] for s in setup):.3f} s; "
-              f"peak RSS of a child that only does these {max(s['peak'] for s in setup):,.0f} MiB")
+        setup = [
+            in_child(ctx, "setup", str(yaml_path), str(data_path), False) for _ in range(args.reps)
+        ]
+        print(
+            f"validate (api.validate): median {statistics.median(s['validate'] for s in setup):.3f} s; "
+            f"nominal run (api.execute): median {statistics.median(s['nominal'] for s in setup):.3f} s; "
+            f"peak RSS of a child that only does these {max(s['peak'] for s in setup):,.0f} MiB"
+        )
 
         results: dict[str, list[dict]] = {"ranks": [], "sobol": []}
         for r in range(args.reps):
-            for kind in (("ranks", "sobol") if r % 2 == 0 else ("sobol", "ranks")):
+            for kind in ("ranks", "sobol") if r % 2 == 0 else ("sobol", "ranks"):
                 info = in_child(ctx, kind, str(yaml_path), str(data_path), False)
                 results[kind].append(info)
-                print(f"  run {r + 1} {kind:<6} {info['seconds']:8.3f} s   {info['runs']:>6,} runs   "
-                      f"peak RSS {info['peak']:7,.0f} MiB")
+                print(
+                    f"  run {r + 1} {kind:<6} {info['seconds']:8.3f} s   {info['runs']:>6,} runs   "
+                    f"peak RSS {info['peak']:7,.0f} MiB"
+                )
         print(f"\n{'':<44}{'runs':>8}{'median s':>10}{'runs s':>26}{'peak RSS MiB':>14}")
-        labels = {"ranks": "analyse(sobol=False): rank distribution",
-                  "sobol": "analyse(sobol=True): ranks + Sobol"}
+        labels = {
+            "ranks": "analyse(sobol=False): rank distribution",
+            "sobol": "analyse(sobol=True): ranks + Sobol",
+        }
         for kind, infos in results.items():
             times = " ".join(f"{i['seconds']:.3f}" for i in infos)
-            print(f"{labels[kind]:<44}{infos[0]['runs']:>8,}{statistics.median(i['seconds'] for i in infos):>10.3f}"
-                  f"{times:>26}{max(i['peak'] for i in infos):>14,.0f}")
+            print(
+                f"{labels[kind]:<44}{infos[0]['runs']:>8,}{statistics.median(i['seconds'] for i in infos):>10.3f}"
+                f"{times:>26}{max(i['peak'] for i in infos):>14,.0f}"
+            )
         last = results["sobol"][-1]
-        print(f"factors: {', '.join(last['factors'])}; mean 5-95 % rank interval width "
-              f"{last['width']:.1f} ranks of {UNITS}")
+        print(
+            f"factors: {', '.join(last['factors'])}; mean 5-95 % rank interval width "
+            f"{last['width']:.1f} ranks of {UNITS}"
+        )
         for row in last["sobol"]:
-            print(f"  {row['factor']:<14} S1 {row['S1']:7.3f} [{row['S1_p05']:6.3f}, {row['S1_p95']:6.3f}]   "
-                  f"ST {row['ST']:7.3f} [{row['ST_p05']:6.3f}, {row['ST_p95']:6.3f}]")
+            print(
+                f"  {row['factor']:<14} S1 {row['S1']:7.3f} [{row['S1_p05']:6.3f}, {row['S1_p95']:6.3f}]   "
+                f"ST {row['ST']:7.3f} [{row['ST_p05']:6.3f}, {row['ST_p95']:6.3f}]"
+            )
         if args.profile:
             for kind in ("ranks", "sobol"):
                 info = in_child(ctx, kind, str(yaml_path), str(data_path), True)
@@ -265,9 +311,11 @@ def main(argv: list[str] | None = None) -> int:
                 print("  top functions by own time:")
                 for tt, name in info["top"]:
                     print(f"    {tt:8.3f}  {name}")
-        print(f"\nCOINr reference: 156 s for 1,000 replications (2 cores). "
-              f"indexlab with Sobol: {statistics.median(i['seconds'] for i in results['sobol']):.2f} s, "
-              f"rank distribution only: {statistics.median(i['seconds'] for i in results['ranks']):.2f} s")
+        print(
+            f"\nCOINr reference: 156 s for 1,000 replications (2 cores). "
+            f"indexlab with Sobol: {statistics.median(i['seconds'] for i in results['sobol']):.2f} s, "
+            f"rank distribution only: {statistics.median(i['seconds'] for i in results['ranks']):.2f} s"
+        )
         return 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -103,8 +103,9 @@ class Data:
     warnings: tuple[Diagnostic, ...] = ()
 
 
-def read_data(m: Methodology, paths: Sequence[str | Path], options: read.ReadOptions | None = None
-              ) -> Data:
+def read_data(
+    m: Methodology, paths: Sequence[str | Path], options: read.ReadOptions | None = None
+) -> Data:
     """Read and type the data a methodology needs (every problem reported at once).
 
     With detail inputs, a file whose header has the detail key columns holds detail
@@ -118,30 +119,53 @@ def read_data(m: Methodology, paths: Sequence[str | Path], options: read.ReadOpt
     present = set().union(*headers.values())
     absent = [i for i in m.inputs if i.optional and i.name not in present]
     skipped = {i.name for i in absent}
-    notes = tuple(Diagnostic(Code.MISSING_VALUE, f"optional input '{i.name}' is not in the data: it is missing "
-                             "in every row", severity=Severity.WARNING) for i in absent)
+    notes = tuple(
+        Diagnostic(
+            Code.MISSING_VALUE,
+            f"optional input '{i.name}' is not in the data: it is missing in every row",
+            severity=Severity.WARNING,
+        )
+        for i in absent
+    )
     unit_inputs = [i.name for i in m.inputs if i.grain == "unit" and i.name not in skipped]
     detail_inputs = [i.name for i in m.inputs if i.grain == "detail" and i.name not in skipped]
     fill = [pl.lit(None, dtype=pl.Float64).alias(i.name) for i in absent if i.grain == "unit"]
     if not detail_inputs:
-        loaded = read.load_data(paths, keys=m.layout.keys, numeric=unit_inputs, text=m.layout.labels,
-                                options=opts)
+        loaded = read.load_data(
+            paths, keys=m.layout.keys, numeric=unit_inputs, text=m.layout.labels, options=opts
+        )
         return Data(loaded.frame.with_columns(fill), None, loaded.warnings + notes)
     detail_files = [p for p in paths if set(m.layout.detail) <= headers[str(p)]]
     unit_files = [p for p in paths if p not in detail_files]
     if not detail_files:
         detail_files = list(paths)  # let the reader name the missing detail columns
-    detail = read.load_data(detail_files, keys=m.layout.detail_keys, numeric=detail_inputs,
-                            text=m.layout.labels if not unit_files else (), options=opts)
+    detail = read.load_data(
+        detail_files,
+        keys=m.layout.detail_keys,
+        numeric=detail_inputs,
+        text=m.layout.labels if not unit_files else (),
+        options=opts,
+    )
     units = None
     if unit_inputs or unit_files:
-        units = read.load_data(unit_files or paths, keys=m.layout.keys, numeric=unit_inputs,
-                               text=m.layout.labels, options=opts)
-    labels = None if units is not None or not m.layout.labels else (
-        detail.frame.group_by(list(m.layout.keys)).agg(pl.col(list(m.layout.labels)).first()))
+        units = read.load_data(
+            unit_files or paths,
+            keys=m.layout.keys,
+            numeric=unit_inputs,
+            text=m.layout.labels,
+            options=opts,
+        )
+    labels = (
+        None
+        if units is not None or not m.layout.labels
+        else (detail.frame.group_by(list(m.layout.keys)).agg(pl.col(list(m.layout.labels)).first()))
+    )
     unit_frame = units.frame if units else labels
-    return Data(unit_frame.with_columns(fill) if unit_frame is not None else None, detail.frame,
-                detail.warnings + (units.warnings if units else ()) + notes)
+    return Data(
+        unit_frame.with_columns(fill) if unit_frame is not None else None,
+        detail.frame,
+        detail.warnings + (units.warnings if units else ()) + notes,
+    )
 
 
 def _out_of_range(m: Methodology, frame: pl.DataFrame, grain_name: str) -> list[Diagnostic]:
@@ -151,19 +175,28 @@ def _out_of_range(m: Methodology, frame: pl.DataFrame, grain_name: str) -> list[
     for i in m.inputs:
         if i.grain != grain_name or i.name not in frame.columns:
             continue
-        for bound, bad in (("minimum", pl.col(i.name) < i.minimum if i.minimum is not None else None),
-                           ("maximum", pl.col(i.name) > i.maximum if i.maximum is not None else None)):
+        for bound, bad in (
+            ("minimum", pl.col(i.name) < i.minimum if i.minimum is not None else None),
+            ("maximum", pl.col(i.name) > i.maximum if i.maximum is not None else None),
+        ):
             if bad is None or not frame.select(bad.any()).item():
                 continue
             hit = frame.lazy().filter(bad.fill_null(False)).collect()
             if hit.height:
-                rows = ", ".join(" ".join(str(v) for v in r) + f" ({r_val})" for r, r_val in zip(
-                    hit.select(keys).head(10).iter_rows(), hit[i.name].head(10)))
+                rows = ", ".join(
+                    " ".join(str(v) for v in r) + f" ({r_val})"
+                    for r, r_val in zip(hit.select(keys).head(10).iter_rows(), hit[i.name].head(10))
+                )
                 more = f" and {hit.height - 10} more" if hit.height > 10 else ""
                 limit = i.minimum if bound == "minimum" else i.maximum
-                out.append(Diagnostic(Code.DOMAIN, f"input column '{i.name}' is outside its declared {bound} "
-                                      f"{limit:g} for: {rows}{more}",
-                                      expected=f"values {'>=' if bound == 'minimum' else '<='} {limit:g}"))
+                out.append(
+                    Diagnostic(
+                        Code.DOMAIN,
+                        f"input column '{i.name}' is outside its declared {bound} "
+                        f"{limit:g} for: {rows}{more}",
+                        expected=f"values {'>=' if bound == 'minimum' else '<='} {limit:g}",
+                    )
+                )
     return out
 
 
@@ -174,13 +207,23 @@ def _missing_detail(m: Methodology, data: Data) -> tuple[Diagnostic, ...]:
     out = []
     keys = list(m.layout.detail_keys)
     for i in m.inputs:
-        if i.grain != "detail" or i.name not in data.detail.columns or data.detail[i.name].null_count() == 0:
+        if (
+            i.grain != "detail"
+            or i.name not in data.detail.columns
+            or data.detail[i.name].null_count() == 0
+        ):
             continue
         rows = data.detail.lazy().filter(pl.col(i.name).is_null()).select(keys).collect()
         listed = ", ".join(" ".join(str(v) for v in r) for r in rows.head(10).iter_rows())
         more = f" and {rows.height - 10} more" if rows.height > 10 else ""
-        out.append(Diagnostic(Code.MISSING_VALUE, f"detail input '{i.name}' is missing for: {listed}{more}; "
-                              "statistics over detail rows skip these rows", severity=Severity.WARNING))
+        out.append(
+            Diagnostic(
+                Code.MISSING_VALUE,
+                f"detail input '{i.name}' is missing for: {listed}{more}; "
+                "statistics over detail rows skip these rows",
+                severity=Severity.WARNING,
+            )
+        )
     return tuple(out)
 
 
@@ -190,18 +233,31 @@ def _no_empty_inputs(m: Methodology, data: Data) -> None:
     for frame, grain_name in ((data.units, "unit"), (data.detail, "detail")):
         if frame is None:
             continue
-        names = [i.name for i in m.inputs if i.grain == grain_name and i.name in frame.columns and not i.optional]
+        names = [
+            i.name
+            for i in m.inputs
+            if i.grain == grain_name and i.name in frame.columns and not i.optional
+        ]
         problems += _out_of_range(m, frame, grain_name)
         if not names or not any(frame.select(pl.col(names).null_count()).row(0)):
             continue
         by = [m.layout.period] if m.layout.period else []
-        counts = (frame.group_by(by).agg(pl.col(names).count()) if by else frame.select(pl.col(names).count()))
+        counts = (
+            frame.group_by(by).agg(pl.col(names).count())
+            if by
+            else frame.select(pl.col(names).count())
+        )
         for row in counts.iter_rows(named=True):
             for n in names:
                 if row[n] == 0:
                     where = f" for {m.layout.period} {row[m.layout.period]}" if by else ""
-                    problems.append(Diagnostic(Code.ALL_MISSING, f"input column '{n}' has no value{where}",
-                                               expected="at least one present value per period"))
+                    problems.append(
+                        Diagnostic(
+                            Code.ALL_MISSING,
+                            f"input column '{n}' has no value{where}",
+                            expected="at least one present value per period",
+                        )
+                    )
     if problems:
         raise DataError(problems)
 
@@ -214,13 +270,16 @@ def count_periods(m: Methodology, data: Data) -> int:
     return int(frame.select(pl.col(m.layout.period).n_unique()).item())
 
 
-def _compute(plan: Plan, data: Data, *, summaries: bool = False
-             ) -> tuple[pl.DataFrame, pl.DataFrame | None, dict[str, object], dict[str, object]]:
+def _compute(
+    plan: Plan, data: Data, *, summaries: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame | None, dict[str, object], dict[str, object]]:
     """Every computed column (the unit-level frame and the detail rows) and, if asked, the
     audit and check aggregates, all collected in one go (shared work is done once)."""
     units = data.units.lazy() if data.units is not None else None
     detail = data.detail.lazy() if data.detail is not None else None
-    unit_lf, detail_lf = build_query(plan, units, detail, periods=count_periods(plan.methodology, data))
+    unit_lf, detail_lf = build_query(
+        plan, units, detail, periods=count_periods(plan.methodology, data)
+    )
     frames = [unit_lf] + ([detail_lf] if detail_lf is not None else [])
     if summaries:
         schema = unit_lf.collect_schema()
@@ -231,7 +290,9 @@ def _compute(plan: Plan, data: Data, *, summaries: bool = False
         frames.append(unit_lf.select(exprs) if exprs else unit_lf.select(pl.len().alias("rows")))
         if detail_lf is not None:
             d_exprs = audit_exprs(plan, detail_lf.collect_schema(), True)
-            frames.append(detail_lf.select(d_exprs) if d_exprs else detail_lf.select(pl.len().alias("rows")))
+            frames.append(
+                detail_lf.select(d_exprs) if d_exprs else detail_lf.select(pl.len().alias("rows"))
+            )
     got = collect(*frames)
     frame, rest = got[0], got[1:]
     detail_frame = rest.pop(0) if detail_lf is not None else None
@@ -240,7 +301,9 @@ def _compute(plan: Plan, data: Data, *, summaries: bool = False
     return frame, detail_frame, summary, detail_summary
 
 
-def execute(validated: Validated, data: Data | pl.DataFrame, *, keep_detail: bool = False) -> RunResult:
+def execute(
+    validated: Validated, data: Data | pl.DataFrame, *, keep_detail: bool = False
+) -> RunResult:
     """Run a validated methodology on already-typed data."""
     if isinstance(data, pl.DataFrame):
         data = Data(data)
@@ -252,22 +315,43 @@ def execute(validated: Validated, data: Data | pl.DataFrame, *, keep_detail: boo
     frame, detail_frame, summary, detail_summary = _compute(plan, data, summaries=True)
     audit(plan, frame, detail_frame, summary, detail_summary if detail_frame is not None else None)
     checks = evaluate_checks(plan, frame, summary)
-    warnings = (data.warnings + validated.warnings + _missing_detail(validated.methodology, data)
-                + missing_index_warnings(plan, frame))
-    kept = (detail_frame.select(plan.detail_output).sort(list(validated.methodology.layout.detail_keys))
-            if keep_detail and detail_frame is not None else None)
+    warnings = (
+        data.warnings
+        + validated.warnings
+        + _missing_detail(validated.methodology, data)
+        + missing_index_warnings(plan, frame)
+    )
+    kept = (
+        detail_frame.select(plan.detail_output).sort(list(validated.methodology.layout.detail_keys))
+        if keep_detail and detail_frame is not None
+        else None
+    )
     periods = list(summary["periods"]) if "periods" in summary else None  # type: ignore[call-overload]
     # the columns as they are (an eager select() would copy every chunk of every column)
     output = pl.DataFrame([frame.get_column(c) for c in plan.output])
-    return RunResult(output, checks, warnings, validated.methodology, kept,
-                     effective_weights(plan, frame, periods), adjustments(plan, frame))
+    return RunResult(
+        output,
+        checks,
+        warnings,
+        validated.methodology,
+        kept,
+        effective_weights(plan, frame, periods),
+        adjustments(plan, frame),
+    )
 
 
-def run(methodology: str | Path | Validated, data: Sequence[str | Path],
-        options: read.ReadOptions | None = None, *, keep_detail: bool = False) -> RunResult:
+def run(
+    methodology: str | Path | Validated,
+    data: Sequence[str | Path],
+    options: read.ReadOptions | None = None,
+    *,
+    keep_detail: bool = False,
+) -> RunResult:
     """Validate `methodology`, read `data` and compute every output column.
 
     `keep_detail` also returns the detail rows (``RunResult.detail``).
     """
     validated = methodology if isinstance(methodology, Validated) else validate(methodology)
-    return execute(validated, read_data(validated.methodology, data, options), keep_detail=keep_detail)
+    return execute(
+        validated, read_data(validated.methodology, data, options), keep_detail=keep_detail
+    )

@@ -28,12 +28,23 @@ ALTERNATIVES = ["minmax", "zscore", "geometric", "entropy", "topsis"]
 TOL = 1e-9
 
 RIS, RIA = ["SD", "SE", "SF"], ["SA", "SB", "SC"]
-BANDS = [("A++", 90), ("A+", 80), ("A", 70), ("B++", 60), ("B+", 50), ("B", 40), ("C++", 30),
-         ("C+", 20), ("C", 10), ("D", 0)]
+BANDS = [
+    ("A++", 90),
+    ("A+", 80),
+    ("A", 70),
+    ("B++", 60),
+    ("B+", 50),
+    ("B", 40),
+    ("C++", 30),
+    ("C+", 20),
+    ("C", 10),
+    ("D", 0),
+]
 QUINTILES = ["Q1", "Q2", "Q3", "Q4", "Q5"]
 
 
 # -- plain-Python reference ------------------------------------------------------------
+
 
 def indicators(year: int) -> dict[str, dict[str, float]]:
     """Raw indicators by region for one year, from the CSV with the paper's formulas."""
@@ -54,8 +65,9 @@ def indicators(year: int) -> dict[str, dict[str, float]]:
     return out
 
 
-def normalised(raw: dict[str, dict[str, float]], how: Callable[[float, list[float]], float]
-               ) -> dict[str, dict[str, float]]:
+def normalised(
+    raw: dict[str, dict[str, float]], how: Callable[[float, list[float]], float]
+) -> dict[str, dict[str, float]]:
     cols = {k: [raw[u][k] for u in raw] for k in RIS + RIA}
     return {u: {k: how(raw[u][k], cols[k]) for k in RIS + RIA} for u in raw}
 
@@ -105,13 +117,21 @@ def reference_index(name: str, year: int) -> dict[str, float]:
         return {u: (mean([y[u][k] for k in RIS]) + mean([y[u][k] for k in RIA])) / 2 for u in y}
     if name == "geometric":
         y = normalised(raw, leader_share)
-        return {u: geomean([geomean([y[u][k] for k in RIS]), geomean([y[u][k] for k in RIA])])
-                for u in y}
+        return {
+            u: geomean([geomean([y[u][k] for k in RIS]), geomean([y[u][k] for k in RIA])])
+            for u in y
+        }
     if name == "entropy":
         y = normalised(raw, leader_share)
         w_s, w_a = entropy_weights(y, RIS), entropy_weights(y, RIA)
-        return {u: (sum(w * y[u][k] for w, k in zip(w_s, RIS))
-                    + sum(w * y[u][k] for w, k in zip(w_a, RIA))) / 2 for u in y}
+        return {
+            u: (
+                sum(w * y[u][k] for w, k in zip(w_s, RIS))
+                + sum(w * y[u][k] for w, k in zip(w_a, RIA))
+            )
+            / 2
+            for u in y
+        }
     if name == "topsis":  # Hwang & Yoon: vector normalisation, v = w r, closeness D- / (D+ + D-)
         y = normalised(raw, vector)
         ks = RIS + RIA
@@ -174,6 +194,7 @@ def published(year: int) -> dict[str, float]:
 
 # -- tests ------------------------------------------------------------------------------
 
+
 def path(name: str) -> Path:
     return ROOT / "methodologies" / f"kireeva-{name}.yaml"
 
@@ -184,8 +205,9 @@ def run(request: pytest.FixtureRequest) -> tuple[str, api.RunResult]:
     return name, api.run(path(name), [DATA])
 
 
-def by_region(result: api.RunResult, year: int, column: str,
-              unit: str = "region") -> dict[str, object]:
+def by_region(
+    result: api.RunResult, year: int, column: str, unit: str = "region"
+) -> dict[str, object]:
     f = result.frame.filter(pl.col("year") == year)
     return dict(zip(f[unit].to_list(), f[column].to_list()))
 
@@ -233,8 +255,11 @@ def test_2014_index_matches_plain_python(run: tuple[str, api.RunResult]) -> None
 def test_classes_match_plain_python(run: tuple[str, api.RunResult], year: int) -> None:
     name, result = run
     index = reference_index(name, year)
-    expected = quintile_classes(index) if name in ("zscore", "topsis") else {
-        u: band_class(v) for u, v in index.items()}
+    expected = (
+        quintile_classes(index)
+        if name in ("zscore", "topsis")
+        else {u: band_class(v) for u, v in index.items()}
+    )
     assert by_region(result, year, "class") == expected
 
 
@@ -246,8 +271,9 @@ def test_rank_correlation_with_the_paper(run: tuple[str, api.RunResult], year: i
     regions = sorted(printed)
     rho = spearman([float(got[u]) for u in regions], [printed[u] for u in regions])
     # reported, not judged: how far the alternative's ranking is from the paper's
-    assert math.isfinite(rho) and -1 <= rho <= 1, \
+    assert math.isfinite(rho) and -1 <= rho <= 1, (
         f"{name} {year}: Spearman rho vs the paper = {rho:.4f}"
+    )
     print(f"{name} {year}: Spearman rho vs the paper's table 6 = {rho:.4f}")
 
 
@@ -274,6 +300,7 @@ def test_entropy_weights_are_reported_per_year() -> None:
 
 # -- the guide's example ------------------------------------------------------------------
 
+
 def test_guide_example_runs() -> None:
     result = api.run(GUIDE / "guide.yaml", [GUIDE / "towns.csv"])
     assert result.frame.height == 16 and result.frame["index"].null_count() == 0
@@ -296,4 +323,5 @@ def test_guide_example_runs() -> None:
 
 def round_half_up(x: float, digits: int) -> float:
     from decimal import ROUND_HALF_UP, Decimal
+
     return float(Decimal(f"{x:.12f}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))

@@ -32,7 +32,9 @@ def invoke(*args: str | Path) -> Result:
 def assert_clean_failure(result: Result, code: int = 1) -> None:
     """Exit `code`, no traceback, no unexpected exception escaped the command."""
     assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
     assert "Traceback" not in result.stdout + result.stderr
     assert "internal error" not in result.stderr
 
@@ -92,8 +94,12 @@ def test_run_without_data_is_usage() -> None:
 
 def test_json_diagnostics_are_parseable(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(METHODOLOGY.read_text(encoding="utf-8").replace(
-        "formula: grp * 1000 / employed", "formula: grp * 1000 / employd"), encoding="utf-8")
+    bad.write_text(
+        METHODOLOGY.read_text(encoding="utf-8").replace(
+            "formula: grp * 1000 / employed", "formula: grp * 1000 / employd"
+        ),
+        encoding="utf-8",
+    )
     result = invoke("validate", bad, "--format", "json")
     assert_clean_failure(result)
     diags = json.loads(result.stderr)  # stderr is one JSON document, nothing around it
@@ -114,11 +120,27 @@ def test_run_writes_every_format(suffix: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert out.exists()
     assert not [p.name for p in tmp_path.iterdir() if p != out]  # no temporary left behind
-    frame = {".csv": pl.read_csv, ".parquet": pl.read_parquet, ".xlsx": pl.read_excel,
-             ".json": pl.read_json}[suffix](out)
+    frame = {
+        ".csv": pl.read_csv,
+        ".parquet": pl.read_parquet,
+        ".xlsx": pl.read_excel,
+        ".json": pl.read_json,
+    }[suffix](out)
     assert frame.height == 32
-    assert {"region", "year", "region_ru", "SD", "SD.norm", "RIS", "RIA", "index", "rank", "class",
-            "class_group", "change_2014_vs_2010_pct"} <= set(frame.columns)
+    assert {
+        "region",
+        "year",
+        "region_ru",
+        "SD",
+        "SD.norm",
+        "RIS",
+        "RIA",
+        "index",
+        "rank",
+        "class",
+        "class_group",
+        "change_2014_vs_2010_pct",
+    } <= set(frame.columns)
     published = pl.read_csv(PUBLISHED).select("region", "index_2010", "class_2010")
     ours = frame.filter(pl.col("year") == 2010).select("region", "index", "class", "region_ru")
     joined = published.join(ours, on="region")
@@ -295,15 +317,23 @@ def test_console_script_runs_the_paper_end_to_end(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "indexlab"
     assert script.exists(), f"console script not installed next to {sys.executable}"
     out = tmp_path / "kireeva-out.parquet"
-    proc = subprocess.run([str(script), "run", str(METHODOLOGY), str(DATA), "-o", str(out)],
-                          capture_output=True, text=True, encoding="utf-8", timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [str(script), "run", str(METHODOLOGY), str(DATA), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert f"wrote 32 rows to {out}" in proc.stderr
     assert "Akmola" in proc.stdout
     frame = pl.read_parquet(out)
     assert frame.height == 32
-    astana = frame.filter((pl.col("region") == "Astana") & (pl.col("year") == 2010)).row(0, named=True)
+    astana = frame.filter((pl.col("region") == "Astana") & (pl.col("year") == 2010)).row(
+        0, named=True
+    )
     published = pl.read_csv(PUBLISHED).filter(pl.col("region") == "Astana").row(0, named=True)
     assert abs(astana["index"] - published["index_2010"]) < 0.01
     assert astana["class"] == published["class_2010"]

@@ -33,7 +33,9 @@ def invoke(*args: str | Path) -> Result:
 
 def assert_clean_failure(result: Result, code: int) -> None:
     assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
     assert "Traceback" not in result.stdout + result.stderr
     assert "internal error" not in result.stderr
 
@@ -46,9 +48,11 @@ def comparison():
 def reformatted_copy(tmp_path: Path) -> Path:
     """kireeva.yaml with another id and formulas spelt differently: the same methodology."""
     text = KIREEVA.read_text(encoding="utf-8")
-    for old, new in (("id: kireeva-innovation", "id: kireeva-copy"),
-                     ("formula: grp * 1000 / employed", "formula: (grp*1000)/(employed)"),
-                     ("formula: (RIS + RIA) / 2", "formula: (RIA+RIS)/2")):
+    for old, new in (
+        ("id: kireeva-innovation", "id: kireeva-copy"),
+        ("formula: grp * 1000 / employed", "formula: (grp*1000)/(employed)"),
+        ("formula: (RIS + RIA) / 2", "formula: (RIA+RIS)/2"),
+    ):
         assert old in text
         text = text.replace(old, new)
     path = tmp_path / "kireeva_copy.yaml"
@@ -61,6 +65,7 @@ def reformatted_copy(tmp_path: Path) -> Path:
 
 def brute_force(a: list[float], b: list[float]) -> tuple[float, float]:
     """Spearman (Pearson of average ranks) and Kendall tau-b, straight from the definitions."""
+
     def avg_ranks(v: list[float]) -> list[float]:
         return [sum(1 for w in v if w < x) + (sum(1 for w in v if w == x) + 1) / 2 for x in v]
 
@@ -91,12 +96,16 @@ def test_textbook_example_with_a_tie() -> None:
 def test_perfect_and_reversed_orders() -> None:
     up = [1, 2, 3, 4]
     assert spearman_rho(up, up) == pytest.approx(1) and kendall_tau_b(up, up) == pytest.approx(1)
-    assert spearman_rho(up, up[::-1]) == pytest.approx(-1) and kendall_tau_b(up, up[::-1]) == pytest.approx(-1)
+    assert spearman_rho(up, up[::-1]) == pytest.approx(-1) and kendall_tau_b(
+        up, up[::-1]
+    ) == pytest.approx(-1)
 
 
 def test_undefined_cases_and_missing_pairs() -> None:
     assert spearman_rho([1], [1]) is None and kendall_tau_b([1], [1]) is None
-    assert spearman_rho([1, 1, 1], [1, 2, 3]) is None and kendall_tau_b([1, 1, 1], [1, 2, 3]) is None
+    assert (
+        spearman_rho([1, 1, 1], [1, 2, 3]) is None and kendall_tau_b([1, 1, 1], [1, 2, 3]) is None
+    )
     # a pair with a missing value is dropped
     assert kendall_tau_b([1, 2, None, 4], [1, 2, 9, 4]) == pytest.approx(1)
 
@@ -133,14 +142,23 @@ def test_against_scipy_if_installed() -> None:
 def test_table_columns_and_shifts(comparison) -> None:
     t = comparison.table
     assert comparison.ids == (REF, ALT)
-    assert t.columns == ["region", "year",
-                         f"index_{REF}", f"rank_{REF}", f"class_{REF}",
-                         f"index_{ALT}", f"rank_{ALT}", f"class_{ALT}", f"shift_{ALT}"]
+    assert t.columns == [
+        "region",
+        "year",
+        f"index_{REF}",
+        f"rank_{REF}",
+        f"class_{REF}",
+        f"index_{ALT}",
+        f"rank_{ALT}",
+        f"class_{ALT}",
+        f"shift_{ALT}",
+    ]
     assert t.height == 32
     assert (t[f"shift_{ALT}"] == t[f"rank_{ALT}"] - t[f"rank_{REF}"]).all()
     assert t.filter(pl.col(f"shift_{ALT}") != 0).height > 0  # the alternative does move ranks
     # the reference column is the plain run of kireeva.yaml
     from engine import api
+
     run = api.run(KIREEVA, [DATA]).frame.select("region", "year", "rank")
     joined = run.join(t, on=["region", "year"])
     assert (joined["rank"] == joined[f"rank_{REF}"]).all()
@@ -160,8 +178,9 @@ def test_transitions_add_up(comparison) -> None:
         part = t if period is None else t.filter(pl.col("year") == period)
         for row in m.iter_rows(named=True):
             for col in m.columns[1:]:
-                direct = part.filter((pl.col(f"class_{REF}") == row[m.columns[0]])
-                                     & (pl.col(f"class_{ALT}") == col)).height
+                direct = part.filter(
+                    (pl.col(f"class_{REF}") == row[m.columns[0]]) & (pl.col(f"class_{ALT}") == col)
+                ).height
                 assert row[col] == direct
     # rows and columns follow the bands from the top
     assert by_period[None].matrix[f"class_{REF}"].to_list()[:3] == ["A++", "A+", "A"]
@@ -173,7 +192,9 @@ def test_agreement_matches_an_independent_computation(comparison) -> None:
     assert ag["year"].to_list() == [2010, 2014]
     for row in ag.iter_rows(named=True):
         part = comparison.table.filter(pl.col("year") == row["year"])
-        rho, tau = brute_force([float(v) for v in part[f"rank_{REF}"]], [float(v) for v in part[f"rank_{ALT}"]])
+        rho, tau = brute_force(
+            [float(v) for v in part[f"rank_{REF}"]], [float(v) for v in part[f"rank_{ALT}"]]
+        )
         assert row["n"] == 16
         assert row["spearman"] == pytest.approx(rho, abs=1e-12)
         assert row["kendall_tau_b"] == pytest.approx(tau, abs=1e-12)
@@ -191,15 +212,22 @@ def test_identical_methodologies(tmp_path: Path) -> None:
     assert c.agreement["kendall_tau_b"].to_list() == pytest.approx([1.0, 1.0])
     for tr in c.transitions:  # everything on the diagonal
         m = tr.matrix
-        diagonal = sum(row[col] for row in m.iter_rows(named=True) for col in m.columns[1:]
-                       if col == row[m.columns[0]])
+        diagonal = sum(
+            row[col]
+            for row in m.iter_rows(named=True)
+            for col in m.columns[1:]
+            if col == row[m.columns[0]]
+        )
         assert diagonal == tr.total
 
 
 def test_three_methodologies_every_pair(tmp_path: Path) -> None:
     c = compare([KIREEVA, ALTERNATIVE, reformatted_copy(tmp_path)], [DATA])
     assert {(r["a"], r["b"]) for r in c.agreement.iter_rows(named=True)} == {
-        (REF, ALT), (REF, "kireeva-copy"), (ALT, "kireeva-copy")}
+        (REF, ALT),
+        (REF, "kireeva-copy"),
+        (ALT, "kireeva-copy"),
+    }
     assert c.agreement.height == 6  # three pairs, two years
     assert {"shift_kireeva-copy", f"shift_{ALT}"} <= set(c.table.columns)
     assert len(c.transitions) == 6
@@ -225,7 +253,9 @@ def test_cli_writes_other_formats(suffix: str, tmp_path: Path) -> None:
     out = tmp_path / f"side{suffix}"
     result = invoke("compare", KIREEVA, ALTERNATIVE, DATA, "-q", "-o", out)
     assert result.exit_code == 0, result.stderr
-    frame = {".parquet": pl.read_parquet, ".xlsx": pl.read_excel, ".json": pl.read_json}[suffix](out)
+    frame = {".parquet": pl.read_parquet, ".xlsx": pl.read_excel, ".json": pl.read_json}[suffix](
+        out
+    )
     assert frame.height == 32 and f"rank_{ALT}" in frame.columns
 
 
@@ -238,6 +268,7 @@ def test_cli_chart_both_formats_deterministic(tmp_path: Path) -> None:
     first = svg.read_bytes()
     assert first.lstrip().startswith(b"<?xml") and b"<svg" in first
     import xml.etree.ElementTree as ET
+
     ET.fromstring(first)  # well-formed XML
     again = tmp_path / "again.svg"
     assert invoke("compare", KIREEVA, ALTERNATIVE, DATA, "-q", "--chart", again).exit_code == 0
@@ -259,8 +290,10 @@ def test_same_id_is_an_error() -> None:
 
 def test_different_layout_is_an_error_naming_both_files(tmp_path: Path) -> None:
     other = tmp_path / "other_unit.yaml"
-    other.write_text(ALTERNATIVE.read_text(encoding="utf-8").replace("unit: region", "unit: oblast"),
-                     encoding="utf-8")
+    other.write_text(
+        ALTERNATIVE.read_text(encoding="utf-8").replace("unit: region", "unit: oblast"),
+        encoding="utf-8",
+    )
     result = invoke("compare", KIREEVA, other, DATA, "--format", "json")
     assert_clean_failure(result, 1)
     (d,) = json.loads(result.stderr)
@@ -287,13 +320,19 @@ def test_outputs_never_overwrite_inputs(tmp_path: Path) -> None:
     result = invoke("compare", KIREEVA, ALTERNATIVE, data, "-q", "--chart", data)
     assert result.exit_code == 0, result.stderr
     assert data.read_bytes() == DATA.read_bytes()
-    assert {p.name for p in tmp_path.iterdir()} == {"regions.csv", "regions.csv.png", "regions.csv.svg"}
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "regions.csv",
+        "regions.csv.png",
+        "regions.csv.svg",
+    }
 
 
 def test_invalid_methodology_is_reported(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(ALTERNATIVE.read_text(encoding="utf-8").replace("grp / emissions", "grp / emission"),
-                   encoding="utf-8")
+    bad.write_text(
+        ALTERNATIVE.read_text(encoding="utf-8").replace("grp / emissions", "grp / emission"),
+        encoding="utf-8",
+    )
     result = invoke("compare", KIREEVA, bad, DATA, "--format", "json")
     assert_clean_failure(result, 1)
     assert json.loads(result.stderr)[0]["code"] == "unknown-name"

@@ -61,7 +61,7 @@ ELEMENTWISE: list[tuple[str, Callable[[dict], float]]] = [
     ("x / y / z", lambda r: (r["x"] / r["y"]) / r["z"]),
     ("x / (y / z)", lambda r: r["x"] / (r["y"] / r["z"])),
     ("-x ** 2", lambda r: -(r["x"] ** 2)),
-    ("x ** 2 ** 0.5", lambda r: r["x"] ** (2 ** 0.5)),
+    ("x ** 2 ** 0.5", lambda r: r["x"] ** (2**0.5)),
     ("2 ** -x", lambda r: 2 ** -r["x"]),
     ("x ** -1", lambda r: 1 / r["x"]),
     ("x ** y", lambda r: r["x"] ** r["y"]),
@@ -88,8 +88,9 @@ def test_elementwise(text: str, want: Callable[[dict], float]) -> None:
 
 
 def test_floating_point_order_is_the_authors() -> None:
-    frame = pl.DataFrame({"u": ["a"], "year": [2010], "x": [0.1], "y": [0.2], "z": [0.3],
-                          "p": [1.0], "q": [3.0]})
+    frame = pl.DataFrame(
+        {"u": ["a"], "year": [2010], "x": [0.1], "y": [0.2], "z": [0.3], "p": [1.0], "q": [3.0]}
+    )
     # exact equality: the compiled order must be the written one
     assert run("x + y + z", frame) == [(0.1 + 0.2) + 0.3]
     assert run("x + (y + z)", frame) == [0.1 + (0.2 + 0.3)]
@@ -120,8 +121,14 @@ def test_comparisons_and_logic(text: str, want: Callable[[dict], bool]) -> None:
 
 
 def test_equality_with_tolerance() -> None:
-    frame = pl.DataFrame({"u": list("abcd"), "year": [2010] * 4, "x": [1.0, 1.0, 100.0, 100.0],
-                          "y": [1.004, 1.02, 100.5, 102.0]})
+    frame = pl.DataFrame(
+        {
+            "u": list("abcd"),
+            "year": [2010] * 4,
+            "x": [1.0, 1.0, 100.0, 100.0],
+            "y": [1.004, 1.02, 100.5, 102.0],
+        }
+    )
     ctx = Context({}, "u", "year", atol=0.005, rtol=0.01)
     # |x - y| <= atol + rtol * |y|
     want = [abs(a - b) <= 0.005 + 0.01 * abs(b) for a, b in zip(frame["x"], frame["y"])]
@@ -131,8 +138,10 @@ def test_equality_with_tolerance() -> None:
 
 
 def test_elementwise_missing_propagates() -> None:
-    frame = pl.DataFrame({"u": ["a", "b"], "year": [2010, 2010], "x": [None, 2.0], "y": [4.0, None]},
-                         schema_overrides={"x": pl.Float64, "y": pl.Float64})
+    frame = pl.DataFrame(
+        {"u": ["a", "b"], "year": [2010, 2010], "x": [None, 2.0], "y": [4.0, None]},
+        schema_overrides={"x": pl.Float64, "y": pl.Float64},
+    )
     assert run("x + y", frame) == [None, None]
     assert run("sqrt(x) * 2", frame) == [None, 2 * math.sqrt(2.0)]
 
@@ -140,20 +149,25 @@ def test_elementwise_missing_propagates() -> None:
 def test_elementwise_min_max_of_a_missing_value_is_missing() -> None:
     # the schema: "Missing member scores make the group missing (all members required)" -
     # a group aggregated by the formula min(SD, SF, SE) must not silently drop a missing SE
-    frame = pl.DataFrame({"u": ["a", "b"], "year": [2010, 2010], "x": [None, 2.0], "y": [4.0, 3.0]},
-                         schema_overrides={"x": pl.Float64})
+    frame = pl.DataFrame(
+        {"u": ["a", "b"], "year": [2010, 2010], "x": [None, 2.0], "y": [4.0, 3.0]},
+        schema_overrides={"x": pl.Float64},
+    )
     assert run("min(x, y)", frame) == [None, 2.0]
     assert run("max(x, y)", frame) == [None, 3.0]
 
 
 def test_where_with_a_missing_condition_is_missing() -> None:
     # a missing value must not silently take the 'else' branch (which would impute 0 here)
-    frame = pl.DataFrame({"u": ["a", "b"], "year": [2010, 2010], "x": [None, 2.0]},
-                         schema_overrides={"x": pl.Float64})
+    frame = pl.DataFrame(
+        {"u": ["a", "b"], "year": [2010, 2010], "x": [None, 2.0]},
+        schema_overrides={"x": pl.Float64},
+    )
     assert run("where(x > 0, x, 0)", frame) == [None, 2.0]
 
 
 # -- statistics within groups -------------------------------------------------------------
+
 
 def by_year(column: str, frame: pl.DataFrame = FRAME) -> dict[int, list[float]]:
     out: dict[int, list[float]] = {}
@@ -177,7 +191,9 @@ STATS: list[tuple[str, Callable[[list[float]], float]]] = [
 
 @pytest.mark.parametrize(("name", "ref"), STATS, ids=[n for n, _ in STATS])
 @pytest.mark.parametrize("column", ["x", "y", "z"])
-def test_statistic_within_period(name: str, ref: Callable[[list[float]], float], column: str) -> None:
+def test_statistic_within_period(
+    name: str, ref: Callable[[list[float]], float], column: str
+) -> None:
     groups = by_year(column)
     close(run(f"{name}({column})"), [float(ref(groups[r["year"]])) for r in rows()])
 
@@ -273,21 +289,27 @@ def test_rank_examples_from_the_schema() -> None:
 
 # -- across periods ------------------------------------------------------------------------
 
+
 def test_at_period_per_unit_in_any_row_order() -> None:
-    frame = pl.DataFrame({
-        "u": ["b", "a", "c", "a", "b", "d"],
-        "year": [2014, 2014, 2010, 2010, 2010, 2014],
-        "x": [20.0, 10.0, 3.0, 1.0, 2.0, 40.0],
-    })
+    frame = pl.DataFrame(
+        {
+            "u": ["b", "a", "c", "a", "b", "d"],
+            "year": [2014, 2014, 2010, 2010, 2010, 2014],
+            "x": [20.0, 10.0, 3.0, 1.0, 2.0, 40.0],
+        }
+    )
     base = {(r["u"]): r["x"] for r in rows(frame) if r["year"] == 2010}
     want = [base.get(r["u"]) for r in rows(frame)]
     assert want == [2.0, 1.0, 3.0, 1.0, 2.0, None]
     assert run("at(x, 2010)", frame) == want
-    close(run("x / at(x, 2010) * 100", frame),
-          [r["x"] / base[r["u"]] * 100 if r["u"] in base else None for r in rows(frame)])
+    close(
+        run("x / at(x, 2010) * 100", frame),
+        [r["x"] / base[r["u"]] * 100 if r["u"] in base else None for r in rows(frame)],
+    )
 
 
 # -- rounding --------------------------------------------------------------------------------
+
 
 def decimal_round(v: float, digits: int, rule: str) -> float:
     q = Decimal(1).scaleb(-digits)
@@ -297,11 +319,18 @@ def decimal_round(v: float, digits: int, rule: str) -> float:
 ROUND_CASES = [2.675, 0.125, -0.125, 2.665, -2.675, 1.005, 0.5, 1.5, 2.5, -0.5, 1234.5678, 0.0]
 
 
-@pytest.mark.parametrize(("mode", "rule"), [("half_up", ROUND_HALF_UP), ("half_even", ROUND_HALF_EVEN)])
+@pytest.mark.parametrize(
+    ("mode", "rule"), [("half_up", ROUND_HALF_UP), ("half_even", ROUND_HALF_EVEN)]
+)
 @pytest.mark.parametrize("digits", [0, 2])
 def test_round_decimal_semantics(mode: str, rule: str, digits: int) -> None:
-    frame = pl.DataFrame({"u": [str(i) for i in range(len(ROUND_CASES))], "year": [1] * len(ROUND_CASES),
-                          "x": ROUND_CASES})
+    frame = pl.DataFrame(
+        {
+            "u": [str(i) for i in range(len(ROUND_CASES))],
+            "year": [1] * len(ROUND_CASES),
+            "x": ROUND_CASES,
+        }
+    )
     got = run(f"round(x, {digits}, mode='{mode}')", frame)
     assert got == [decimal_round(v, digits, rule) for v in ROUND_CASES]
 
@@ -315,9 +344,16 @@ def test_round_worked_examples() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.decimals(min_value=-10**6, max_value=10**6, places=5, allow_nan=False, allow_infinity=False),
-       st.integers(0, 4), st.sampled_from([("half_up", ROUND_HALF_UP), ("half_even", ROUND_HALF_EVEN)]))
-def test_round_matches_decimal_on_printed_values(d: Decimal, digits: int, mode: tuple[str, str]) -> None:
+@given(
+    st.decimals(
+        min_value=-(10**6), max_value=10**6, places=5, allow_nan=False, allow_infinity=False
+    ),
+    st.integers(0, 4),
+    st.sampled_from([("half_up", ROUND_HALF_UP), ("half_even", ROUND_HALF_EVEN)]),
+)
+def test_round_matches_decimal_on_printed_values(
+    d: Decimal, digits: int, mode: tuple[str, str]
+) -> None:
     v = float(d)
     frame = pl.DataFrame({"u": ["a"], "year": [1], "x": [v]})
     want = float(d.quantize(Decimal(1).scaleb(-digits), rounding=mode[1]))

@@ -70,7 +70,10 @@ def indices(frame: pl.DataFrame) -> dict[tuple[str, int], float]:
 
 
 def derivative_table(analytic: dv.Analytic) -> dict[tuple[str, int, str], float]:
-    return {(r["region"], r["year"], r["variable"]): r["derivative"] for r in analytic.derivatives.iter_rows(named=True)}
+    return {
+        (r["region"], r["year"], r["variable"]): r["derivative"]
+        for r in analytic.derivatives.iter_rows(named=True)
+    }
 
 
 def test_derivative_table_shape(nominal: api.RunResult, analytic: dv.Analytic) -> None:
@@ -84,8 +87,9 @@ def test_derivative_table_shape(nominal: api.RunResult, analytic: dv.Analytic) -
     assert d["derivative"].null_count() == 0
 
 
-def test_weight_derivatives_equal_central_differences(tmp_path: Path, nominal: api.RunResult,
-                                                      analytic: dv.Analytic) -> None:
+def test_weight_derivatives_equal_central_differences(
+    tmp_path: Path, nominal: api.RunResult, analytic: dv.Analytic
+) -> None:
     h = 1e-4
     table = derivative_table(analytic)
     worst = 0.0
@@ -116,14 +120,19 @@ def test_weight_derivative_closed_form(nominal: api.RunResult, analytic: dv.Anal
             assert math.isclose(mean, r[g], rel_tol=1e-12)
             for m in members:
                 want = (r[f"{m}.norm"] - mean) / 3 / 2
-                assert table[(r["region"], r["year"], f"w.{g}.{m}")] == pytest.approx(want, rel=1e-12, abs=1e-13)
+                assert table[(r["region"], r["year"], f"w.{g}.{m}")] == pytest.approx(
+                    want, rel=1e-12, abs=1e-13
+                )
 
 
-def test_indicator_derivatives_equal_central_differences(tmp_path: Path, nominal: api.RunResult,
-                                                         analytic: dv.Analytic) -> None:
+def test_indicator_derivatives_equal_central_differences(
+    tmp_path: Path, nominal: api.RunResult, analytic: dv.Analytic
+) -> None:
     """Re-run the hierarchy with normalisation `none` on the nominal normalised values."""
     members = [m for ms in GROUPS.values() for m in ms]
-    base = nominal.frame.select(*KEYS, *[pl.col(f"{m}.norm").alias(f"{m.lower()}_n") for m in members])
+    base = nominal.frame.select(
+        *KEYS, *[pl.col(f"{m}.norm").alias(f"{m.lower()}_n") for m in members]
+    )
     doc = kireeva_doc()
     for key in ("derived", "checks", "screening"):
         doc.pop(key, None)
@@ -152,8 +161,10 @@ def test_indicator_derivatives_equal_central_differences(tmp_path: Path, nominal
 
 # --------------------------------------------------------------------------- tipping points
 
-def independent_events(frame: pl.DataFrame, bands: list[tuple[str, float, float]]
-                       ) -> dict[tuple[str, int, str], tuple[float, str, str] | None]:
+
+def independent_events(
+    frame: pl.DataFrame, bands: list[tuple[str, float, float]]
+) -> dict[tuple[str, int, str], tuple[float, str, str] | None]:
     """Every event the engine considers, solved here in closed form for each single-weight
     change d: the changed group is (S + d x_k) / (W + d), the other group and the index
     formula (RIS + RIA) / 2 unchanged. Returns the smallest admissible |d| per event."""
@@ -175,8 +186,10 @@ def independent_events(frame: pl.DataFrame, bands: list[tuple[str, float, float]
                     rest = next(x for x in GROUPS if x != g)
                     W = float(len(members))
                     for k in members:
+
                         def parts(r: dict[str, Any]) -> tuple[float, float, float]:
                             return sum(r[f"{m}.norm"] for m in members), r[f"{k}.norm"], r[rest]
+
                         S, x, O = parts(a)
                         if kind == "swap":
                             Sb, xb, Ob = parts(other)
@@ -200,8 +213,9 @@ def kireeva_bands(nominal: api.RunResult) -> list[tuple[str, float, float]]:
     return [(b.label, b.lower, b.upper) for b in nominal.methodology.classes.bands]
 
 
-def test_tipping_changes_are_the_smallest_single_weight_changes(nominal: api.RunResult,
-                                                                analytic: dv.Analytic) -> None:
+def test_tipping_changes_are_the_smallest_single_weight_changes(
+    nominal: api.RunResult, analytic: dv.Analytic
+) -> None:
     tipping = analytic.tipping
     assert tipping.height > 0
     want = independent_events(nominal.frame, kireeva_bands(nominal))
@@ -226,7 +240,9 @@ def target_of(event: str, nominal: api.RunResult) -> tuple[str, Any]:
     raise AssertionError(event)
 
 
-def test_tipping_points_hold_when_rerun(tmp_path: Path, nominal: api.RunResult, analytic: dv.Analytic) -> None:
+def test_tipping_points_hold_when_rerun(
+    tmp_path: Path, nominal: api.RunResult, analytic: dv.Analytic
+) -> None:
     rows = analytic.tipping.to_dicts()
     picked: list[dict[str, Any]] = []
     for prefix in ("swaps", "drops", "reaches"):

@@ -114,8 +114,9 @@ def test_keep_detail_returns_the_detail_table(base: api.RunResult) -> None:
     assert detail.select("region", "year", "industry").is_unique().all()
     shares = detail.group_by("region", "year").agg(pl.col("s_rk").sum())
     assert all(math.isclose(v, 1.0, rel_tol=1e-12) for v in shares["s_rk"])
-    north_a = detail.filter((pl.col("region") == "North") & (pl.col("year") == 2020)
-                            & (pl.col("industry") == "A"))
+    north_a = detail.filter(
+        (pl.col("region") == "North") & (pl.col("year") == 2020) & (pl.col("industry") == "A")
+    )
     assert north_a["employment"].item() == 100
     assert north_a["s_rk"].item() == pytest.approx(0.5, rel=1e-15)
 
@@ -159,12 +160,15 @@ def test_detail_table_in_key_order_with_a_unit_file(order: tuple[Path, Path]) ->
 def test_nested_statistics_over_other_keys(tmp_path: Path) -> None:
     """A statistic by [industry, year] inside a statistic by [region, year]: the inner one
     is taken over its own groups (all regions), not within the outer group."""
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           s_rk: {formula: "employment / sum(employment, by=[region, year])"}
           sum_of_industry_sums: {formula: "sum(sum(s_rk, by=[industry, year]), by=[region, year])"}
           sum_of_industry_counts: {formula: "sum(count(s_rk, by=[industry, year]), by=[region, year])"}
-        """)
+        """,
+    )
     f = api.run(m, [EMPLOYMENT]).frame
     # every region's shares add up to 1, so the industries' sums over 3 regions add up to 3
     assert f["sum_of_industry_sums"].to_list() == pytest.approx([3.0] * 6, rel=1e-12)
@@ -174,7 +178,9 @@ def test_nested_statistics_over_other_keys(tmp_path: Path) -> None:
 def test_variant_c_inline_equals_variant_c_in_two_indicators(tmp_path: Path) -> None:
     """Krugman variant C written in one formula gives the value of the two-indicator form
     (specialisation.yaml's s_k_others + ksi_others)."""
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           s_rk: {formula: "employment / sum(employment, by=[region, year])"}
           s_k_others: {formula: "(sum(s_rk, by=[industry, year]) - s_rk) / (count(s_rk, by=[industry, year]) - 1)"}
@@ -183,7 +189,8 @@ def test_variant_c_inline_equals_variant_c_in_two_indicators(tmp_path: Path) -> 
             formula: >-
               sum(abs(s_rk - (sum(s_rk, by=[industry, year]) - s_rk)
               / (count(s_rk, by=[industry, year]) - 1)), by=[region, year])
-        """)
+        """,
+    )
     f = api.run(m, [EMPLOYMENT]).frame
     assert f["ksi_others_inline"].to_list() == pytest.approx(f["ksi_others"].to_list(), rel=1e-12)
 
@@ -207,10 +214,13 @@ def test_two_files_joined_by_keys(order: tuple[Path, Path]) -> None:
 
 
 def test_by_key_that_does_not_exist(tmp_path: Path) -> None:
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           t: {formula: "sum(employment, by=[sector, year])"}
-        """)
+        """,
+    )
     with pytest.raises(MethodologyError) as err:
         api.validate(m)
     assert codes(err.value) == [Code.UNKNOWN_NAME]
@@ -220,14 +230,17 @@ def test_by_key_that_does_not_exist(tmp_path: Path) -> None:
 
 def test_group_member_at_detail_grain(tmp_path: Path) -> None:
     """A detail-grain indicator exists, so the error is about its grain, not an unknown member."""
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           s_rk: {formula: "employment / sum(employment, by=[region, year])"}
           hhi: {formula: "sum(s_rk ** 2, by=[region, year])"}
         groups:
           G: {members: [s_rk, hhi]}
         index: {group: G}
-        """)
+        """,
+    )
     with pytest.raises(MethodologyError) as err:
         api.validate(m)
     assert codes(err.value) == [Code.GRAIN], err.value.render()
@@ -235,21 +248,27 @@ def test_group_member_at_detail_grain(tmp_path: Path) -> None:
 
 
 def test_detail_value_as_index_formula(tmp_path: Path) -> None:
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           s_rk: {formula: "employment / sum(employment, by=[region, year])"}
         index: {formula: s_rk}
-        """)
+        """,
+    )
     with pytest.raises(MethodologyError) as err:
         api.validate(m)
     assert Code.GRAIN in codes(err.value)
 
 
 def test_statistic_of_unit_value_grouped_by_detail_key(tmp_path: Path) -> None:
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           t: {formula: "sum(population, by=[industry, year])"}
-        """)
+        """,
+    )
     with pytest.raises(MethodologyError) as err:
         api.validate(m)
     assert codes(err.value) == [Code.GRAIN]
@@ -258,10 +277,13 @@ def test_statistic_of_unit_value_grouped_by_detail_key(tmp_path: Path) -> None:
 
 def test_unit_statistic_over_units_inside_a_detail_formula(tmp_path: Path) -> None:
     """sum(population) on the detail rows would count every region once per industry."""
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           t: {formula: "sum(employment, by=[region, year]) / sum(population)"}
-        """)
+        """,
+    )
     with pytest.raises(MethodologyError) as err:
         api.validate(m)
     assert codes(err.value) == [Code.GRAIN]
@@ -269,22 +291,31 @@ def test_unit_statistic_over_units_inside_a_detail_formula(tmp_path: Path) -> No
 
 
 def test_the_same_statistic_in_an_indicator_of_its_own_is_fine(tmp_path: Path) -> None:
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           total_population: {formula: sum(population)}
           t: {formula: "sum(employment, by=[region, year]) / total_population"}
-        """)
+        """,
+    )
     result = api.run(m, [EMPLOYMENT, POPULATION])
     north = result.frame.filter((pl.col("region") == "North") & (pl.col("year") == 2020))
     assert north["t"].item() == pytest.approx(200 / 3500, rel=1e-15)
 
 
 def test_detail_input_without_detail_keys(tmp_path: Path) -> None:
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           t: {formula: "sum(employment, by=[region, year])"}
-        """, head=HEAD.replace("data: {unit: region, period: year, detail: [industry]}",
-                               "data: {unit: region, period: year}"))
+        """,
+        head=HEAD.replace(
+            "data: {unit: region, period: year, detail: [industry]}",
+            "data: {unit: region, period: year}",
+        ),
+    )
     with pytest.raises(MethodologyError) as err:
         api.validate(m)
     assert err.value.diagnostics
@@ -306,7 +337,10 @@ def test_duplicate_detail_rows_are_named(tmp_path: Path) -> None:
 
 def test_zero_regional_total_names_the_region(tmp_path: Path) -> None:
     """A region with all-zero employment: shares are 0/0. A data error naming it, never NaN."""
-    data = [dict(r, employment="0") if (r["region"], r["year"]) == ("East", "2021") else r for r in rows()]
+    data = [
+        dict(r, employment="0") if (r["region"], r["year"]) == ("East", "2021") else r
+        for r in rows()
+    ]
     with pytest.raises(DataError) as err:
         api.run(STRUCTURE, [write_rows(tmp_path / "zero.csv", data)])
     assert codes(err.value) == [Code.DIVISION_BY_ZERO]
@@ -317,7 +351,10 @@ def test_zero_regional_total_names_the_region(tmp_path: Path) -> None:
 
 def test_all_zero_industry_stops_the_location_quotient(tmp_path: Path) -> None:
     """An industry with no employment anywhere has s_k = 0: LQ = s_rk / 0 is a data error."""
-    data = [dict(r, employment="0") if (r["industry"], r["year"]) == ("C", "2020") else r for r in rows()]
+    data = [
+        dict(r, employment="0") if (r["industry"], r["year"]) == ("C", "2020") else r
+        for r in rows()
+    ]
     with pytest.raises(DataError) as err:
         api.run(STRUCTURE, [write_rows(tmp_path / "zero_industry.csv", data)])
     assert codes(err.value) == [Code.DIVISION_BY_ZERO]
@@ -326,8 +363,12 @@ def test_all_zero_industry_stops_the_location_quotient(tmp_path: Path) -> None:
 
 
 def test_negative_count_is_named(tmp_path: Path) -> None:
-    data = [dict(r, employment="-5") if (r["region"], r["industry"], r["year"]) == ("North", "B", "2020")
-            else r for r in rows()]
+    data = [
+        dict(r, employment="-5")
+        if (r["region"], r["industry"], r["year"]) == ("North", "B", "2020")
+        else r
+        for r in rows()
+    ]
     with pytest.raises(DataError) as err:
         api.run(STRUCTURE, [write_rows(tmp_path / "negative.csv", data)])
     assert codes(err.value) == [Code.DOMAIN]
@@ -348,7 +389,9 @@ def test_missing_detail_column(tmp_path: Path) -> None:
 def test_single_region(tmp_path: Path) -> None:
     """One region is the nation: Krugman 0, every LQ 1."""
     data = [r for r in rows() if r["region"] == "North"]
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           s_rk: {formula: "employment / sum(employment, by=[region, year])"}
           s_k: {formula: "sum(employment, by=[industry, year]) / sum(employment)"}
@@ -356,7 +399,8 @@ def test_single_region(tmp_path: Path) -> None:
           ksi: {formula: "sum(abs(s_rk - s_k), by=[region, year])"}
           lq_min: {formula: "min(lq, by=[region, year])"}
           lq_max: {formula: "max(lq, by=[region, year])"}
-        """)
+        """,
+    )
     result = api.run(m, [write_rows(tmp_path / "one_region.csv", data)])
     assert result.frame["ksi"].to_list() == [0.0, 0.0]
     assert result.frame["lq_min"].to_list() == [1.0, 1.0]
@@ -377,12 +421,15 @@ def test_single_region_has_no_rest_of_the_country(tmp_path: Path) -> None:
 def test_single_region_has_no_other_regions(tmp_path: Path) -> None:
     """Variant C averages over the other regions: with one region, count - 1 = 0."""
     data = [r for r in rows() if r["region"] == "North"]
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           s_rk: {formula: "employment / sum(employment, by=[region, year])"}
           s_k_others: {formula: "(sum(s_rk, by=[industry, year]) - s_rk) / (count(s_rk, by=[industry, year]) - 1)"}
           ksi_others: {formula: "sum(abs(s_rk - s_k_others), by=[region, year])"}
-        """)
+        """,
+    )
     with pytest.raises(DataError) as err:
         api.run(m, [write_rows(tmp_path / "one_region.csv", data)])
     assert codes(err.value) == [Code.DIVISION_BY_ZERO]
@@ -392,7 +439,9 @@ def test_single_region_has_no_other_regions(tmp_path: Path) -> None:
 def test_single_industry(tmp_path: Path) -> None:
     """One industry: every share is 1, HHI 1, entropy 0, Krugman 0, LQ 1."""
     data = [r for r in rows() if r["industry"] == "A"]
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           s_rk: {formula: "employment / sum(employment, by=[region, year])"}
           s_k: {formula: "sum(employment, by=[industry, year]) / sum(employment)"}
@@ -401,30 +450,44 @@ def test_single_industry(tmp_path: Path) -> None:
           entropy: {formula: "-sum(where(s_rk > 0, s_rk * log(s_rk), 0), by=[region, year])"}
           ksi: {formula: "sum(abs(s_rk - s_k), by=[region, year])"}
           lq: {formula: "at(s_rk / s_k, industry='A')"}
-        """)
+        """,
+    )
     f = api.run(m, [write_rows(tmp_path / "one_industry.csv", data)]).frame
     assert f.height == 6
-    for column, expected in (("share", 1.0), ("hhi", 1.0), ("entropy", 0.0), ("ksi", 0.0), ("lq", 1.0)):
+    for column, expected in (
+        ("share", 1.0),
+        ("hhi", 1.0),
+        ("entropy", 0.0),
+        ("ksi", 0.0),
+        ("lq", 1.0),
+    ):
         assert f[column].to_list() == [expected] * 6, column
 
 
 def test_single_industry_normalised_hhi_is_undefined(tmp_path: Path) -> None:
     """(H - 1/n) / (1 - 1/n) with n = 1 is 0/0: a data error, not NaN."""
     data = [r for r in rows() if r["industry"] == "A"]
-    m = methodology(tmp_path, """\
+    m = methodology(
+        tmp_path,
+        """\
         indicators:
           hhi: {formula: "sum((employment / sum(employment, by=[region, year])) ** 2, by=[region, year])"}
           n: {formula: "count(employment, by=[region, year])"}
           hhi_normalised: {formula: (hhi - 1 / n) / (1 - 1 / n)}
-        """)
+        """,
+    )
     with pytest.raises(DataError) as err:
         api.run(m, [write_rows(tmp_path / "one_industry.csv", data)])
     assert codes(err.value) == [Code.DIVISION_BY_ZERO]
 
 
 def _with_missing_cell(tmp_path: Path) -> Path:
-    data = [dict(r, employment="") if (r["region"], r["industry"], r["year"]) == ("North", "B", "2020")
-            else r for r in rows()]
+    data = [
+        dict(r, employment="")
+        if (r["region"], r["industry"], r["year"]) == ("North", "B", "2020")
+        else r
+        for r in rows()
+    ]
     return write_rows(tmp_path / "missing.csv", data)
 
 
@@ -432,10 +495,14 @@ def test_missing_cell_is_skipped_by_the_sums(tmp_path: Path) -> None:
     """Statistics skip missing values: the cell drops out of the region's, the industry's
     and the nation's totals, and out of the sum over industries."""
     result = api.run(STRUCTURE, [_with_missing_cell(tmp_path)])
-    north = result.frame.filter((pl.col("region") == "North") & (pl.col("year") == 2020)).row(0, named=True)
+    north = result.frame.filter((pl.col("region") == "North") & (pl.col("year") == 2020)).row(
+        0, named=True
+    )
     assert north["x_r"] == 150 and north["x"] == 450 and north["n"] == 2
     # shares over A and C only: |100/150 - 150/450| + |50/150 - 210/450|
-    assert north["ksi"] == pytest.approx(abs(100 / 150 - 150 / 450) + abs(50 / 150 - 210 / 450), rel=1e-12)
+    assert north["ksi"] == pytest.approx(
+        abs(100 / 150 - 150 / 450) + abs(50 / 150 - 210 / 450), rel=1e-12
+    )
     # 2021 is untouched
     expected = reference(rows())
     got = values(result.frame, "ksi")
@@ -447,5 +514,6 @@ def test_missing_cell_is_reported(tmp_path: Path) -> None:
     number from the one asked for: the run must at least warn, naming the cell."""
     result = api.run(STRUCTURE, [_with_missing_cell(tmp_path)])
     messages = [d.render() for d in result.warnings if d.code == Code.MISSING_VALUE]
-    assert any("North" in m and "2020" in m and "B" in m for m in messages), \
+    assert any("North" in m and "2020" in m and "B" in m for m in messages), (
         f"no warning names the missing cell North 2020 B; warnings: {[d.render() for d in result.warnings]}"
+    )

@@ -20,10 +20,15 @@ def _reruns(methodology: Path, data: list[Path], times: int = 15) -> set[tuple]:
 
 def test_detail_sums_are_bit_identical_across_reruns() -> None:
     example = ROOT / "examples" / "germany-specialisation"
-    assert len(_reruns(example / "specialisation.yaml", [example / "data" / "employment_2015.csv"])) == 1
+    assert (
+        len(_reruns(example / "specialisation.yaml", [example / "data" / "employment_2015.csv"]))
+        == 1
+    )
 
 
 def test_paper_run_is_bit_identical_across_reruns() -> None:
     kz = ROOT / "examples" / "kazakhstan"
-    runs = _reruns(ROOT / "methodologies" / "kireeva.yaml", [kz / "regions.csv", kz / "it_share_table7.csv"])
+    runs = _reruns(
+        ROOT / "methodologies" / "kireeva.yaml", [kz / "regions.csv", kz / "it_share_table7.csv"]
+    )
     assert len(runs) == 1

@@ -53,7 +53,9 @@ def test_every_section_changed() -> None:
         "check positive: severity warning → error",
     ]
     norm = [c for c in changes if c.section == "normalisation"]
-    assert norm[0] == Change("normalisation", "Y", "method", "leader_share(scale=100)", "min_max(range=[1, 100])")
+    assert norm[0] == Change(
+        "normalisation", "Y", "method", "leader_share(scale=100)", "min_max(range=[1, 100])"
+    )
     assert norm[1].what == "formula" and norm[1].name == "Y"
     assert "max(x, by=[year])" in norm[1].before and "min(x, by=[year])" in norm[1].after
 
@@ -63,26 +65,31 @@ def test_kireeva_against_the_alternative() -> None:
     b = api.load_methodology(ROOT / "tests" / "data" / "compare" / "kireeva_minmax_geometric.yaml")
     lines = render_changes(diff(a, b))
     # one line for the six indicators whose (default) normalisation changed
-    assert "normalisation SD, SF, SE, SA, SB, SC: method leader_share(scale=100) → min_max(range=[1, 100])" \
+    assert (
+        "normalisation SD, SF, SE, SA, SB, SC: method leader_share(scale=100) → min_max(range=[1, 100])"
         in lines
+    )
     assert "group RIS: weights SD: 1/3, SE: 1/3, SF: 1/3 → SD: 1/2, SE: 1/4, SF: 1/4" in lines
     assert "group ALL: added (geometric of RIS: 1/2, RIA: 1/2)" in lines
     assert "index: definition (RIS + RIA) / 2 → group ALL" in lines
     assert not [line for line in lines if line.startswith("indicator ")]  # same indicator formulas
 
 
-@pytest.mark.parametrize(("x", "y", "equal"), [
-    ("a*1000/b", "(a*1000)/(b)", True),
-    ("a*1000/b", "1000*a/b", True),
-    ("a*1000/b", "a*(1000/b)", True),
-    ("(a + b)/2", "(b+a)/2", True),
-    ("a - b", "-b + a", True),
-    ("a/b/2", "a/(b*2)", True),
-    ("a*2", "a*2.0", True),
-    ("(a + b)/2", "a/2 + b/2", True),  # sympy distributes a number over a sum
-    ("exp(log(a))", "a", False),  # differ where a <= 0
-    ("a/b", "b/a", False),
-])
+@pytest.mark.parametrize(
+    ("x", "y", "equal"),
+    [
+        ("a*1000/b", "(a*1000)/(b)", True),
+        ("a*1000/b", "1000*a/b", True),
+        ("a*1000/b", "a*(1000/b)", True),
+        ("(a + b)/2", "(b+a)/2", True),
+        ("a - b", "-b + a", True),
+        ("a/b/2", "a/(b*2)", True),
+        ("a*2", "a*2.0", True),
+        ("(a + b)/2", "a/2 + b/2", True),  # sympy distributes a number over a sum
+        ("exp(log(a))", "a", False),  # differ where a <= 0
+        ("a/b", "b/a", False),
+    ],
+)
 def test_canonical_form(x: str, y: str, equal: bool) -> None:
     from engine.formula.parser import Formula, Scope, parse_formula
 

@@ -36,8 +36,13 @@ EMPLOYMENT = ROOT / "examples" / "germany-specialisation" / "data" / "employment
 #: steps whose substituted text is plain arithmetic in the Kireeva methodology
 ARITHMETIC = {"input", "indicator", "normalised", "group", "index", "rank", "derived"}
 
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.Pow: operator.pow}
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
@@ -81,9 +86,21 @@ def row_of(frame: pl.DataFrame, unit: str, period: int, key: str = "region") -> 
 
 def test_steps_in_order_from_inputs_to_screening(almaty) -> None:
     kinds = [s.kind for s in almaty.steps]
-    order = ["input", "indicator", "normalised", "group", "index", "rank", "class", "derived", "screen"]
+    order = [
+        "input",
+        "indicator",
+        "normalised",
+        "group",
+        "index",
+        "rank",
+        "class",
+        "derived",
+        "screen",
+    ]
     assert [k for k in order if k in kinds] == order
-    assert [k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k] == order  # each kind in one block
+    assert [
+        k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k
+    ] == order  # each kind in one block
     assert [s.column for s in almaty.steps if s.kind == "group"] == ["RIS", "RIA"]
 
 
@@ -94,8 +111,14 @@ def test_every_value_equals_the_run_output(almaty, run_frame) -> None:
         if s.column in row:
             assert s.value == row[s.column], s.column
             compared += 1
-    assert compared == len([c for c in row if c not in ("region", "year", "region_ru", "class_group")])
-    raw = pl.read_csv(REGIONS).filter((pl.col("region") == "Almaty") & (pl.col("year") == 2014)).row(0, named=True)
+    assert compared == len(
+        [c for c in row if c not in ("region", "year", "region_ru", "class_group")]
+    )
+    raw = (
+        pl.read_csv(REGIONS)
+        .filter((pl.col("region") == "Almaty") & (pl.col("year") == 2014))
+        .row(0, named=True)
+    )
     grp = almaty.step("grp")
     assert grp.value == raw["grp"] and grp.measured_in == "million tenge"
 
@@ -104,7 +127,11 @@ def test_substituted_formulas_reproduce_the_values(almaty) -> None:
     checked = 0
     for s in almaty.steps:
         if s.kind in ARITHMETIC and s.substituted is not None:
-            assert close(arithmetic(s.substituted), float(s.value)), (s.column, s.substituted, s.value)
+            assert close(arithmetic(s.substituted), float(s.value)), (
+                s.column,
+                s.substituted,
+                s.value,
+            )
             checked += 1
     assert checked >= 14 + 6 + 6 + 2 + 1 + 1 + 1
 
@@ -113,13 +140,19 @@ def test_statistics_are_substituted_by_the_query_values(almaty, run_frame) -> No
     step = almaty.step("SD.norm")
     assert step.formula_text.startswith("leader_share(scale=100)")
     assert step.symbolic == "SD / max(SD, by=[year]) * 100"
-    sd, leader, scale = step.substituted.split(" / ")[0], *step.substituted.split(" / ")[1].split(" * ")
+    sd, leader, scale = (
+        step.substituted.split(" / ")[0],
+        *step.substituted.split(" / ")[1].split(" * "),
+    )
     assert float(sd) == almaty.step("SD").value
     assert float(leader) == run_frame.filter(pl.col("year") == 2014)["SD"].max()
     assert scale == "100"
     derived = almaty.step("change_2014_vs_2010_pct")
     assert derived.symbolic == "index / at(index, year=2010) * 100"
-    assert float(derived.substituted.split(" / ")[1].split(" * ")[0]) == row_of(run_frame, "Almaty", 2010)["index"]
+    assert (
+        float(derived.substituted.split(" / ")[1].split(" * ")[0])
+        == row_of(run_frame, "Almaty", 2010)["index"]
+    )
 
 
 def test_class_names_its_band(run_frame) -> None:
@@ -136,13 +169,18 @@ def test_class_names_its_band(run_frame) -> None:
 def test_rank_states_the_tie_rule(almaty) -> None:
     rank = almaty.step("rank")
     assert rank.value == 1
-    assert "descending" in rank.note and "ties 'min'" in rank.note and "16 ranked units" in rank.note
+    assert (
+        "descending" in rank.note and "ties 'min'" in rank.note and "16 ranked units" in rank.note
+    )
 
 
 def test_failed_checks_of_the_unit_only() -> None:
     result = api.run(KIREEVA, [REGIONS])
-    expected = {c.check.name for c in result.checks
-                if c.failures.filter((pl.col("region") == "Kostanay") & (pl.col("year") == 2014)).height}
+    expected = {
+        c.check.name
+        for c in result.checks
+        if c.failures.filter((pl.col("region") == "Kostanay") & (pl.col("year") == 2014)).height
+    }
     e = explain(KIREEVA, [REGIONS], "Kostanay", 2014)
     assert {s.name for s in e.failed_checks} == expected and expected
     for s in e.failed_checks:
@@ -185,32 +223,61 @@ def test_unknown_period_lists_the_periods() -> None:
 # --------------------------------------------------------------------------- the printer
 
 
-@pytest.mark.parametrize("text", [
-    "a - b * c", "a - (b - c)", "-a ** 2", "(a + b) / (c * a)", "a / b / c", "a / (b / c)",
-    "a ** b ** 0.5 - c", "1 / a - 2 / b", "-(a - b) * c", "(a - b) ** 2", "a * -b", "2 * a / 3 - (a + 1) / a",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a - b * c",
+        "a - (b - c)",
+        "-a ** 2",
+        "(a + b) / (c * a)",
+        "a / b / c",
+        "a / (b / c)",
+        "a ** b ** 0.5 - c",
+        "1 / a - 2 / b",
+        "-(a - b) * c",
+        "(a - b) ** 2",
+        "a * -b",
+        "2 * a / 3 - (a + 1) / a",
+    ],
+)
 def test_substituted_text_is_the_compiled_arithmetic(text: str) -> None:
     """Negative values get parentheses, order and grouping follow the compiled query."""
-    expr, problems = parse_formula(Formula(text), Scope({"a": "input", "b": "input", "c": "input"}, ("year",)))
+    expr, problems = parse_formula(
+        Formula(text), Scope({"a": "input", "b": "input", "c": "input"}, ("year",))
+    )
     assert not problems
     values = {"a": -1.7, "b": 2.3, "c": -0.3}
     if "**" in text:
-        values = {"a": 1.7, "b": -2.3, "c": 0.3} if "** 0.5" not in text else {"a": 1.7, "b": 2.3, "c": -0.3}
+        values = (
+            {"a": 1.7, "b": -2.3, "c": 0.3}
+            if "** 0.5" not in text
+            else {"a": 1.7, "b": 2.3, "c": -0.3}
+        )
     frame = pl.DataFrame({k: [v] for k, v in values.items()} | {"u": ["x"], "year": [1]})
     computed = frame.select(to_polars(expr, Context({}, "u", "year")))[0, 0]
     printed = SubstitutionPrinter(values).doprint(expr)
     assert close(arithmetic(printed), computed), (printed, computed)
     assert "--" not in printed and "+ -" not in printed and "* -" not in printed.replace("* (-", "")
     names = SubstitutionPrinter().doprint(expr)
-    assert close(arithmetic(names.replace("a", "(-1.7)" if values["a"] < 0 else "1.7")
-                            .replace("b", f"({values['b']})").replace("c", f"({values['c']})")), computed)
+    assert close(
+        arithmetic(
+            names.replace("a", "(-1.7)" if values["a"] < 0 else "1.7")
+            .replace("b", f"({values['b']})")
+            .replace("c", f"({values['c']})")
+        ),
+        computed,
+    )
 
 
 def test_boolean_and_comparison_printing() -> None:
-    expr, _ = parse_formula(Formula("not (a > 1 and b < 2) or a == b"),
-                            Scope({"a": "input", "b": "input"}, ("year",)))
+    expr, _ = parse_formula(
+        Formula("not (a > 1 and b < 2) or a == b"), Scope({"a": "input", "b": "input"}, ("year",))
+    )
     assert SubstitutionPrinter().doprint(expr) == "a == b or not (a > 1 and b < 2)"
-    assert SubstitutionPrinter({"a": 3.0, "b": None}).doprint(expr) == "3 == missing or not (3 > 1 and missing < 2)"
+    assert (
+        SubstitutionPrinter({"a": 3.0, "b": None}).doprint(expr)
+        == "3 == missing or not (3 > 1 and missing < 2)"
+    )
 
 
 # --------------------------------------------------------------------------- detail data
@@ -236,7 +303,9 @@ def test_reduction_over_detail_rows(bremen) -> None:
     assert close(arithmetic(gini.substituted), gini.value)
     for column in ("ksi_half", "hhi_normalised", "hhi_equivalent", "x_r", "n_sections"):
         step = bremen.step(column)
-        assert close(step.value, row[column], 1e-12) and close(arithmetic(step.substituted), step.value), column
+        assert close(step.value, row[column], 1e-12) and close(
+            arithmetic(step.substituted), step.value
+        ), column
 
 
 def test_steps_on_each_detail_row(bremen) -> None:
@@ -244,7 +313,9 @@ def test_steps_on_each_detail_row(bremen) -> None:
     assert s_rk.grain == "detail" and s_rk.value is None and s_rk.symbolic == "employment / x_r"
     assert len(s_rk.detail) == 17
     for d in s_rk.detail:
-        assert close(arithmetic(d.substituted), d.value) if d.value else arithmetic(d.substituted) == 0
+        assert (
+            close(arithmetic(d.substituted), d.value) if d.value else arithmetic(d.substituted) == 0
+        )
     plain = explain(GERMANY, [EMPLOYMENT], "Bremen", 2015)
     assert plain.step("s_rk").detail == () and "--detail" in plain.step("s_rk").note
     assert plain.step("employment").detail == () and len(bremen.step("employment").detail) == 17
@@ -261,10 +332,21 @@ def test_cli_text() -> None:
     result = invoke(KIREEVA, REGIONS, "--unit", "Almaty", "--period", "2014")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    for text in ("SD.norm", "SD / max(SD, by=[year]) * 100", "with values", "B++ because 60 <= 65.6724 < 70",
-                 "ties 'min'", "= 65.6724"):
+    for text in (
+        "SD.norm",
+        "SD / max(SD, by=[year]) * 100",
+        "with values",
+        "B++ because 60 <= 65.6724 < 70",
+        "ties 'min'",
+        "= 65.6724",
+    ):
         assert text in out, text
-    assert out.index("inputs") < out.index("indicators") < out.index("normalised values") < out.index("groups")
+    assert (
+        out.index("inputs")
+        < out.index("indicators")
+        < out.index("normalised values")
+        < out.index("groups")
+    )
 
 
 def test_cli_every_period_without_period() -> None:
@@ -274,19 +356,28 @@ def test_cli_every_period_without_period() -> None:
 
 
 def test_cli_json(run_frame) -> None:
-    result = invoke(KIREEVA, REGIONS, IT_SHARE, "--unit", "Almaty", "--period", "2014", "--format", "json")
+    result = invoke(
+        KIREEVA, REGIONS, IT_SHARE, "--unit", "Almaty", "--period", "2014", "--format", "json"
+    )
     assert result.exit_code == 0, result.stderr
     (payload,) = json.loads(result.stdout)
     assert payload["unit"] == "Almaty" and payload["period"] == 2014
     steps = {s["column"]: s for s in payload["steps"]}
     assert steps["index"]["value"] == row_of(run_frame, "Almaty", 2014)["index"]  # full precision
-    assert steps["SD.norm"]["substituted"] == explain(KIREEVA, [REGIONS], "Almaty", 2014).step("SD.norm").substituted
+    assert (
+        steps["SD.norm"]["substituted"]
+        == explain(KIREEVA, [REGIONS], "Almaty", 2014).step("SD.norm").substituted
+    )
     assert steps["class"]["value"] == "B++"
 
 
 def test_cli_errors() -> None:
     result = invoke(KIREEVA, REGIONS, "--unit", "Almati")
-    assert result.exit_code == 1 and "did you mean 'Almaty'" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.exit_code == 1
+        and "did you mean 'Almaty'" in result.stderr
+        and "Traceback" not in result.stderr
+    )
     result = invoke(KIREEVA, REGIONS, "--unit", "Almaty", "--period", "2015")
     assert result.exit_code == 1 and "2010, 2014" in result.stderr
     result = invoke(KIREEVA, REGIONS, "--unit", "Almaty", "--detail")

@@ -18,8 +18,25 @@ from engine.diagnostics import Code, Diagnostic, Location
 from engine.formula import ir
 from engine.formula.parser import Formula, Scope, parse_formula
 
-NAMES = ["a", "b", "c", "grp", "employed", "E", "I", "N", "S", "Q", "pi", "oo", "zoo", "beta",
-         "gamma", "lambda_", "x"]
+NAMES = [
+    "a",
+    "b",
+    "c",
+    "grp",
+    "employed",
+    "E",
+    "I",
+    "N",
+    "S",
+    "Q",
+    "pi",
+    "oo",
+    "zoo",
+    "beta",
+    "gamma",
+    "lambda_",
+    "x",
+]
 SCOPE = Scope({n: "input" for n in NAMES}, ("year",), frozenset({"year", "region"}), period="year")
 a, b, c = sympy.symbols("a b c")
 YEAR = sympy.Tuple(sympy.Symbol("year"))
@@ -58,7 +75,8 @@ def covers(d: Diagnostic, text: str, token: str) -> None:
     start = offset(d)
     pos = text.index(token)
     assert start <= pos and pos + len(token) <= start + d.location.length, (  # type: ignore[union-attr]
-        f"span {start}+{d.location.length} does not cover {token!r} at {pos} in {text!r}")  # type: ignore[union-attr]
+        f"span {start}+{d.location.length} does not cover {token!r} at {pos} in {text!r}"
+    )  # type: ignore[union-attr]
 
 
 def same(got: sympy.Basic, want: sympy.Basic) -> None:
@@ -67,6 +85,7 @@ def same(got: sympy.Basic, want: sympy.Basic) -> None:
 
 
 # -- structure -------------------------------------------------------------------------
+
 
 def test_division_is_mul_by_pow_minus_one() -> None:
     same(ok("a / b"), sympy.Mul(a, sympy.Pow(b, -1, evaluate=False), evaluate=False))
@@ -92,8 +111,12 @@ def test_precedence_mul_over_add_and_pow_over_unary_minus() -> None:
 
 def test_author_order_is_kept() -> None:
     # evaluate=False: 100 * (a / b) is not reordered or merged into (100*a)/b
-    same(ok("100 * (a / b)"),
-         sympy.Mul(100, sympy.Mul(a, sympy.Pow(b, -1, evaluate=False), evaluate=False), evaluate=False))
+    same(
+        ok("100 * (a / b)"),
+        sympy.Mul(
+            100, sympy.Mul(a, sympy.Pow(b, -1, evaluate=False), evaluate=False), evaluate=False
+        ),
+    )
     same(ok("b + a"), sympy.Add(b, a, evaluate=False))
 
 
@@ -110,7 +133,10 @@ def test_comparisons_and_chains() -> None:
     same(ok("a != b"), sympy.Ne(a, b, evaluate=False))
     chained = ok("a < b <= c")
     assert isinstance(chained, sympy.And)
-    assert set(chained.args) == {sympy.StrictLessThan(a, b, evaluate=False), sympy.LessThan(b, c, evaluate=False)}
+    assert set(chained.args) == {
+        sympy.StrictLessThan(a, b, evaluate=False),
+        sympy.LessThan(b, c, evaluate=False),
+    }
 
 
 def test_boolean_operators() -> None:
@@ -122,7 +148,9 @@ def test_boolean_operators() -> None:
 
 
 def test_conditional_expression_and_where_are_the_same_piecewise() -> None:
-    want = sympy.Piecewise((a, sympy.StrictGreaterThan(c, 0, evaluate=False)), (b, True), evaluate=False)
+    want = sympy.Piecewise(
+        (a, sympy.StrictGreaterThan(c, 0, evaluate=False)), (b, True), evaluate=False
+    )
     same(ok("a if c > 0 else b"), want)
     same(ok("where(c > 0, a, b)"), want)
 
@@ -137,8 +165,12 @@ def test_min_max_with_two_or_more_arguments_are_elementwise() -> None:
 def test_min_max_with_one_argument_are_statistics_within_the_period() -> None:
     same(ok("max(a)"), ir.ColMax(a, YEAR, evaluate=False))
     same(ok("min(a)"), ir.ColMin(a, YEAR, evaluate=False))
-    for name, cls in [("mean", ir.ColMean), ("sum", ir.ColSum), ("median", ir.ColMedian),
-                      ("count", ir.ColCount)]:
+    for name, cls in [
+        ("mean", ir.ColMean),
+        ("sum", ir.ColSum),
+        ("median", ir.ColMedian),
+        ("count", ir.ColCount),
+    ]:
         same(ok(f"{name}(a + b)"), cls(sympy.Add(a, b, evaluate=False), YEAR, evaluate=False))
 
 
@@ -162,7 +194,7 @@ def test_std_ddof_defaults_to_sample() -> None:
     for bad in ("std(a, ddof=2)", "std(a, ddof=true)", "std(a, ddof=b)"):
         d = one_problem(bad)
         assert d.code == Code.BAD_ARGUMENTS
-        covers(d, bad, bad[len("std(a, ddof="):-1])
+        covers(d, bad, bad[len("std(a, ddof=") : -1])
 
 
 def test_rank_options() -> None:
@@ -185,8 +217,15 @@ def test_at_and_round() -> None:
     e = ok("round(a, 2)")
     assert isinstance(e, ir.Round) and e.args == (a, sympy.Integer(2), ir.Str("half_up"))
     assert ok("round(a, 0, mode='half_even')").args[2] == ir.Str("half_even")
-    for bad in ("round(a, 2.5)", "round(a, b)", "round(a, 13)", "round(a)", "at(a, 2010.5)", "at(a)",
-                "round(a, 2, mode='up')"):
+    for bad in (
+        "round(a, 2.5)",
+        "round(a, b)",
+        "round(a, 13)",
+        "round(a)",
+        "at(a, 2010.5)",
+        "at(a)",
+        "round(a, 2, mode='up')",
+    ):
         assert one_problem(bad).code == Code.BAD_ARGUMENTS, bad
 
 
@@ -202,7 +241,10 @@ def test_log10_sqrt_exp_abs() -> None:
 
 # -- names are plain symbols -----------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["E", "I", "N", "S", "Q", "pi", "oo", "zoo", "beta", "gamma", "lambda_"])
+
+@pytest.mark.parametrize(
+    "name", ["E", "I", "N", "S", "Q", "pi", "oo", "zoo", "beta", "gamma", "lambda_"]
+)
 def test_sympy_constant_names_are_plain_symbols(name: str) -> None:
     e = ok(name)
     assert type(e) is sympy.Symbol and e.name == name
@@ -210,8 +252,12 @@ def test_sympy_constant_names_are_plain_symbols(name: str) -> None:
     # and inside arithmetic, nothing is folded into a sympy constant or function
     e = ok(f"{name} * 2 + a")
     assert sympy.Symbol(name) in e.free_symbols
-    assert not e.atoms(sympy.NumberSymbol, sympy.core.numbers.ImaginaryUnit, sympy.core.numbers.Infinity,
-                       sympy.core.numbers.ComplexInfinity)
+    assert not e.atoms(
+        sympy.NumberSymbol,
+        sympy.core.numbers.ImaginaryUnit,
+        sympy.core.numbers.Infinity,
+        sympy.core.numbers.ComplexInfinity,
+    )
     assert not e.atoms(sympy.Function)
 
 
@@ -298,20 +344,24 @@ def test_caret_is_under_the_offending_token() -> None:
     rendered = d.render().splitlines()
     source, caret = rendered[1], rendered[2]
     col = caret.index("^")
-    assert source[col:col + 2] == "mx" and caret.count("^") == 2
+    assert source[col : col + 2] == "mx" and caret.count("^") == 2
 
 
-@pytest.mark.parametrize(("text", "keyword"), [
-    ("rank(a, foo=1)", "foo"),
-    ("log(a, base=2)", "base"),
-    ("max(a, b, by=[year])", "by"),
-])
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("rank(a, foo=1)", "foo"),
+        ("log(a, base=2)", "base"),
+        ("max(a, b, by=[year])", "by"),
+    ],
+)
 def test_keyword_misuse_points_at_the_keyword(text: str, keyword: str) -> None:
     d = one_problem(text)
     assert d.code == Code.BAD_ARGUMENTS
     assert keyword in d.message
     assert offset(d) == text.index(keyword + "="), (
-        f"points at column {offset(d)} ({text[offset(d):]!r}), not at the keyword {keyword!r}")
+        f"points at column {offset(d)} ({text[offset(d) :]!r}), not at the keyword {keyword!r}"
+    )
 
 
 def test_every_problem_is_collected() -> None:
@@ -338,13 +388,16 @@ def test_non_finite_literal_is_rejected() -> None:
     assert problems and problems[0].code == Code.FORMULA_SYNTAX, f"accepted as {expr}"
 
 
-@pytest.mark.parametrize("text", [
-    "-" * 1999 + "a",
-    "a" + " + a" * 499,
-    "not " * 499 + "a",
-    "a" + "**a" * 666,
-    "(" * 150 + "a" + ")" * 150,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-" * 1999 + "a",
+        "a" + " + a" * 499,
+        "not " * 499 + "a",
+        "a" + "**a" * 666,
+        "(" * 150 + "a" + ")" * 150,
+    ],
+)
 def test_deep_formula_within_the_schema_length_is_a_diagnostic_not_a_crash(text: str) -> None:
     # the schema allows 2000 characters; nothing may escape parse_formula
     assert len(text) <= 2000
@@ -354,10 +407,62 @@ def test_deep_formula_within_the_schema_length_is_a_diagnostic_not_a_crash(text:
 
 # -- arbitrary text: never an exception, never anything executed -------------------------
 
-TOKENS = ["a", "b", "x", "E", "1", "2.5", "1e999", "(", ")", "[", "]", ",", "+", "-", "*", "/", "**",
-          "^", "<", "==", " and ", " or ", "not ", " if ", " else ", "max", "min", "std", "rank", "at",
-          "round", "where", "by=", "ddof=", "ties=", "'min'", "lambda", ":", ".", "__import__", "'os'",
-          "f'", "{", "}", ":=", "\n", " ", "\x00", "é", "\\", "#", ";", "import ", "="]
+TOKENS = [
+    "a",
+    "b",
+    "x",
+    "E",
+    "1",
+    "2.5",
+    "1e999",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "+",
+    "-",
+    "*",
+    "/",
+    "**",
+    "^",
+    "<",
+    "==",
+    " and ",
+    " or ",
+    "not ",
+    " if ",
+    " else ",
+    "max",
+    "min",
+    "std",
+    "rank",
+    "at",
+    "round",
+    "where",
+    "by=",
+    "ddof=",
+    "ties=",
+    "'min'",
+    "lambda",
+    ":",
+    ".",
+    "__import__",
+    "'os'",
+    "f'",
+    "{",
+    "}",
+    ":=",
+    "\n",
+    " ",
+    "\x00",
+    "é",
+    "\\",
+    "#",
+    ";",
+    "import ",
+    "=",
+]
 
 formula_text = st.one_of(
     st.text(max_size=60),

@@ -70,7 +70,8 @@ def test_rejected_with_expected_diagnostics(case: Path, monkeypatch: pytest.Monk
     if REGEN:
         expected_file.write_text(result.stderr, encoding="utf-8")
     assert expected_file.exists(), (
-        f"{_relative(expected_file)} is missing; create it with INDEXLAB_REGEN=1 and review it")
+        f"{_relative(expected_file)} is missing; create it with INDEXLAB_REGEN=1 and review it"
+    )
     assert result.stderr == expected_file.read_text(encoding="utf-8")
 
 
@@ -91,19 +92,35 @@ def test_every_diagnostic_is_placed(case: Path, monkeypatch: pytest.MonkeyPatch)
         assert isinstance(d["line"], int) and d["line"] >= 1, d
         assert isinstance(d["column"], int) and d["column"] >= 1, d
         assert f"{d['file']}:{d['line']}:{d['column']}: error[{d['code']}]: {d['message']}" in (
-            case.with_suffix(".expected").read_text(encoding="utf-8"))
+            case.with_suffix(".expected").read_text(encoding="utf-8")
+        )
 
 
 def test_many_problems_are_reported_together(monkeypatch: pytest.MonkeyPatch) -> None:
-    result = _validate(CASES_DIR / "many_problems.yaml", "--format", "json", monkeypatch=monkeypatch)
+    result = _validate(
+        CASES_DIR / "many_problems.yaml", "--format", "json", monkeypatch=monkeypatch
+    )
     codes = {d["code"] for d in _json_diagnostics(result.stderr)}
-    assert codes >= {"unknown-name", "unknown-function", "formula-syntax", "cycle", "unknown-method",
-                     "unknown-member", "member-twice", "weights", "bad-arguments", "class-bands"}
+    assert codes >= {
+        "unknown-name",
+        "unknown-function",
+        "formula-syntax",
+        "cycle",
+        "unknown-method",
+        "unknown-member",
+        "member-twice",
+        "weights",
+        "bad-arguments",
+        "class-bands",
+    }
 
 
 def test_corpus_is_complete() -> None:
     """Every case has its expected output and nothing else lies in the folder."""
     assert len(CASES) >= 30
-    stray = [p.name for p in CASES_DIR.iterdir()
-             if p.suffix not in (".yaml", ".expected") or not p.with_suffix(".yaml").exists()]
+    stray = [
+        p.name
+        for p in CASES_DIR.iterdir()
+        if p.suffix not in (".yaml", ".expected") or not p.with_suffix(".yaml").exists()
+    ]
     assert not stray

@@ -38,12 +38,18 @@ REL = 1e-12
 REGIONS = ["N", "S", "E", "W", "C", "X"]
 YEARS = [2010, 2014]
 PANEL: dict[tuple[str, int], dict[str, float]] = {
-    ("N", 2010): {"a": 12.0, "b": 4.2, "c": 110.0}, ("N", 2014): {"a": 15.0, "b": 3.9, "c": 115.0},
-    ("S", 2010): {"a": 30.0, "b": 1.1, "c": 95.0}, ("S", 2014): {"a": 28.0, "b": 1.5, "c": 99.0},
-    ("E", 2010): {"a": 7.5, "b": 3.3, "c": 130.0}, ("E", 2014): {"a": 9.0, "b": 4.4, "c": 125.0},
-    ("W", 2010): {"a": 18.0, "b": 2.7, "c": 87.0}, ("W", 2014): {"a": 40.0, "b": 2.2, "c": 90.0},
-    ("C", 2010): {"a": 25.0, "b": 5.9, "c": 101.0}, ("C", 2014): {"a": 22.0, "b": 6.1, "c": 108.0},
-    ("X", 2010): {"a": 3.0, "b": 0.8, "c": 120.0}, ("X", 2014): {"a": 6.0, "b": 1.2, "c": 118.0},
+    ("N", 2010): {"a": 12.0, "b": 4.2, "c": 110.0},
+    ("N", 2014): {"a": 15.0, "b": 3.9, "c": 115.0},
+    ("S", 2010): {"a": 30.0, "b": 1.1, "c": 95.0},
+    ("S", 2014): {"a": 28.0, "b": 1.5, "c": 99.0},
+    ("E", 2010): {"a": 7.5, "b": 3.3, "c": 130.0},
+    ("E", 2014): {"a": 9.0, "b": 4.4, "c": 125.0},
+    ("W", 2010): {"a": 18.0, "b": 2.7, "c": 87.0},
+    ("W", 2014): {"a": 40.0, "b": 2.2, "c": 90.0},
+    ("C", 2010): {"a": 25.0, "b": 5.9, "c": 101.0},
+    ("C", 2014): {"a": 22.0, "b": 6.1, "c": 108.0},
+    ("X", 2010): {"a": 3.0, "b": 0.8, "c": 120.0},
+    ("X", 2014): {"a": 6.0, "b": 1.2, "c": 118.0},
 }
 KEYS = [(r, y) for y in YEARS for r in REGIONS]
 
@@ -53,7 +59,9 @@ def panel_csv(columns: Iterable[str] = ("a", "b", "c"), data: dict | None = None
     cols = list(columns)
     lines = ["region,year," + ",".join(cols)]
     for (r, y), row in data.items():
-        lines.append(f"{r},{y}," + ",".join("" if row.get(c) is None else repr(row[c]) for c in cols))
+        lines.append(
+            f"{r},{y}," + ",".join("" if row.get(c) is None else repr(row[c]) for c in cols)
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -71,9 +79,16 @@ def column(result: api.RunResult, name: str, unit: str = "region", period: str =
 
 def close(got: dict, want: dict, rel: float = REL, abs_: float = 1e-12) -> None:
     assert set(got) == set(want), (sorted(got), sorted(want))
-    bad = {k: (got[k], want[k]) for k in want
-           if not (got[k] is None and want[k] is None)
-           and (got[k] is None or want[k] is None or not math.isclose(got[k], want[k], rel_tol=rel, abs_tol=abs_))}
+    bad = {
+        k: (got[k], want[k])
+        for k in want
+        if not (got[k] is None and want[k] is None)
+        and (
+            got[k] is None
+            or want[k] is None
+            or not math.isclose(got[k], want[k], rel_tol=rel, abs_tol=abs_)
+        )
+    }
     assert not bad, f"(got, expected) differ at {bad}"
 
 
@@ -91,7 +106,9 @@ inputs:
 
 def norm_methodology(spec: str, direction: str = "higher") -> str:
     """A normalises a (direction given), B normalises b (higher); index = mean of the two."""
-    return HEADER + f"""\
+    return (
+        HEADER
+        + f"""\
 indicators:
   A: {{formula: a, direction: {direction}}}
   B: {{formula: b}}
@@ -101,6 +118,7 @@ groups:
   G: {{members: [A, B]}}
 index: {{group: G}}
 """
+    )
 
 
 def by_period(var: str, scope: object = "period") -> dict[tuple[str, int], list[float]]:
@@ -143,6 +161,7 @@ def quantile7(xs: list[float], p: float) -> float:
 
 # == 1. normalisation ===========================================================================
 
+
 def leader_share(x, xs):
     return x / max(xs) * 100
 
@@ -159,35 +178,74 @@ NORMALISATIONS: list[tuple[str, str, Callable[[float, list[float]], float]]] = [
     # (YAML spec, direction of A, textbook formula for A)
     ("{method: leader_share}", "higher", leader_share),
     ("{method: leader_share, scale: 1, cost: min_over_x}", "lower", lambda x, xs: min(xs) / x),
-    ("{method: leader_share, cost: one_minus_share}", "lower", lambda x, xs: (1 - x / max(xs)) * 100),
+    (
+        "{method: leader_share, cost: one_minus_share}",
+        "lower",
+        lambda x, xs: (1 - x / max(xs)) * 100,
+    ),
     ("{method: min_max}", "higher", lambda x, xs: (x - min(xs)) / (max(xs) - min(xs)) * 100),
     ("{method: min_max, range: [1, 7]}", "higher", min_max_1_7),
     ("{method: min_max, range: [1, 7]}", "lower", min_max_1_7_lower),
     ("{method: z_score}", "higher", lambda x, xs: (x - statistics.fmean(xs)) / sample_sd(xs)),
     ("{method: z_score}", "lower", lambda x, xs: (statistics.fmean(xs) - x) / sample_sd(xs)),
-    ("{method: z_score, ddof: 0, mean: 100, sd: 10}", "higher",
-     lambda x, xs: (x - statistics.fmean(xs)) / pop_sd(xs) * 10 + 100),
-    ("{method: goalposts, lower: 5, upper: 35}", "higher", lambda x, xs: min(max((x - 5) / 30, 0.0), 1.0)),
-    ("{method: goalposts, lower: 5, upper: 35, scale: 100}", "lower",
-     lambda x, xs: min(max((35 - x) / 30, 0.0), 1.0) * 100),
-    ("{method: goalposts, lower: 5, upper: 35, truncate: false}", "higher", lambda x, xs: (x - 5) / 30),
-    ("{method: distance_to_target, target: 25}", "higher", lambda x, xs: min((x - min(xs)) / (25 - min(xs)), 1.0)),
-    ("{method: distance_to_target, target: 25, cap: false}", "higher", lambda x, xs: (x - min(xs)) / (25 - min(xs))),
-    ("{method: distance_to_target, target: 10}", "lower", lambda x, xs: min((max(xs) - x) / (max(xs) - 10), 1.0)),
+    (
+        "{method: z_score, ddof: 0, mean: 100, sd: 10}",
+        "higher",
+        lambda x, xs: (x - statistics.fmean(xs)) / pop_sd(xs) * 10 + 100,
+    ),
+    (
+        "{method: goalposts, lower: 5, upper: 35}",
+        "higher",
+        lambda x, xs: min(max((x - 5) / 30, 0.0), 1.0),
+    ),
+    (
+        "{method: goalposts, lower: 5, upper: 35, scale: 100}",
+        "lower",
+        lambda x, xs: min(max((35 - x) / 30, 0.0), 1.0) * 100,
+    ),
+    (
+        "{method: goalposts, lower: 5, upper: 35, truncate: false}",
+        "higher",
+        lambda x, xs: (x - 5) / 30,
+    ),
+    (
+        "{method: distance_to_target, target: 25}",
+        "higher",
+        lambda x, xs: min((x - min(xs)) / (25 - min(xs)), 1.0),
+    ),
+    (
+        "{method: distance_to_target, target: 25, cap: false}",
+        "higher",
+        lambda x, xs: (x - min(xs)) / (25 - min(xs)),
+    ),
+    (
+        "{method: distance_to_target, target: 10}",
+        "lower",
+        lambda x, xs: min((max(xs) - x) / (max(xs) - 10), 1.0),
+    ),
     ("{method: vector}", "higher", lambda x, xs: x / math.sqrt(sum(v * v for v in xs))),
-    ("{method: vector, scale: 10}", "lower", lambda x, xs: (1 - x / math.sqrt(sum(v * v for v in xs))) * 10),
+    (
+        "{method: vector, scale: 10}",
+        "lower",
+        lambda x, xs: (1 - x / math.sqrt(sum(v * v for v in xs))) * 10,
+    ),
     ("{method: share}", "higher", lambda x, xs: x / sum(xs)),
     ("{method: share, scale: 100}", "lower", lambda x, xs: (1 / x) / sum(1 / v for v in xs) * 100),
-    ("{method: formula, formula: '(x - min(x)) / (max(x) - min(x)) * 100'}", "higher",
-     lambda x, xs: (x - min(xs)) / (max(xs) - min(xs)) * 100),
+    (
+        "{method: formula, formula: '(x - min(x)) / (max(x) - min(x)) * 100'}",
+        "higher",
+        lambda x, xs: (x - min(xs)) / (max(xs) - min(xs)) * 100,
+    ),
     ("{method: none}", "higher", lambda x, xs: x),
 ]
 
 
-@pytest.mark.parametrize("spec,direction,formula", NORMALISATIONS,
-                         ids=[f"{s} {d}" for s, d, _ in NORMALISATIONS])
-def test_normalisation_matches_textbook_formula(tmp_path: Path, spec: str, direction: str,
-                                                formula: Callable) -> None:
+@pytest.mark.parametrize(
+    "spec,direction,formula", NORMALISATIONS, ids=[f"{s} {d}" for s, d, _ in NORMALISATIONS]
+)
+def test_normalisation_matches_textbook_formula(
+    tmp_path: Path, spec: str, direction: str, formula: Callable
+) -> None:
     result = run(tmp_path, norm_methodology(spec, direction), panel_csv())
     close(column(result, "A.norm"), hand("a", formula))
 
@@ -207,21 +265,39 @@ def test_distance_to_reference_unit(tmp_path: Path) -> None:
         xs = by_period("a")
         want = {k: f(PANEL[k]["a"], xs[k], k) for k in KEYS}
         close(column(result, "A.norm"), want)
-        assert all(v == pytest.approx(1.0) for (r, _), v in column(result, "A.norm").items() if r == "C")
+        assert all(
+            v == pytest.approx(1.0) for (r, _), v in column(result, "A.norm").items() if r == "C"
+        )
 
 
 def test_distance_to_reference_cap(tmp_path: Path) -> None:
-    result = run(tmp_path, norm_methodology("{method: distance_to_reference, unit: C, cap: true, scale: 100}"),
-                 panel_csv())
+    result = run(
+        tmp_path,
+        norm_methodology("{method: distance_to_reference, unit: C, cap: true, scale: 100}"),
+        panel_csv(),
+    )
     xs = by_period("a")
-    want = {k: min(1 - (PANEL[("C", k[1])]["a"] - PANEL[k]["a"]) / (PANEL[("C", k[1])]["a"] - min(xs[k])), 1)
-            * 100 for k in KEYS}
+    want = {
+        k: min(
+            1 - (PANEL[("C", k[1])]["a"] - PANEL[k]["a"]) / (PANEL[("C", k[1])]["a"] - min(xs[k])),
+            1,
+        )
+        * 100
+        for k in KEYS
+    }
     close(column(result, "A.norm"), want)
 
 
 # ranks: ties and a missing value (n counts units with a value)
-TIES = {("N", 1): 5.0, ("S", 1): 3.0, ("E", 1): 5.0, ("W", 1): 1.0, ("C", 1): 4.0, ("X", 1): 3.0,
-        ("Y", 1): None}
+TIES = {
+    ("N", 1): 5.0,
+    ("S", 1): 3.0,
+    ("E", 1): 5.0,
+    ("W", 1): 1.0,
+    ("C", 1): 4.0,
+    ("X", 1): 3.0,
+    ("Y", 1): None,
+}
 
 
 def rank_min(x: float, xs: list[float], lower: bool) -> int:
@@ -231,10 +307,14 @@ def rank_min(x: float, xs: list[float], lower: bool) -> int:
 
 @pytest.mark.parametrize("direction", ["higher", "lower"])
 @pytest.mark.parametrize("method", ["rank", "percentile_rank", "borda"])
-def test_rank_family_with_ties_and_a_missing_value(tmp_path: Path, method: str, direction: str) -> None:
+def test_rank_family_with_ties_and_a_missing_value(
+    tmp_path: Path, method: str, direction: str
+) -> None:
     # COINr n_rank = rank(x, ties = "min"); n_prank = (rank - 1) / (n - 1); n_borda = rank - 1
     data = {k: {"a": v, "b": 1.0 + i, "c": 1.0} for i, (k, v) in enumerate(TIES.items())}
-    result = run(tmp_path, norm_methodology(f"{{method: {method}}}", direction), panel_csv(data=data))
+    result = run(
+        tmp_path, norm_methodology(f"{{method: {method}}}", direction), panel_csv(data=data)
+    )
     present = [v for v in TIES.values() if v is not None]
     n = len(present)
     lower = direction == "lower"
@@ -255,10 +335,15 @@ def test_rank_family_with_ties_and_a_missing_value(tmp_path: Path, method: str, 
 def test_percentile_rank_scale(tmp_path: Path) -> None:
     result = run(tmp_path, norm_methodology("{method: percentile_rank, scale: 100}"), panel_csv())
     xs = by_period("a")
-    close(column(result, "A.norm"), {k: (rank_min(PANEL[k]["a"], xs[k], False) - 1) / 5 * 100 for k in KEYS})
+    close(
+        column(result, "A.norm"),
+        {k: (rank_min(PANEL[k]["a"], xs[k], False) - 1) / 5 * 100 for k in KEYS},
+    )
 
 
-def categorical_hand(x: float, xs: list[float], cuts: list[float], scores: list[float], lower: bool) -> float:
+def categorical_hand(
+    x: float, xs: list[float], cuts: list[float], scores: list[float], lower: bool
+) -> float:
     qs = [quantile7(xs, p / 100) for p in cuts]
     ss = scores[::-1] if lower else scores
     k = sum(1 for q in qs if x >= q)  # a value on a percentile goes to the upper interval
@@ -268,12 +353,39 @@ def categorical_hand(x: float, xs: list[float], cuts: list[float], scores: list[
 @pytest.mark.parametrize("direction", ["higher", "lower"])
 def test_categorical_default_percentiles(tmp_path: Path, direction: str) -> None:
     # OECD/JRC Handbook Table 3: 0 < P15 <= 20 < P25 <= 40 < P65 <= 60 < P85 <= 80 < P95 <= 100
-    values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0,
-              18.0, 19.0, 20.0, 21.0]  # n = 21: every default percentile falls on a value (h = 20 p)
+    values = [
+        1.0,
+        2.0,
+        3.0,
+        4.0,
+        5.0,
+        6.0,
+        7.0,
+        8.0,
+        9.0,
+        10.0,
+        11.0,
+        12.0,
+        13.0,
+        14.0,
+        15.0,
+        16.0,
+        17.0,
+        18.0,
+        19.0,
+        20.0,
+        21.0,
+    ]  # n = 21: every default percentile falls on a value (h = 20 p)
     data = {(f"u{i:02d}", 1): {"a": v, "b": 1.0, "c": 1.0} for i, v in enumerate(values)}
-    result = run(tmp_path, norm_methodology("{method: categorical}", direction), panel_csv(data=data))
-    want = {k: categorical_hand(row["a"], values, [15, 25, 65, 85, 95], [0, 20, 40, 60, 80, 100],
-                                direction == "lower") for k, row in data.items()}
+    result = run(
+        tmp_path, norm_methodology("{method: categorical}", direction), panel_csv(data=data)
+    )
+    want = {
+        k: categorical_hand(
+            row["a"], values, [15, 25, 65, 85, 95], [0, 20, 40, 60, 80, 100], direction == "lower"
+        )
+        for k, row in data.items()
+    }
     close(column(result, "A.norm"), want)
     got = column(result, "A.norm")
     # P15 = 4 exactly: 4 is in the second interval, 3 in the first
@@ -285,11 +397,17 @@ def test_categorical_custom(tmp_path: Path) -> None:
     spec = "{method: categorical, percentiles: [25, 50, 75], scores: [1, 2, 3, 4]}"
     result = run(tmp_path, norm_methodology(spec), panel_csv())
     xs = by_period("a")
-    close(column(result, "A.norm"),
-          {k: categorical_hand(PANEL[k]["a"], xs[k], [25, 50, 75], [1, 2, 3, 4], False) for k in KEYS})
+    close(
+        column(result, "A.norm"),
+        {
+            k: categorical_hand(PANEL[k]["a"], xs[k], [25, 50, 75], [1, 2, 3, 4], False)
+            for k in KEYS
+        },
+    )
 
 
 # -- transforms ------------------------------------------------------------------------------
+
 
 def log_ct(x: float, xs: list[float]) -> float:
     return math.log(x - min(xs) + 0.01 * (max(xs) - min(xs)))
@@ -300,7 +418,7 @@ def log_plus1(x: float, xs: list[float]) -> float:
 
 
 def box_cox(lam: float) -> Callable[[float, list[float]], float]:
-    return lambda x, xs: math.log(x) if lam == 0 else (x ** lam - 1) / lam
+    return lambda x, xs: math.log(x) if lam == 0 else (x**lam - 1) / lam
 
 
 TRANSFORMS = {
@@ -332,21 +450,37 @@ def test_transform_then_min_max(tmp_path: Path, transform: str, scope: object) -
 
 def test_goalposts_move_through_the_log_transform(tmp_path: Path) -> None:
     # UNDP income index: (ln x - ln 100) / (ln 75000 - ln 100); here goalposts 2 and 50
-    result = run(tmp_path, norm_methodology("{method: goalposts, lower: 2, upper: 50, transform: log}"), panel_csv())
-    close(column(result, "A.norm"),
-          {k: min(max((math.log(PANEL[k]["a"]) - math.log(2)) / (math.log(50) - math.log(2)), 0), 1) for k in KEYS})
+    result = run(
+        tmp_path,
+        norm_methodology("{method: goalposts, lower: 2, upper: 50, transform: log}"),
+        panel_csv(),
+    )
+    close(
+        column(result, "A.norm"),
+        {
+            k: min(
+                max((math.log(PANEL[k]["a"]) - math.log(2)) / (math.log(50) - math.log(2)), 0), 1
+            )
+            for k in KEYS
+        },
+    )
 
 
 # -- scope -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("scope", ["period", "pooled", 2010, 2014])
 @pytest.mark.parametrize("method", ["min_max", "z_score", "leader_share"])
 def test_scope(tmp_path: Path, method: str, scope: object) -> None:
     scope_yaml = f"{{period: {scope}}}" if isinstance(scope, int) else scope
-    result = run(tmp_path, norm_methodology(f"{{method: {method}, scope: {scope_yaml}}}"), panel_csv())
-    f = {"min_max": lambda x, xs: (x - min(xs)) / (max(xs) - min(xs)) * 100,
-         "z_score": lambda x, xs: (x - statistics.fmean(xs)) / sample_sd(xs),
-         "leader_share": leader_share}[method]
+    result = run(
+        tmp_path, norm_methodology(f"{{method: {method}, scope: {scope_yaml}}}"), panel_csv()
+    )
+    f = {
+        "min_max": lambda x, xs: (x - min(xs)) / (max(xs) - min(xs)) * 100,
+        "z_score": lambda x, xs: (x - statistics.fmean(xs)) / sample_sd(xs),
+        "leader_share": leader_share,
+    }[method]
     close(column(result, "A.norm"), hand("a", f, scope))
     if scope == 2010 and method == "min_max":
         # the reference period's statistics applied to 2014: W (40 > max 2010 = 30) exceeds 100
@@ -354,7 +488,9 @@ def test_scope(tmp_path: Path, method: str, scope: object) -> None:
 
 
 def test_scope_per_indicator_override(tmp_path: Path) -> None:
-    yaml_text = HEADER + """\
+    yaml_text = (
+        HEADER
+        + """\
 indicators:
   A: {formula: a}
   B: {formula: b}
@@ -366,17 +502,31 @@ groups:
   G: {members: [A, B]}
 index: {group: G}
 """
+    )
     result = run(tmp_path, yaml_text, panel_csv())
-    close(column(result, "A.norm"), hand("a", lambda x, xs: (x - min(xs)) / (max(xs) - min(xs)) * 100))
-    close(column(result, "B.norm"), hand("b", lambda x, xs: (x - statistics.fmean(xs)) / sample_sd(xs), "pooled"))
+    close(
+        column(result, "A.norm"), hand("a", lambda x, xs: (x - min(xs)) / (max(xs) - min(xs)) * 100)
+    )
+    close(
+        column(result, "B.norm"),
+        hand("b", lambda x, xs: (x - statistics.fmean(xs)) / sample_sd(xs), "pooled"),
+    )
 
 
 # == 3. aggregation ============================================================================
 
-def agg_methodology(aggregation: str, weights: str = "", members: str = "[A, B, C]",
-                    normalisation: str = "{method: none}", extra: str = "") -> str:
+
+def agg_methodology(
+    aggregation: str,
+    weights: str = "",
+    members: str = "[A, B, C]",
+    normalisation: str = "{method: none}",
+    extra: str = "",
+) -> str:
     w = f", weights: {weights}" if weights else ""
-    return HEADER + f"""\
+    return (
+        HEADER
+        + f"""\
 indicators:
   A: {{formula: a}}
   B: {{formula: b}}
@@ -387,6 +537,7 @@ groups:
   G: {{members: {members}, aggregation: {aggregation}{w}{extra}}}
 index: {{group: G}}
 """
+    )
 
 
 W3 = [2.0, 1.0, 3.0]
@@ -410,7 +561,7 @@ def w_harm(ys, ws):
 
 
 def w_power(p):
-    return lambda ys, ws: (sum(w * y ** p for w, y in zip(ws, ys)) / sum(ws)) ** (1 / p)
+    return lambda ys, ws: (sum(w * y**p for w, y in zip(ws, ys)) / sum(ws)) ** (1 / p)
 
 
 AGGREGATIONS = [
@@ -428,26 +579,36 @@ AGGREGATIONS = [
 ]
 
 
-@pytest.mark.parametrize("aggregation,weights,formula", AGGREGATIONS,
-                         ids=[f"{a} {w}" for a, w, _ in AGGREGATIONS])
-def test_aggregation_matches_textbook_formula(tmp_path: Path, aggregation: str, weights: str,
-                                              formula: Callable) -> None:
+@pytest.mark.parametrize(
+    "aggregation,weights,formula", AGGREGATIONS, ids=[f"{a} {w}" for a, w, _ in AGGREGATIONS]
+)
+def test_aggregation_matches_textbook_formula(
+    tmp_path: Path, aggregation: str, weights: str, formula: Callable
+) -> None:
     result = run(tmp_path, agg_methodology(aggregation, weights), panel_csv())
     close(column(result, "G"), {k: formula(rows(k)) for k in KEYS})
 
 
 def test_power_mean_limits_agree_with_the_named_means(tmp_path: Path) -> None:
     got = {}
-    for name, agg in (("p1", "{method: power, p: 1}"), ("ar", "{method: arithmetic}"),
-                      ("pm1", "{method: power, p: -1}"), ("ha", "{method: harmonic}")):
-        got[name] = column(run(tmp_path, agg_methodology(agg, W3_YAML), panel_csv(), name=name), "G")
+    for name, agg in (
+        ("p1", "{method: power, p: 1}"),
+        ("ar", "{method: arithmetic}"),
+        ("pm1", "{method: power, p: -1}"),
+        ("ha", "{method: harmonic}"),
+    ):
+        got[name] = column(
+            run(tmp_path, agg_methodology(agg, W3_YAML), panel_csv(), name=name), "G"
+        )
     close(got["p1"], got["ar"])
     close(got["pm1"], got["ha"])
 
 
 @pytest.mark.parametrize("value", [0.0, -1.0])
 @pytest.mark.parametrize("aggregation", ["geometric", "harmonic"])
-def test_zero_member_is_a_domain_error_naming_the_unit(tmp_path: Path, aggregation: str, value: float) -> None:
+def test_zero_member_is_a_domain_error_naming_the_unit(
+    tmp_path: Path, aggregation: str, value: float
+) -> None:
     # COINr a_gmean stops on x <= 0, a_hmean on x == 0; the schema asks members > 0 for both
     data = {k: dict(v) for k, v in PANEL.items()}
     data[("E", 2014)]["b"] = value
@@ -477,7 +638,9 @@ def weighted_median(ys: list[float], ws: list[Fraction]) -> float:
 def test_weighted_median_with_ties_in_cumulative_weight(tmp_path: Path) -> None:
     # four members, weights 1, 2, 2, 5: the cumulative weight of the three smallest is
     # exactly half when D is the largest; 0.1 + 0.2 + 0.2 is 0.5000000000000001 in floats
-    yaml_text = HEADER.replace("  c: {}\n", "  c: {}\n  d: {}\n") + """\
+    yaml_text = (
+        HEADER.replace("  c: {}\n", "  c: {}\n  d: {}\n")
+        + """\
 indicators:
   A: {formula: a}
   B: {formula: b}
@@ -489,10 +652,13 @@ groups:
   G: {members: [A, B, C, D], aggregation: {method: median}, weights: {A: 1, B: 2, C: 2, D: 5}}
 index: {group: G}
 """
-    values = {("p", 1): [1.0, 2.0, 3.0, 10.0],  # cum 0.1, 0.3, 0.5 at 3 -> 3 (not 10, not the mean)
-              ("q", 1): [4.0, 3.0, 2.0, 1.0],  # sorted 1(D,.5) -> reaches half at once -> 1
-              ("r", 1): [5.0, 5.0, 1.0, 9.0],  # sorted 1(.2) 5(.1) 5(.2) 9(.5): half at the second 5
-              ("s", 1): [2.0, 8.0, 8.0, 3.0]}  # sorted 2(.1) 3(.5) -> cum .6 at 3
+    )
+    values = {
+        ("p", 1): [1.0, 2.0, 3.0, 10.0],  # cum 0.1, 0.3, 0.5 at 3 -> 3 (not 10, not the mean)
+        ("q", 1): [4.0, 3.0, 2.0, 1.0],  # sorted 1(D,.5) -> reaches half at once -> 1
+        ("r", 1): [5.0, 5.0, 1.0, 9.0],  # sorted 1(.2) 5(.1) 5(.2) 9(.5): half at the second 5
+        ("s", 1): [2.0, 8.0, 8.0, 3.0],
+    }  # sorted 2(.1) 3(.5) -> cum .6 at 3
     data = {k: dict(zip("abcd", v)) for k, v in values.items()}
     result = run(tmp_path, yaml_text, panel_csv("abcd", data))
     ws = [Fraction(1), Fraction(2), Fraction(2), Fraction(5)]
@@ -508,6 +674,7 @@ def test_weighted_median_equal_weights_even_count_is_the_lower_median(tmp_path: 
 
 # -- Mazziotta-Pareto ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("penalty", ["positive", "negative"])
 def test_mpi_on_z_scores_100_10(tmp_path: Path, penalty: str) -> None:
     # Compind: normalise_ci(method = 1, z.mean = 100, z.std = 10) (sample SD of each
@@ -515,27 +682,36 @@ def test_mpi_on_z_scores_100_10(tmp_path: Path, penalty: str) -> None:
     # of the published MPI (De Muro, Mazziotta & Pareto 2011); Compind's ci_mpi uses var(),
     # the sample variance: a deliberate deviation, asserted below.
     agg = f"{{method: mpi, penalty: {penalty}}}"
-    result = run(tmp_path, agg_methodology(agg, normalisation="{method: z_score, mean: 100, sd: 10}"),
-                 panel_csv())
-    z = {v: hand(v, lambda x, xs: (x - statistics.fmean(xs)) / sample_sd(xs) * 10 + 100) for v in "abc"}
+    result = run(
+        tmp_path,
+        agg_methodology(agg, normalisation="{method: z_score, mean: 100, sd: 10}"),
+        panel_csv(),
+    )
+    z = {
+        v: hand(v, lambda x, xs: (x - statistics.fmean(xs)) / sample_sd(xs) * 10 + 100)
+        for v in "abc"
+    }
     want, compind = {}, {}
     for k in KEYS:
         ys = [z[v][k] for v in "abc"]
         m, s = sum(ys) / 3, pop_sd(ys)
         cv = s / m
-        want[k] = m * (1 - cv ** 2) if penalty == "positive" else m * (1 + cv ** 2)
+        want[k] = m * (1 - cv**2) if penalty == "positive" else m * (1 + cv**2)
         cv_s = sample_sd(ys) / m
-        compind[k] = m * (1 - cv_s ** 2) if penalty == "positive" else m * (1 + cv_s ** 2)
+        compind[k] = m * (1 - cv_s**2) if penalty == "positive" else m * (1 + cv_s**2)
     got = column(result, "G")
     close(got, want)
     assert any(not math.isclose(got[k], compind[k], rel_tol=1e-9) for k in KEYS)
     # the z-scores have mean 100 and SD 10 within each year
     for y in YEARS:
         zs = [column(result, "A.norm")[(r, y)] for r in REGIONS]
-        assert statistics.fmean(zs) == pytest.approx(100) and statistics.stdev(zs) == pytest.approx(10)
+        assert statistics.fmean(zs) == pytest.approx(100) and statistics.stdev(zs) == pytest.approx(
+            10
+        )
 
 
 # -- TOPSIS ------------------------------------------------------------------------------------
+
 
 def topsis_hand(matrix: list[list[float]], weights: list[float]) -> list[float]:
     """Hwang & Yoon closeness on an already-normalised matrix: v = w y, ideal = max v."""
@@ -586,8 +762,11 @@ def test_topsis_reproduces_pymcdm_printed_example(tmp_path: Path) -> None:
 
 
 def test_topsis_weighted_by_period(tmp_path: Path) -> None:
-    result = run(tmp_path, agg_methodology("{method: topsis}", W3_YAML,
-                                           normalisation="{method: vector}"), panel_csv())
+    result = run(
+        tmp_path,
+        agg_methodology("{method: topsis}", W3_YAML, normalisation="{method: vector}"),
+        panel_csv(),
+    )
     want = {}
     for y in YEARS:
         units = [(r, y) for r in REGIONS]
@@ -599,6 +778,7 @@ def test_topsis_weighted_by_period(tmp_path: Path) -> None:
 
 # -- VIKOR -------------------------------------------------------------------------------------
 
+
 def vikor_q(matrix: list[list[float]], weights: list[float], v: float = 0.5) -> list[float]:
     total = sum(weights)
     ws = [w / total for w in weights]
@@ -607,8 +787,10 @@ def vikor_q(matrix: list[list[float]], weights: list[float], v: float = 0.5) -> 
     terms = [[w * (b - y) / (b - c) for w, y, b, c in zip(ws, row, best, worst)] for row in matrix]
     s = [sum(t) for t in terms]
     r = [max(t) for t in terms]
-    return [v * (si - min(s)) / (max(s) - min(s)) + (1 - v) * (ri - min(r)) / (max(r) - min(r))
-            for si, ri in zip(s, r)]
+    return [
+        v * (si - min(s)) / (max(s) - min(s)) + (1 - v) * (ri - min(r)) / (max(r) - min(r))
+        for si, ri in zip(s, r)
+    ]
 
 
 def test_vikor_reproduces_pymcdm_yang_wu_example(tmp_path: Path) -> None:
@@ -656,6 +838,7 @@ def test_vikor_weighted_v(tmp_path: Path) -> None:
 
 # -- Copeland ----------------------------------------------------------------------------------
 
+
 def copeland_hand(matrix: list[list[float]], weights: list[float]) -> list[float]:
     """COINr's documented rule: O_pq = sum w [y_p > y_q] + 1/2 sum w [y_p = y_q] (w summing
     to 1); score_p = sum over q != p of +1 if O_pq > 1/2, -1 if < 1/2, 0 if = 1/2."""
@@ -675,8 +858,13 @@ def copeland_hand(matrix: list[list[float]], weights: list[float]) -> list[float
 
 def test_copeland_with_ties(tmp_path: Path) -> None:
     # ties within a criterion (1/2 of its weight each) and a pairwise tie (O = 1/2 -> 0)
-    values = {("p", 1): [3.0, 1.0, 2.0], ("q", 1): [1.0, 3.0, 2.0], ("r", 1): [2.0, 2.0, 2.0],
-              ("s", 1): [3.0, 3.0, 1.0], ("t", 1): [0.5, 0.5, 0.5]}
+    values = {
+        ("p", 1): [3.0, 1.0, 2.0],
+        ("q", 1): [1.0, 3.0, 2.0],
+        ("r", 1): [2.0, 2.0, 2.0],
+        ("s", 1): [3.0, 3.0, 1.0],
+        ("t", 1): [0.5, 0.5, 0.5],
+    }
     data = {k: dict(zip("abc", v)) for k, v in values.items()}
     result = run(tmp_path, agg_methodology("{method: copeland}"), panel_csv(data=data))
     want = dict(zip(values, copeland_hand(list(values.values()), [1, 1, 1])))
@@ -700,8 +888,11 @@ def test_copeland_weighted_per_period(tmp_path: Path) -> None:
 
 # -- a mixed hierarchy -----------------------------------------------------------------------------
 
+
 def test_mixed_hierarchy_any_depth(tmp_path: Path) -> None:
-    yaml_text = HEADER + """\
+    yaml_text = (
+        HEADER
+        + """\
 indicators:
   A: {formula: a}
   B: {formula: b}
@@ -715,6 +906,7 @@ groups:
   TOP: {members: [G2, D], aggregation: {method: power, p: 3}, weights: {G2: 1, D: 4}}
 index: {group: TOP}
 """
+    )
     result = run(tmp_path, yaml_text, panel_csv())
     n = {v: hand(v, lambda x, xs: (x - min(xs)) / (max(xs) - min(xs)) * 99 + 1) for v in "abc"}
     d = {k: PANEL[k]["b"] + PANEL[k]["c"] for k in KEYS}
@@ -731,11 +923,16 @@ index: {group: TOP}
 
 # == 4. weights =================================================================================
 
+
 def weights_frame(result: api.RunResult) -> dict[tuple[object, str, str], tuple[float, float]]:
     w = result.weights
     assert w is not None
-    return {(p, g, m): (wt, eff) for p, g, m, wt, eff in
-            zip(w["period"], w["group"], w["member"], w["weight"], w["effective_weight"])}
+    return {
+        (p, g, m): (wt, eff)
+        for p, g, m, wt, eff in zip(
+            w["period"], w["group"], w["member"], w["weight"], w["effective_weight"]
+        )
+    }
 
 
 def entropy_hand(cols: list[list[float]]) -> list[float]:
@@ -754,7 +951,10 @@ def critic_hand(cols: list[list[float]]) -> list[float]:
         num = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
         return num / math.sqrt(sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys))
 
-    c = [sample_sd(a) * sum(1 - pearson(a, b) for k, b in enumerate(cols) if k != j) for j, a in enumerate(cols)]
+    c = [
+        sample_sd(a) * sum(1 - pearson(a, b) for k, b in enumerate(cols) if k != j)
+        for j, a in enumerate(cols)
+    ]
     return [x / sum(c) for x in c]
 
 
@@ -763,12 +963,26 @@ def sd_hand(cols: list[list[float]]) -> list[float]:
     return [x / sum(s) for x in s]
 
 
-@pytest.mark.parametrize("weighting,formula", [("entropy", entropy_hand), ("critic", critic_hand),
-                                               ("sd", sd_hand), ("equal", lambda cols: [1 / 3] * 3)])
+@pytest.mark.parametrize(
+    "weighting,formula",
+    [
+        ("entropy", entropy_hand),
+        ("critic", critic_hand),
+        ("sd", sd_hand),
+        ("equal", lambda cols: [1 / 3] * 3),
+    ],
+)
 def test_data_driven_weights_per_period(tmp_path: Path, weighting: str, formula: Callable) -> None:
     # members: min-max scores (entropy meets zeros: 0 ln 0 = 0)
-    result = run(tmp_path, agg_methodology("{method: arithmetic}", normalisation="{method: min_max}",
-                                           extra=f", weighting: {weighting}"), panel_csv())
+    result = run(
+        tmp_path,
+        agg_methodology(
+            "{method: arithmetic}",
+            normalisation="{method: min_max}",
+            extra=f", weighting: {weighting}",
+        ),
+        panel_csv(),
+    )
     n = {v: hand(v, lambda x, xs: (x - min(xs)) / (max(xs) - min(xs)) * 100) for v in "abc"}
     got = weights_frame(result)
     want_index = {}
@@ -787,7 +1001,9 @@ def test_data_driven_weights_per_period(tmp_path: Path, weighting: str, formula:
 def test_effective_weights_product_along_the_path_and_index_formula_factor(tmp_path: Path) -> None:
     # COINr get_eff_weights: product of within-group normalised weights up to the root;
     # an index formula (P + Q) / 2 multiplies by its constant derivative 1/2
-    yaml_text = HEADER + """\
+    yaml_text = (
+        HEADER
+        + """\
 indicators:
   A: {formula: a}
   B: {formula: b}
@@ -800,7 +1016,11 @@ groups:
   Q: {members: [R, A2]}
   S: {members: [P, Q], weights: {P: 2, Q: 3}}
 index: {formula: (S + Q) / 2}
-""".replace("  C: {formula: c}\nnormalisation", "  C: {formula: c}\n  A2: {formula: a * 2}\nnormalisation")
+""".replace(
+            "  C: {formula: c}\nnormalisation",
+            "  C: {formula: c}\n  A2: {formula: a * 2}\nnormalisation",
+        )
+    )
     result = run(tmp_path, yaml_text, panel_csv())
     got = weights_frame(result)
     for y in YEARS:
@@ -815,7 +1035,9 @@ index: {formula: (S + Q) / 2}
 
 
 def test_effective_weights_simple_index_formula(tmp_path: Path) -> None:
-    yaml_text = HEADER + """\
+    yaml_text = (
+        HEADER
+        + """\
 indicators:
   A: {formula: a}
   B: {formula: b}
@@ -827,6 +1049,7 @@ groups:
   Q: {members: [C]}
 index: {formula: (P + Q) / 2}
 """
+    )
     got = weights_frame(run(tmp_path, yaml_text, panel_csv()))
     for y in YEARS:
         assert got[(y, "P", "A")] == pytest.approx((0.25, 0.125))
@@ -837,9 +1060,15 @@ index: {formula: (P + Q) / 2}
 
 # == 2. coverage and imputation =================================================================
 
-def coverage_methodology(aggregation: str = "arithmetic", coverage: str = "0.6",
-                         weights: str = "weights: {A: 1, B: 2, C: 3}, ") -> str:
-    return HEADER + f"""\
+
+def coverage_methodology(
+    aggregation: str = "arithmetic",
+    coverage: str = "0.6",
+    weights: str = "weights: {A: 1, B: 2, C: 3}, ",
+) -> str:
+    return (
+        HEADER
+        + f"""\
 indicators:
   A: {{formula: a}}
   B: {{formula: b}}
@@ -851,12 +1080,15 @@ groups:
       aggregation: {{method: {aggregation}}}}}
 index: {{group: G}}
 """
+    )
 
 
-@pytest.mark.parametrize("aggregation,formula", [("arithmetic", w_arith), ("geometric", w_geo),
-                                                 ("harmonic", w_harm)])
-def test_coverage_renormalises_present_members_and_withholds_below_share(tmp_path: Path, aggregation: str,
-                                                                         formula: Callable) -> None:
+@pytest.mark.parametrize(
+    "aggregation,formula", [("arithmetic", w_arith), ("geometric", w_geo), ("harmonic", w_harm)]
+)
+def test_coverage_renormalises_present_members_and_withholds_below_share(
+    tmp_path: Path, aggregation: str, formula: Callable
+) -> None:
     data = {k: dict(v) for k, v in PANEL.items()}
     data[("S", 2010)]["b"] = None  # 2 of 3 present: 0.67 >= 0.6 -> mean of a and c, weights 1 and 3
     data[("E", 2014)]["a"] = None  # 1 of 3 present: below 0.6 -> no score
@@ -865,9 +1097,13 @@ def test_coverage_renormalises_present_members_and_withholds_below_share(tmp_pat
     want = {}
     for k in KEYS:
         present = [(w, data[k][v]) for w, v in zip(W3_1_2_3, "abc") if data[k][v] is not None]
-        want[k] = formula([y for _, y in present], [w for w, _ in present]) if len(present) >= 2 else None
+        want[k] = (
+            formula([y for _, y in present], [w for w, _ in present]) if len(present) >= 2 else None
+        )
     close(column(result, "G"), want)
-    assert column(result, "index")[("E", 2014)] is None and column(result, "rank")[("E", 2014)] is None
+    assert (
+        column(result, "index")[("E", 2014)] is None and column(result, "rank")[("E", 2014)] is None
+    )
     messages = [d.message for d in result.warnings]
     hit = [msg for msg in messages if "E 2014" in msg]
     assert hit, messages
@@ -879,7 +1115,9 @@ W3_1_2_3 = [1.0, 2.0, 3.0]
 
 
 @pytest.mark.parametrize("aggregation", ["power", "minimum"])
-def test_coverage_is_allowed_for_power_and_minimum_as_the_schema_says(tmp_path: Path, aggregation: str) -> None:
+def test_coverage_is_allowed_for_power_and_minimum_as_the_schema_says(
+    tmp_path: Path, aggregation: str
+) -> None:
     # schema: coverage is "only for arithmetic, geometric, harmonic, power and minimum aggregation"
     data = {k: dict(v) for k, v in PANEL.items()}
     data[("S", 2010)]["b"] = None
@@ -888,15 +1126,26 @@ def test_coverage_is_allowed_for_power_and_minimum_as_the_schema_says(tmp_path: 
     result = run(tmp_path, coverage_methodology(agg, weights=weights), panel_csv(data=data))
     got = column(result, "G")
     present = [(1.0, data[("S", 2010)]["a"]), (3.0, data[("S", 2010)]["c"])]
-    want = (w_power(2)([y for _, y in present], [w for w, _ in present]) if aggregation == "power"
-            else min(y for _, y in present))
+    want = (
+        w_power(2)([y for _, y in present], [w for w, _ in present])
+        if aggregation == "power"
+        else min(y for _, y in present)
+    )
     assert got[("S", 2010)] == pytest.approx(want)
 
 
 def imputation_methodology(spec: str, labels: bool = False) -> str:
-    head = HEADER.replace("data: {unit: region, period: year}",
-                          "data: {unit: region, period: year, labels: [macro]}") if labels else HEADER
-    return head + f"""\
+    head = (
+        HEADER.replace(
+            "data: {unit: region, period: year}",
+            "data: {unit: region, period: year, labels: [macro]}",
+        )
+        if labels
+        else HEADER
+    )
+    return (
+        head
+        + f"""\
 indicators:
   A: {{formula: a}}
   B: {{formula: b}}
@@ -908,13 +1157,18 @@ groups:
   G: {{members: [A, B]}}
 index: {{group: G}}
 """
+    )
 
 
 def adjustments_of(result: api.RunResult) -> dict[tuple[str, int, str], tuple[object, float, str]]:
     adj = result.adjustments
     assert adj is not None and adj.height > 0
-    return {(r, y, i): (b, a, act) for r, y, i, b, a, act in
-            zip(adj["region"], adj["year"], adj["indicator"], adj["before"], adj["after"], adj["action"])}
+    return {
+        (r, y, i): (b, a, act)
+        for r, y, i, b, a, act in zip(
+            adj["region"], adj["year"], adj["indicator"], adj["before"], adj["after"], adj["action"]
+        )
+    }
 
 
 MISSING = {("S", 2010): "a", ("W", 2014): "a", ("C", 2014): "b"}
@@ -948,7 +1202,8 @@ def test_imputation_mean_median_within_period(tmp_path: Path, method: str) -> No
         xs = [filled[(u, y)]["a"] for u in REGIONS]
         for u in REGIONS:
             assert column(result, "A.norm")[(u, y)] == pytest.approx(
-                (filled[(u, y)]["a"] - min(xs)) / (max(xs) - min(xs)) * 100)
+                (filled[(u, y)]["a"] - min(xs)) / (max(xs) - min(xs)) * 100
+            )
 
 
 def test_imputation_by_label_group(tmp_path: Path) -> None:
@@ -956,12 +1211,21 @@ def test_imputation_by_label_group(tmp_path: Path) -> None:
     data = with_gaps()
     lines = ["region,year,macro,a,b,c"]
     for (r, y), row in data.items():
-        lines.append(f"{r},{y},{macro[r]}," + ",".join("" if row[v] is None else repr(row[v]) for v in "abc"))
-    result = run(tmp_path, imputation_methodology("{method: mean, by: [macro]}", labels=True),
-                 "\n".join(lines) + "\n")
+        lines.append(
+            f"{r},{y},{macro[r]}," + ",".join("" if row[v] is None else repr(row[v]) for v in "abc")
+        )
+    result = run(
+        tmp_path,
+        imputation_methodology("{method: mean, by: [macro]}", labels=True),
+        "\n".join(lines) + "\n",
+    )
     want = {}
     for (r, y), var in MISSING.items():
-        same = [data[(u, y)][var] for u in REGIONS if macro[u] == macro[r] and data[(u, y)][var] is not None]
+        same = [
+            data[(u, y)][var]
+            for u in REGIONS
+            if macro[u] == macro[r] and data[(u, y)][var] is not None
+        ]
         want[(r, y, var.upper())] = sum(same) / len(same)
     got = adjustments_of(result)
     assert set(got) == set(want)
@@ -981,11 +1245,16 @@ def test_imputation_locf(tmp_path: Path) -> None:
     data[("W", 2018)]["a"] = None
     data[("S", 2018)]["b"] = None
     data[("N", 2010)]["a"] = None
-    ordered = dict(sorted(data.items(), key=lambda kv: (-kv[0][1], kv[0][0])))  # rows out of period order
+    ordered = dict(
+        sorted(data.items(), key=lambda kv: (-kv[0][1], kv[0][0]))
+    )  # rows out of period order
     result = run(tmp_path, imputation_methodology("{method: locf}"), panel_csv(data=ordered))
     got = adjustments_of(result)
-    want = {("W", 2014, "A"): PANEL[("W", 2010)]["a"], ("W", 2018, "A"): PANEL[("W", 2010)]["a"],
-            ("S", 2018, "B"): PANEL[("S", 2014)]["b"]}
+    want = {
+        ("W", 2014, "A"): PANEL[("W", 2010)]["a"],
+        ("W", 2018, "A"): PANEL[("W", 2010)]["a"],
+        ("S", 2018, "B"): PANEL[("S", 2014)]["b"],
+    }
     assert set(got) == set(want)
     for k, v in want.items():
         assert got[k][0] is None and got[k][1] == v and got[k][2] == "imputed"
@@ -995,26 +1264,40 @@ def test_imputation_locf(tmp_path: Path) -> None:
 def test_imputation_override_per_indicator(tmp_path: Path) -> None:
     yaml_text = imputation_methodology("{method: none}").replace(
         "imputation:\n  default: {method: none}\n",
-        "imputation:\n  default: {method: none}\n  overrides:\n    B: {method: median}\n")
+        "imputation:\n  default: {method: none}\n  overrides:\n    B: {method: median}\n",
+    )
     data = with_gaps()
     result = run(tmp_path, yaml_text, panel_csv(data=data))
     got = adjustments_of(result)
-    fill = statistics.median([data[(u, 2014)]["b"] for u in REGIONS if data[(u, 2014)]["b"] is not None])
+    fill = statistics.median(
+        [data[(u, 2014)]["b"] for u in REGIONS if data[(u, 2014)]["b"] is not None]
+    )
     assert set(got) == {("C", 2014, "B")} and got[("C", 2014, "B")][1] == pytest.approx(fill)
     assert column(result, "A.norm")[("S", 2010)] is None
 
 
 # == 5. rounding, ranking, classes ================================================================
 
+
 def decimal_round(x: float, digits: int, mode: str) -> float:
     """Round the decimal value of x taken to 12 places (the schema's rule)."""
     d = Decimal(x).quantize(Decimal(1).scaleb(-12), rounding=ROUND_HALF_EVEN)
-    rule = ROUND_HALF_UP if mode == "half_up" else ROUND_HALF_EVEN  # ROUND_HALF_UP: ties away from 0
+    rule = (
+        ROUND_HALF_UP if mode == "half_up" else ROUND_HALF_EVEN
+    )  # ROUND_HALF_UP: ties away from 0
     return float(d.quantize(Decimal(1).scaleb(-digits), rounding=rule))
 
 
-ROUND_VALUES = {("p", 1): 2.675, ("q", 1): 2.665, ("r", 1): 1.005, ("s", 1): 0.125, ("t", 1): -2.675,
-                ("u", 1): 2.5, ("v", 1): 3.5, ("w", 1): 2.674999999}
+ROUND_VALUES = {
+    ("p", 1): 2.675,
+    ("q", 1): 2.665,
+    ("r", 1): 1.005,
+    ("s", 1): 0.125,
+    ("t", 1): -2.675,
+    ("u", 1): 2.5,
+    ("v", 1): 3.5,
+    ("w", 1): 2.674999999,
+}
 
 
 @pytest.mark.parametrize("mode", ["half_up", "half_even"])
@@ -1023,10 +1306,16 @@ def test_rounding_at_every_level(tmp_path: Path, level: str, mode: str) -> None:
     digits = 0 if level == "index" else 2
     r = f"{{digits: {digits}, mode: {mode}}}"
     ind = f"A: {{formula: a, round: {r}}}" if level == "indicator" else "A: {formula: a}"
-    norm = f"{{method: formula, formula: x, round: {r}}}" if level == "normalisation" else "{method: none}"
+    norm = (
+        f"{{method: formula, formula: x, round: {r}}}"
+        if level == "normalisation"
+        else "{method: none}"
+    )
     grp = f", round: {r}" if level == "group" else ""
     idx = f", round: {r}" if level == "index" else ""
-    yaml_text = HEADER + f"""\
+    yaml_text = (
+        HEADER
+        + f"""\
 indicators:
   {ind}
 normalisation:
@@ -1035,9 +1324,16 @@ groups:
   G: {{members: [A]{grp}}}
 index: {{group: G{idx}}}
 """
+    )
     values = dict(ROUND_VALUES)
     if level == "index":  # ties at 0 digits
-        values = {("p", 1): 2.5, ("q", 1): 3.5, ("r", 1): -2.5, ("s", 1): 0.5, ("t", 1): 1.4999999999999}
+        values = {
+            ("p", 1): 2.5,
+            ("q", 1): 3.5,
+            ("r", 1): -2.5,
+            ("s", 1): 0.5,
+            ("t", 1): 1.4999999999999,
+        }
     data = {k: {"a": v, "b": 1.0, "c": 1.0} for k, v in values.items()}
     result = run(tmp_path, yaml_text, panel_csv(data=data))
     col = {"indicator": "A", "normalisation": "A.norm", "group": "G", "index": "index"}[level]
@@ -1045,7 +1341,9 @@ index: {{group: G{idx}}}
     want = {k: decimal_round(v, digits, mode) for k, v in values.items()}
     assert got == want
     if level != "index":
-        assert got[("p", 1)] == 2.68  # 2.675 is 2.67499999999999982236431605997495353221893310546875
+        assert (
+            got[("p", 1)] == 2.68
+        )  # 2.675 is 2.67499999999999982236431605997495353221893310546875
         assert got[("q", 1)] == (2.67 if mode == "half_up" else 2.66)
         assert got[("t", 1)] == -2.68
     else:
@@ -1055,7 +1353,9 @@ index: {{group: G{idx}}}
 
 
 def test_rounding_before_ranking_shares_ranks(tmp_path: Path) -> None:
-    yaml_text = HEADER + """\
+    yaml_text = (
+        HEADER
+        + """\
 indicators:
   A: {formula: a}
 normalisation:
@@ -1065,6 +1365,7 @@ groups:
 index: {group: G, round: {digits: 1, mode: half_up}}
 ranking: {order: descending, ties: min}
 """
+    )
     values = {("p", 1): 7.26, ("q", 1): 7.34, ("r", 1): 7.25, ("s", 1): 9.0}
     data = {k: {"a": v, "b": 1.0, "c": 1.0} for k, v in values.items()}
     result = run(tmp_path, yaml_text, panel_csv(data=data))
@@ -1095,7 +1396,9 @@ def rank_hand(values: dict, descending: bool, ties: str) -> dict:
 @pytest.mark.parametrize("ties", ["min", "dense", "average", "max"])
 @pytest.mark.parametrize("order", ["descending", "ascending"])
 def test_ranking_order_and_ties(tmp_path: Path, order: str, ties: str) -> None:
-    yaml_text = HEADER + f"""\
+    yaml_text = (
+        HEADER
+        + f"""\
 indicators:
   A: {{formula: a}}
 normalisation:
@@ -1105,13 +1408,26 @@ groups:
 index: {{group: G}}
 ranking: {{order: {order}, ties: {ties}}}
 """
-    values = {("p", 1): 5.0, ("q", 1): 3.0, ("r", 1): 5.0, ("s", 1): 1.0, ("t", 1): 3.0, ("u", 1): 5.0,
-              ("v", 1): None, ("p", 2): 1.0, ("q", 2): 2.0, ("r", 2): 2.0}
+    )
+    values = {
+        ("p", 1): 5.0,
+        ("q", 1): 3.0,
+        ("r", 1): 5.0,
+        ("s", 1): 1.0,
+        ("t", 1): 3.0,
+        ("u", 1): 5.0,
+        ("v", 1): None,
+        ("p", 2): 1.0,
+        ("q", 2): 2.0,
+        ("r", 2): 2.0,
+    }
     data = {k: {"a": v, "b": 1.0, "c": 1.0} for k, v in values.items()}
     result = run(tmp_path, yaml_text, panel_csv(data=data))
     want = {}
     for y in (1, 2):
-        want.update(rank_hand({k: v for k, v in values.items() if k[1] == y}, order == "descending", ties))
+        want.update(
+            rank_hand({k: v for k, v in values.items() if k[1] == y}, order == "descending", ties)
+        )
     close(column(result, "rank"), want)
     if order == "descending" and ties == "min":
         assert [column(result, "rank")[(u, 1)] for u in "pqrstu"] == [1, 4, 1, 6, 4, 1]
@@ -1132,7 +1448,9 @@ def quantile_classes(values: dict, labels: list[str]) -> dict:
 
 
 def classes_methodology() -> str:
-    return HEADER + """\
+    return (
+        HEADER
+        + """\
 indicators:
   A: {formula: a}
 normalisation:
@@ -1143,10 +1461,13 @@ index: {group: G}
 classes:
   quantiles: [Q1, Q2, Q3, Q4, Q5]
 """
+    )
 
 
 def test_quintiles_of_ten_units_two_per_class(tmp_path: Path) -> None:
-    values = {(f"u{i}", 1): v for i, v in enumerate([3.1, 9.4, 0.2, 7.7, 5.5, 1.8, 6.6, 8.8, 4.4, 2.9])}
+    values = {
+        (f"u{i}", 1): v for i, v in enumerate([3.1, 9.4, 0.2, 7.7, 5.5, 1.8, 6.6, 8.8, 4.4, 2.9])
+    }
     data = {k: {"a": v, "b": 1.0, "c": 1.0} for k, v in values.items()}
     got = column(run(tmp_path, classes_methodology(), panel_csv(data=data)), "class")
     assert got == quantile_classes(values, QUINTILES)
@@ -1159,8 +1480,14 @@ def test_quintiles_value_on_a_cut_goes_to_the_upper_class(tmp_path: Path) -> Non
     values = {(f"u{i}", 1): float(i) for i in range(6)}
     data = {k: {"a": v, "b": 1.0, "c": 1.0} for k, v in values.items()}
     got = column(run(tmp_path, classes_methodology(), panel_csv(data=data)), "class")
-    assert got == {("u0", 1): "Q5", ("u1", 1): "Q4", ("u2", 1): "Q3", ("u3", 1): "Q2", ("u4", 1): "Q1",
-                   ("u5", 1): "Q1"}
+    assert got == {
+        ("u0", 1): "Q5",
+        ("u1", 1): "Q4",
+        ("u2", 1): "Q3",
+        ("u3", 1): "Q2",
+        ("u4", 1): "Q1",
+        ("u5", 1): "Q1",
+    }
     assert got == quantile_classes(values, QUINTILES)
 
 

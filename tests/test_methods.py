@@ -26,8 +26,13 @@ V = [2.0, 5.0, 1.0, 4.0, 7.0, 3.0, 7.0, 0.5]
 FRAME = pl.DataFrame({"u": UNITS, "year": YEARS, "v": V})
 
 
-def normalise(method: str, params: dict, lower: bool = False, frame: pl.DataFrame = FRAME,
-              keys: tuple[str, ...] = ("year",)) -> list[float]:
+def normalise(
+    method: str,
+    params: dict,
+    lower: bool = False,
+    frame: pl.DataFrame = FRAME,
+    keys: tuple[str, ...] = ("year",),
+) -> list[float]:
     template = methods.NORMALISERS[method](params, keys, lower).template()
     ctx = Context({"x": "v"}, "u", "year")
     return frame.with_columns(to_polars(template, ctx).alias("out"))["out"].to_list()
@@ -51,6 +56,7 @@ ROWS = list(zip(FRAME["year"], FRAME["v"]))
 
 
 # -- leader share ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("scale", [100, 1, 10])
 def test_leader_share_higher(scale: int) -> None:
@@ -96,6 +102,7 @@ def test_leader_share_lower_is_not_x_over_min_the_coinr_trap(cost: str) -> None:
 
 # -- min-max ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("rng", [None, [0, 100], [1, 7], [-1, 1], [0.5, 2.5]])
 @pytest.mark.parametrize("lower", [False, True])
 def test_min_max(rng: list[float] | None, lower: bool) -> None:
@@ -111,12 +118,15 @@ def test_min_max(rng: list[float] | None, lower: bool) -> None:
     close(got, [hand(y, v) for y, v in ROWS])
     for y in G:
         scores = [g for g, (yy, _) in zip(got, ROWS) if yy == y]
-        assert min(scores) == pytest.approx(lo, abs=1e-12) and max(scores) == pytest.approx(hi, abs=1e-12)
+        assert min(scores) == pytest.approx(lo, abs=1e-12) and max(scores) == pytest.approx(
+            hi, abs=1e-12
+        )
     best = [g for g, (y, v) in zip(got, ROWS) if v == (min(G[y]) if lower else max(G[y]))]
     assert best == pytest.approx([hi] * len(best))
 
 
 # -- z-score ---------------------------------------------------------------------------------
+
 
 def test_z_score_default_is_sample_sd() -> None:
     got = normalise("z_score", {})
@@ -135,7 +145,10 @@ def test_z_score_population_sd() -> None:
 def test_z_score_targets_and_reversal(lower: bool) -> None:
     got = normalise("z_score", {"mean": 100, "sd": 10}, lower=lower)
     sign = -1 if lower else 1
-    close(got, [sign * (v - statistics.fmean(G[y])) / statistics.stdev(G[y]) * 10 + 100 for y, v in ROWS])
+    close(
+        got,
+        [sign * (v - statistics.fmean(G[y])) / statistics.stdev(G[y]) * 10 + 100 for y, v in ROWS],
+    )
     for y in G:
         scores = [g for g, (yy, _) in zip(got, ROWS) if yy == y]
         assert statistics.fmean(scores) == pytest.approx(100)
@@ -153,7 +166,9 @@ MEMBERS = {"p": [10.0, 20.0, 55.5], "q": [40.0, 5.0, 55.5], "r": [90.0, 2.5, 1.0
 
 def aggregate(expr: sympy.Basic) -> list[float]:
     frame = pl.DataFrame({"u": ["a", "b", "c"], "year": [1, 1, 1], **MEMBERS})
-    return frame.with_columns(to_polars(expr, Context({}, "u", "year")).alias("out"))["out"].to_list()
+    return frame.with_columns(to_polars(expr, Context({}, "u", "year")).alias("out"))[
+        "out"
+    ].to_list()
 
 
 WEIGHTS = [
@@ -199,6 +214,7 @@ def test_single_member_group_is_the_member() -> None:
 
 # -- through the API: data errors ------------------------------------------------------------------
 
+
 def write(tmp_path: Path, yaml_text: str, csv_text: str) -> tuple[Path, Path]:
     m, d = tmp_path / "m.yaml", tmp_path / "d.csv"
     m.write_text(yaml_text, encoding="utf-8")
@@ -206,7 +222,9 @@ def write(tmp_path: Path, yaml_text: str, csv_text: str) -> tuple[Path, Path]:
     return m, d
 
 
-def methodology(normalisation: str, aggregation: str = "arithmetic", direction: str = "higher") -> str:
+def methodology(
+    normalisation: str, aggregation: str = "arithmetic", direction: str = "higher"
+) -> str:
     return f"""\
 indexlab: 1
 id: unit-test
@@ -265,7 +283,9 @@ def test_api_leader_share_lower_without_cost_rule_is_rejected(tmp_path: Path) ->
     assert any(p.code == Code.UNKNOWN_METHOD for p in info.value.diagnostics)
 
 
-def test_geometric_mean_with_a_zero_member_is_a_domain_error_naming_the_unit(tmp_path: Path) -> None:
+def test_geometric_mean_with_a_zero_member_is_a_domain_error_naming_the_unit(
+    tmp_path: Path,
+) -> None:
     csv = "region,year,a,b\nNorth,2010,1,2\nSouth,2010,0,4\nEast,2010,2,6\n"
     err = data_error(tmp_path, methodology("{method: none}", aggregation="geometric"), csv)
     codes = [p.code for p in err.diagnostics]

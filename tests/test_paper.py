@@ -28,8 +28,11 @@ def table(result: api.RunResult) -> pl.DataFrame:
     f = result.frame
     by_year = {
         y: f.filter(pl.col("year") == y).select(
-            "region", pl.col("index").alias(f"c_index_{y}"), pl.col("class").alias(f"c_class_{y}"),
-            pl.col("change_2014_vs_2010_pct").alias(f"c_change_{y}"))
+            "region",
+            pl.col("index").alias(f"c_index_{y}"),
+            pl.col("class").alias(f"c_class_{y}"),
+            pl.col("change_2014_vs_2010_pct").alias(f"c_change_{y}"),
+        )
         for y in (2010, 2014)
     }
     published = pl.read_csv(PUBLISHED)
@@ -69,7 +72,9 @@ def test_change_column(table: pl.DataFrame) -> None:
 
 def test_printed_change_agrees_with_printed_indices_except_south(table: pl.DataFrame) -> None:
     implied = table["index_2014"] / table["index_2010"] * 100
-    off = table.filter((implied - table["change_2014_vs_2010_pct"]).abs() > 0.01)["region"].to_list()
+    off = table.filter((implied - table["change_2014_vs_2010_pct"]).abs() > 0.01)[
+        "region"
+    ].to_list()
     assert off == [UNREPRODUCIBLE_2014]
 
 
@@ -78,13 +83,23 @@ def _failing(result: api.RunResult, check: str) -> set[tuple[str, int]]:
     return {(r["region"], r["year"]) for r in c.failures.iter_rows(named=True)}
 
 
-SHIFTED_2014 = {("East Kazakhstan", 2014), ("West Kazakhstan", 2014), ("Karaganda", 2014),
-                ("Kostanay", 2014), ("Kyzylorda", 2014), ("Mangystau", 2014), ("South Kazakhstan", 2014)}
+SHIFTED_2014 = {
+    ("East Kazakhstan", 2014),
+    ("West Kazakhstan", 2014),
+    ("Karaganda", 2014),
+    ("Kostanay", 2014),
+    ("Kyzylorda", 2014),
+    ("Mangystau", 2014),
+    ("South Kazakhstan", 2014),
+}
 
 
-@pytest.mark.parametrize("check", ["printed_labour_productivity", "printed_return_on_assets",
-                                   "printed_ecology"])
-def test_checks_find_the_shifted_derived_columns_of_table_4(result: api.RunResult, check: str) -> None:
+@pytest.mark.parametrize(
+    "check", ["printed_labour_productivity", "printed_return_on_assets", "printed_ecology"]
+)
+def test_checks_find_the_shifted_derived_columns_of_table_4(
+    result: api.RunResult, check: str
+) -> None:
     assert _failing(result, check) == SHIFTED_2014
 
 

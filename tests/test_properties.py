@@ -29,8 +29,12 @@ _TMP = Path(tempfile.mkdtemp(prefix="indexlab-props-"))
 atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 
 
-def methodology_yaml(n: int, norm: str, weights: tuple[float, ...] | None = None,
-                     rng: tuple[float, float] | None = None) -> str:
+def methodology_yaml(
+    n: int,
+    norm: str,
+    weights: tuple[float, ...] | None = None,
+    rng: tuple[float, float] | None = None,
+) -> str:
     names = [f"I{i}" for i in range(n)]
     half = n // 2
     g1, g2 = names[:half], names[half:]
@@ -43,7 +47,11 @@ def methodology_yaml(n: int, norm: str, weights: tuple[float, ...] | None = None
     def group(members: list[str]) -> str:
         text = f"{{members: [{', '.join(members)}]"
         if weights is not None:
-            text += ", weights: {" + ", ".join(f"{m}: {weights[names.index(m)]!r}" for m in members) + "}"
+            text += (
+                ", weights: {"
+                + ", ".join(f"{m}: {weights[names.index(m)]!r}" for m in members)
+                + "}"
+            )
         return text + "}"
 
     inputs = "\n".join(f"  i{i}: {{}}" for i in range(n))
@@ -104,6 +112,7 @@ def run(text: str, frame: pl.DataFrame) -> pl.DataFrame:
 
 # (1) row order --------------------------------------------------------------------------------
 
+
 @SETTINGS
 @given(panels(), st.sampled_from(["leader_share", "min_max"]), st.randoms(use_true_random=False))
 def test_permuting_rows_changes_nothing(panel, norm, rnd) -> None:  # type: ignore[no-untyped-def]
@@ -119,10 +128,14 @@ def test_permuting_rows_changes_nothing(panel, norm, rnd) -> None:  # type: igno
 
 # (2) only weight ratios matter ------------------------------------------------------------------
 
+
 @SETTINGS
-@given(panels(), st.sampled_from(["leader_share", "min_max"]),
-       st.lists(st.sampled_from([0.5, 1, 2, 3, 0.25, 1.5, 7]), min_size=5, max_size=5),
-       st.sampled_from([0.001, 0.1, 0.3, 2, 3, 10, 1000, 7.5]))
+@given(
+    panels(),
+    st.sampled_from(["leader_share", "min_max"]),
+    st.lists(st.sampled_from([0.5, 1, 2, 3, 0.25, 1.5, 7]), min_size=5, max_size=5),
+    st.sampled_from([0.001, 0.1, 0.3, 2, 3, 10, 1000, 7.5]),
+)
 def test_scaling_the_weights_of_a_group_changes_nothing(panel, norm, weights, k) -> None:  # type: ignore[no-untyped-def]
     n, frame = panel
     w = tuple(float(x) for x in weights[:n])
@@ -136,6 +149,7 @@ def test_scaling_the_weights_of_a_group_changes_nothing(panel, norm, weights, k)
 
 
 # (3) the leader scores exactly 100 -------------------------------------------------------------------
+
 
 @SETTINGS
 @given(panels())
@@ -159,8 +173,15 @@ def test_the_leader_scores_exactly_100_in_a_single_period() -> None:
     # 43.7578125 * (1 / 43.7578125) is 0.9999999999999999: the share must be a true division
     leader = 43.7578125
     assert leader * (1 / leader) != 1.0
-    frame = pl.DataFrame({"region": ["u0", "u1", "u2"], "year": [2010] * 3,
-                          "i0": [1.0, leader, 2.0], "i1": [1.0, 2.0, 3.0], "i2": [5.0, 4.0, 3.0]})
+    frame = pl.DataFrame(
+        {
+            "region": ["u0", "u1", "u2"],
+            "year": [2010] * 3,
+            "i0": [1.0, leader, 2.0],
+            "i1": [1.0, 2.0, 3.0],
+            "i2": [5.0, 4.0, 3.0],
+        }
+    )
     out = run(methodology_yaml(3, "leader_share"), frame)
     assert out["I0.norm"].to_list() == [1.0 / leader * 100, 100.0, 2.0 / leader * 100]
 
@@ -168,8 +189,15 @@ def test_the_leader_scores_exactly_100_in_a_single_period() -> None:
 def test_min_max_hits_the_upper_end_exactly() -> None:
     # (0.03 - -0.02) + -0.02 is 0.030000000000000002 in floating point: outside [l, u]
     assert (0.03 - -0.02) + -0.02 != 0.03
-    frame = pl.DataFrame({"region": ["u0", "u1"], "year": [2010] * 2,
-                          "i0": [1.0, 2.0], "i1": [1.0, 2.0], "i2": [2.0, 1.0]})
+    frame = pl.DataFrame(
+        {
+            "region": ["u0", "u1"],
+            "year": [2010] * 2,
+            "i0": [1.0, 2.0],
+            "i1": [1.0, 2.0],
+            "i2": [2.0, 1.0],
+        }
+    )
     out = run(methodology_yaml(3, "min_max", rng=(-0.02, 0.03)), frame)
     assert out["I0.norm"].to_list() == [-0.02, 0.03]
     assert out["I2.norm"].to_list() == [0.03, -0.02]
@@ -179,13 +207,21 @@ def test_min_max_of_a_single_period_divides_exactly() -> None:
     # max - min is 999998, and 999998 * (1 / 999998) is 0.9999999999999999: the best unit
     # must still get exactly the top of the range (found by the property below)
     assert 999998.0 * (1 / 999998.0) != 1.0
-    frame = pl.DataFrame({"region": ["u0", "u1", "u2"], "year": [2010] * 3,
-                          "i0": [1.0, 999999.0, 2.0], "i1": [1.0, 2.0, 3.0], "i2": [2.0, 1.0, 3.0]})
+    frame = pl.DataFrame(
+        {
+            "region": ["u0", "u1", "u2"],
+            "year": [2010] * 3,
+            "i0": [1.0, 999999.0, 2.0],
+            "i1": [1.0, 2.0, 3.0],
+            "i2": [2.0, 1.0, 3.0],
+        }
+    )
     out = run(methodology_yaml(3, "min_max", rng=(0, 1)), frame)
     assert out["I0.norm"].to_list() == [0.0, 1.0, 1.0 / 999998.0]
 
 
 # (4) reproducible ------------------------------------------------------------------------------------
+
 
 @SETTINGS
 @given(panels(), st.sampled_from(["leader_share", "min_max"]))
@@ -203,9 +239,11 @@ def test_two_runs_are_bit_identical(panel, norm) -> None:  # type: ignore[no-unt
 
 # (5) min-max spans its range ----------------------------------------------------------------------------
 
-ranges = st.tuples(st.integers(-1000, 1000), st.integers(1, 1000)).map(lambda t: (t[0], t[0] + t[1])) | \
-    st.tuples(st.decimals(-100, 100, places=2), st.decimals("0.01", 100, places=2)).map(
-        lambda t: (float(t[0]), float(t[0] + t[1])))
+ranges = st.tuples(st.integers(-1000, 1000), st.integers(1, 1000)).map(
+    lambda t: (t[0], t[0] + t[1])
+) | st.tuples(st.decimals(-100, 100, places=2), st.decimals("0.01", 100, places=2)).map(
+    lambda t: (float(t[0]), float(t[0] + t[1]))
+)
 
 
 @settings(max_examples=80, deadline=None, report_multiple_bugs=False)
@@ -225,10 +263,13 @@ def test_min_max_lands_in_the_range_and_hits_both_ends(panel, rng) -> None:  # t
 
 # (6) class bands ----------------------------------------------------------------------------------------
 
+
 @st.composite
 def schemes(draw: st.DrawFn) -> ClassScheme:
     bounds = sorted(draw(st.lists(st.integers(-50, 150), min_size=2, max_size=7, unique=True)))
-    bands = [Band(f"b{i}", float(lo), float(hi)) for i, (lo, hi) in enumerate(zip(bounds, bounds[1:]))]
+    bands = [
+        Band(f"b{i}", float(lo), float(hi)) for i, (lo, hi) in enumerate(zip(bounds, bounds[1:]))
+    ]
     return ClassScheme(tuple(reversed(bands)), "lower", 1e-9)
 
 
@@ -288,16 +329,32 @@ classes:
     - {label: B, min: 40, max: 80}
 """
     cases = {
-        0.0: "D", 20.0: "C+", 30.0: "C++", 90.0: "A++", 100.0: "A++", 99.99: "A++",
-        29.999999999999996: "C++",          # 10 * 3 * 0.1 * 10 style error: on the bound
-        0.1 * 3 * 100: "C++",               # 30.000000000000004
+        0.0: "D",
+        20.0: "C+",
+        30.0: "C++",
+        90.0: "A++",
+        100.0: "A++",
+        99.99: "A++",
+        29.999999999999996: "C++",  # 10 * 3 * 0.1 * 10 style error: on the bound
+        0.1 * 3 * 100: "C++",  # 30.000000000000004
         89.99999999999999: "A++",
-        29.9999: "C+", 39.99: "C++", 80.0: "A+", 40.0: "B", 79.99999: "B",
-        100.00000000000001: "A++", 100.5: None, -0.5: None,
+        29.9999: "C+",
+        39.99: "C++",
+        80.0: "A+",
+        40.0: "B",
+        79.99999: "B",
+        100.00000000000001: "A++",
+        100.5: None,
+        -0.5: None,
     }
     assert 0.1 * 3 * 100 != 30.0 and 29.999999999999996 != 30.0
-    frame = pl.DataFrame({"region": [f"r{i}" for i in range(len(cases))], "year": [2010] * len(cases),
-                          "a": list(cases)})
+    frame = pl.DataFrame(
+        {
+            "region": [f"r{i}" for i in range(len(cases))],
+            "year": [2010] * len(cases),
+            "a": list(cases),
+        }
+    )
     out = run(text, frame)
     got = dict(zip(out["A"], out["class"]))
     assert got == cases

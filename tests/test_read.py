@@ -27,9 +27,7 @@ def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path
 
 def load(paths, keys=("region",), numeric=("gdp",), text=(), **options) -> Loaded:
     paths = paths if isinstance(paths, list) else [paths]
-    return load_data(
-        paths, keys=keys, numeric=numeric, text=text, options=ReadOptions(**options)
-    )
+    return load_data(paths, keys=keys, numeric=numeric, text=text, options=ReadOptions(**options))
 
 
 def problems(paths, **kwargs) -> tuple[Diagnostic, ...]:
@@ -69,8 +67,7 @@ def test_yearbook_file_utf8_bom_semicolon_decimal_comma_nbsp_minus_markers():
 
 def test_cp1251_decoded_when_declared_and_an_error_naming_the_line_when_not():
     path = DATA / "yearbook_cp1251.csv"
-    loaded = load(path, keys=("регион",), numeric=("занятые",), **YB,
-                  encoding="cp1251")
+    loaded = load(path, keys=("регион",), numeric=("занятые",), **YB, encoding="cp1251")
     assert loaded.frame.get_column("регион").to_list()[0] == "Акмолинская"
     d = only(problems(path, keys=("регион",), numeric=("занятые",)), Code.DATA_FILE)
     assert "not valid utf-8" in d.message and d.location.line == 1
@@ -129,9 +126,10 @@ def test_many_bad_cells_are_summarised(tmp_path):
 
 def test_missing_markers_become_null(tmp_path):
     path = write(tmp_path, "d.csv", "region,gdp\nA,NA\nB,..\nC,…\nD,\nE, N/A \nF,-\n")
-    assert load(path, missing=("", "NA", "N/A", "..", "…", "-")).frame.get_column(
-        "gdp"
-    ).null_count() == 6
+    assert (
+        load(path, missing=("", "NA", "N/A", "..", "…", "-")).frame.get_column("gdp").null_count()
+        == 6
+    )
 
 
 @pytest.mark.parametrize("token", ["NaN", "nan", "inf", "-inf", "Infinity", "1e400"])
@@ -178,7 +176,7 @@ def test_ambiguous_numbers_are_not_guessed(tmp_path, token, options):
 
 
 def test_decimal_comma_hint(tmp_path):
-    path = write(tmp_path, "d.csv", 'region;gdp\nA;0,70\n')
+    path = write(tmp_path, "d.csv", "region;gdp\nA;0,70\n")
     assert "decimal=','" in only(problems(path), Code.NOT_NUMERIC).hint
 
 
@@ -272,8 +270,14 @@ def test_excel_made_up_header_is_rejected(tmp_path):
 
 
 def test_files_problems(tmp_path):
-    found = problems([tmp_path / "none.csv", write(tmp_path, "d.xls", "x"),
-                      write(tmp_path, "e.csv", ""), write(tmp_path, "h.csv", "region,gdp\n")])
+    found = problems(
+        [
+            tmp_path / "none.csv",
+            write(tmp_path, "d.xls", "x"),
+            write(tmp_path, "e.csv", ""),
+            write(tmp_path, "h.csv", "region,gdp\n"),
+        ]
+    )
     assert [d.code for d in found] == [Code.DATA_FILE] * 4
     messages = " | ".join(d.message for d in found)
     assert "not found" in messages and "'.xls'" in messages
@@ -331,8 +335,9 @@ def test_excel_text_cells_parsed_and_bools_rejected(tmp_path):
     path = tmp_path / "d.xlsx"
     with xlsxwriter.Workbook(str(path)) as book:
         sheet = book.add_worksheet("Data")
-        for r, row in enumerate([["region", "gdp"], ["A", "1 234,5"], ["B", 1 / 3],
-                                 [None, None], ["C", True], ["D", 2]]):
+        for r, row in enumerate(
+            [["region", "gdp"], ["A", "1 234,5"], ["B", 1 / 3], [None, None], ["C", True], ["D", 2]]
+        ):
             for c, v in enumerate(row):
                 if v is not None:
                     sheet.write(r, c, v)
@@ -383,8 +388,9 @@ def test_files_with_same_columns_stack_and_others_join(tmp_path):
     a = write(tmp_path, "a.csv", "region,year,gdp\nA,2020,1\nB,2020,2\n")
     b = write(tmp_path, "b.csv", "year,region,gdp\n2021,A,3\n")
     c = write(tmp_path, "c.csv", "region;year;employed;name\nA;2020;10;Alpha\nC;2021;30;Gamma\n")
-    frame = load([a, b, c], keys=("region", "year"), numeric=("gdp", "employed"),
-                 text=("name",)).frame
+    frame = load(
+        [a, b, c], keys=("region", "year"), numeric=("gdp", "employed"), text=("name",)
+    ).frame
     assert frame.columns == ["region", "year", "name", "gdp", "employed"]
     assert sorted(frame.rows(), key=str) == sorted(
         [

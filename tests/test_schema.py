@@ -33,13 +33,21 @@ def test_schema_is_valid_draft_2020_12() -> None:
 
 
 def test_every_field_has_a_description() -> None:
-    missing = sorted({p for p, sub in _properties(SCHEMA)
-                      if isinstance(sub, dict) and not sub.get("description") and "const" not in sub})
+    missing = sorted(
+        {
+            p
+            for p, sub in _properties(SCHEMA)
+            if isinstance(sub, dict) and not sub.get("description") and "const" not in sub
+        }
+    )
     assert missing == [], f"fields without a description: {missing}"
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "methodologies").glob("*.yaml"))
-                         + sorted((ROOT / "examples").rglob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "methodologies").glob("*.yaml")) + sorted((ROOT / "examples").rglob("*.yaml")),
+    ids=lambda p: p.name,
+)
 def test_every_shipped_methodology_is_valid_against_the_schema(path: Path) -> None:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     errors = list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(document))

@@ -39,35 +39,54 @@ KZ = ROOT / "examples" / "kazakhstan" / "regions.csv"
 UNITS = ["P", "Q", "R", "S", "T", "U", "V"]
 YEARS = [2010, 2014]
 INDICATORS = ["A", "B", "C", "D", "E"]
-WEIGHTS: dict[str, dict[str, float]] = {"G1": {"A": 2.0, "B": 1.0, "C": 1.0},
-                                        "G2": {"D": 1.0, "E": 3.0},
-                                        "TOP": {"G1": 1.0, "G2": 2.0}}
+WEIGHTS: dict[str, dict[str, float]] = {
+    "G1": {"A": 2.0, "B": 1.0, "C": 1.0},
+    "G2": {"D": 1.0, "E": 3.0},
+    "TOP": {"G1": 1.0, "G2": 2.0},
+}
 MIN_MAX: dict[str, Any] = {"method": "min_max", "range": [1, 100]}
 Z_SCORE: dict[str, Any] = {"method": "z_score", "mean": 100, "sd": 10}
-BANDS = [{"label": "high", "min": 60, "max": 1000}, {"label": "mid", "min": 30, "max": 60},
-         {"label": "low", "min": -1000, "max": 30}]
-FULL_DESIGN: dict[str, Any] = {"replications": 20, "seed": 7, "weights": {"perturb": 0.3},
-                               "normalisation": {"alternatives": [MIN_MAX, Z_SCORE]},
-                               "aggregation": {"alternatives": ["arithmetic", "geometric"]},
-                               "drop": "indicators"}
+BANDS = [
+    {"label": "high", "min": 60, "max": 1000},
+    {"label": "mid", "min": 30, "max": 60},
+    {"label": "low", "min": -1000, "max": 30},
+]
+FULL_DESIGN: dict[str, Any] = {
+    "replications": 20,
+    "seed": 7,
+    "weights": {"perturb": 0.3},
+    "normalisation": {"alternatives": [MIN_MAX, Z_SCORE]},
+    "aggregation": {"alternatives": ["arithmetic", "geometric"]},
+    "drop": "indicators",
+}
 
 
-def small_doc(weights: dict[str, dict[str, float]] | None = None, norm: dict[str, Any] | None = None,
-              agg: str = "arithmetic", uncertainty: dict[str, Any] | None = None,
-              without: str | None = None) -> dict[str, Any]:
+def small_doc(
+    weights: dict[str, dict[str, float]] | None = None,
+    norm: dict[str, Any] | None = None,
+    agg: str = "arithmetic",
+    uncertainty: dict[str, Any] | None = None,
+    without: str | None = None,
+) -> dict[str, Any]:
     """A 5-indicator, 3-group, 3-level methodology; `without` removes an indicator."""
     weights = weights or WEIGHTS
     kept = [i for i in INDICATORS if i != without]
     doc: dict[str, Any] = {
-        "indexlab": 1, "id": "small", "title": "small",
+        "indexlab": 1,
+        "id": "small",
+        "title": "small",
         "data": {"unit": "unit", "period": "year"},
         "inputs": {i.lower(): {} for i in kept},
         "indicators": {i: {"formula": i.lower()} for i in kept},
         "normalisation": {"default": norm or MIN_MAX},
-        "groups": {g: {"members": [m for m in ws if m != without],
-                       "weights": {m: w for m, w in ws.items() if m != without},
-                       "aggregation": {"method": agg}}
-                   for g, ws in weights.items()},
+        "groups": {
+            g: {
+                "members": [m for m in ws if m != without],
+                "weights": {m: w for m, w in ws.items() if m != without},
+                "aggregation": {"method": agg},
+            }
+            for g, ws in weights.items()
+        },
         "index": {"group": "TOP"},
         "classes": {"bands": BANDS},
     }
@@ -102,9 +121,12 @@ def load(path: Path, data: Path) -> tuple[Any, pl.DataFrame, pl.DataFrame]:
 
 # --------------------------------------------------------------------------- replications = runs
 
+
 def variant_doc(row: dict[str, Any], design: dict[str, Any]) -> dict[str, Any]:
     """The plain methodology a design row describes, written by hand."""
-    weights = {g: {m: w * row[sa.factor_column(g, m)] for m, w in ws.items()} for g, ws in WEIGHTS.items()}
+    weights = {
+        g: {m: w * row[sa.factor_column(g, m)] for m, w in ws.items()} for g, ws in WEIGHTS.items()
+    }
     norm = design["normalisation"]["alternatives"][row[sa.NORM_CHOICE]]
     agg = design["aggregation"]["alternatives"][row[sa.AGG_CHOICE]]
     return small_doc(weights, norm, agg)
@@ -122,7 +144,9 @@ def compare_replication(runs: pl.DataFrame, rep: int, plain: pl.DataFrame) -> No
 
 
 def test_replications_equal_plain_runs_of_each_variant(tmp_path: Path, small_data: Path) -> None:
-    m, units, _ = load(write_doc(tmp_path / "m.yaml", small_doc(uncertainty=FULL_DESIGN)), small_data)
+    m, units, _ = load(
+        write_doc(tmp_path / "m.yaml", small_doc(uncertainty=FULL_DESIGN)), small_data
+    )
     params, factors = sa.design_table(m, m.uncertainty, 20, 7, True)
     assert factors == ["weights", "normalisation", "aggregation", "drop"]
     assert params.height == 20 * (4 + 2)
@@ -153,12 +177,16 @@ def test_weight_factors_are_uniform_perturbations(tmp_path: Path, small_data: Pa
         assert all(0.75 <= v <= 1.25 for v in values)
         assert statistics.fmean(values) == pytest.approx(1.0, abs=4 * 0.25 / math.sqrt(3 * 800))
         assert max(values) > 1.2 and min(values) < 0.8
-    assert set(params[sa.NORM_CHOICE].to_list()) == {0} and set(params[sa.AGG_CHOICE].to_list()) == {0}
+    assert set(params[sa.NORM_CHOICE].to_list()) == {0} and set(
+        params[sa.AGG_CHOICE].to_list()
+    ) == {0}
 
 
 def test_drop_equals_methodology_without_the_indicator(tmp_path: Path, small_data: Path) -> None:
     design = {"seed": 5, "drop": "indicators"}
-    m, units, nominal = load(write_doc(tmp_path / "m.yaml", small_doc(uncertainty=design)), small_data)
+    m, units, nominal = load(
+        write_doc(tmp_path / "m.yaml", small_doc(uncertainty=design)), small_data
+    )
     params, factors = sa.design_table(m, m.uncertainty, 40, 5, False)
     assert factors == ["drop"]
     runs = sa.run_replications(m, units, params)
@@ -180,7 +208,9 @@ def test_drop_equals_methodology_without_the_indicator(tmp_path: Path, small_dat
         path = write_doc(tmp_path / f"without_{dropped}.yaml", small_doc(without=dropped))
         compare_replication(runs, r[sa.REP], api.run(path, [small_data]).frame)
         # ... or, equivalently, kept at weight 0
-        zeroed = {g: {i: (0.0 if i == dropped else w) for i, w in ws.items()} for g, ws in WEIGHTS.items()}
+        zeroed = {
+            g: {i: (0.0 if i == dropped else w) for i, w in ws.items()} for g, ws in WEIGHTS.items()
+        }
         path = write_doc(tmp_path / f"zero_{dropped}.yaml", small_doc(zeroed))
         compare_replication(runs, r[sa.REP], api.run(path, [small_data]).frame)
     assert seen == {None, *INDICATORS}, seen  # 40 draws over 6 outcomes: each occurs
@@ -188,15 +218,22 @@ def test_drop_equals_methodology_without_the_indicator(tmp_path: Path, small_dat
 
 # --------------------------------------------------------------------------- reproducibility
 
-def test_same_seed_is_bit_identical_and_another_seed_differs(tmp_path: Path, small_data: Path) -> None:
-    m, units, nominal = load(write_doc(tmp_path / "m.yaml", small_doc(uncertainty=FULL_DESIGN)), small_data)
+
+def test_same_seed_is_bit_identical_and_another_seed_differs(
+    tmp_path: Path, small_data: Path
+) -> None:
+    m, units, nominal = load(
+        write_doc(tmp_path / "m.yaml", small_doc(uncertainty=FULL_DESIGN)), small_data
+    )
     one = sa.analyse(m, units, nominal, replications=30, seed=1)
     two = sa.analyse(m, units, nominal, replications=30, seed=1)
     for name in ("ranks", "classes", "sobol", "nominal"):
         a, b = getattr(one, name), getattr(two, name)
         assert a.equals(b), name
         assert a.write_ipc(None).getvalue() == b.write_ipc(None).getvalue(), name  # bit-identical
-    assert sa.design_table(m, m.uncertainty, 30, 1, True)[0].equals(sa.design_table(m, m.uncertainty, 30, 1, True)[0])
+    assert sa.design_table(m, m.uncertainty, 30, 1, True)[0].equals(
+        sa.design_table(m, m.uncertainty, 30, 1, True)[0]
+    )
     other = sa.analyse(m, units, nominal, replications=30, seed=2)
     d1 = sa.design_table(m, m.uncertainty, 30, 1, True)[0]
     d2 = sa.design_table(m, m.uncertainty, 30, 2, True)[0]
@@ -211,6 +248,7 @@ def test_same_seed_is_bit_identical_and_another_seed_differs(tmp_path: Path, sma
 
 # --------------------------------------------------------------------------- rank summaries
 
+
 def linear_quantile(values: list[float], q: float) -> float:
     """numpy's default (type 7): linear interpolation between order statistics."""
     xs = sorted(values)
@@ -221,7 +259,9 @@ def linear_quantile(values: list[float], q: float) -> float:
 
 
 def test_rank_summaries_and_class_probabilities(tmp_path: Path, small_data: Path) -> None:
-    m, units, nominal = load(write_doc(tmp_path / "m.yaml", small_doc(uncertainty=FULL_DESIGN)), small_data)
+    m, units, nominal = load(
+        write_doc(tmp_path / "m.yaml", small_doc(uncertainty=FULL_DESIGN)), small_data
+    )
     n, seed = 50, 9
     result = sa.analyse(m, units, nominal, replications=n, seed=seed, sobol=False)
     assert result.runs == n and result.replications == n and result.sobol.height == 0
@@ -267,10 +307,13 @@ def test_kireeva_class_probabilities_sum_to_one() -> None:
     sums = result.classes.select(pl.sum_horizontal(labels).alias("s"))["s"].to_list()
     assert len(sums) == nominal.height
     assert all(abs(s - 1) < 1e-12 for s in sums)
-    assert result.ranks["nominal_rank"].to_list() == nominal.sort("region", "year")["rank"].to_list()
+    assert (
+        result.ranks["nominal_rank"].to_list() == nominal.sort("region", "year")["rank"].to_list()
+    )
 
 
 # --------------------------------------------------------------------------- Sobol estimators
+
 
 def saltelli(model, n: int, d: int, seed: int) -> dict[str, list[float]]:
     rng = np.random.default_rng(seed)
@@ -299,10 +342,15 @@ def standard_errors(y: dict[str, list[float]], f: str) -> tuple[float, float]:
     return out[0], out[1]
 
 
-ADDITIVE = (lambda u: 2 * u[:, 0] + u[:, 1] + 0 * u[:, 2], {"u1": (0.8, 0.8), "u2": (0.2, 0.2), "u3": (0.0, 0.0)})
+ADDITIVE = (
+    lambda u: 2 * u[:, 0] + u[:, 1] + 0 * u[:, 2],
+    {"u1": (0.8, 0.8), "u2": (0.2, 0.2), "u3": (0.0, 0.0)},
+)
 # y = u1 u2: V = 1/9 - 1/16 = 7/144, V1 = V2 = Var(u/2) = 1/48 -> S1 = 3/7; ST = E[u2^2 / 12] / V = 4/7
-INTERACTION = (lambda u: u[:, 0] * u[:, 1] + 0 * u[:, 2], {"u1": (3 / 7, 4 / 7), "u2": (3 / 7, 4 / 7),
-                                                           "u3": (0.0, 0.0)})
+INTERACTION = (
+    lambda u: u[:, 0] * u[:, 1] + 0 * u[:, 2],
+    {"u1": (3 / 7, 4 / 7), "u2": (3 / 7, 4 / 7), "u3": (0.0, 0.0)},
+)
 
 
 @pytest.mark.parametrize("model,analytic", [ADDITIVE, INTERACTION], ids=["additive", "interaction"])
@@ -324,7 +372,10 @@ def test_sobol_estimators_on_known_models(model, analytic) -> None:
         # the 5-95 % bootstrap intervals bracket the estimate and are about 3.3 standard
         # errors wide; whether one seeded interval covers the analytic value is a matter
         # of chance (10 %), so coverage is tested over many designs below
-        assert r["S1_p05"] <= r["S1"] <= r["S1_p95"] and r["ST_p05"] <= r["ST"] <= r["ST_p95"], (f, r)
+        assert r["S1_p05"] <= r["S1"] <= r["S1_p95"] and r["ST_p05"] <= r["ST"] <= r["ST_p95"], (
+            f,
+            r,
+        )
         assert r["S1_p95"] - r["S1_p05"] < 2 * tol1 and r["ST_p95"] - r["ST_p05"] < 2 * tolt, (f, r)
     if analytic is INTERACTION[1]:
         for f in ("u1", "u2"):
@@ -360,7 +411,10 @@ def test_sobol_of_a_constant_output_is_undefined() -> None:
 
 # --------------------------------------------------------------------------- Dirichlet weights
 
-def test_dirichlet_weights_sum_to_one_and_centre_on_the_nominal(tmp_path: Path, small_data: Path) -> None:
+
+def test_dirichlet_weights_sum_to_one_and_centre_on_the_nominal(
+    tmp_path: Path, small_data: Path
+) -> None:
     design = {"seed": 4, "weights": {"dirichlet": 50}}
     m, _, _ = load(write_doc(tmp_path / "m.yaml", small_doc(uncertainty=design)), small_data)
     n = 4000
@@ -370,7 +424,9 @@ def test_dirichlet_weights_sum_to_one_and_centre_on_the_nominal(tmp_path: Path, 
     for r in params.iter_rows(named=True):
         for g, ws in WEIGHTS.items():
             total = sum(r[sa.factor_column(g, i)] * w for i, w in ws.items())
-            assert total == pytest.approx(sum(ws.values()), rel=1e-12)  # normalised weights sum to 1
+            assert total == pytest.approx(
+                sum(ws.values()), rel=1e-12
+            )  # normalised weights sum to 1
             assert all(r[sa.factor_column(g, i)] > 0 for i in ws)
     # each of the N weight sets drawn once: their mean share approaches the nominal share
     sets = sa._weight_sets(m, m.uncertainty, n, random.Random(4))
@@ -384,18 +440,30 @@ def test_dirichlet_weights_sum_to_one_and_centre_on_the_nominal(tmp_path: Path, 
 
 # --------------------------------------------------------------------------- errors and CLI
 
+
 def test_methodology_without_uncertainty_is_an_error(tmp_path: Path, small_data: Path) -> None:
     m, units, nominal = load(write_doc(tmp_path / "m.yaml", small_doc()), small_data)
     with pytest.raises(MethodologyError):
         sa.analyse(m, units, nominal)
 
 
-@pytest.mark.parametrize("design", [
-    {"replications": 20},
-    {"normalisation": {"alternatives": [MIN_MAX]}, "aggregation": {"alternatives": ["geometric"]}},
-], ids=["empty", "single-alternatives"])
-def test_design_without_an_uncertain_choice_is_an_error(tmp_path: Path, small_data: Path, design) -> None:
-    m, units, nominal = load(write_doc(tmp_path / "m.yaml", small_doc(uncertainty=design)), small_data)
+@pytest.mark.parametrize(
+    "design",
+    [
+        {"replications": 20},
+        {
+            "normalisation": {"alternatives": [MIN_MAX]},
+            "aggregation": {"alternatives": ["geometric"]},
+        },
+    ],
+    ids=["empty", "single-alternatives"],
+)
+def test_design_without_an_uncertain_choice_is_an_error(
+    tmp_path: Path, small_data: Path, design
+) -> None:
+    m, units, nominal = load(
+        write_doc(tmp_path / "m.yaml", small_doc(uncertainty=design)), small_data
+    )
     with pytest.raises(MethodologyError) as info:
         sa.analyse(m, units, nominal)
     assert "no uncertain choice" in info.value.render()
@@ -409,11 +477,22 @@ def test_cli_sensitivity_writes_json_and_reproducible_charts(tmp_path: Path) -> 
     svgs = []
     for k in (1, 2):
         out, chart = tmp_path / f"s{k}.json", tmp_path / f"c{k}"
-        result = invoke("sensitivity", KIREEVA, KZ, "--replications", "50", "-o", out, "--chart", chart, "-q")
+        result = invoke(
+            "sensitivity", KIREEVA, KZ, "--replications", "50", "-o", out, "--chart", chart, "-q"
+        )
         assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
         payload = json.loads(out.read_text(encoding="utf-8"))
-        assert set(payload) >= {"ranks", "classes", "sobol", "derivatives", "tipping", "factors",
-                                "replications", "runs", "note"}
+        assert set(payload) >= {
+            "ranks",
+            "classes",
+            "sobol",
+            "derivatives",
+            "tipping",
+            "factors",
+            "replications",
+            "runs",
+            "note",
+        }
         assert payload["factors"] == ["weights", "normalisation", "aggregation"]
         assert payload["replications"] == 50 and payload["runs"] == 50 * (3 + 2)
         assert len(payload["ranks"]) == 32 and len(payload["sobol"]) == 2 * 3

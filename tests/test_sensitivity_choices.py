@@ -40,7 +40,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for year in (2010, 2014):
         for i in range(24):
             a = rng.lognormvariate(0, 1) if i != 5 else 400.0  # an outlier that fails COINr's test
-            b = None if (i == 3 and year == 2014) else rng.uniform(1, 10)  # a missing value to impute
+            b = (
+                None if (i == 3 and year == 2014) else rng.uniform(1, 10)
+            )  # a missing value to impute
             rows.append((f"R{i:02d}", year, a, b))
     path = tmp_path_factory.mktemp("choices") / "d.csv"
     pl.DataFrame(rows, schema=["region", "year", "a", "b"], orient="row").write_csv(path)
@@ -48,8 +50,10 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _variant(tmp: Path, imputation: str, treatment: str) -> Path:
-    prepare = (f"imputation: {{default: {{method: {imputation}}}}}\n"
-               f"treatment: {{default: {{method: {treatment}}}}}")
+    prepare = (
+        f"imputation: {{default: {{method: {imputation}}}}}\n"
+        f"treatment: {{default: {{method: {treatment}}}}}"
+    )
     path = tmp / f"{imputation}-{treatment}.yaml"
     path.write_text(BASE.format(prepare=prepare), encoding="utf-8")
     return path
@@ -60,7 +64,9 @@ def test_every_choice_equals_the_declared_variant(tmp_path: Path, data: Path) ->
     design.write_text(BASE.format(prepare="") + DESIGN, encoding="utf-8")
     validated = api.validate(design)
     units = api.read_data(validated.methodology, [data]).units
-    params, factors = sa.design_table(validated.methodology, validated.methodology.uncertainty, 40, 3, False)
+    params, factors = sa.design_table(
+        validated.methodology, validated.methodology.uncertainty, 40, 3, False
+    )
     assert factors == ["imputation", "treatment"]
     runs = sa.run_replications(validated.methodology, units, params)
     seen = set()
@@ -71,7 +77,9 @@ def test_every_choice_equals_the_declared_variant(tmp_path: Path, data: Path) ->
         seen.add(combo)
         expected = api.run(_variant(tmp_path, *combo), [data]).frame.sort("region", "year")
         got = runs.filter(pl.col(sa.REP) == row[sa.REP]).sort("region", "year")
-        assert got["index"].to_list() == pytest.approx(expected["index"].to_list(), rel=1e-12), combo
+        assert got["index"].to_list() == pytest.approx(expected["index"].to_list(), rel=1e-12), (
+            combo
+        )
         assert got["rank"].cast(pl.Int64).to_list() == expected["rank"].to_list(), combo
     assert seen == {(i, t) for i in IMPUTATION for t in TREATMENT}
 
@@ -94,16 +102,23 @@ index: {{group: TOP}}
 
 def test_dropping_a_group_equals_the_index_without_it(tmp_path: Path, data: Path) -> None:
     rng = random.Random(5)
-    rows = [(f"R{i}", y, rng.uniform(1, 9), rng.uniform(1, 9), rng.uniform(1, 9))
-            for y in (2010, 2014) for i in range(9)]
+    rows = [
+        (f"R{i}", y, rng.uniform(1, 9), rng.uniform(1, 9), rng.uniform(1, 9))
+        for y in (2010, 2014)
+        for i in range(9)
+    ]
     csv = tmp_path / "n.csv"
     pl.DataFrame(rows, schema=["region", "year", "a", "b", "c"], orient="row").write_csv(csv)
     design = tmp_path / "design.yaml"
-    design.write_text(NESTED.format(top="P, Q") + "uncertainty: {replications: 30, seed: 1, drop: groups}\n",
-                      encoding="utf-8")
+    design.write_text(
+        NESTED.format(top="P, Q") + "uncertainty: {replications: 30, seed: 1, drop: groups}\n",
+        encoding="utf-8",
+    )
     validated = api.validate(design)
     units = api.read_data(validated.methodology, [csv]).units
-    params, factors = sa.design_table(validated.methodology, validated.methodology.uncertainty, 30, 1, False)
+    params, factors = sa.design_table(
+        validated.methodology, validated.methodology.uncertainty, 30, 1, False
+    )
     assert factors == ["drop"]
     runs = sa.run_replications(validated.methodology, units, params)
     for dropped, kept in (("P", "Q"), ("Q", "P")):

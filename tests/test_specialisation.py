@@ -94,10 +94,14 @@ def land_expected() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def industry_expected() -> dict:
-    return json.loads((FIXTURES / "germany_2015_industry_J_expected.json").read_text(encoding="utf-8"))
+    return json.loads(
+        (FIXTURES / "germany_2015_industry_J_expected.json").read_text(encoding="utf-8")
+    )
 
 
-def test_every_land_once(specialisation: api.RunResult, land_expected: list[dict[str, str]]) -> None:
+def test_every_land_once(
+    specialisation: api.RunResult, land_expected: list[dict[str, str]]
+) -> None:
     frame = specialisation.frame
     assert frame.height == len(land_expected) == 16
     assert sorted(frame["land_code"].to_list()) == sorted(r["land_code"] for r in land_expected)
@@ -106,9 +110,12 @@ def test_every_land_once(specialisation: api.RunResult, land_expected: list[dict
 
 @pytest.mark.parametrize("column", sorted(LAND_COLUMNS))
 def test_land_values_match_the_independent_computation(
-        column: str, specialisation: api.RunResult, land_expected: list[dict[str, str]]) -> None:
+    column: str, specialisation: api.RunResult, land_expected: list[dict[str, str]]
+) -> None:
     frame = specialisation.frame
-    got = dict(zip(frame["land_code"].to_list(), frame[LAND_COLUMNS[column]].to_list(), strict=True))
+    got = dict(
+        zip(frame["land_code"].to_list(), frame[LAND_COLUMNS[column]].to_list(), strict=True)
+    )
     wrong = []
     for row in land_expected:
         expected = float(row[column])
@@ -126,7 +133,8 @@ def test_every_section_once(concentration: api.RunResult) -> None:
 
 @pytest.mark.parametrize("key", sorted(INDUSTRY_COLUMNS))
 def test_industry_J_matches_the_independent_computation(
-        key: str, concentration: api.RunResult, industry_expected: dict) -> None:
+    key: str, concentration: api.RunResult, industry_expected: dict
+) -> None:
     row = concentration.frame.filter(pl.col("industry") == industry_expected["industry"])
     assert row.height == 1
     got = row[INDUSTRY_COLUMNS[key]].item()
@@ -138,26 +146,38 @@ def _land_codes() -> dict[str, str]:
     return dict(frame.select("land", "land_code").unique().iter_rows())
 
 
-@pytest.mark.parametrize(("key", "column"), [("region_share", "c_rk"),
-                                             ("region_share_of_total_employment", "c_r")])
-def test_industry_J_detail_rows_match(key: str, column: str, concentration: api.RunResult,
-                                      industry_expected: dict) -> None:
+@pytest.mark.parametrize(
+    ("key", "column"), [("region_share", "c_rk"), ("region_share_of_total_employment", "c_r")]
+)
+def test_industry_J_detail_rows_match(
+    key: str, column: str, concentration: api.RunResult, industry_expected: dict
+) -> None:
     """keep_detail=True: the Land x section rows carry c_rk and c_r."""
     detail = concentration.detail
     assert detail is not None
     assert detail.height == 16 * 17
     rows = detail.filter(pl.col("industry") == industry_expected["industry"])
     codes = _land_codes()
-    got = {codes[land]: v for land, v in zip(rows["land"].to_list(), rows[column].to_list(), strict=True)}
+    got = {
+        codes[land]: v
+        for land, v in zip(rows["land"].to_list(), rows[column].to_list(), strict=True)
+    }
     assert got.keys() == industry_expected[key].keys()
     wrong = [(c, got[c], e) for c, e in industry_expected[key].items() if not close(got[c], e)]
     assert not wrong
 
 
-def test_the_two_orientations_agree(specialisation: api.RunResult, concentration: api.RunResult) -> None:
+def test_the_two_orientations_agree(
+    specialisation: api.RunResult, concentration: api.RunResult
+) -> None:
     """LQ of J per Land (specialisation.yaml) = LQ of the Land in section J (concentration.yaml)."""
-    lq_by_land = dict(zip(specialisation.frame["land"].to_list(), specialisation.frame["lq_J"].to_list(),
-                          strict=True))
+    lq_by_land = dict(
+        zip(
+            specialisation.frame["land"].to_list(),
+            specialisation.frame["lq_J"].to_list(),
+            strict=True,
+        )
+    )
     detail = concentration.detail
     assert detail is not None
     rows = detail.filter(pl.col("industry") == "WZ08-J")
@@ -169,8 +189,10 @@ def test_the_two_orientations_agree(specialisation: api.RunResult, concentration
 
 
 def _vector_rows(case: str, x: list[float], **columns: list[float]) -> list[dict[str, object]]:
-    return [{"case": case, "item": f"i{i + 1:02d}", "x": v, **{k: c[i] for k, c in columns.items()}}
-            for i, v in enumerate(x)]
+    return [
+        {"case": case, "item": f"i{i + 1:02d}", "x": v, **{k: c[i] for k, c in columns.items()}}
+        for i, v in enumerate(x)
+    ]
 
 
 def _pair(ex: dict) -> list[dict[str, object]]:
@@ -189,13 +211,18 @@ def _theil(ex: dict) -> list[dict[str, object]]:
     return _vector_rows(ex["name"], ex["input"]["x"])
 
 
-def _matrix(unit: str, detail: str, subject: str, names_key: str) -> Callable[[dict], list[dict[str, object]]]:
+def _matrix(
+    unit: str, detail: str, subject: str, names_key: str
+) -> Callable[[dict], list[dict[str, object]]]:
     """A subject vector (e_ij) and the named comparison vectors, as one long matrix."""
 
     def rows(ex: dict) -> list[dict[str, object]]:
         vectors = {subject: ex["input"]["e_ij"], **ex["input"][names_key]}
-        return [{unit: name, detail: f"{'r' if detail == 'land' else 'i'}{i + 1}", "employment": v}
-                for name, vec in vectors.items() for i, v in enumerate(vec)]
+        return [
+            {unit: name, detail: f"{'r' if detail == 'land' else 'i'}{i + 1}", "employment": v}
+            for name, vec in vectors.items()
+            for i, v in enumerate(vec)
+        ]
 
     return rows
 
@@ -203,16 +230,27 @@ def _matrix(unit: str, detail: str, subject: str, names_key: str) -> Callable[[d
 def _conc2(ex: dict) -> list[dict[str, object]]:
     """Shaped for the shipped concentration.yaml (land, industry, industry_name, year)."""
     rows = _matrix("industry", "land", "Bergbau", "e_uj")(ex)
-    return [{"land": r["land"], "industry": r["industry"], "industry_name": r["industry"],
-             "year": 2013, "employment": r["employment"]} for r in rows]
+    return [
+        {
+            "land": r["land"],
+            "industry": r["industry"],
+            "industry_name": r["industry"],
+            "year": 2013,
+            "employment": r["employment"],
+        }
+        for r in rows
+    ]
 
 
 def _locq(ex: dict) -> list[dict[str, object]]:
     """locq(e_ij, e_j, e_i, e) as the 2 x 2 matrix the four totals imply."""
     a = ex["input"]
-    cells = {("region_j", "industry_i"): a["e_ij"], ("region_j", "other"): a["e_j"] - a["e_ij"],
-             ("rest", "industry_i"): a["e_i"] - a["e_ij"],
-             ("rest", "other"): a["e"] - a["e_j"] - a["e_i"] + a["e_ij"]}
+    cells = {
+        ("region_j", "industry_i"): a["e_ij"],
+        ("region_j", "other"): a["e_j"] - a["e_ij"],
+        ("rest", "industry_i"): a["e_i"] - a["e_ij"],
+        ("rest", "other"): a["e"] - a["e_j"] - a["e_i"] + a["e_ij"],
+    }
     return [{"region": r, "industry": k, "employment": v} for (r, k), v in cells.items()]
 
 
@@ -230,20 +268,37 @@ class Route:
 
 def _herf_column(ex: dict) -> str:
     a = ex["input"]
-    return "hhi_equivalent" if a.get("output") == "eq" else "hhi_normalised" if a.get("coefnorm") else "hhi"
+    return (
+        "hhi_equivalent"
+        if a.get("output") == "eq"
+        else "hhi_normalised"
+        if a.get("coefnorm")
+        else "hhi"
+    )
 
 
 def _gini_column(ex: dict) -> str:
     a = ex["input"]
-    return "gini_weighted" if a.get("weighting") else "gini_normalised" if a.get("coefnorm") else "gini"
+    return (
+        "gini_weighted"
+        if a.get("weighting")
+        else "gini_normalised"
+        if a.get("coefnorm")
+        else "gini"
+    )
 
 
 P = PUBLISHED_DIR
 ROUTES: dict[str, Route] = {
-    "REAT::krugman.spec": Route(P / "krugman_pair.yaml", "krugman_pair.csv", _pair, lambda ex: "krugman"),
-    "REAT::krugman.conc": Route(P / "krugman_pair.yaml", "krugman_pair.csv", _pair, lambda ex: "krugman"),
-    "EconGeo::hoover_index": Route(P / "krugman_pair.yaml", "krugman_pair.csv", _pair,
-                                   lambda ex: "hoover_percent"),
+    "REAT::krugman.spec": Route(
+        P / "krugman_pair.yaml", "krugman_pair.csv", _pair, lambda ex: "krugman"
+    ),
+    "REAT::krugman.conc": Route(
+        P / "krugman_pair.yaml", "krugman_pair.csv", _pair, lambda ex: "krugman"
+    ),
+    "EconGeo::hoover_index": Route(
+        P / "krugman_pair.yaml", "krugman_pair.csv", _pair, lambda ex: "hoover_percent"
+    ),
     "REAT::gini.spec": Route(P / "gini_lq.yaml", "gini_lq.csv", _pair, lambda ex: "gini_lq"),
     "REAT::gini.conc": Route(P / "gini_lq.yaml", "gini_lq.csv", _pair, lambda ex: "gini_lq"),
     "REAT::herf": Route(P / "vector.yaml", "vector.csv", _vector, _herf_column),
@@ -251,15 +306,31 @@ ROUTES: dict[str, Route] = {
     "REAT::gini": Route(P / "vector.yaml", "vector.csv", _vector, _gini_column),
     "EconGeo::gini": Route(P / "vector.yaml", "vector.csv", _vector, lambda ex: "gini_econgeo"),
     "REAT::theil": Route(P / "theil.yaml", "theil.csv", _theil, lambda ex: "theil_mld"),
-    "REAT::krugman.spec2": Route(P / "krugman_others.yaml", "krugman_others.csv",
-                                 _matrix("region", "industry", "Sweden", "e_il"), lambda ex: "ksi_others",
-                                 unit=lambda ex: "Sweden", unit_column="region"),
+    "REAT::krugman.spec2": Route(
+        P / "krugman_others.yaml",
+        "krugman_others.csv",
+        _matrix("region", "industry", "Sweden", "e_il"),
+        lambda ex: "ksi_others",
+        unit=lambda ex: "Sweden",
+        unit_column="region",
+    ),
     # krugman.conc2 runs through the shipped methodology, not a test copy of its formulas
-    "REAT::krugman.conc2": Route(GERMANY / "concentration.yaml", "krugman_conc_others.csv", _conc2,
-                                 lambda ex: "krugman_conc_others", unit=lambda ex: "Bergbau",
-                                 unit_column="industry"),
-    "REAT::locq": Route(P / "locq.yaml", "locq.csv", _locq, lambda ex: "lq_i",
-                        unit=lambda ex: "region_j", unit_column="region"),
+    "REAT::krugman.conc2": Route(
+        GERMANY / "concentration.yaml",
+        "krugman_conc_others.csv",
+        _conc2,
+        lambda ex: "krugman_conc_others",
+        unit=lambda ex: "Bergbau",
+        unit_column="industry",
+    ),
+    "REAT::locq": Route(
+        P / "locq.yaml",
+        "locq.csv",
+        _locq,
+        lambda ex: "lq_i",
+        unit=lambda ex: "region_j",
+        unit_column="region",
+    ),
 }
 
 
@@ -276,12 +347,17 @@ def tolerance(ex: dict) -> float:
         return float(ex["tolerance"])
     printed = str(ex["expected_printed"])
     decimals = len(printed.split(".")[1]) if "." in printed else 0
-    return 0.5 * 10 ** -decimals + 1e-12
+    return 0.5 * 10**-decimals + 1e-12
 
 
 def expected_csv(data: str) -> str:
     """The text of a published-examples data file, built from the JSON inputs."""
-    rows = [r for ex in TESTS if ROUTES[ex["function"]].data == data for r in ROUTES[ex["function"]].rows(ex)]
+    rows = [
+        r
+        for ex in TESTS
+        if ROUTES[ex["function"]].data == data
+        for r in ROUTES[ex["function"]].rows(ex)
+    ]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
@@ -302,8 +378,10 @@ def test_published_inputs_are_the_json_inputs(data: str) -> None:
 
 @pytest.fixture(scope="module")
 def published_runs() -> dict[tuple[Path, str], api.RunResult]:
-    return {(r.methodology, r.data): api.run(r.methodology, [PUBLISHED_DIR / r.data])
-            for r in {(r.methodology, r.data): r for r in ROUTES.values()}.values()}
+    return {
+        (r.methodology, r.data): api.run(r.methodology, [PUBLISHED_DIR / r.data])
+        for r in {(r.methodology, r.data): r for r in ROUTES.values()}.values()
+    }
 
 
 @pytest.mark.parametrize("ex", TESTS, ids=[ex["name"] for ex in TESTS])
@@ -314,7 +392,8 @@ def test_published_example(ex: dict, published_runs: dict[tuple[Path, str], api.
     assert row.height == 1
     got = row[route.column(ex)].item()
     assert abs(got - ex["expected"]) <= tolerance(ex), (
-        f"{ex['function']}: printed {ex['expected_printed']}, engine {got!r}")
+        f"{ex['function']}: printed {ex['expected_printed']}, engine {got!r}"
+    )
 
 
 if __name__ == "__main__":  # regenerate the published-examples CSVs from the JSON

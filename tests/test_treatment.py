@@ -33,11 +33,12 @@ LIBRARY = Path(__file__).resolve().parent / "data" / "library"
 
 # -- the reference ---------------------------------------------------------------------------
 
+
 def skew(x: list[float]) -> float:
     n = len(x)
     m = sum(x) / n
     d = [v - m for v in x]
-    y = math.sqrt(n) * sum(v ** 3 for v in d) / sum(v * v for v in d) ** 1.5
+    y = math.sqrt(n) * sum(v**3 for v in d) / sum(v * v for v in d) ** 1.5
     return y * math.sqrt(n * (n - 1)) / (n - 2)
 
 
@@ -45,7 +46,7 @@ def kurt(x: list[float]) -> float:
     n = len(x)
     m = sum(x) / n
     d = [v - m for v in x]
-    r = n * sum(v ** 4 for v in d) / sum(v * v for v in d) ** 2
+    r = n * sum(v**4 for v in d) / sum(v * v for v in d) ** 2
     return ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
 
 
@@ -53,8 +54,9 @@ def passes(x: list[float], skew_max: float = 2, kurt_max: float = 3.5) -> bool:
     return abs(skew(x)) < skew_max or kurt(x) < kurt_max
 
 
-def winsorise(x: list[float], winmax: int = 5, skew_max: float = 2, kurt_max: float = 3.5
-              ) -> tuple[list[float], bool]:
+def winsorise(
+    x: list[float], winmax: int = 5, skew_max: float = 2, kurt_max: float = 3.5
+) -> tuple[list[float], bool]:
     x = list(x)
     imax: list[int] = []
     imin: list[int] = []
@@ -83,8 +85,9 @@ def log_ct(x: list[float]) -> list[float]:
     return [math.log(v - lo + 0.01 * (hi - lo)) for v in x]
 
 
-def treat(x: list[float], winmax: int = 5, skew_max: float = 2, kurt_max: float = 3.5
-          ) -> tuple[list[float], str]:
+def treat(
+    x: list[float], winmax: int = 5, skew_max: float = 2, kurt_max: float = 3.5
+) -> tuple[list[float], str]:
     """The treated values and which branch was taken: 'none', 'winsorised' or 'log'."""
     if passes(x, skew_max, kurt_max):
         return list(x), "none"
@@ -95,6 +98,7 @@ def treat(x: list[float], winmax: int = 5, skew_max: float = 2, kurt_max: float 
 
 
 # -- data sets (seeded, plain Python) ------------------------------------------------------------
+
 
 def outliers(seed: int) -> list[float]:
     r = random.Random(seed)
@@ -113,7 +117,9 @@ def heavy(seed: int) -> list[float]:
 
 def left_skewed(seed: int) -> list[float]:
     r = random.Random(seed)
-    return [100 - r.lognormvariate(0, 1) for _ in range(25)] + [100 - r.uniform(25, 50) for _ in range(2)]
+    return [100 - r.lognormvariate(0, 1) for _ in range(25)] + [
+        100 - r.uniform(25, 50) for _ in range(2)
+    ]
 
 
 def tied_top(seed: int) -> list[float]:
@@ -123,12 +129,19 @@ def tied_top(seed: int) -> list[float]:
 
 
 CASES = [
-    ("outliers", outliers, 1, "winsorised"), ("outliers", outliers, 4, "winsorised"),
+    ("outliers", outliers, 1, "winsorised"),
+    ("outliers", outliers, 4, "winsorised"),
     ("outliers", outliers, 24, "winsorised"),
-    ("symmetric", symmetric, 1, "none"), ("symmetric", symmetric, 2, "none"), ("symmetric", symmetric, 3, "none"),
-    ("heavy", heavy, 2, "log"), ("heavy", heavy, 13, "log"), ("heavy", heavy, 15, "log"),
-    ("heavy", heavy, 7, "winsorised"), ("heavy", heavy, 8, "winsorised"),  # passes at the 5th point
-    ("left", left_skewed, 4, "winsorised"), ("left", left_skewed, 5, "winsorised"),
+    ("symmetric", symmetric, 1, "none"),
+    ("symmetric", symmetric, 2, "none"),
+    ("symmetric", symmetric, 3, "none"),
+    ("heavy", heavy, 2, "log"),
+    ("heavy", heavy, 13, "log"),
+    ("heavy", heavy, 15, "log"),
+    ("heavy", heavy, 7, "winsorised"),
+    ("heavy", heavy, 8, "winsorised"),  # passes at the 5th point
+    ("left", left_skewed, 4, "winsorised"),
+    ("left", left_skewed, 5, "winsorised"),
 ]
 
 
@@ -156,8 +169,9 @@ index: {{group: G}}
 """
 
 
-def run(tmp_path: Path, series: dict[int, list[float]], treatment: str = "{method: winsorise_log}"
-        ) -> api.RunResult:
+def run(
+    tmp_path: Path, series: dict[int, list[float]], treatment: str = "{method: winsorise_log}"
+) -> api.RunResult:
     lines = ["unit,year,x,y"]
     for year, xs in series.items():
         for i, v in enumerate(xs):
@@ -178,7 +192,9 @@ def adjustments(result: api.RunResult) -> dict[tuple[str, int], tuple[float, flo
     if adj is None or adj.height == 0:
         return {}
     assert set(adj["action"]) == {"treated"} and set(adj["indicator"]) == {"A"}
-    return {(u, y): (b, a) for u, y, b, a in zip(adj["unit"], adj["year"], adj["before"], adj["after"])}
+    return {
+        (u, y): (b, a) for u, y, b, a in zip(adj["unit"], adj["year"], adj["before"], adj["after"])
+    }
 
 
 def expected_adjustments(year: int, original: list[float], result: list[float]) -> dict:
@@ -190,18 +206,25 @@ def assert_same(got: dict, want: dict) -> None:
     for k in want:
         g, w = got[k], want[k]
         if isinstance(w, tuple):
-            assert g[0] == w[0] and math.isclose(g[1], w[1], rel_tol=1e-12, abs_tol=1e-12), (k, g, w)
+            assert g[0] == w[0] and math.isclose(g[1], w[1], rel_tol=1e-12, abs_tol=1e-12), (
+                k,
+                g,
+                w,
+            )
         else:
             assert math.isclose(g, w, rel_tol=1e-12, abs_tol=1e-12), (k, g, w)
 
 
 # -- the reference against scipy and COINr's printed example --------------------------------------
 
+
 @pytest.mark.parametrize("name,gen,seed,branch", CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
 def test_reference_moments_are_e1071_type_2(name: str, gen, seed: int, branch: str) -> None:
     x = gen(seed)
     assert skew(x) == pytest.approx(float(scipy.stats.skew(x, bias=False)), rel=1e-10)
-    assert kurt(x) == pytest.approx(float(scipy.stats.kurtosis(x, fisher=True, bias=False)), rel=1e-10)
+    assert kurt(x) == pytest.approx(
+        float(scipy.stats.kurtosis(x, fisher=True, bias=False)), rel=1e-10
+    )
     assert treat(x)[1] == branch  # each data set exercises the branch it is named for
 
 
@@ -209,20 +232,35 @@ def test_coinr_winsorise_documented_example(tmp_path: Path) -> None:
     # COINr reference, winsorise(): x = c(1:10, 30, 100) -> 1..10, 30, 30; nwin = 1, "winhi"
     # on the 12th point (https://bluefoxr.github.io/COINr/reference/winsorise.html)
     x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 30.0, 100.0]
-    assert treat(x) == ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 30.0, 30.0], "winsorised")
+    assert treat(x) == (
+        [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 30.0, 30.0],
+        "winsorised",
+    )
     m = tmp_path / "m.yaml"
-    m.write_text(methodology().replace("x: {}\n  y: {}", "x: {}").replace("  B: {formula: y}\n", "")
-                 .replace("members: [A, B]", "members: [A]"), encoding="utf-8")
+    m.write_text(
+        methodology()
+        .replace("x: {}\n  y: {}", "x: {}")
+        .replace("  B: {formula: y}\n", "")
+        .replace("members: [A, B]", "members: [A]"),
+        encoding="utf-8",
+    )
     result = api.run(m, [LIBRARY / "coinr_winsorise.csv"])
     got = treated(result)
     assert [got[(f"u{i:02d}", 1)] for i in range(1, 13)] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 30, 30]
     adj = result.adjustments
     assert adj is not None and adj.height == 1
-    assert adj.row(0, named=True) | {} == {"unit": "u12", "year": 1, "indicator": "A", "before": 100.0,
-                                          "after": 30.0, "action": "treated"}
+    assert adj.row(0, named=True) | {} == {
+        "unit": "u12",
+        "year": 1,
+        "indicator": "A",
+        "before": 100.0,
+        "after": 30.0,
+        "action": "treated",
+    }
 
 
 # -- the engine against the reference --------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name,gen,seed,branch", CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
 def test_engine_matches_coinr_treat(tmp_path: Path, name: str, gen, seed: int, branch: str) -> None:
@@ -255,11 +293,16 @@ def test_treatment_is_per_period(tmp_path: Path) -> None:
     assert {y for (_, y) in adjustments(result)} == {2014, 2018, 2022}
 
 
-@pytest.mark.parametrize("skew_max,kurt_max,winmax", [(1.0, 1.0, 2), (3.0, 3.5, 5), (0.5, 0.0, 1), (2.0, 3.5, 8)])
-def test_thresholds_and_max_points_are_honoured(tmp_path: Path, skew_max: float, kurt_max: float,
-                                                winmax: int) -> None:
+@pytest.mark.parametrize(
+    "skew_max,kurt_max,winmax", [(1.0, 1.0, 2), (3.0, 3.5, 5), (0.5, 0.0, 1), (2.0, 3.5, 8)]
+)
+def test_thresholds_and_max_points_are_honoured(
+    tmp_path: Path, skew_max: float, kurt_max: float, winmax: int
+) -> None:
     x = outliers(4)
-    spec = f"{{method: winsorise_log, skew: {skew_max}, kurtosis: {kurt_max}, max_points: {winmax}}}"
+    spec = (
+        f"{{method: winsorise_log, skew: {skew_max}, kurtosis: {kurt_max}, max_points: {winmax}}}"
+    )
     want, _ = treat(x, winmax, skew_max, kurt_max)
     result = run(tmp_path, {1: x}, spec)
     assert_same(treated(result), {(f"u{i:03d}", 1): v for i, v in enumerate(want)})

@@ -17,12 +17,12 @@ from engine.io.write import SUPPORTED, write_table
 
 FRAME = pl.DataFrame(
     {
-        "unit": ["=HYPERLINK(\"http://x\")", "+1", "-x", "@SUM(A1)", "\tTab", "\rCR", "Akmola"],
+        "unit": ['=HYPERLINK("http://x")', "+1", "-x", "@SUM(A1)", "\tTab", "\rCR", "Akmola"],
         "score": [-1.5, 2.0, 3.25, None, 0.1 + 0.2, 1e-300, 7.0],
         "rank": [1, 2, 3, 4, 5, 6, 7],
     }
 )
-ESCAPED = ["'=HYPERLINK(\"http://x\")", "'+1", "'-x", "'@SUM(A1)", "'\tTab", "'\rCR", "Akmola"]
+ESCAPED = ['\'=HYPERLINK("http://x")', "'+1", "'-x", "'@SUM(A1)", "'\tTab", "'\rCR", "Akmola"]
 
 
 def test_csv_is_utf8_without_bom_and_escapes_only_text(tmp_path):

@@ -148,10 +148,20 @@ def kendall_tau_b(a: Sequence[float | None], b: Sequence[float | None]) -> float
     n = frame.height
     if n < 2:
         return None
-    pairs = (frame.join(frame, how="cross", suffix="_2").filter(pl.col("i") < pl.col("i_2"))
-             .select(((pl.col("a") - pl.col("a_2")).sign() * (pl.col("b") - pl.col("b_2")).sign()).alias("s"),
-                     (pl.col("a") == pl.col("a_2")).alias("ta"), (pl.col("b") == pl.col("b_2")).alias("tb")))
-    s, tied_a, tied_b = pairs.select(pl.col("s").sum(), pl.col("ta").sum(), pl.col("tb").sum()).row(0)
+    pairs = (
+        frame.join(frame, how="cross", suffix="_2")
+        .filter(pl.col("i") < pl.col("i_2"))
+        .select(
+            ((pl.col("a") - pl.col("a_2")).sign() * (pl.col("b") - pl.col("b_2")).sign()).alias(
+                "s"
+            ),
+            (pl.col("a") == pl.col("a_2")).alias("ta"),
+            (pl.col("b") == pl.col("b_2")).alias("tb"),
+        )
+    )
+    s, tied_a, tied_b = pairs.select(pl.col("s").sum(), pl.col("ta").sum(), pl.col("tb").sum()).row(
+        0
+    )
     n0 = n * (n - 1) // 2
     denominator = math.sqrt((n0 - tied_a) * (n0 - tied_b))
     return None if denominator == 0 else float(s) / denominator
@@ -163,12 +173,17 @@ def kendall_tau_b(a: Sequence[float | None], b: Sequence[float | None]) -> float
 def _layout_error(first: api.Validated, other: api.Validated, what: str) -> MethodologyError:
     a, b = first.methodology, other.methodology
     x, y = getattr(a.layout, what), getattr(b.layout, what)
-    return MethodologyError([Diagnostic(
-        Code.INCOMPARABLE,
-        f"methodologies name the {what} column differently: '{x}' in {a.path or a.meta.id}, "
-        f"'{y}' in {b.path or b.meta.id}",
-        Location(b.path) if b.path else None,
-        expected=f"the same data.{what} in every methodology compared")])
+    return MethodologyError(
+        [
+            Diagnostic(
+                Code.INCOMPARABLE,
+                f"methodologies name the {what} column differently: '{x}' in {a.path or a.meta.id}, "
+                f"'{y}' in {b.path or b.meta.id}",
+                Location(b.path) if b.path else None,
+                expected=f"the same data.{what} in every methodology compared",
+            )
+        ]
+    )
 
 
 def _check(validated: Sequence[api.Validated]) -> None:
@@ -183,21 +198,35 @@ def _check(validated: Sequence[api.Validated]) -> None:
         m = v.methodology
         if m.meta.id in ids:
             other = ids[m.meta.id].methodology
-            problems.append(Diagnostic(
-                Code.DUPLICATE_NAME, f"two methodologies have the id '{m.meta.id}': "
-                f"{other.path or '?'} and {m.path or '?'}", Location(m.path) if m.path else None,
-                expected="a different id in each methodology compared (columns are named by id)"))
+            problems.append(
+                Diagnostic(
+                    Code.DUPLICATE_NAME,
+                    f"two methodologies have the id '{m.meta.id}': "
+                    f"{other.path or '?'} and {m.path or '?'}",
+                    Location(m.path) if m.path else None,
+                    expected="a different id in each methodology compared (columns are named by id)",
+                )
+            )
         ids.setdefault(m.meta.id, v)
         if m.index is None:
-            problems.append(Diagnostic(Code.INCOMPARABLE, f"methodology '{m.meta.id}' has no index to compare",
-                                       Location(m.path) if m.path else None, expected="an index section"))
+            problems.append(
+                Diagnostic(
+                    Code.INCOMPARABLE,
+                    f"methodology '{m.meta.id}' has no index to compare",
+                    Location(m.path) if m.path else None,
+                    expected="an index section",
+                )
+            )
     if problems:
         raise MethodologyError(problems)
 
 
 def _failed_checks(results: Sequence[api.RunResult]) -> None:
-    problems = [Diagnostic(Code.CHECK_FAILED, f"methodology '{r.methodology.meta.id}': {c.describe()}")
-                for r in results for c in r.failed_errors]
+    problems = [
+        Diagnostic(Code.CHECK_FAILED, f"methodology '{r.methodology.meta.id}': {c.describe()}")
+        for r in results
+        for c in r.failed_errors
+    ]
     if problems:
         raise DataError(problems)
 
@@ -211,8 +240,9 @@ def _class_order(m_classes: object, present: Sequence[str | None]) -> list[str]:
     return out
 
 
-def _transition(table: pl.DataFrame, ref: api.RunResult, other: api.RunResult, period: object | None
-                ) -> Transition:
+def _transition(
+    table: pl.DataFrame, ref: api.RunResult, other: api.RunResult, period: object | None
+) -> Transition:
     a, b = ref.methodology, other.methodology
     ca, cb = f"class_{a.meta.id}", f"class_{b.meta.id}"
     rows = table.select(ca, cb).to_dicts()
@@ -229,8 +259,11 @@ def _transition(table: pl.DataFrame, ref: api.RunResult, other: api.RunResult, p
     return Transition(a.meta.id, b.meta.id, period, pl.DataFrame(data, schema=schema))
 
 
-def compare(methodologies: Sequence[str | Path | api.Validated], data: Sequence[str | Path],
-            options: read.ReadOptions | None = None) -> Comparison:
+def compare(
+    methodologies: Sequence[str | Path | api.Validated],
+    data: Sequence[str | Path],
+    options: read.ReadOptions | None = None,
+) -> Comparison:
     """Run every methodology on `data` and compare them with the first (the reference).
 
     Raises :class:`UsageError` for fewer than two methodologies, :class:`MethodologyError` when a methodology is invalid, two share an id,
@@ -238,8 +271,15 @@ def compare(methodologies: Sequence[str | Path | api.Validated], data: Sequence[
     does not fit one of them or an error-severity check fails.
     """
     if len(methodologies) < 2:
-        raise UsageError([Diagnostic(Code.USAGE, "compare needs at least two methodologies",
-                                           expected="two or more methodology files")])
+        raise UsageError(
+            [
+                Diagnostic(
+                    Code.USAGE,
+                    "compare needs at least two methodologies",
+                    expected="two or more methodology files",
+                )
+            ]
+        )
     validated = []
     errors: list[Diagnostic] = []
     for m in methodologies:
@@ -261,17 +301,26 @@ def compare(methodologies: Sequence[str | Path | api.Validated], data: Sequence[
     ids = tuple(v.methodology.meta.id for v in validated)
     table: pl.DataFrame | None = None
     for r, id_ in zip(results, ids):
-        part = r.frame.select(*keys, pl.col("index").alias(f"index_{id_}"), pl.col("rank").alias(f"rank_{id_}"),
-                              (pl.col("class") if "class" in r.frame.columns else pl.lit(None, pl.String))
-                              .alias(f"class_{id_}"))
+        part = r.frame.select(
+            *keys,
+            pl.col("index").alias(f"index_{id_}"),
+            pl.col("rank").alias(f"rank_{id_}"),
+            (pl.col("class") if "class" in r.frame.columns else pl.lit(None, pl.String)).alias(
+                f"class_{id_}"
+            ),
+        )
         table = part if table is None else table.join(part, on=keys, how="full", coalesce=True)
     assert table is not None
     ref = ids[0]
-    table = table.with_columns((pl.col(f"rank_{i}") - pl.col(f"rank_{ref}")).alias(f"shift_{i}") for i in ids[1:])
+    table = table.with_columns(
+        (pl.col(f"rank_{i}") - pl.col(f"rank_{ref}")).alias(f"shift_{i}") for i in ids[1:]
+    )
     order = ([layout.period] if layout.period else []) + [f"rank_{ref}", layout.unit]
     table = table.sort(order, nulls_last=True)
 
-    periods = table[layout.period].unique(maintain_order=True).to_list() if layout.period else [None]
+    periods = (
+        table[layout.period].unique(maintain_order=True).to_list() if layout.period else [None]
+    )
     parts = [(p, table if p is None else table.filter(pl.col(layout.period) == p)) for p in periods]
 
     transitions = []
@@ -284,22 +333,40 @@ def compare(methodologies: Sequence[str | Path | api.Validated], data: Sequence[
     rows = []
     for p, part in parts:
         for i, a in enumerate(ids):
-            for b in ids[i + 1:]:
+            for b in ids[i + 1 :]:
                 both = part.select(f"rank_{a}", f"rank_{b}").drop_nulls()
                 ra, rb = both[f"rank_{a}"].to_list(), both[f"rank_{b}"].to_list()
-                rows.append({"period": p, "a": a, "b": b, "n": both.height,
-                             "spearman": spearman_rho(ra, rb), "kendall_tau_b": kendall_tau_b(ra, rb)})
+                rows.append(
+                    {
+                        "period": p,
+                        "a": a,
+                        "b": b,
+                        "n": both.height,
+                        "spearman": spearman_rho(ra, rb),
+                        "kendall_tau_b": kendall_tau_b(ra, rb),
+                    }
+                )
     period_type = table.schema[layout.period] if layout.period else pl.Null
-    agreement = pl.DataFrame(rows, schema={"period": period_type, "a": pl.String, "b": pl.String,
-                                           "n": pl.Int64, "spearman": pl.Float64, "kendall_tau_b": pl.Float64})
+    agreement = pl.DataFrame(
+        rows,
+        schema={
+            "period": period_type,
+            "a": pl.String,
+            "b": pl.String,
+            "n": pl.Int64,
+            "spearman": pl.Float64,
+            "kendall_tau_b": pl.Float64,
+        },
+    )
     if layout.period:
         agreement = agreement.rename({"period": layout.period})
 
     first = validated[0].methodology
     diffs = {v.methodology.meta.id: tuple(diff(first, v.methodology)) for v in validated[1:]}
     paths = tuple(v.methodology.path for v in validated)
-    return Comparison(ids, paths, layout.unit, layout.period, table, tuple(transitions), agreement, diffs,
-                      results)
+    return Comparison(
+        ids, paths, layout.unit, layout.period, table, tuple(transitions), agreement, diffs, results
+    )
 
 
 # --------------------------------------------------------------------------- terminal output
@@ -339,10 +406,14 @@ def print_comparison(c: Comparison, console: object = None) -> None:
     console = console or Console(soft_wrap=False)
     for k, (id_, path) in enumerate(zip(c.ids, c.paths), start=1):
         role = " (reference)" if k == 1 else ""
-        console.print(f"[bold]{k}[/bold] = {escape(id_)}{role}" + (f": {escape(str(path))}" if path else ""))
+        console.print(
+            f"[bold]{k}[/bold] = {escape(id_)}{role}" + (f": {escape(str(path))}" if path else "")
+        )
     for id_, changes in c.diff.items():
-        console.print(f"\n[bold]{escape(c.reference)} → {escape(id_)}[/bold]: "
-                      f"{len(changes)} difference{'s' if len(changes) != 1 else ''} in meaning")
+        console.print(
+            f"\n[bold]{escape(c.reference)} → {escape(id_)}[/bold]: "
+            f"{len(changes)} difference{'s' if len(changes) != 1 else ''} in meaning"
+        )
         for line in render_changes(changes):
             console.print("  " + escape(line))
     console.print()
@@ -350,7 +421,9 @@ def print_comparison(c: Comparison, console: object = None) -> None:
     periods = c.table[c.period].unique(maintain_order=True).to_list() if c.period else [None]
     for p in periods:
         part = c.table if p is None else c.table.filter(pl.col(c.period) == p)
-        title = "Index, rank and class by methodology" + (f" — {c.period} {p}" if p is not None else "")
+        title = "Index, rank and class by methodology" + (
+            f" — {c.period} {p}" if p is not None else ""
+        )
         table = Table(title=title, title_justify="left")
         table.add_column(c.unit, no_wrap=True)
         for id_ in c.ids:
@@ -362,19 +435,33 @@ def print_comparison(c: Comparison, console: object = None) -> None:
         for row in part.iter_rows(named=True):
             cells = [str(row[c.unit])]
             for id_ in c.ids:
-                cells += [_num(row[f"index_{id_}"]), _num(row[f"rank_{id_}"]), row[f"class_{id_}"] or NO_CLASS]
+                cells += [
+                    _num(row[f"index_{id_}"]),
+                    _num(row[f"rank_{id_}"]),
+                    row[f"class_{id_}"] or NO_CLASS,
+                ]
             cells += [_shift(row[f"shift_{id_}"]) for id_ in c.ids[1:]]
             table.add_row(*(escape(x) for x in cells))
         console.print(table)
-    console.print("[dim]shift = rank under the methodology - rank under the reference (negative: moves up)[/dim]")
+    console.print(
+        "[dim]shift = rank under the methodology - rank under the reference (negative: moves up)[/dim]"
+    )
     for t in c.transitions:
-        when = "all periods" if t.period is None else f"{c.period} {t.period}" if c.period else "all units"
+        when = (
+            "all periods"
+            if t.period is None
+            else f"{c.period} {t.period}"
+            if c.period
+            else "all units"
+        )
         m = t.matrix
         label_col = m.columns[0]
         used_cols = [col for col in m.columns[1:] if m[col].sum() > 0]
         used = m.filter(pl.sum_horizontal(m.columns[1:]) > 0) if len(m.columns) > 1 else m
-        console.print(f"[italic]Class transitions, {escape(when)} ({t.total} units): rows {number[t.reference]}, "
-                      f"columns {number[t.other]}[/italic]")
+        console.print(
+            f"[italic]Class transitions, {escape(when)} ({t.total} units): rows {number[t.reference]}, "
+            f"columns {number[t.other]}[/italic]"
+        )
         table = Table()
         table.add_column(f"{number[t.reference]} \\ {number[t.other]}")
         for col in used_cols:
@@ -390,13 +477,22 @@ def print_comparison(c: Comparison, console: object = None) -> None:
     table = Table(title="Rank agreement (units ranked by both)", title_justify="left")
     cols = ([c.period] if c.period else []) + ["a", "b", "n", "spearman", "kendall_tau_b"]
     for col in cols:
-        table.add_column({"spearman": "Spearman ρ", "kendall_tau_b": "Kendall τ-b"}.get(col, col),
-                         justify="left" if col == c.period else "right")
+        table.add_column(
+            {"spearman": "Spearman ρ", "kendall_tau_b": "Kendall τ-b"}.get(col, col),
+            justify="left" if col == c.period else "right",
+        )
     for row in c.agreement.select(cols).iter_rows(named=True):
         cells = []
         for col in cols:
             v = row[col]
-            cells.append(number[v] if col in ("a", "b") else "—" if v is None
-                         else f"{v:.4f}" if isinstance(v, float) else str(v))
+            cells.append(
+                number[v]
+                if col in ("a", "b")
+                else "—"
+                if v is None
+                else f"{v:.4f}"
+                if isinstance(v, float)
+                else str(v)
+            )
         table.add_row(*cells)
     console.print(table)

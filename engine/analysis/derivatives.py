@@ -54,7 +54,8 @@ def composed_index(m: Methodology, keep: str | None = None) -> sympy.Expr | None
             body = g.expr
         else:
             body = methods.aggregator({"method": g.aggregation, **dict(g.params)})(  # type: ignore[operator]
-                g.members, weights, keys)
+                g.members, weights, keys
+            )
         if g.name != keep:
             exprs[g.name] = ir.rename(body, {**{k: v for k, v in normed.items()}, **exprs})
     return ir.rename(m.index.expr, {**normed, **exprs})
@@ -73,12 +74,15 @@ def effective_weight(m: Methodology, node: str) -> float | None:
 
 
 def _nominal(m: Methodology) -> dict[str, sympy.Basic]:
-    return {str(weight_symbol(g.name, mem)): w for g in m.groups for mem, w in zip(g.members, g.weights)}
+    return {
+        str(weight_symbol(g.name, mem)): w for g in m.groups for mem, w in zip(g.members, g.weights)
+    }
 
 
 def _has_statistic(expr: sympy.Basic) -> bool:
     return isinstance(expr, ir.Stat | ir.Copeland) or any(
-        _has_statistic(a) for a in expr.args if isinstance(a, sympy.Basic))
+        _has_statistic(a) for a in expr.args if isinstance(a, sympy.Basic)
+    )
 
 
 def analyse(m: Methodology, frame: pl.DataFrame) -> Analytic:
@@ -91,38 +95,59 @@ def analyse(m: Methodology, frame: pl.DataFrame) -> Analytic:
         return Analytic(empty, empty, "the methodology has no index")
     nominal = _nominal(m)
     if _has_statistic(index) or any(not w.is_Number for w in nominal.values()):
-        return Analytic(empty, empty, "the index depends on other units (cross-unit statistics or data-driven "
-                        "weights): no per-unit derivatives are taken")
+        return Analytic(
+            empty,
+            empty,
+            "the index depends on other units (cross-unit statistics or data-driven "
+            "weights): no per-unit derivatives are taken",
+        )
     ctx = Context({}, m.layout.unit, m.layout.period)
     variables = [(str(weight_symbol(g.name, mem)), "weight") for g in m.groups for mem in g.members]
-    variables += [(norm_column(i.name), "indicator") for i in m.indicators if norm_column(i.name) in frame.columns]
+    variables += [
+        (norm_column(i.name), "indicator")
+        for i in m.indicators
+        if norm_column(i.name) in frame.columns
+    ]
     columns = {}
     for name, kind in variables:
         d = sympy.diff(index, sympy.Symbol(name))
         columns[name] = to_polars(ir.rename(d, nominal), ctx)
     values = frame.select(*keys, "index", *[e.alias(n) for n, e in columns.items()])
-    derivatives = values.unpivot(index=keys, on=list(columns), variable_name="variable",
-                                 value_name="derivative").with_columns(
-        pl.col("variable").replace_strict(dict(variables), return_dtype=pl.String).alias("kind"))
+    derivatives = values.unpivot(
+        index=keys, on=list(columns), variable_name="variable", value_name="derivative"
+    ).with_columns(
+        pl.col("variable").replace_strict(dict(variables), return_dtype=pl.String).alias("kind")
+    )
     return Analytic(derivatives.sort(keys + ["variable"]), _tipping(m, index, values, nominal), "")
 
 
-def _tipping(m: Methodology, index: sympy.Expr, values: pl.DataFrame, nominal: dict[str, sympy.Basic]
-             ) -> pl.DataFrame:
+def _tipping(
+    m: Methodology, index: sympy.Expr, values: pl.DataFrame, nominal: dict[str, sympy.Basic]
+) -> pl.DataFrame:
     """Smallest single-weight change that swaps a unit with the next one or moves it across
     a class bound (arithmetic hierarchies under an affine index only)."""
     # the index formula must be affine in what it reads (groups or indicators)
     read = ir.free_names(m.index.expr) if m.index else set()
-    affine = m.index is not None and not _has_statistic(m.index.expr) and all(
-        sympy.diff(m.index.expr, sympy.Symbol(n), 2) == 0 for n in read)
-    if not all(g.aggregation == "arithmetic" and g.coverage == "all" for g in m.groups) or not affine:
+    affine = (
+        m.index is not None
+        and not _has_statistic(m.index.expr)
+        and all(sympy.diff(m.index.expr, sympy.Symbol(n), 2) == 0 for n in read)
+    )
+    if (
+        not all(g.aggregation == "arithmetic" and g.coverage == "all" for g in m.groups)
+        or not affine
+    ):
         return pl.DataFrame()
     keys = list(m.layout.keys)
     period = m.layout.period
     totals = {g.name: float(sum(g.weights)) for g in m.groups}
-    weights = [(g.name, mem, str(weight_symbol(g.name, mem))) for g in m.groups for mem in g.members]
+    weights = [
+        (g.name, mem, str(weight_symbol(g.name, mem))) for g in m.groups for mem in g.members
+    ]
     rows = []
-    order = values.sort(([period] if period else []) + ["index"], descending=[False, True] if period else [True])
+    order = values.sort(
+        ([period] if period else []) + ["index"], descending=[False, True] if period else [True]
+    )
     by_period = order.partition_by(period, maintain_order=True) if period else [order]
     bands = sorted(m.classes.bands, key=lambda b: b.lower) if m.classes and m.classes.bands else []
     for part in by_period:
@@ -131,14 +156,27 @@ def _tipping(m: Methodology, index: sympy.Expr, values: pl.DataFrame, nominal: d
             events = []
             if pos + 1 < len(records):
                 b = records[pos + 1]
-                events.append((f"swaps with {b[m.layout.unit]}", lambda w, a=a, b=b: (a["index"] - b["index"], a[w] - b[w])))
+                events.append(
+                    (
+                        f"swaps with {b[m.layout.unit]}",
+                        lambda w, a=a, b=b: (a["index"] - b["index"], a[w] - b[w]),
+                    )
+                )
             if a["index"] is not None:
                 band = next((bd for bd in bands if bd.lower <= a["index"] < bd.upper), None)
                 if band is not None:
-                    events.append((f"drops below {band.label} ({band.lower:g})",
-                                   lambda w, a=a, band=band: (a["index"] - band.lower, a[w])))
-                    events.append((f"reaches {band.upper:g} (next class up)",
-                                   lambda w, a=a, band=band: (a["index"] - band.upper, a[w])))
+                    events.append(
+                        (
+                            f"drops below {band.label} ({band.lower:g})",
+                            lambda w, a=a, band=band: (a["index"] - band.lower, a[w]),
+                        )
+                    )
+                    events.append(
+                        (
+                            f"reaches {band.upper:g} (next class up)",
+                            lambda w, a=a, band=band: (a["index"] - band.upper, a[w]),
+                        )
+                    )
             for label, gap in events:
                 best = None
                 for group, member, w in weights:
@@ -156,7 +194,15 @@ def _tipping(m: Methodology, index: sympy.Expr, values: pl.DataFrame, nominal: d
                     if best is None or abs(change) < abs(best[2]):
                         best = (group, member, change, new)
                 if best is not None:
-                    rows.append({**{k: a[k] for k in keys}, "event": label, "group": best[0], "weight": best[1],
-                                 "change": best[2], "new_weight": best[3],
-                                 "nominal_weight": float(nominal[str(weight_symbol(best[0], best[1]))])})
+                    rows.append(
+                        {
+                            **{k: a[k] for k in keys},
+                            "event": label,
+                            "group": best[0],
+                            "weight": best[1],
+                            "change": best[2],
+                            "new_weight": best[3],
+                            "nominal_weight": float(nominal[str(weight_symbol(best[0], best[1]))]),
+                        }
+                    )
     return pl.DataFrame(rows)

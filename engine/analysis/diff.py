@@ -166,8 +166,9 @@ def _named(before: Iterable[object], after: Iterable[object]) -> tuple[dict, dic
     return a, b, list(a) + [n for n in b if n not in a]
 
 
-def _added_removed(section: str, a: dict, b: dict, names: Sequence[str],
-                   describe: Callable[[object], str | None]) -> list[Change]:
+def _added_removed(
+    section: str, a: dict, b: dict, names: Sequence[str], describe: Callable[[object], str | None]
+) -> list[Change]:
     out = []
     for n in names:
         if n not in b:
@@ -184,11 +185,25 @@ def _data(a: Methodology, b: Methodology) -> list[Change]:
         if x != y:
             out.append(Change("data", "", what, str(x), str(y)))
     if a.layout.labels != b.layout.labels:
-        out.append(Change("data", "", "labels", ", ".join(a.layout.labels) or "none",
-                          ", ".join(b.layout.labels) or "none"))
+        out.append(
+            Change(
+                "data",
+                "",
+                "labels",
+                ", ".join(a.layout.labels) or "none",
+                ", ".join(b.layout.labels) or "none",
+            )
+        )
     if a.layout.detail != b.layout.detail:
-        out.append(Change("data", "", "detail", ", ".join(a.layout.detail) or "none",
-                          ", ".join(b.layout.detail) or "none"))
+        out.append(
+            Change(
+                "data",
+                "",
+                "detail",
+                ", ".join(a.layout.detail) or "none",
+                ", ".join(b.layout.detail) or "none",
+            )
+        )
     return out
 
 
@@ -197,8 +212,11 @@ def _inputs(a: Methodology, b: Methodology) -> list[Change]:
     out = _added_removed("input", x, y, names, lambda i: i.unit or "")
     for n in names:
         if n in x and n in y and x[n].optional != y[n].optional:
-            out.append(Change("input", n, "optional", str(x[n].optional).lower(),
-                              str(y[n].optional).lower()))
+            out.append(
+                Change(
+                    "input", n, "optional", str(x[n].optional).lower(), str(y[n].optional).lower()
+                )
+            )
     return out
 
 
@@ -218,9 +236,17 @@ def _indicators(a: Methodology, b: Methodology) -> list[Change]:
         formula_same = same(p.expr, q.expr)
         # parameters spelt out or left to their defaults give the same template
         if (p.method, p.scope) != (q.method, q.scope) or (
-                not formula_same and describe_normalisation(p) != describe_normalisation(q)):
-            norm.append(Change("normalisation", n, "method", describe_normalisation(p),
-                               describe_normalisation(q)))
+            not formula_same and describe_normalisation(p) != describe_normalisation(q)
+        ):
+            norm.append(
+                Change(
+                    "normalisation",
+                    n,
+                    "method",
+                    describe_normalisation(p),
+                    describe_normalisation(q),
+                )
+            )
         if not formula_same:
             norm.append(Change("normalisation", n, "formula", show(p.expr), show(q.expr)))
     return out + norm
@@ -228,8 +254,9 @@ def _indicators(a: Methodology, b: Methodology) -> list[Change]:
 
 def _groups(a: Methodology, b: Methodology) -> list[Change]:
     x, y, names = _named(a.groups, b.groups)
-    out = _added_removed("group", x, y, names,
-                         lambda g: f"{g.aggregation} of {describe_weights(g)}")
+    out = _added_removed(
+        "group", x, y, names, lambda g: f"{g.aggregation} of {describe_weights(g)}"
+    )
     for n in names:
         if n not in x or n not in y:
             continue
@@ -247,8 +274,15 @@ def _groups(a: Methodology, b: Methodology) -> list[Change]:
             out.append(Change("group", n, "weights", describe_weights(g), describe_weights(h)))
             explained = True
         if g.weighting != h.weighting:
-            out.append(Change("group", n, "weighting", str(g.weighting or "fixed"),
-                              str(h.weighting or "fixed")))
+            out.append(
+                Change(
+                    "group",
+                    n,
+                    "weighting",
+                    str(g.weighting or "fixed"),
+                    str(h.weighting or "fixed"),
+                )
+            )
             explained = True
         if g.aggregation != h.aggregation:
             out.append(Change("group", n, "aggregation", g.aggregation, h.aggregation))
@@ -285,7 +319,9 @@ def _ranking(a: Methodology, b: Methodology) -> list[Change]:
     out = []
     order = {True: "descending", False: "ascending"}
     if a.ranking.descending != b.ranking.descending:
-        out.append(Change("ranking", "", "order", order[a.ranking.descending], order[b.ranking.descending]))
+        out.append(
+            Change("ranking", "", "order", order[a.ranking.descending], order[b.ranking.descending])
+        )
     if a.ranking.ties != b.ranking.ties:
         out.append(Change("ranking", "", "ties", a.ranking.ties, b.ranking.ties))
     return out
@@ -296,8 +332,14 @@ def _classes(a: Methodology, b: Methodology) -> list[Change]:
     if p is None or q is None:
         if p is q:
             return []
+
         def bands(s: ClassScheme | None) -> str | None:
-            return None if s is None else ", ".join(f"{x.label} {describe_band(x, s)}" for x in s.bands)
+            return (
+                None
+                if s is None
+                else ", ".join(f"{x.label} {describe_band(x, s)}" for x in s.bands)
+            )
+
         return [Change("classes", "", "added" if p is None else "removed", bands(p), bands(q))]
     out = []
     if p.closed != q.closed:
@@ -312,7 +354,11 @@ def _classes(a: Methodology, b: Methodology) -> list[Change]:
         elif label not in x:
             out.append(Change("class", label, "added", None, describe_band(y[label], q)))
         elif describe_band(x[label], p) != describe_band(y[label], q):
-            out.append(Change("class", label, "band", describe_band(x[label], p), describe_band(y[label], q)))
+            out.append(
+                Change(
+                    "class", label, "band", describe_band(x[label], p), describe_band(y[label], q)
+                )
+            )
     gp, gq = dict(p.groups), dict(q.groups)
     for key in list(gp) + [k for k in gq if k not in gp]:
         if gp.get(key) != gq.get(key):
@@ -328,8 +374,15 @@ def _derived(a: Methodology, b: Methodology) -> list[Change]:
             if not same(x[n].expr, y[n].expr):
                 out.append(Change("derived", n, "formula", show(x[n].expr), show(y[n].expr)))
             if x[n].periods != y[n].periods:
-                out.append(Change("derived", n, "periods", _value(list(x[n].periods)) if x[n].periods else "all",
-                                  _value(list(y[n].periods)) if y[n].periods else "all"))
+                out.append(
+                    Change(
+                        "derived",
+                        n,
+                        "periods",
+                        _value(list(x[n].periods)) if x[n].periods else "all",
+                        _value(list(y[n].periods)) if y[n].periods else "all",
+                    )
+                )
     return out
 
 
@@ -361,7 +414,18 @@ def _screening(a: Methodology, b: Methodology) -> list[Change]:
     return out
 
 
-_SECTIONS = (_data, _inputs, _indicators, _groups, _index, _ranking, _classes, _derived, _checks, _screening)
+_SECTIONS = (
+    _data,
+    _inputs,
+    _indicators,
+    _groups,
+    _index,
+    _ranking,
+    _classes,
+    _derived,
+    _checks,
+    _screening,
+)
 
 
 def diff(a: Methodology, b: Methodology) -> list[Change]:
@@ -383,8 +447,10 @@ def render(change: Change) -> str:
         return f"{head} added" + (f" ({change.after})" if change.after else "")
     if change.what == "removed":
         return f"{head} removed" + (f" (was {change.before})" if change.before else "")
-    return f"{head} {change.what} {change.before if change.before is not None else 'none'} → " \
-           f"{change.after if change.after is not None else 'none'}"
+    return (
+        f"{head} {change.what} {change.before if change.before is not None else 'none'} → "
+        f"{change.after if change.after is not None else 'none'}"
+    )
 
 
 def render_changes(changes: Sequence[Change]) -> list[str]:
@@ -403,4 +469,6 @@ def render_changes(changes: Sequence[Change]) -> list[str]:
         if change.section == "normalisation":
             seen[key] = len(rows)
         rows.append((change, [change.name]))
-    return [render(Change(c.section, ", ".join(names), c.what, c.before, c.after)) for c, names in rows]
+    return [
+        render(Change(c.section, ", ".join(names), c.what, c.before, c.after)) for c, names in rows
+    ]

@@ -96,9 +96,17 @@ class ExplainedStep:
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
-            "column": self.column, "kind": self.kind, "name": self.name, "label": self.label,
-            "formula": self.formula_text, "symbolic": self.symbolic, "substituted": self.substituted,
-            "value": self.value, "unit": self.measured_in, "note": self.note or None, "grain": self.grain,
+            "column": self.column,
+            "kind": self.kind,
+            "name": self.name,
+            "label": self.label,
+            "formula": self.formula_text,
+            "symbolic": self.symbolic,
+            "substituted": self.substituted,
+            "value": self.value,
+            "unit": self.measured_in,
+            "note": self.note or None,
+            "grain": self.grain,
         }
         if self.detail:
             out["detail"] = [d.as_dict() for d in self.detail]
@@ -126,8 +134,12 @@ class Explanation:
         return tuple(s for s in self.steps if s.kind == "check")
 
     def as_dict(self) -> dict[str, object]:
-        return {"methodology": self.methodology, "unit": self.unit, "period": self.period,
-                "steps": [s.as_dict() for s in self.steps]}
+        return {
+            "methodology": self.methodology,
+            "unit": self.unit,
+            "period": self.period,
+            "steps": [s.as_dict() for s in self.steps],
+        }
 
 
 # -- printing an expression with its numbers ----------------------------------------------
@@ -136,8 +148,14 @@ ATOM, POW, UNARY, MUL, ADD, CMP, NOT, AND, OR = 9, 8, 7, 6, 5, 4, 3, 2, 1
 #: nodes replaced by their value: statistics across units, other periods' values, and
 #: the row-wise nodes that read the class or every unit
 VALUE_NODES = (ir.Stat, ir.At, ir.ClassAtLeast, ir.Copeland)
-_RELATIONS = {sympy.StrictLessThan: "<", sympy.LessThan: "<=", sympy.StrictGreaterThan: ">",
-              sympy.GreaterThan: ">=", sympy.Equality: "==", sympy.Unequality: "!="}
+_RELATIONS = {
+    sympy.StrictLessThan: "<",
+    sympy.LessThan: "<=",
+    sympy.StrictGreaterThan: ">",
+    sympy.GreaterThan: ">=",
+    sympy.Equality: "==",
+    sympy.Unequality: "!=",
+}
 
 
 def number(value: object, digits: int | None = None) -> str:
@@ -170,8 +188,12 @@ class SubstitutionPrinter(FormulaPrinter):
     parenthesised by precedence, so the text re-evaluates to the computed value.
     """
 
-    def __init__(self, columns: Mapping[str, object] | None = None,
-                 nodes: Mapping[sympy.Basic, object] | None = None, digits: int | None = None):
+    def __init__(
+        self,
+        columns: Mapping[str, object] | None = None,
+        nodes: Mapping[sympy.Basic, object] | None = None,
+        digits: int | None = None,
+    ):
         super().__init__({"order": "none"})
         self.columns = columns
         self.nodes = nodes or {}
@@ -302,6 +324,7 @@ def value_nodes(expr: sympy.Basic) -> list[sympy.Basic]:
 
 # -- computing every column --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Computed:
     """The query's result with every intermediate column (api.run keeps only the outputs),
@@ -319,8 +342,13 @@ def _explained_nodes(plan: Plan, step: Step) -> list[sympy.Basic]:
     nodes = value_nodes(step.expr)
     if step.phase == DETAIL and step.grain == grain.UNIT:
         unit_keys = set(plan.methodology.layout.keys)
-        own = [n for n in nodes
-               if isinstance(n, ir.Stat) and not isinstance(n, ir.ROW_WISE) and set(n.keys) == unit_keys]
+        own = [
+            n
+            for n in nodes
+            if isinstance(n, ir.Stat)
+            and not isinstance(n, ir.ROW_WISE)
+            and set(n.keys) == unit_keys
+        ]
         if len(own) == 1:
             nodes += [own[0].operand] + [n for n in value_nodes(own[0].operand) if n not in nodes]
     return nodes
@@ -338,13 +366,18 @@ def _with_node_columns(plan: Plan) -> tuple[Plan, dict[str, dict[sympy.Basic, st
             for i, node in enumerate(_explained_nodes(plan, s)):
                 column = f"__explain__{s.column}__{i}"
                 names[s.column][node] = column
-                extra.append(dataclasses.replace(s, column=column, expr=node, periods=(), requires=None))
+                extra.append(
+                    dataclasses.replace(s, column=column, expr=node, periods=(), requires=None)
+                )
         return stage + tuple(extra)
 
-    copy = dataclasses.replace(plan, first=tuple(extend(st) for st in plan.first),
-                               detail=tuple(extend(st) for st in plan.detail),
-                               after=tuple(extend(st) for st in plan.after),
-                               screening=extend(plan.screening))
+    copy = dataclasses.replace(
+        plan,
+        first=tuple(extend(st) for st in plan.first),
+        detail=tuple(extend(st) for st in plan.detail),
+        after=tuple(extend(st) for st in plan.after),
+        screening=extend(plan.screening),
+    )
     return copy, names
 
 
@@ -356,8 +389,9 @@ def _compute(validated: api.Validated, data: api.Data) -> _Computed:
     units = data.units.lazy() if data.units is not None else None
     detail = data.detail.lazy() if data.detail is not None else None
     extended, names = _with_node_columns(plan)
-    unit_lf, detail_lf = build_query(extended, units, detail,
-                                     periods=api.count_periods(validated.methodology, data))
+    unit_lf, detail_lf = build_query(
+        extended, units, detail, periods=api.count_periods(validated.methodology, data)
+    )
     if detail_lf is not None:
         frame, detail_frame = collect(unit_lf, detail_lf)
     else:
@@ -372,11 +406,14 @@ def _key(column: str, value: object) -> pl.Expr:
 
 # -- finding the unit and its periods ------------------------------------------------------
 
+
 def _find_unit(m: Methodology, frame: pl.DataFrame, unit: str) -> str:
     units = [str(u) for u in frame[m.layout.unit].unique(maintain_order=True).to_list()]
     if unit in units:
         return unit
-    for label in m.layout.labels:  # a label naming exactly one unit (a country's name for its ISO code)
+    for (
+        label
+    ) in m.layout.labels:  # a label naming exactly one unit (a country's name for its ISO code)
         hits = frame.filter(pl.col(label).cast(pl.String) == unit)[m.layout.unit].unique().to_list()
         if len(hits) == 1:
             return str(hits[0])
@@ -384,16 +421,33 @@ def _find_unit(m: Methodology, frame: pl.DataFrame, unit: str) -> str:
     close += [u for u in units if u.lower() == unit.lower() or unit.lower() in u.lower()]
     close = list(dict.fromkeys(close))[:5]
     hint = "did you mean " + " or ".join(f"'{c}'" for c in close) + "?" if close else None
-    shown = ", ".join(sorted(units)[:12]) + (f" and {len(units) - 12} more" if len(units) > 12 else "")
-    raise DataError([Diagnostic(Code.UNKNOWN_KEY, f"unit '{unit}' is not in the data (column "
-                                f"'{m.layout.unit}')", expected=f"one of: {shown}", hint=hint)])
+    shown = ", ".join(sorted(units)[:12]) + (
+        f" and {len(units) - 12} more" if len(units) > 12 else ""
+    )
+    raise DataError(
+        [
+            Diagnostic(
+                Code.UNKNOWN_KEY,
+                f"unit '{unit}' is not in the data (column '{m.layout.unit}')",
+                expected=f"one of: {shown}",
+                hint=hint,
+            )
+        ]
+    )
 
 
 def _find_periods(m: Methodology, frame: pl.DataFrame, unit: str, period: object) -> list[object]:
     if m.layout.period is None:
         if period is not None:
-            raise DataError([Diagnostic(Code.UNKNOWN_KEY, f"period '{period}' given, but the methodology has no "
-                                        "period column", expected="no --period")])
+            raise DataError(
+                [
+                    Diagnostic(
+                        Code.UNKNOWN_KEY,
+                        f"period '{period}' given, but the methodology has no period column",
+                        expected="no --period",
+                    )
+                ]
+            )
         return [None]
     rows = frame.filter(_key(m.layout.unit, unit))
     available = sorted(rows[m.layout.period].unique().to_list())
@@ -404,23 +458,34 @@ def _find_periods(m: Methodology, frame: pl.DataFrame, unit: str, period: object
             return [p]
     text = [str(p) for p in available]
     close = difflib.get_close_matches(str(period), text, n=1, cutoff=0.6)
-    raise DataError([Diagnostic(Code.UNKNOWN_KEY, f"{m.layout.period} '{period}' is not in the data for "
-                                f"'{unit}'", expected="one of the periods available: " + ", ".join(text),
-                                hint=f"did you mean '{close[0]}'?" if close else None)])
+    raise DataError(
+        [
+            Diagnostic(
+                Code.UNKNOWN_KEY,
+                f"{m.layout.period} '{period}' is not in the data for '{unit}'",
+                expected="one of the periods available: " + ", ".join(text),
+                hint=f"did you mean '{close[0]}'?" if close else None,
+            )
+        ]
+    )
 
 
 # -- explaining ----------------------------------------------------------------------------
 
-_TIES = {"min": "equal values share the smallest rank (1, 1, 3)",
-         "max": "equal values share the largest rank (2, 2, 3)",
-         "dense": "equal values share a rank and the next rank follows (1, 1, 2)",
-         "average": "equal values share the mean of their ranks (1.5, 1.5, 3)"}
+_TIES = {
+    "min": "equal values share the smallest rank (1, 1, 3)",
+    "max": "equal values share the largest rank (2, 2, 3)",
+    "dense": "equal values share a rank and the next rank follows (1, 1, 2)",
+    "average": "equal values share the mean of their ranks (1.5, 1.5, 3)",
+}
 
 
 class _Explainer:
     """Explains the steps of one unit and period from the computed frames."""
 
-    def __init__(self, computed: _Computed, unit: str, period: object, *, detail: bool, digits: int | None):
+    def __init__(
+        self, computed: _Computed, unit: str, period: object, *, detail: bool, digits: int | None
+    ):
         self.plan = computed.plan
         self.m = computed.plan.methodology
         self.digits = digits
@@ -444,8 +509,12 @@ class _Explainer:
     def num(self, value: object) -> str:
         return number(value, self.digits)
 
-    def print(self, expr: sympy.Basic, columns: Mapping[str, object] | None = None,
-              nodes: Mapping[sympy.Basic, object] | None = None) -> str:
+    def print(
+        self,
+        expr: sympy.Basic,
+        columns: Mapping[str, object] | None = None,
+        nodes: Mapping[sympy.Basic, object] | None = None,
+    ) -> str:
         return SubstitutionPrinter(columns, nodes, self.digits).doprint(expr)
 
     def node_values(self, step: Step, frame: pl.DataFrame) -> list[dict[sympy.Basic, object]]:
@@ -453,8 +522,14 @@ class _Explainer:
         the unit's rows of `frame`, from the columns the query computed for them."""
         columns = self.nodes.get(step.column, {})
         picked = self._rows(frame)
-        return [{n: r[c] for n, c in columns.items()} for r in picked.select(list(columns.values()))
-                .iter_rows(named=True)] if columns else [{} for _ in range(picked.height)]
+        return (
+            [
+                {n: r[c] for n, c in columns.items()}
+                for r in picked.select(list(columns.values())).iter_rows(named=True)
+            ]
+            if columns
+            else [{} for _ in range(picked.height)]
+        )
 
     # steps
     def steps(self) -> tuple[ExplainedStep, ...]:
@@ -480,17 +555,45 @@ class _Explainer:
             if i.grain == grain.DETAIL:
                 rows = self.detail_rows
                 n = rows.height if rows is not None else 0
-                details = self._detail_values(lambda r, i=i: (self.num(r.get(i.name)), r.get(i.name))) \
-                    if self.want_detail else ()
-                out.append(ExplainedStep(i.name, "input", i.name, i.label, None, i.name, None, None, i.unit,
-                                         f"detail input: one value per detail row ({n} rows)", grain.DETAIL,
-                                         details))
+                details = (
+                    self._detail_values(lambda r, i=i: (self.num(r.get(i.name)), r.get(i.name)))
+                    if self.want_detail
+                    else ()
+                )
+                out.append(
+                    ExplainedStep(
+                        i.name,
+                        "input",
+                        i.name,
+                        i.label,
+                        None,
+                        i.name,
+                        None,
+                        None,
+                        i.unit,
+                        f"detail input: one value per detail row ({n} rows)",
+                        grain.DETAIL,
+                        details,
+                    )
+                )
                 continue
             value = self.row.get(i.name)
             note = "" if value is not None else "missing in the data"
             # raw data is shown as it is, in full, whatever the digits of computed values
-            out.append(ExplainedStep(i.name, "input", i.name, i.label, None, i.name, number(value), value,
-                                     i.unit, note))
+            out.append(
+                ExplainedStep(
+                    i.name,
+                    "input",
+                    i.name,
+                    i.label,
+                    None,
+                    i.name,
+                    number(value),
+                    value,
+                    i.unit,
+                    note,
+                )
+            )
         return out
 
     def _detail_values(self, each) -> tuple[DetailValue, ...]:  # type: ignore[no-untyped-def]
@@ -512,12 +615,18 @@ class _Explainer:
             if norm.formula is not None:
                 text = norm.formula.text
             else:
-                params = ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in norm.params)
+                params = ", ".join(
+                    f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in norm.params
+                )
                 text = f"{norm.method}({params})" if params else norm.method
             label = f"{ind.label or ind.name}, normalised"
             if not any(isinstance(n, ir.Stat) for n in value_nodes(norm.expr)):
                 return label, None, text
-            scope = "within each period" if norm.scope == "period" and m.layout.period else "over all rows"
+            scope = (
+                "within each period"
+                if norm.scope == "period" and m.layout.period
+                else "over all rows"
+            )
             return label, None, f"{text}, statistics {scope}"
         if step.kind == "group":
             return m.group(step.name).label, None, step.formula or ""
@@ -527,7 +636,11 @@ class _Explainer:
         if step.kind == "derived":
             return next(d.label for d in m.derived if d.name == step.name), None, step.formula or ""
         if step.kind == "screen":
-            return next(s.label for s in m.screening if s.name == step.name), None, step.formula or ""
+            return (
+                next(s.label for s in m.screening if s.name == step.name),
+                None,
+                step.formula or "",
+            )
         if step.kind == "check":
             return next(c.label for c in m.checks if c.name == step.name), None, step.formula or ""
         return None, None, step.formula or ""
@@ -540,8 +653,18 @@ class _Explainer:
             return self._explain_on_detail(step, label, measured, text, symbolic)
         if step.periods and self.period not in step.periods:
             shown = ", ".join(str(p) for p in step.periods)
-            return ExplainedStep(step.column, step.kind, step.name, label, text, symbolic, None, value, measured,
-                                 f"computed for {self.m.layout.period} {shown} only")
+            return ExplainedStep(
+                step.column,
+                step.kind,
+                step.name,
+                label,
+                text,
+                symbolic,
+                None,
+                value,
+                measured,
+                f"computed for {self.m.layout.period} {shown} only",
+            )
         nodes = (self.node_values(step, self.frame) or [{}])[0]
         substituted = self.print(step.expr, self.row, nodes)
         note = ""
@@ -549,11 +672,22 @@ class _Explainer:
             note = self._rank_note(value)
         elif step.kind == "check":
             note = self._check_note(step)
-        return ExplainedStep(step.column, step.kind, step.name, label, text, symbolic, substituted, value,
-                             measured, note)
+        return ExplainedStep(
+            step.column,
+            step.kind,
+            step.name,
+            label,
+            text,
+            symbolic,
+            substituted,
+            value,
+            measured,
+            note,
+        )
 
-    def _explain_on_detail(self, step: Step, label: str | None, measured: str | None, text: str,
-                           symbolic: str) -> ExplainedStep:
+    def _explain_on_detail(
+        self, step: Step, label: str | None, measured: str | None, text: str, symbolic: str
+    ) -> ExplainedStep:
         """A step computed on the detail rows: one value per row (detail grain), or a
         reduction to one value for the unit, whose operands are listed row by row on request."""
         rows, frame = self.detail_rows, self.detail_frame
@@ -563,12 +697,29 @@ class _Explainer:
             details: tuple[DetailValue, ...] = ()
             if self.want_detail:
                 per_row = self.node_values(step, frame)
-                details = tuple(DetailValue(self._detail_key(r), self.print(step.expr, r, nodes), r.get(step.column))
-                                for r, nodes in zip(rows.iter_rows(named=True), per_row))
+                details = tuple(
+                    DetailValue(
+                        self._detail_key(r), self.print(step.expr, r, nodes), r.get(step.column)
+                    )
+                    for r, nodes in zip(rows.iter_rows(named=True), per_row)
+                )
             note = f"computed on each of the unit's {rows.height} detail rows ({keys})" + (
-                "" if self.want_detail else "; --detail lists them")
-            return ExplainedStep(step.column, step.kind, step.name, label, text, symbolic, None, None, measured,
-                                 note, grain.DETAIL, details)
+                "" if self.want_detail else "; --detail lists them"
+            )
+            return ExplainedStep(
+                step.column,
+                step.kind,
+                step.name,
+                label,
+                text,
+                symbolic,
+                None,
+                None,
+                measured,
+                note,
+                grain.DETAIL,
+                details,
+            )
         # the unit's columns are the same in each of its detail rows (collapsed with first())
         columns = rows.row(0, named=True) if rows.height else {}
         nodes = (self.node_values(step, frame) or [{}])[0]
@@ -580,9 +731,20 @@ class _Explainer:
                 note += "; the rows list the terms of the reduction"
         if step.kind == "check":
             note = self._check_note(step) + "; " + note
-        return ExplainedStep(step.column, step.kind, step.name, label, text, symbolic,
-                             self.print(step.expr, columns, nodes), self.row.get(step.column), measured, note,
-                             grain.UNIT, details)
+        return ExplainedStep(
+            step.column,
+            step.kind,
+            step.name,
+            label,
+            text,
+            symbolic,
+            self.print(step.expr, columns, nodes),
+            self.row.get(step.column),
+            measured,
+            note,
+            grain.UNIT,
+            details,
+        )
 
     def _detail_key(self, row: Mapping[str, object]) -> tuple[tuple[str, object], ...]:
         return tuple((k, row[k]) for k in self.m.layout.detail)
@@ -591,15 +753,22 @@ class _Explainer:
         """Row by row, the operand of the one statistic of `step` taken over the unit's own
         detail rows (``sum(abs(s_rk - s_k), by=[land, year])``): each term of the reduction."""
         unit_keys = set(self.m.layout.keys)
-        own = [n for n in value_nodes(step.expr)
-               if isinstance(n, ir.Stat) and not isinstance(n, ir.ROW_WISE) and set(n.keys) == unit_keys]
+        own = [
+            n
+            for n in value_nodes(step.expr)
+            if isinstance(n, ir.Stat)
+            and not isinstance(n, ir.ROW_WISE)
+            and set(n.keys) == unit_keys
+        ]
         if len(own) != 1:
             return ()
         operand = own[0].operand
         per_row = self.node_values(step, frame)
         assert self.detail_rows is not None
-        return tuple(DetailValue(self._detail_key(r), self.print(operand, r, nodes), nodes.get(operand))
-                     for r, nodes in zip(self.detail_rows.iter_rows(named=True), per_row))
+        return tuple(
+            DetailValue(self._detail_key(r), self.print(operand, r, nodes), nodes.get(operand))
+            for r, nodes in zip(self.detail_rows.iter_rows(named=True), per_row)
+        )
 
     def _period_frame(self) -> pl.DataFrame:
         lay = self.m.layout
@@ -607,8 +776,11 @@ class _Explainer:
 
     def _rank_note(self, rank: object) -> str:
         r = self.m.ranking
-        order = "descending: the highest index is rank 1" if r.descending else \
-            "ascending: the lowest index is rank 1"
+        order = (
+            "descending: the highest index is rank 1"
+            if r.descending
+            else "ascending: the lowest index is rank 1"
+        )
         where = f" in {self.m.layout.period} {self.period}" if self.m.layout.period else ""
         part = self._period_frame().filter(pl.col("rank").is_not_null())
         note = f"{order}; ties '{r.ties}': {_TIES.get(r.ties, r.ties)}; {part.height} ranked units{where}"
@@ -617,8 +789,10 @@ class _Explainer:
         unit = self.m.layout.unit
 
         def who(rows: pl.DataFrame) -> str:
-            return ", ".join(f"{row[unit]} (index {self.num(row['index'])}, rank {self.num(row['rank'])})"
-                             for row in rows.iter_rows(named=True))
+            return ", ".join(
+                f"{row[unit]} (index {self.num(row['index'])}, rank {self.num(row['rank'])})"
+                for row in rows.iter_rows(named=True)
+            )
 
         others = part.filter(~_key(unit, self.unit))
         tied = others.filter(pl.col("rank") == rank)
@@ -634,7 +808,11 @@ class _Explainer:
 
     def _check_failed(self, step: Step) -> bool:
         if step.phase == DETAIL and self.detail_rows is not None:
-            values = self.detail_rows[step.column].to_list() if step.column in self.detail_rows.columns else []
+            values = (
+                self.detail_rows[step.column].to_list()
+                if step.column in self.detail_rows.columns
+                else []
+            )
         else:
             values = [self.row.get(step.column)]
         return any(v is False for v in values)
@@ -642,7 +820,11 @@ class _Explainer:
     def _check_note(self, step: Step) -> str:
         check = next(c for c in self.m.checks if c.name == step.name)
         parts = [f"{check.severity} check fails"]
-        tolerance = [f"{kind} {self.num(t)}" for kind, t in (("absolute", check.atol), ("relative", check.rtol)) if t]
+        tolerance = [
+            f"{kind} {self.num(t)}"
+            for kind, t in (("absolute", check.atol), ("relative", check.rtol))
+            if t
+        ]
         if tolerance:
             parts.append("tolerance: " + ", ".join(tolerance))
         return "; ".join(parts)
@@ -659,9 +841,14 @@ class _Explainer:
         lower_closed = scheme.closed == "lower"
         bound = "lower" if lower_closed else "upper"
         if band is None:
-            why = "no class: the index is missing" if value is None else \
-                f"no class: the index {self.num(value)} is outside every band"
-            return ExplainedStep("class", "class", "class", "class", None, "class(index)", None, None, None, why)
+            why = (
+                "no class: the index is missing"
+                if value is None
+                else f"no class: the index {self.num(value)} is outside every band"
+            )
+            return ExplainedStep(
+                "class", "class", "class", "class", None, "class(index)", None, None, None, why
+            )
         symbolic = _band_text(scheme, band, "index", self.num)
         substituted = _band_text(scheme, band, self.num(value), self.num)
         note = f"{label} because {substituted} (bands include their {bound} bound)"
@@ -670,7 +857,9 @@ class _Explainer:
         if group is not None:
             key = band.group
             note += f"; class group: {group}" + (f" ({key})" if key and key != group else "")
-        return ExplainedStep("class", "class", "class", "class", None, symbolic, substituted, label, None, note)
+        return ExplainedStep(
+            "class", "class", "class", "class", None, symbolic, substituted, label, None, note
+        )
 
     def _quantile_class(self, scheme: ClassScheme, value: object, label: object) -> ExplainedStep:
         labels = scheme.quantiles
@@ -680,11 +869,24 @@ class _Explainer:
         ctx = _context(self.plan)
         for j in range(k - 1, 0, -1):  # the cuts classify_quantiles uses, evaluated the same way
             node = ir.stat(ir.ColQuantile, sympy.Symbol("index"), keys, sympy.Float(j / k))
-            cuts[j] = self._rows(self.frame.select(
-                [pl.col(c) for c in self.m.layout.keys] + [to_polars(node, ctx).alias("cut")]))["cut"][0]
+            cuts[j] = self._rows(
+                self.frame.select(
+                    [pl.col(c) for c in self.m.layout.keys] + [to_polars(node, ctx).alias("cut")]
+                )
+            )["cut"][0]
         if label is None:
-            return ExplainedStep("class", "class", "class", "class", None, "class(index)", None, None, None,
-                                 "no class: the index is missing")
+            return ExplainedStep(
+                "class",
+                "class",
+                "class",
+                "class",
+                None,
+                "class(index)",
+                None,
+                None,
+                None,
+                "no class: the index is missing",
+            )
         pos = labels.index(label)  # label i lies between cut k-1-i (below) and cut k-i (above)
         lo, hi = k - 1 - pos, k - pos
         parts_sym, parts_val = ["index"], [self.num(value)]
@@ -696,9 +898,13 @@ class _Explainer:
             parts_val.append(f"< {self.num(cuts[hi])}")
         symbolic, substituted = " ".join(parts_sym), " ".join(parts_val)
         where = f" in {self.m.layout.period} {self.period}" if self.m.layout.period else ""
-        note = (f"{label} because {substituted}: the {k} classes are cut at the quantiles of the index{where} "
-                "(linear interpolation); a value on a cut goes to the upper class")
-        return ExplainedStep("class", "class", "class", "class", None, symbolic, substituted, label, None, note)
+        note = (
+            f"{label} because {substituted}: the {k} classes are cut at the quantiles of the index{where} "
+            "(linear interpolation); a value on a cut goes to the upper class"
+        )
+        return ExplainedStep(
+            "class", "class", "class", "class", None, symbolic, substituted, label, None, note
+        )
 
 
 def _band_text(scheme: ClassScheme, band: Band, value: str, num) -> str:  # type: ignore[no-untyped-def]
@@ -724,8 +930,9 @@ def _inside(scheme: ClassScheme, band: Band, value: object) -> bool:
 Source = Sequence[str | Path] | api.Data | pl.DataFrame
 
 
-def _prepare(methodology: str | Path | api.Validated, data: Source, options: read.ReadOptions | None
-             ) -> _Computed:
+def _prepare(
+    methodology: str | Path | api.Validated, data: Source, options: read.ReadOptions | None
+) -> _Computed:
     validated = methodology if isinstance(methodology, api.Validated) else api.validate(methodology)
     if isinstance(data, pl.DataFrame):
         typed = api.Data(data)
@@ -736,9 +943,16 @@ def _prepare(methodology: str | Path | api.Validated, data: Source, options: rea
     return _compute(validated, typed)
 
 
-def explain_all(methodology: str | Path | api.Validated, data: Source, unit: str, period: object = None, *,
-                options: read.ReadOptions | None = None, detail: bool = False, digits: int | None = None
-                ) -> tuple[Explanation, ...]:
+def explain_all(
+    methodology: str | Path | api.Validated,
+    data: Source,
+    unit: str,
+    period: object = None,
+    *,
+    options: read.ReadOptions | None = None,
+    detail: bool = False,
+    digits: int | None = None,
+) -> tuple[Explanation, ...]:
     """Explain `unit` in `period`, or in every period it has data for when `period` is None.
 
     `detail` also gives the values of the steps computed on each detail row; `digits`
@@ -759,9 +973,16 @@ def explain_all(methodology: str | Path | api.Validated, data: Source, unit: str
     return tuple(out)
 
 
-def explain(methodology: str | Path | api.Validated, data: Source, unit: str, period: object = None, *,
-            options: read.ReadOptions | None = None, detail: bool = False, digits: int | None = None
-            ) -> Explanation:
+def explain(
+    methodology: str | Path | api.Validated,
+    data: Source,
+    unit: str,
+    period: object = None,
+    *,
+    options: read.ReadOptions | None = None,
+    detail: bool = False,
+    digits: int | None = None,
+) -> Explanation:
     """Every step of `unit`'s result in `period`, from raw inputs to class, with its numbers.
 
     `period` may be omitted when the unit has data for one period only.
@@ -770,28 +991,51 @@ def explain(methodology: str | Path | api.Validated, data: Source, unit: str, pe
     >>> e.step("SD.norm").symbolic
     'SD / max(SD, by=[year]) * 100'
     """
-    found = explain_all(methodology, data, unit, period, options=options, detail=detail, digits=digits)
+    found = explain_all(
+        methodology, data, unit, period, options=options, detail=detail, digits=digits
+    )
     if len(found) > 1:
         periods = ", ".join(str(e.period) for e in found)
-        raise UsageError([Diagnostic(Code.USAGE, f"'{unit}' has data for several periods ({periods})",
-                                     expected="a period", hint="give one, or use explain_all for every period")])
+        raise UsageError(
+            [
+                Diagnostic(
+                    Code.USAGE,
+                    f"'{unit}' has data for several periods ({periods})",
+                    expected="a period",
+                    hint="give one, or use explain_all for every period",
+                )
+            ]
+        )
     return found[0]
 
 
 # -- the terminal --------------------------------------------------------------------------
 
-_SECTIONS = {"input": "inputs", "indicator": "indicators", "normalised": "normalised values",
-             "group": "groups", "index": "index", "rank": "rank", "class": "class", "derived": "derived outputs",
-             "screen": "screening", "check": "failed checks"}
+_SECTIONS = {
+    "input": "inputs",
+    "indicator": "indicators",
+    "normalised": "normalised values",
+    "group": "groups",
+    "index": "index",
+    "rank": "rank",
+    "class": "class",
+    "derived": "derived outputs",
+    "screen": "screening",
+    "check": "failed checks",
+}
 
 
-def print_explanation(explanation: Explanation, title: str = "", console: Console | None = None) -> None:
+def print_explanation(
+    explanation: Explanation, title: str = "", console: Console | None = None
+) -> None:
     """One block per step: name and label, formula, the formula with its numbers, ``= value``."""
     console = console or Console(soft_wrap=True, highlight=False)
     e = explanation
     when = f" — {e.period}" if e.period is not None else ""
-    console.rule(f"[bold]{escape(e.unit)}{escape(when)}[/bold]" + (f"  {escape(title)}" if title else ""),
-                 align="left")
+    console.rule(
+        f"[bold]{escape(e.unit)}{escape(when)}[/bold]" + (f"  {escape(title)}" if title else ""),
+        align="left",
+    )
     section = None
     for s in e.steps:
         if _SECTIONS[s.kind] != section:
@@ -805,13 +1049,17 @@ def print_explanation(explanation: Explanation, title: str = "", console: Consol
                 console.print(f"  [bold]{escape(s.name)}[/bold]{label}{unit}")
                 console.print(f"      [dim]{escape(s.note)}[/dim]")
             else:
-                console.print(f"  [bold]{escape(s.name)}[/bold] = {escape(str(s.substituted))}{measured}{label}")
+                console.print(
+                    f"  [bold]{escape(s.name)}[/bold] = {escape(str(s.substituted))}{measured}{label}"
+                )
                 if s.note:
                     console.print(f"      [yellow]{escape(s.note)}[/yellow]")
             for d in s.detail:
                 console.print(f"      {escape(_keys_text(d))}: {escape(str(d.substituted))}")
             continue
-        head = s.column if s.column == s.name or s.kind == "normalised" else f"{s.column} ({s.name})"
+        head = (
+            s.column if s.column == s.name or s.kind == "normalised" else f"{s.column} ({s.name})"
+        )
         measured = f" [dim]\\[{escape(s.measured_in)}][/dim]" if s.measured_in else ""
         console.print(f"  [bold]{escape(head)}[/bold]{label}{measured}")
         if s.formula_text and s.formula_text != s.symbolic:
@@ -838,5 +1086,14 @@ def _value_text(value: object) -> str:
     return value if isinstance(value, str) else number(value, 6)
 
 
-__all__ = ["DetailValue", "ExplainedStep", "Explanation", "SubstitutionPrinter", "explain", "explain_all",
-           "number", "print_explanation", "value_nodes"]
+__all__ = [
+    "DetailValue",
+    "ExplainedStep",
+    "Explanation",
+    "SubstitutionPrinter",
+    "explain",
+    "explain_all",
+    "number",
+    "print_explanation",
+    "value_nodes",
+]

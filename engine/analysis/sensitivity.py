@@ -63,6 +63,7 @@ class Sensitivity:
 
 # -- the replicated plan ----------------------------------------------------------------
 
+
 def _with_rep(expr: sympy.Basic) -> sympy.Basic:
     """Add the replication to the keys of every statistic."""
     if isinstance(expr, ir.Stat):
@@ -71,7 +72,9 @@ def _with_rep(expr: sympy.Basic) -> sympy.Basic:
         return expr.func(_with_rep(expr.args[0]), keys, *rest, evaluate=False)
     if isinstance(expr, ir.Copeland):
         keys = sympy.Tuple(*expr.args[2], sympy.Symbol(REP))
-        return expr.func(sympy.Tuple(*(_with_rep(a) for a in expr.args[0])), expr.args[1], keys, evaluate=False)
+        return expr.func(
+            sympy.Tuple(*(_with_rep(a) for a in expr.args[0])), expr.args[1], keys, evaluate=False
+        )
     if not expr.args or isinstance(expr, ir.Str):
         return expr
     return ir.rebuild(expr, [_with_rep(a) for a in expr.args])
@@ -80,8 +83,10 @@ def _with_rep(expr: sympy.Basic) -> sympy.Basic:
 def _choice(alternatives: Sequence[sympy.Expr], column: str) -> sympy.Expr:
     if len(alternatives) == 1:
         return alternatives[0]
-    branches = [(alt, sympy.Eq(sympy.Symbol(column), k, evaluate=False))
-                for k, alt in enumerate(alternatives[:-1])]
+    branches = [
+        (alt, sympy.Eq(sympy.Symbol(column), k, evaluate=False))
+        for k, alt in enumerate(alternatives[:-1])
+    ]
     return sympy.Piecewise(*branches, (alternatives[-1], True), evaluate=False)
 
 
@@ -92,8 +97,12 @@ def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
         alts = [dict(alt)[ind.name] for alt in design.normalisations if ind.name in dict(alt)]
         if alts:
             expr = _choice([a.expr for a in alts], NORM_CHOICE)
-            ind = dataclasses.replace(ind, normalisation=dataclasses.replace(
-                ind.normalisation, expr=expr, requires=None, formula=None, method="uncertain"))
+            ind = dataclasses.replace(
+                ind,
+                normalisation=dataclasses.replace(
+                    ind.normalisation, expr=expr, requires=None, formula=None, method="uncertain"
+                ),
+            )
         indicators.append(ind)
     period_keys = (m.layout.period,) if m.layout.period else ()
     groups = []
@@ -101,21 +110,31 @@ def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
         if g.aggregation == "formula":
             groups.append(g)
             continue
-        weights = [sympy.Mul(sympy.Symbol(factor_column(g.name, mem)), w, evaluate=False)
-                   for mem, w in zip(g.members, g.weights)]
+        weights = [
+            sympy.Mul(sympy.Symbol(factor_column(g.name, mem)), w, evaluate=False)
+            for mem, w in zip(g.members, g.weights)
+        ]
         spec = {"method": g.aggregation, **dict(g.params)}
         if design.aggregations:
-            alts = [methods.aggregator({"method": a})(g.members, weights, period_keys)  # type: ignore[operator]
-                    for a in design.aggregations]
+            alts = [
+                methods.aggregator({"method": a})(g.members, weights, period_keys)  # type: ignore[operator]
+                for a in design.aggregations
+            ]
             expr = _choice(alts, AGG_CHOICE)
         elif g.coverage != "all":
-            expr = methods.with_coverage(g.aggregation, g.members, weights, float(g.coverage),  # type: ignore[arg-type]
-                                         dict(g.params))
+            expr = methods.with_coverage(
+                g.aggregation,
+                g.members,
+                weights,
+                float(g.coverage),  # type: ignore[arg-type]
+                dict(g.params),
+            )
         else:
             expr = methods.aggregator(spec)(g.members, weights, period_keys)  # type: ignore[operator]
         groups.append(dataclasses.replace(g, expr=expr))
-    return dataclasses.replace(m, indicators=tuple(indicators), groups=tuple(groups), derived=(), checks=(),
-                               screening=())
+    return dataclasses.replace(
+        m, indicators=tuple(indicators), groups=tuple(groups), derived=(), checks=(), screening=()
+    )
 
 
 def _preparation_choices(m: Methodology, design: Uncertainty) -> tuple[list[Step], dict[str, str]]:
@@ -129,7 +148,9 @@ def _preparation_choices(m: Methodology, design: Uncertainty) -> tuple[list[Step
         if design.imputations:
             options = []
             for k, spec in enumerate(design.imputations):
-                expr = methods.imputation(dict(spec), ind.name, keys, m.layout.unit, m.layout.period)
+                expr = methods.imputation(
+                    dict(spec), ind.name, keys, m.layout.unit, m.layout.period
+                )
                 if expr is None:
                     options.append(sympy.Symbol(ind.name))
                     continue
@@ -143,7 +164,9 @@ def _preparation_choices(m: Methodology, design: Uncertainty) -> tuple[list[Step
                 treat = methods.treatment_steps(dict(spec), current, keys, f"{ind.name}.tr~{k}")
                 steps += [Step(column, expr, "treated", ind.name) for column, expr in treat]
                 options.append(sympy.Symbol(treat[-1][0]) if treat else sympy.Symbol(current))
-            steps.append(Step(f"{ind.name}.tr*", _choice(options, TREAT_CHOICE), "treated", ind.name))
+            steps.append(
+                Step(f"{ind.name}.tr*", _choice(options, TREAT_CHOICE), "treated", ind.name)
+            )
             current = f"{ind.name}.tr*"
         if current != ind.name:
             source[ind.name] = current
@@ -153,12 +176,23 @@ def _preparation_choices(m: Methodology, design: Uncertainty) -> tuple[list[Step
 def _replicated_plan(m: Methodology, design: Uncertainty) -> Plan:
     replicated = replicated_methodology(m, design)
     if design.imputations or design.treatments:  # the alternatives replace the declared ones
-        replicated = dataclasses.replace(replicated, indicators=tuple(
-            dataclasses.replace(i, imputation=(), treatment=()) for i in replicated.indicators))
+        replicated = dataclasses.replace(
+            replicated,
+            indicators=tuple(
+                dataclasses.replace(i, imputation=(), treatment=()) for i in replicated.indicators
+            ),
+        )
     plan = build_plan(replicated)
     if plan.detail:
-        raise MethodologyError([Diagnostic(Code.GRAIN, "sensitivity analysis needs unit-level data only",
-                                           expected="a methodology without data.detail")])
+        raise MethodologyError(
+            [
+                Diagnostic(
+                    Code.GRAIN,
+                    "sensitivity analysis needs unit-level data only",
+                    expected="a methodology without data.detail",
+                )
+            ]
+        )
     extra, source = _preparation_choices(replicated, design)
 
     def fix(step: Step) -> Step:
@@ -171,13 +205,21 @@ def _replicated_plan(m: Methodology, design: Uncertainty) -> Plan:
     indicators = [s for s in steps if s.kind == "indicator"]
     rest = [s for s in steps if s.kind != "indicator"]
     ordered = [fix(s) for s in indicators + extra + rest]
-    base = set(m.layout.keys) | {i.name for i in m.inputs} | {NORM_CHOICE, AGG_CHOICE, IMP_CHOICE, TREAT_CHOICE}
+    base = (
+        set(m.layout.keys)
+        | {i.name for i in m.inputs}
+        | {NORM_CHOICE, AGG_CHOICE, IMP_CHOICE, TREAT_CHOICE}
+    )
     base |= {factor_column(g.name, mem) for g in m.groups for mem in g.members}
-    return dataclasses.replace(plan, first=in_stages(ordered, base),
-                               after=tuple(tuple(fix(s) for s in st) for st in plan.after))
+    return dataclasses.replace(
+        plan,
+        first=in_stages(ordered, base),
+        after=tuple(tuple(fix(s) for s in st) for st in plan.after),
+    )
 
 
 # -- sampling ---------------------------------------------------------------------------
+
 
 def _factors(m: Methodology, design: Uncertainty) -> list[str]:
     out = []
@@ -194,9 +236,16 @@ def _factors(m: Methodology, design: Uncertainty) -> list[str]:
     if design.drop:
         out.append("drop")
     if not out:
-        raise MethodologyError([Diagnostic(Code.BAD_ARGUMENTS, "the uncertainty design has no uncertain choice",
-                                           expected="weights, two or more normalisation or aggregation "
-                                                    "alternatives, or drop: indicators")])
+        raise MethodologyError(
+            [
+                Diagnostic(
+                    Code.BAD_ARGUMENTS,
+                    "the uncertainty design has no uncertain choice",
+                    expected="weights, two or more normalisation or aggregation "
+                    "alternatives, or drop: indicators",
+                )
+            ]
+        )
     return out
 
 
@@ -209,7 +258,9 @@ def _pick(u: float, probabilities: Sequence[float]) -> int:
     return len(probabilities) - 1
 
 
-def _weight_sets(m: Methodology, design: Uncertainty, n: int, rng: random.Random) -> list[dict[str, float]]:
+def _weight_sets(
+    m: Methodology, design: Uncertainty, n: int, rng: random.Random
+) -> list[dict[str, float]]:
     """n draws of the multiplicative weight factors of every group member."""
     sets = []
     for _ in range(n):
@@ -237,14 +288,23 @@ def _droppable(m: Methodology, what: str | None) -> list[tuple[str, str]]:
     """(group, member) pairs that can be dropped (their group keeps a member): indicators,
     groups or both."""
     indicators = {i.name for i in m.indicators}
-    wanted = {"indicators": lambda x: x in indicators, "groups": lambda x: x not in indicators,
-              "both": lambda x: True}.get(what or "", lambda x: False)
-    return [(g.name, mem) for g in m.groups if g.aggregation != "formula" and len(g.members) > 1
-            for mem in g.members if wanted(mem)]
+    wanted = {
+        "indicators": lambda x: x in indicators,
+        "groups": lambda x: x not in indicators,
+        "both": lambda x: True,
+    }.get(what or "", lambda x: False)
+    return [
+        (g.name, mem)
+        for g in m.groups
+        if g.aggregation != "formula" and len(g.members) > 1
+        for mem in g.members
+        if wanted(mem)
+    ]
 
 
-def design_table(m: Methodology, design: Uncertainty, n: int, seed: int, sobol: bool
-                 ) -> tuple[pl.DataFrame, list[str]]:
+def design_table(
+    m: Methodology, design: Uncertainty, n: int, seed: int, sobol: bool
+) -> tuple[pl.DataFrame, list[str]]:
     """One row per replication: its id, the matrix it belongs to, and its parameters."""
     factors = _factors(m, design)
     rng = random.Random(seed)
@@ -255,16 +315,31 @@ def design_table(m: Methodology, design: Uncertainty, n: int, seed: int, sobol: 
     matrices: list[tuple[str, list[list[float]]]] = [("A", a)] + ([("B", b)] if sobol else [])
     if sobol:
         for i, name in enumerate(factors):
-            matrices.append((f"AB:{name}", [row_a[:i] + [row_b[i]] + row_a[i + 1:] for row_a, row_b in zip(a, b)]))
+            matrices.append(
+                (
+                    f"AB:{name}",
+                    [row_a[:i] + [row_b[i]] + row_a[i + 1 :] for row_a, row_b in zip(a, b)],
+                )
+            )
     base = {factor_column(g.name, mem): 1.0 for g in m.groups for mem in g.members}
     rows = []
     for label, matrix in matrices:
         for j, u in enumerate(matrix):
-            row: dict[str, object] = {REP: len(rows), "__matrix": label, "__sample": j, **base,
-                                      NORM_CHOICE: 0, AGG_CHOICE: 0, IMP_CHOICE: 0, TREAT_CHOICE: 0}
+            row: dict[str, object] = {
+                REP: len(rows),
+                "__matrix": label,
+                "__sample": j,
+                **base,
+                NORM_CHOICE: 0,
+                AGG_CHOICE: 0,
+                IMP_CHOICE: 0,
+                TREAT_CHOICE: 0,
+            }
             for f, value in zip(factors, u):
                 if f == "weights":
-                    row.update(weight_sets[min(int(value * len(weight_sets)), len(weight_sets) - 1)])
+                    row.update(
+                        weight_sets[min(int(value * len(weight_sets)), len(weight_sets) - 1)]
+                    )
                 elif f == "normalisation":
                     row[NORM_CHOICE] = _pick(value, design.normalisation_probabilities)
                 elif f == "aggregation":
@@ -283,14 +358,23 @@ def design_table(m: Methodology, design: Uncertainty, n: int, seed: int, sobol: 
 
 # -- running ---------------------------------------------------------------------------------
 
+
 def _compiled(plan: Plan) -> list[list[pl.Expr]]:
     m = plan.methodology
-    ctx = Context({}, m.layout.unit, m.layout.period, detail=(REP,), order=(REP, *m.layout.keys), single_group=True)
+    ctx = Context(
+        {},
+        m.layout.unit,
+        m.layout.period,
+        detail=(REP,),
+        order=(REP, *m.layout.keys),
+        single_group=True,
+    )
     return [[to_polars(s.expr, ctx).alias(s.column) for s in stage] for stage in plan.stages]
 
 
-def _run_batch(plan: Plan, stages: list[list[pl.Expr]], data: pl.DataFrame, params: pl.DataFrame
-               ) -> pl.DataFrame:
+def _run_batch(
+    plan: Plan, stages: list[list[pl.Expr]], data: pl.DataFrame, params: pl.DataFrame
+) -> pl.DataFrame:
     m = plan.methodology
     keys = list(m.layout.keys)
     lf = data.lazy().join(params.lazy(), how="cross")
@@ -298,8 +382,11 @@ def _run_batch(plan: Plan, stages: list[list[pl.Expr]], data: pl.DataFrame, para
         lf = lf.with_columns(stage)
     cols = [*keys, REP, "index", "rank"]
     if plan.classes and plan.classes.quantiles:
-        lf = lf.with_columns(classify_quantiles(plan.classes, pl.col("index"),
-                                                [k for k in (m.layout.period, REP) if k]).alias("class"))
+        lf = lf.with_columns(
+            classify_quantiles(
+                plan.classes, pl.col("index"), [k for k in (m.layout.period, REP) if k]
+            ).alias("class")
+        )
         cols.append("class")
     elif plan.classes:
         lf = lf.with_columns(classify(plan.classes, pl.col("index"))[0].alias("class"))
@@ -307,8 +394,14 @@ def _run_batch(plan: Plan, stages: list[list[pl.Expr]], data: pl.DataFrame, para
     return collect(lf.select(cols))[0]
 
 
-def run_replications(m: Methodology, data: pl.DataFrame, params: pl.DataFrame, *, batch: int | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> pl.DataFrame:
+def run_replications(
+    m: Methodology,
+    data: pl.DataFrame,
+    params: pl.DataFrame,
+    *,
+    batch: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pl.DataFrame:
     """Every replication's index, rank and class, in batches of `batch` replications
     (by default as many as make about two million stacked rows)."""
     design = m.uncertainty or Uncertainty()
@@ -326,8 +419,9 @@ def run_replications(m: Methodology, data: pl.DataFrame, params: pl.DataFrame, *
     return pl.concat(out)
 
 
-def _sobol(y: dict[str, list[float]], factors: Sequence[str], n: int, seed: int, boots: int = 500
-           ) -> list[dict[str, object]]:
+def _sobol(
+    y: dict[str, list[float]], factors: Sequence[str], n: int, seed: int, boots: int = 500
+) -> list[dict[str, object]]:
     """First-order (Saltelli 2010, with y_B centred) and total (Jansen) indices, and
     bootstrap 5-95 % intervals from `boots` resamples of the N samples (vectorised)."""
     import numpy as np
@@ -335,7 +429,9 @@ def _sobol(y: dict[str, list[float]], factors: Sequence[str], n: int, seed: int,
     ya, yb = np.asarray(y["A"], dtype=float), np.asarray(y["B"], dtype=float)
     yab = {f: np.asarray(y[f"AB:{f}"], dtype=float) for f in factors}
     rng = np.random.default_rng(seed + 1)
-    samples = np.vstack([np.arange(n), rng.integers(0, n, size=(boots, n))])  # row 0: the point estimate
+    samples = np.vstack(
+        [np.arange(n), rng.integers(0, n, size=(boots, n))]
+    )  # row 0: the point estimate
 
     a, b = ya[samples], yb[samples]
     both = np.concatenate([a, b], axis=1)
@@ -350,25 +446,52 @@ def _sobol(y: dict[str, list[float]], factors: Sequence[str], n: int, seed: int,
 
             def bounds(v: np.ndarray) -> tuple[float | None, float | None]:
                 v = v[1:][~np.isnan(v[1:])]
-                return (float(np.quantile(v, 0.05)), float(np.quantile(v, 0.95))) if v.size else (None, None)
+                return (
+                    (float(np.quantile(v, 0.05)), float(np.quantile(v, 0.95)))
+                    if v.size
+                    else (None, None)
+                )
 
             (s1_lo, s1_hi), (st_lo, st_hi) = bounds(s1), bounds(st)
-            rows.append({"factor": f, "S1": float(s1[0]), "S1_p05": s1_lo, "S1_p95": s1_hi,
-                         "ST": float(st[0]), "ST_p05": st_lo, "ST_p95": st_hi})
+            rows.append(
+                {
+                    "factor": f,
+                    "S1": float(s1[0]),
+                    "S1_p05": s1_lo,
+                    "S1_p95": s1_hi,
+                    "ST": float(st[0]),
+                    "ST_p05": st_lo,
+                    "ST_p95": st_hi,
+                }
+            )
     return rows
 
 
-def analyse(m: Methodology, data: pl.DataFrame, nominal: pl.DataFrame, *, replications: int | None = None,
-            seed: int | None = None, sobol: bool = True,
-            progress: Callable[[int, int], None] | None = None) -> Sensitivity:
+def analyse(
+    m: Methodology,
+    data: pl.DataFrame,
+    nominal: pl.DataFrame,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    sobol: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> Sensitivity:
     """Monte Carlo uncertainty analysis and Sobol sensitivity indices of `m` on `data`.
 
     `nominal` is the nominal run's frame (unit, period, index, rank, class).
     """
     design = m.uncertainty
     if design is None:
-        raise MethodologyError([Diagnostic(Code.SCHEMA, "the methodology declares no uncertainty design",
-                                           expected="an 'uncertainty' section")])
+        raise MethodologyError(
+            [
+                Diagnostic(
+                    Code.SCHEMA,
+                    "the methodology declares no uncertainty design",
+                    expected="an 'uncertainty' section",
+                )
+            ]
+        )
     n = replications or design.replications
     s = design.seed if seed is None else seed
     params, factors = design_table(m, design, n, s, sobol)
@@ -376,24 +499,40 @@ def analyse(m: Methodology, data: pl.DataFrame, nominal: pl.DataFrame, *, replic
     keys = list(m.layout.keys)
     period = m.layout.period
     runs = runs.join(params.select(REP, "__matrix", "__sample"), on=REP)
-    nominal = nominal.select(*keys, pl.col("rank").alias("nominal_rank"), *(
-        [pl.col("class").alias("nominal_class")] if "class" in nominal.columns else []))
+    nominal = nominal.select(
+        *keys,
+        pl.col("rank").alias("nominal_rank"),
+        *([pl.col("class").alias("nominal_class")] if "class" in nominal.columns else []),
+    )
     runs = runs.join(nominal, on=keys, how="left")
     independent = runs.filter(pl.col("__matrix").is_in(["A", "B"]))
-    ranks = independent.group_by(keys).agg(
-        pl.col("nominal_rank").first(), pl.col("rank").mean().alias("mean_rank"),
-        pl.col("rank").median().alias("median_rank"),
-        pl.col("rank").quantile(0.05, interpolation="linear").alias("p05_rank"),
-        pl.col("rank").quantile(0.95, interpolation="linear").alias("p95_rank")).sort(keys)
+    ranks = (
+        independent.group_by(keys)
+        .agg(
+            pl.col("nominal_rank").first(),
+            pl.col("rank").mean().alias("mean_rank"),
+            pl.col("rank").median().alias("median_rank"),
+            pl.col("rank").quantile(0.05, interpolation="linear").alias("p05_rank"),
+            pl.col("rank").quantile(0.95, interpolation="linear").alias("p95_rank"),
+        )
+        .sort(keys)
+    )
     classes = pl.DataFrame()
     if "class" in independent.columns:
         counts = independent.group_by([*keys, "class"]).len()
         total = independent.group_by(keys).len().rename({"len": "total"})
-        wide = counts.join(total, on=keys).with_columns((pl.col("len") / pl.col("total")).alias("p")).pivot(
-            on="class", index=keys, values="p")
+        wide = (
+            counts.join(total, on=keys)
+            .with_columns((pl.col("len") / pl.col("total")).alias("p"))
+            .pivot(on="class", index=keys, values="p")
+        )
         labels = [lab for lab in (m.classes.labels if m.classes else ()) if lab in wide.columns]
-        others = [c for c in wide.columns if c not in keys and c not in labels]  # e.g. "null": no class
-        classes = wide.select(*keys, *[pl.col(c).fill_null(0.0) for c in labels + others]).sort(keys)
+        others = [
+            c for c in wide.columns if c not in keys and c not in labels
+        ]  # e.g. "null": no class
+        classes = wide.select(*keys, *[pl.col(c).fill_null(0.0) for c in labels + others]).sort(
+            keys
+        )
     shift = (pl.col("rank") - pl.col("nominal_rank")).abs()
     by = ([period] if period else []) + ["__matrix", "__sample"]
     outputs = runs.group_by(by).agg(shift.mean().alias("y"))
@@ -408,7 +547,9 @@ def analyse(m: Methodology, data: pl.DataFrame, nominal: pl.DataFrame, *, replic
                 y[label] = sub["y"].to_list()
             for r in _sobol(y, factors, n, s):
                 rows.append({**({period: p} if period else {}), **r})
-    return Sensitivity(nominal, ranks, classes, pl.DataFrame(rows), tuple(factors), n, params.height)
+    return Sensitivity(
+        nominal, ranks, classes, pl.DataFrame(rows), tuple(factors), n, params.height
+    )
 
 
 def write_charts(result: Sensitivity, m: Methodology, path: Path) -> list[Path]:
@@ -422,13 +563,22 @@ def write_charts(result: Sensitivity, m: Methodology, path: Path) -> list[Path]:
     period = m.layout.period
     written = []
     periods = result.ranks[period].unique().sort().to_list() if period else [None]
-    fig, axes = plt.subplots(1, len(periods) + 1, figsize=(6 * (len(periods) + 1), 0.3 * max(
-        10, result.ranks.height // max(1, len(periods))) + 2), squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(periods) + 1,
+        figsize=(
+            6 * (len(periods) + 1),
+            0.3 * max(10, result.ranks.height // max(1, len(periods))) + 2,
+        ),
+        squeeze=False,
+    )
     for ax, p in zip(axes[0], periods):
         part = result.ranks.filter(pl.col(period) == p) if period else result.ranks
         part = part.sort("nominal_rank", descending=True)
         y = list(range(part.height))
-        ax.hlines(y, part["p05_rank"], part["p95_rank"], color="#4477aa", lw=3, label="5-95 % of ranks")
+        ax.hlines(
+            y, part["p05_rank"], part["p95_rank"], color="#4477aa", lw=3, label="5-95 % of ranks"
+        )
         ax.plot(part["median_rank"], y, "o", color="#4477aa", label="median rank")
         ax.plot(part["nominal_rank"], y, "x", color="#cc3311", label="nominal rank")
         ax.set_yticks(y, [str(u) for u in part[m.layout.unit]], fontsize=7)
@@ -446,7 +596,11 @@ def write_charts(result: Sensitivity, m: Methodology, path: Path) -> list[Path]:
         ax.set_title(f"Sobol indices of the mean rank shift {periods[-1] if period else ''}")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    targets = [path] if path.suffix in (".png", ".svg") else [path.with_suffix(".png"), path.with_suffix(".svg")]
+    targets = (
+        [path]
+        if path.suffix in (".png", ".svg")
+        else [path.with_suffix(".png"), path.with_suffix(".svg")]
+    )
     for target in targets:
         fig.savefig(target, metadata={"Date": None} if target.suffix == ".svg" else None)
         written.append(target)

@@ -97,9 +97,7 @@ def check_schema(loaded: LoadedYaml, schema: dict[str, Any]) -> tuple[Diagnostic
 # --------------------------------------------------------------------------- per error
 
 
-def _diagnose(
-    error: ValidationError, loaded: LoadedYaml, root: dict[str, Any]
-) -> list[Diagnostic]:
+def _diagnose(error: ValidationError, loaded: LoadedYaml, root: dict[str, Any]) -> list[Diagnostic]:
     keyword = error.validator
     path = tuple(error.absolute_path)
     instance = error.instance

@@ -37,8 +37,11 @@ def grain_of(expr: sympy.Basic, grains: Mapping[str, str], detail_keys: frozense
     if isinstance(expr, sympy.Symbol):
         return grains.get(expr.name, UNIT)
     if isinstance(expr, ir.ROW_WISE):
-        parts = [grain_of(a, grains, detail_keys) for a in (expr.operand, *expr.args[2:])
-                 if isinstance(a, sympy.Expr)]
+        parts = [
+            grain_of(a, grains, detail_keys)
+            for a in (expr.operand, *expr.args[2:])
+            if isinstance(a, sympy.Expr)
+        ]
         return DETAIL if DETAIL in parts else UNIT
     if isinstance(expr, ir.Stat):
         return DETAIL if set(expr.keys) & detail_keys else UNIT
@@ -55,8 +58,12 @@ def reads_detail(expr: sympy.Basic, grains: Mapping[str, str]) -> bool:
     return any(grains.get(n) == DETAIL for n in ir.free_names(expr))
 
 
-def grain_problems(expr: sympy.Basic, grains: Mapping[str, str], unit_keys: frozenset[str],
-                   detail_keys: frozenset[str]) -> list[str]:
+def grain_problems(
+    expr: sympy.Basic,
+    grains: Mapping[str, str],
+    unit_keys: frozenset[str],
+    detail_keys: frozenset[str],
+) -> list[str]:
     """Why `expr` does not fit the grains (empty when it does)."""
     problems: list[str] = []
     on_detail_rows = reads_detail(expr, grains)
@@ -66,13 +73,25 @@ def grain_problems(expr: sympy.Basic, grains: Mapping[str, str], unit_keys: froz
             operand = grain_of(e.operand, grains, detail_keys)
             keys = set(e.keys)
             if operand == UNIT and keys & detail_keys:
-                problems.append(f"{e.label}() of a value that is one per unit and period cannot be "
-                                f"grouped by the detail key(s) {', '.join(sorted(keys & detail_keys))}")
-            elif operand == UNIT and on_detail_rows and (
-                    not unit_keys <= keys or isinstance(e, ir.ColSum | ir.ColCount | ir.ColStd | ir.ColRank | ir.ColCumSum)):
-                problems.append(f"{e.label}() of a unit-level value inside a formula that reads detail "
-                                "rows would count each unit once per detail row; compute it in an "
-                                "indicator of its own")
+                problems.append(
+                    f"{e.label}() of a value that is one per unit and period cannot be "
+                    f"grouped by the detail key(s) {', '.join(sorted(keys & detail_keys))}"
+                )
+            elif (
+                operand == UNIT
+                and on_detail_rows
+                and (
+                    not unit_keys <= keys
+                    or isinstance(
+                        e, ir.ColSum | ir.ColCount | ir.ColStd | ir.ColRank | ir.ColCumSum
+                    )
+                )
+            ):
+                problems.append(
+                    f"{e.label}() of a unit-level value inside a formula that reads detail "
+                    "rows would count each unit once per detail row; compute it in an "
+                    "indicator of its own"
+                )
         for a in e.args:
             if isinstance(a, sympy.Basic):
                 walk(a)

@@ -176,7 +176,7 @@ class WeightedMedian(sympy.Function):
 
     @property
     def weights(self) -> tuple[sympy.Expr, ...]:
-        return self.args[len(self.args) // 2:]
+        return self.args[len(self.args) // 2 :]
 
 
 class Copeland(sympy.Function):
@@ -208,13 +208,26 @@ class Round(sympy.Function):
 
 STATISTICS: dict[str, type[Stat]] = {
     cls.label: cls
-    for cls in (ColMax, ColMin, ColMean, ColSum, ColMedian, ColCount, ColStd, ColRank, ColCumSum, ColQuantile)
+    for cls in (
+        ColMax,
+        ColMin,
+        ColMean,
+        ColSum,
+        ColMedian,
+        ColCount,
+        ColStd,
+        ColRank,
+        ColCumSum,
+        ColQuantile,
+    )
 }
 #: statistics that give every row its own value (not one per group)
 ROW_WISE = (ColRank, ColCumSum)
 
 
-def stat(cls: type[Stat], operand: sympy.Expr, keys: tuple[str, ...], *options: sympy.Basic) -> Stat:
+def stat(
+    cls: type[Stat], operand: sympy.Expr, keys: tuple[str, ...], *options: sympy.Basic
+) -> Stat:
     """Build a statistic node; `keys` name the data columns it is grouped by."""
     return cls(operand, sympy.Tuple(*(sympy.Symbol(k) for k in keys)), *options, evaluate=False)
 
@@ -254,9 +267,7 @@ def free_names(expr: sympy.Basic) -> set[str]:
         elif isinstance(e, ColCumSum):
             walk(e.args[0])
             walk(e.args[2])
-        elif isinstance(e, Stat):
-            walk(e.args[0])
-        elif isinstance(e, At):
+        elif isinstance(e, Stat) or isinstance(e, At):
             walk(e.args[0])
         elif isinstance(e, Copeland):
             for m in e.members:
@@ -272,29 +283,29 @@ def free_names(expr: sympy.Basic) -> set[str]:
 
 
 __all__ = [
+    "STATISTICS",
     "At",
     "ClassAtLeast",
-    "Copeland",
-    "IsPresent",
     "Coalesce",
-    "MinPresent",
-    "If",
-    "FillForward",
-    "WeightedMedian",
     "ColCount",
     "ColCumSum",
-    "ColQuantile",
     "ColMax",
     "ColMean",
     "ColMedian",
     "ColMin",
+    "ColQuantile",
     "ColRank",
     "ColStd",
     "ColSum",
+    "Copeland",
+    "FillForward",
+    "If",
+    "IsPresent",
+    "MinPresent",
     "Round",
-    "STATISTICS",
     "Stat",
     "Str",
+    "WeightedMedian",
     "free_names",
     "rebuild",
     "stat",

@@ -26,7 +26,9 @@ class FormulaPrinter(StrPrinter):
         return f"{expr.label}({', '.join(args)})"
 
     _print_ColMax = _print_ColMin = _print_ColMean = _print_ColSum = _print_Stat
-    _print_ColMedian = _print_ColCount = _print_ColStd = _print_ColRank = _print_ColCumSum = _print_Stat
+    _print_ColMedian = _print_ColCount = _print_ColStd = _print_ColRank = _print_ColCumSum = (
+        _print_Stat
+    )
     _print_ColQuantile = _print_Stat
 
     def _print_At(self, expr: ir.At) -> str:
@@ -49,11 +51,15 @@ class FormulaPrinter(StrPrinter):
         return f"coalesce({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_WeightedMedian(self, expr: ir.WeightedMedian) -> str:
-        pairs = ", ".join(f"{self._print(m)}: {self._print(w)}" for m, w in zip(expr.members, expr.weights))
+        pairs = ", ".join(
+            f"{self._print(m)}: {self._print(w)}" for m, w in zip(expr.members, expr.weights)
+        )
         return f"weighted_median({pairs})"
 
     def _print_Copeland(self, expr: ir.Copeland) -> str:
-        pairs = ", ".join(f"{self._print(m)}: {self._print(w)}" for m, w in zip(expr.members, expr.weights))
+        pairs = ", ".join(
+            f"{self._print(m)}: {self._print(w)}" for m, w in zip(expr.members, expr.weights)
+        )
         return f"copeland({pairs}, by=[{', '.join(expr.keys)}])"
 
     def _print_ClassAtLeast(self, expr: ir.ClassAtLeast) -> str:

@@ -49,8 +49,7 @@ from engine.diagnostics import (
     truncate,
 )
 
-__all__ = [
-    "header_of","Loaded", "ReadOptions", "load_data"]
+__all__ = ["Loaded", "ReadOptions", "header_of", "load_data"]
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 SUFFIXES = (*CSV_SUFFIXES, ".parquet", ".xlsx", ".json", ".ndjson", ".jsonl")
@@ -567,8 +566,9 @@ def _clean(expr: pl.Expr) -> pl.Expr:
 
 def _key_column(raw: _Raw, name: str, problems: list, warnings: list) -> pl.Series:
     """Strip and NFC-normalise a key; it must not be empty or hold control characters."""
-    frame = raw.frame.select(_clean(pl.lit(_as_text(raw.frame.get_column(name)))).alias(name),
-                             pl.col(_LINE))
+    frame = raw.frame.select(
+        _clean(pl.lit(_as_text(raw.frame.get_column(name)))).alias(name), pl.col(_LINE)
+    )
     value = pl.col(name)
     empty = frame.filter(value.is_null() | (value == ""))
     if empty.height:
@@ -613,7 +613,8 @@ def _numeric_column(raw: _Raw, name: str, options: ReadOptions, problems: list) 
     if series.dtype.is_numeric() or series.dtype == pl.Null:
         # the cell as text is only needed to report a bad value: made for those rows only
         frame = raw.frame.select(pl.col(name).cast(pl.Float64), _LINE).with_columns(
-            pl.col(name).alias("token"))
+            pl.col(name).alias("token")
+        )
     elif series.dtype == pl.String:
         value, bad = _parse_numbers(pl.col(name), options)
         typed = _TYPED + name
@@ -635,8 +636,11 @@ def _numeric_column(raw: _Raw, name: str, options: ReadOptions, problems: list) 
         )
         return pl.Series(name, [None] * series.len(), pl.Float64)
     x = pl.col(name)
-    odd = frame.filter(x.is_nan() | x.is_infinite()) if not frame.select(x.is_finite().all()).item() else (
-        frame.head(0))
+    odd = (
+        frame.filter(x.is_nan() | x.is_infinite())
+        if not frame.select(x.is_finite().all()).item()
+        else (frame.head(0))
+    )
     if odd.height:
         odd = odd.with_columns(pl.col("token").cast(pl.String))
         what = f"column '{name}' has NaN or infinite values"
@@ -717,8 +721,10 @@ def _combine(
     joined: pl.DataFrame | None = None
     for stack in stacks.values():
         stack = stack.drop(_FILE, _LINE)
-        joined = stack if joined is None else joined.join(
-            stack, on=list(keys), how="full", coalesce=True
+        joined = (
+            stack
+            if joined is None
+            else joined.join(stack, on=list(keys), how="full", coalesce=True)
         )
     assert joined is not None
     return joined
@@ -730,9 +736,7 @@ def _check_duplicates(
     dupes = stack.filter(pl.struct(keys).is_duplicated())
     if not dupes.height:
         return
-    for group in dupes.group_by(keys, maintain_order=True).agg(_FILE, _LINE).iter_rows(
-        named=True
-    ):
+    for group in dupes.group_by(keys, maintain_order=True).agg(_FILE, _LINE).iter_rows(named=True):
         ident = ", ".join(f"{k}={group[k]!r}" for k in keys)
         places: dict[str, list[int]] = {}
         for file, line in zip(group[_FILE], group[_LINE]):

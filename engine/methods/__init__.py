@@ -82,8 +82,11 @@ class Normaliser:
             return sympy.log(X, evaluate=False)
         if t in ("log_ct", "log_plus1"):
             lo = self.stat(ir.ColMin, operand=X)
-            shift = _mul(sympy.Rational(1, 100), _sub(self.stat(ir.ColMax, operand=X), lo)) \
-                if t == "log_ct" else sympy.Integer(1)
+            shift = (
+                _mul(sympy.Rational(1, 100), _sub(self.stat(ir.ColMax, operand=X), lo))
+                if t == "log_ct"
+                else sympy.Integer(1)
+            )
             return sympy.log(sympy.Add(_sub(X, lo), shift, evaluate=False), evaluate=False)
         lam = _num(t["box_cox"])  # type: ignore[index]
         if lam == 0:
@@ -98,7 +101,9 @@ class Normaliser:
             raise ValueError("a data-dependent transform cannot move fixed goalposts")
         return ir.rename(self.x(), {X.name: value})
 
-    def stat(self, cls: type[ir.Stat], *options: sympy.Basic, operand: sympy.Expr | None = None) -> ir.Stat:
+    def stat(
+        self, cls: type[ir.Stat], *options: sympy.Basic, operand: sympy.Expr | None = None
+    ) -> ir.Stat:
         x = self.x() if operand is None else operand
         if self.reference is None:
             return ir.stat(cls, x, self.keys, *options)
@@ -115,8 +120,12 @@ class Normaliser:
 
     def requires(self) -> tuple[sympy.Basic | None, str]:
         """A condition on x that must hold in every row, and what it means."""
-        if self.transform is not None and (self.transform == "log" or isinstance(self.transform, dict)):
-            return sympy.StrictGreaterThan(X, 0, evaluate=False), "a log or Box-Cox transform needs x > 0"
+        if self.transform is not None and (
+            self.transform == "log" or isinstance(self.transform, dict)
+        ):
+            return sympy.StrictGreaterThan(
+                X, 0, evaluate=False
+            ), "a log or Box-Cox transform needs x > 0"
         return None, ""
 
 
@@ -153,9 +162,13 @@ class LeaderShare(Normaliser):
 
     def requires(self) -> tuple[sympy.Basic | None, str]:
         if self.lower_is_better and self.params.get("cost") == "min_over_x":
-            return sympy.StrictGreaterThan(X, 0, evaluate=False), "leader share min(x) / x needs x > 0"
+            return sympy.StrictGreaterThan(
+                X, 0, evaluate=False
+            ), "leader share min(x) / x needs x > 0"
         if self.transform is None:
-            return sympy.GreaterThan(X, 0, evaluate=False), "leader share needs x >= 0 (a ratio scale)"
+            return sympy.GreaterThan(
+                X, 0, evaluate=False
+            ), "leader share needs x >= 0 (a ratio scale)"
         return super().requires()
 
 
@@ -207,7 +220,11 @@ class Goalposts(Normaliser):
         # the goalposts are in the units of x and go through its transform (log: ln l, ln u)
         low, high = (self.transformed(_num(self.params[k])) for k in ("lower", "upper"))
         x = self.x()
-        t = _div(_sub(high, x), _sub(high, low)) if self.lower_is_better else _div(_sub(x, low), _sub(high, low))
+        t = (
+            _div(_sub(high, x), _sub(high, low))
+            if self.lower_is_better
+            else _div(_sub(x, low), _sub(high, low))
+        )
         if self.params.get("truncate", True):
             t = _clip(t, sympy.Integer(0), sympy.Integer(1))
         return self.scale(t)
@@ -238,7 +255,9 @@ class DistanceToReference(Normaliser):
 
     def template(self) -> sympy.Expr:
         x = self.x()
-        ref = ir.At(x, sympy.Symbol(str(self.unit)), _key_value(self.params["unit"]), evaluate=False)
+        ref = ir.At(
+            x, sympy.Symbol(str(self.unit)), _key_value(self.params["unit"]), evaluate=False
+        )
         if self.lower_is_better:
             t = _sub(sympy.Integer(1), _div(_sub(x, ref), _sub(self.stat(ir.ColMax), ref)))
         else:
@@ -255,7 +274,9 @@ class Rank(Normaliser):
 
     def _rank(self) -> ir.Stat:
         # ascending ranks: the smallest x gets 1; reversed for "lower is better"
-        return ir.stat(ir.ColRank, self.x(), self.keys, sympy.Integer(int(self.lower_is_better)), ir.Str("min"))
+        return ir.stat(
+            ir.ColRank, self.x(), self.keys, sympy.Integer(int(self.lower_is_better)), ir.Str("min")
+        )
 
     def template(self) -> sympy.Expr:
         return self._rank()
@@ -287,8 +308,11 @@ class Vector(Normaliser):
 
     def template(self) -> sympy.Expr:
         x = self.x()
-        norm = sympy.Pow(self.stat(ir.ColSum, operand=sympy.Pow(x, 2, evaluate=False)), sympy.Rational(1, 2),
-                         evaluate=False)
+        norm = sympy.Pow(
+            self.stat(ir.ColSum, operand=sympy.Pow(x, 2, evaluate=False)),
+            sympy.Rational(1, 2),
+            evaluate=False,
+        )
         t = _div(x, norm)
         return self.scale(_sub(sympy.Integer(1), t) if self.lower_is_better else t)
 
@@ -343,10 +367,15 @@ class Ampi(Normaliser):
         else:
             period = self.reference[0] if self.reference else None
             base = self.params.get("base")
-            ref = (dataclasses.replace(self, reference=(period, base)).stat(ir.ColMean)
-                   if period is not None and base is not None else pooled.stat(ir.ColMean))
+            ref = (
+                dataclasses.replace(self, reference=(period, base)).stat(ir.ColMean)
+                if period is not None and base is not None
+                else pooled.stat(ir.ColMean)
+            )
         top = _sub(ref, x) if self.lower_is_better else _sub(x, ref)
-        return sympy.Add(_mul(_div(top, delta), sympy.Integer(30)), sympy.Integer(100), evaluate=False)
+        return sympy.Add(
+            _mul(_div(top, delta), sympy.Integer(30)), sympy.Integer(100), evaluate=False
+        )
 
 
 class Identity(Normaliser):
@@ -358,9 +387,25 @@ class Identity(Normaliser):
         return self.x()
 
 
-NORMALISERS: dict[str, type[Normaliser]] = {c.name: c for c in (
-    LeaderShare, MinMax, ZScore, Goalposts, DistanceToTarget, DistanceToReference, Rank, PercentileRank,
-    Borda, Vector, Share, Categorical, Ampi, Identity)}
+NORMALISERS: dict[str, type[Normaliser]] = {
+    c.name: c
+    for c in (
+        LeaderShare,
+        MinMax,
+        ZScore,
+        Goalposts,
+        DistanceToTarget,
+        DistanceToReference,
+        Rank,
+        PercentileRank,
+        Borda,
+        Vector,
+        Share,
+        Categorical,
+        Ampi,
+        Identity,
+    )
+}
 
 
 # -- aggregation ---------------------------------------------------------------------
@@ -389,14 +434,18 @@ def _normalised(weights: Weights) -> list[sympy.Expr]:
     return [w / total if total.is_Number else _div(w, total) for w in weights]
 
 
-def weighted_arithmetic(members: Members, weights: Weights, keys: tuple[str, ...] = ()) -> sympy.Expr:
+def weighted_arithmetic(
+    members: Members, weights: Weights, keys: tuple[str, ...] = ()
+) -> sympy.Expr:
     """sum(w_i * y_i) / sum(w_i), terms in member order."""
     top = _weighted_sum([sympy.Symbol(m) for m in members], weights)
     total = _total(weights)
     return top if total == 1 else _div(top, total)
 
 
-def weighted_geometric(members: Members, weights: Weights, keys: tuple[str, ...] = ()) -> sympy.Expr:
+def weighted_geometric(
+    members: Members, weights: Weights, keys: tuple[str, ...] = ()
+) -> sympy.Expr:
     """exp(sum(w_i * ln y_i) / sum(w_i)); every member must be > 0."""
     top = _weighted_sum([sympy.log(sympy.Symbol(m), evaluate=False) for m in members], weights)
     total = _total(weights)
@@ -423,7 +472,9 @@ def power_mean(p: object) -> object:
 
 def weighted_median(members: Members, weights: Weights, keys: tuple[str, ...] = ()) -> sympy.Expr:
     """The weighted median (see ir.WeightedMedian)."""
-    return ir.WeightedMedian(*(sympy.Symbol(m) for m in members), *_normalised(weights), evaluate=False)
+    return ir.WeightedMedian(
+        *(sympy.Symbol(m) for m in members), *_normalised(weights), evaluate=False
+    )
 
 
 def minimum(members: Members, weights: Weights, keys: tuple[str, ...] = ()) -> sympy.Expr:
@@ -440,7 +491,9 @@ def mpi(penalty: str) -> object:
         n = sympy.Integer(len(ys))
         mean = _div(sympy.Add(*ys, evaluate=False), n)
         squares = [sympy.Pow(_sub(y, mean), 2, evaluate=False) for y in ys]
-        sd = sympy.Pow(_div(sympy.Add(*squares, evaluate=False), n), sympy.Rational(1, 2), evaluate=False)
+        sd = sympy.Pow(
+            _div(sympy.Add(*squares, evaluate=False), n), sympy.Rational(1, 2), evaluate=False
+        )
         penalty_term = _div(_mul(sd, sd), mean)  # S * cv = S^2 / M
         if penalty == "negative":
             return sympy.Add(mean, penalty_term, evaluate=False)
@@ -478,8 +531,11 @@ def vikor(v: object) -> object:
             lo, hi = ir.stat(ir.ColMin, e, keys), ir.stat(ir.ColMax, e, keys)
             return _div(_sub(e, lo), _sub(hi, lo))
 
-        q = sympy.Add(_mul(weight_v, scaled(s_)), _mul(_sub(sympy.Integer(1), weight_v), scaled(r_)),
-                      evaluate=False)
+        q = sympy.Add(
+            _mul(weight_v, scaled(s_)),
+            _mul(_sub(sympy.Integer(1), weight_v), scaled(r_)),
+            evaluate=False,
+        )
         return _sub(sympy.Integer(1), q)
 
     return aggregate
@@ -487,8 +543,12 @@ def vikor(v: object) -> object:
 
 def copeland(members: Members, weights: Weights, keys: tuple[str, ...] = ()) -> sympy.Expr:
     """Copeland score from the weighted outranking matrix (COINr a_copeland)."""
-    return ir.Copeland(sympy.Tuple(*(sympy.Symbol(m) for m in members)), sympy.Tuple(*_normalised(weights)),
-                       sympy.Tuple(*(sympy.Symbol(k) for k in keys)), evaluate=False)
+    return ir.Copeland(
+        sympy.Tuple(*(sympy.Symbol(m) for m in members)),
+        sympy.Tuple(*_normalised(weights)),
+        sympy.Tuple(*(sympy.Symbol(k) for k in keys)),
+        evaluate=False,
+    )
 
 
 def aggregator(spec: Mapping[str, object]) -> object:
@@ -503,15 +563,26 @@ def aggregator(spec: Mapping[str, object]) -> object:
     return AGGREGATORS[str(method)]
 
 
-AGGREGATORS = {"arithmetic": weighted_arithmetic, "geometric": weighted_geometric,
-               "harmonic": weighted_harmonic, "median": weighted_median, "minimum": minimum,
-               "topsis": topsis, "copeland": copeland}
+AGGREGATORS = {
+    "arithmetic": weighted_arithmetic,
+    "geometric": weighted_geometric,
+    "harmonic": weighted_harmonic,
+    "median": weighted_median,
+    "minimum": minimum,
+    "topsis": topsis,
+    "copeland": copeland,
+}
 #: aggregations whose members must be > 0
 POSITIVE_MEMBERS = {"geometric", "harmonic"}
 
 
-def with_coverage(method: str, members: Members, weights: Weights, share: float,
-                  params: Mapping[str, object] | None = None) -> sympy.Expr:
+def with_coverage(
+    method: str,
+    members: Members,
+    weights: Weights,
+    share: float,
+    params: Mapping[str, object] | None = None,
+) -> sympy.Expr:
     """The aggregation over the present members, weights renormalised, or missing when
     fewer than `share` of the members are present."""
     symbols = [sympy.Symbol(m) for m in members]
@@ -519,35 +590,49 @@ def with_coverage(method: str, members: Members, weights: Weights, share: float,
     w_present = _weighted_sum(ones, weights)
 
     def only_present(terms: list[sympy.Expr]) -> sympy.Expr:
-        return _weighted_sum([ir.Coalesce(t, sympy.Integer(0), evaluate=False) for t in terms], weights)
+        return _weighted_sum(
+            [ir.Coalesce(t, sympy.Integer(0), evaluate=False) for t in terms], weights
+        )
 
     if method == "arithmetic":
         value = _div(only_present(symbols), w_present)
     elif method == "geometric":
-        value = sympy.exp(_div(only_present([sympy.log(y, evaluate=False) for y in symbols]), w_present),
-                          evaluate=False)
+        value = sympy.exp(
+            _div(only_present([sympy.log(y, evaluate=False) for y in symbols]), w_present),
+            evaluate=False,
+        )
     elif method == "harmonic":
         value = _div(w_present, only_present([sympy.Pow(y, -1, evaluate=False) for y in symbols]))
     elif method == "power":
         p = _num(params.get("p", 1)) if params else sympy.Integer(1)
-        value = sympy.Pow(_div(only_present([sympy.Pow(y, p, evaluate=False) for y in symbols]), w_present),
-                          sympy.Integer(1) / p, evaluate=False)
+        value = sympy.Pow(
+            _div(only_present([sympy.Pow(y, p, evaluate=False) for y in symbols]), w_present),
+            sympy.Integer(1) / p,
+            evaluate=False,
+        )
     elif method == "minimum":
         value = ir.MinPresent(*symbols, evaluate=False)
     else:
         raise ValueError(f"coverage is not defined for {method}")
     count = sympy.Add(*ones, evaluate=False)
-    enough = sympy.GreaterThan(_div(count, sympy.Integer(len(members))), _num(share) - sympy.Rational(1, 10**12),
-                               evaluate=False)
+    enough = sympy.GreaterThan(
+        _div(count, sympy.Integer(len(members))),
+        _num(share) - sympy.Rational(1, 10**12),
+        evaluate=False,
+    )
     return sympy.Piecewise((value, enough), evaluate=False)
 
 
 # -- data-driven weights --------------------------------------------------------------
 
+
 def data_weights(method: str, members: Members, keys: tuple[str, ...]) -> list[sympy.Expr]:
     """Weights (before normalisation) computed from the members over the units."""
     ys = [sympy.Symbol(m) for m in members]
-    if method in ("equal", "pca"):  # pca: estimated from the data first (engine.methods.pca), equal until then
+    if method in (
+        "equal",
+        "pca",
+    ):  # pca: estimated from the data first (engine.methods.pca), equal until then
         return [sympy.Integer(1)] * len(ys)
     if method == "sd":
         return [ir.stat(ir.ColStd, y, keys, sympy.Integer(1)) for y in ys]
@@ -555,13 +640,20 @@ def data_weights(method: str, members: Members, keys: tuple[str, ...]) -> list[s
         out = []
         for y in ys:
             p = _div(y, ir.stat(ir.ColSum, y, keys))
-            plogp = sympy.Piecewise((_mul(p, sympy.log(p, evaluate=False)), sympy.StrictGreaterThan(p, 0)),
-                                    (sympy.Integer(0), True), evaluate=False)
+            plogp = sympy.Piecewise(
+                (_mul(p, sympy.log(p, evaluate=False)), sympy.StrictGreaterThan(p, 0)),
+                (sympy.Integer(0), True),
+                evaluate=False,
+            )
             n = ir.stat(ir.ColCount, y, keys)
-            entropy = _div(_mul(sympy.Integer(-1), ir.stat(ir.ColSum, plogp, keys)), sympy.log(n, evaluate=False))
+            entropy = _div(
+                _mul(sympy.Integer(-1), ir.stat(ir.ColSum, plogp, keys)),
+                sympy.log(n, evaluate=False),
+            )
             out.append(_sub(sympy.Integer(1), entropy))
         return out
     if method == "critic":
+
         def mean(e: sympy.Expr) -> sympy.Expr:
             return ir.stat(ir.ColMean, e, keys)
 
@@ -573,8 +665,14 @@ def data_weights(method: str, members: Members, keys: tuple[str, ...]) -> list[s
 
         out = []
         for j, a in enumerate(ys):
-            conflict = sympy.Add(*[_sub(sympy.Integer(1), pearson(a, b)) for k, b in enumerate(ys) if k != j],
-                                 evaluate=False) if len(ys) > 1 else sympy.Integer(0)
+            conflict = (
+                sympy.Add(
+                    *[_sub(sympy.Integer(1), pearson(a, b)) for k, b in enumerate(ys) if k != j],
+                    evaluate=False,
+                )
+                if len(ys) > 1
+                else sympy.Integer(0)
+            )
             out.append(_mul(ir.stat(ir.ColStd, a, keys, sympy.Integer(1)), conflict))
         return out
     raise ValueError(f"unknown weighting {method}")
@@ -582,8 +680,10 @@ def data_weights(method: str, members: Members, keys: tuple[str, ...]) -> list[s
 
 # -- imputation and treatment ---------------------------------------------------------
 
-def imputation(spec: Mapping[str, object], column: str, keys: tuple[str, ...], unit: str,
-               period: str | None) -> sympy.Expr | None:
+
+def imputation(
+    spec: Mapping[str, object], column: str, keys: tuple[str, ...], unit: str, period: str | None
+) -> sympy.Expr | None:
     """The imputed indicator, or None for method 'none'."""
     method = spec.get("method", "none")
     y = sympy.Symbol(column)
@@ -602,18 +702,31 @@ def _moments(x: sympy.Expr, keys: tuple[str, ...]) -> tuple[sympy.Expr, sympy.Ex
     d = _sub(x, ir.stat(ir.ColMean, x, keys))
     m2, m3, m4 = (ir.stat(ir.ColSum, sympy.Pow(d, k, evaluate=False), keys) for k in (2, 3, 4))
     one, two, three = sympy.Integer(1), sympy.Integer(2), sympy.Integer(3)
-    skew = _mul(_div(_mul(sympy.Pow(n, sympy.Rational(1, 2), evaluate=False), m3),
-                     sympy.Pow(m2, sympy.Rational(3, 2), evaluate=False)),
-                _div(sympy.Pow(_mul(n, _sub(n, one)), sympy.Rational(1, 2), evaluate=False), _sub(n, two)))
+    skew = _mul(
+        _div(
+            _mul(sympy.Pow(n, sympy.Rational(1, 2), evaluate=False), m3),
+            sympy.Pow(m2, sympy.Rational(3, 2), evaluate=False),
+        ),
+        _div(sympy.Pow(_mul(n, _sub(n, one)), sympy.Rational(1, 2), evaluate=False), _sub(n, two)),
+    )
     r = _div(_mul(n, m4), sympy.Pow(m2, 2, evaluate=False))
-    kurt = _div(_mul(sympy.Add(_mul(sympy.Add(n, one, evaluate=False), _sub(r, three)), sympy.Integer(6),
-                               evaluate=False), _sub(n, one)),
-                _mul(_sub(n, two), _sub(n, three)))
+    kurt = _div(
+        _mul(
+            sympy.Add(
+                _mul(sympy.Add(n, one, evaluate=False), _sub(r, three)),
+                sympy.Integer(6),
+                evaluate=False,
+            ),
+            _sub(n, one),
+        ),
+        _mul(_sub(n, two), _sub(n, three)),
+    )
     return n, skew, kurt
 
 
-def treatment_steps(spec: Mapping[str, object], column: str, keys: tuple[str, ...], prefix: str
-                    ) -> list[tuple[str, sympy.Expr]]:
+def treatment_steps(
+    spec: Mapping[str, object], column: str, keys: tuple[str, ...], prefix: str
+) -> list[tuple[str, sympy.Expr]]:
     """COINr's default treatment of `column` as column steps: (name, expression) in order,
     named `prefix` + ".w1", ... and `prefix` + ".treated".
 
@@ -628,9 +741,13 @@ def treatment_steps(spec: Mapping[str, object], column: str, keys: tuple[str, ..
 
     def failing(x: sympy.Expr, *more: sympy.Basic) -> sympy.Basic:
         n, skew, kurt = _moments(x, keys)
-        return sympy.And(sympy.GreaterThan(n, 4, evaluate=False),
-                         sympy.GreaterThan(sympy.Abs(skew, evaluate=False), skew_max, evaluate=False),
-                         sympy.GreaterThan(kurt, kurt_max, evaluate=False), *more, evaluate=False)
+        return sympy.And(
+            sympy.GreaterThan(n, 4, evaluate=False),
+            sympy.GreaterThan(sympy.Abs(skew, evaluate=False), skew_max, evaluate=False),
+            sympy.GreaterThan(kurt, kurt_max, evaluate=False),
+            *more,
+            evaluate=False,
+        )
 
     steps: list[tuple[str, sympy.Expr]] = []
     current: sympy.Expr = original
@@ -638,26 +755,57 @@ def treatment_steps(spec: Mapping[str, object], column: str, keys: tuple[str, ..
     for k in range(limit):  # each step changes at least one point
         _, skew, _ = _moments(current, keys)
         hi, lo = ir.stat(ir.ColMax, current, keys), ir.stat(ir.ColMin, current, keys)
-        next_hi = ir.stat(ir.ColMax, sympy.Piecewise((current, sympy.StrictLessThan(current, hi)),
-                                                     evaluate=False), keys)
-        next_lo = ir.stat(ir.ColMin, sympy.Piecewise((current, sympy.StrictGreaterThan(current, lo)),
-                                                     evaluate=False), keys)
+        next_hi = ir.stat(
+            ir.ColMax,
+            sympy.Piecewise((current, sympy.StrictLessThan(current, hi)), evaluate=False),
+            keys,
+        )
+        next_lo = ir.stat(
+            ir.ColMin,
+            sympy.Piecewise((current, sympy.StrictGreaterThan(current, lo)), evaluate=False),
+            keys,
+        )
         # COINr counts winsorised points (tied extremes each count), not steps
-        changed = ir.stat(ir.ColSum, ir.If(sympy.Ne(current, original, evaluate=False), sympy.Integer(1),
-                                           sympy.Integer(0), evaluate=False), keys)
+        changed = ir.stat(
+            ir.ColSum,
+            ir.If(
+                sympy.Ne(current, original, evaluate=False),
+                sympy.Integer(1),
+                sympy.Integer(0),
+                evaluate=False,
+            ),
+            keys,
+        )
         room = sympy.StrictLessThan(changed, limit, evaluate=False)
         # conditions built flat: sympy would evaluate a nested And or a Not of a relation
         winsorised = ir.If(
-            failing(current, room, sympy.GreaterThan(skew, 0, evaluate=False), sympy.Eq(current, hi, evaluate=False)),
+            failing(
+                current,
+                room,
+                sympy.GreaterThan(skew, 0, evaluate=False),
+                sympy.Eq(current, hi, evaluate=False),
+            ),
             next_hi,
-            ir.If(failing(current, room, sympy.StrictLessThan(skew, 0, evaluate=False),
-                          sympy.Eq(current, lo, evaluate=False)), next_lo, current, evaluate=False),
-            evaluate=False)
+            ir.If(
+                failing(
+                    current,
+                    room,
+                    sympy.StrictLessThan(skew, 0, evaluate=False),
+                    sympy.Eq(current, lo, evaluate=False),
+                ),
+                next_lo,
+                current,
+                evaluate=False,
+            ),
+            evaluate=False,
+        )
         name = f"{prefix}.w{k + 1}"
         steps.append((name, winsorised))
         current = sympy.Symbol(name)
     lo, hi = ir.stat(ir.ColMin, original, keys), ir.stat(ir.ColMax, original, keys)
-    log_ct = sympy.log(sympy.Add(_sub(original, lo), _mul(sympy.Rational(1, 100), _sub(hi, lo)),
-                                 evaluate=False), evaluate=False)
+    log_ct = sympy.log(
+        sympy.Add(_sub(original, lo), _mul(sympy.Rational(1, 100), _sub(hi, lo)), evaluate=False),
+        evaluate=False,
+    )
     steps.append((prefix + ".treated", ir.If(failing(current), log_ct, current, evaluate=False)))
     return steps

@@ -25,7 +25,9 @@ from engine.format.model import Methodology
 from engine.plan.build import build_plan, norm_column
 
 
-def _weights(frame: pl.DataFrame, columns: list[str], period: str | None) -> dict[object, list[float]]:
+def _weights(
+    frame: pl.DataFrame, columns: list[str], period: str | None
+) -> dict[object, list[float]]:
     """Squared PC1 loadings of the correlation matrix of `columns`, per period."""
     out: dict[object, list[float]] = {}
     parts = frame.partition_by(period, as_dict=True) if period else {(None,): frame}
@@ -54,15 +56,21 @@ def resolve(m: Methodology, run: object) -> Methodology:
         weights = []
         for j in range(len(g.members)):
             if period:
-                branches = [(sympy.Float(w[j]), sympy.Eq(sympy.Symbol(period), p, evaluate=False))
-                            for p, w in per_period.items()]
-                weights.append(sympy.Piecewise(*branches, evaluate=False) if branches else sympy.Integer(1))
+                branches = [
+                    (sympy.Float(w[j]), sympy.Eq(sympy.Symbol(period), p, evaluate=False))
+                    for p, w in per_period.items()
+                ]
+                weights.append(
+                    sympy.Piecewise(*branches, evaluate=False) if branches else sympy.Integer(1)
+                )
             else:
                 weights.append(sympy.Float(per_period[None][j]))
         spec = {"method": g.aggregation, **dict(g.params)}
         expr = methods.aggregator(spec)(g.members, weights, keys)  # type: ignore[operator]
-        groups = tuple(dataclasses.replace(x, weights=tuple(weights), expr=expr) if x.name == g.name else x
-                       for x in m.groups)
+        groups = tuple(
+            dataclasses.replace(x, weights=tuple(weights), expr=expr) if x.name == g.name else x
+            for x in m.groups
+        )
         m = dataclasses.replace(m, groups=groups)
     build_plan(m)  # the rebuilt methodology must still plan
     return m

@@ -102,9 +102,14 @@ def in_stages(steps: list[Step], base: set[str]) -> Stages:
 def normalised(m: Methodology) -> list:
     """Indicators that get a normalised column: unit-level ones that are aggregated, or
     that have a normalisation other than 'none'."""
-    used = {n for g in m.groups for n in g.members} | (ir.free_names(m.index.expr) if m.index else set())
-    return [i for i in m.indicators
-            if i.grain == grain.UNIT and (i.name in used or i.normalisation.method != "none")]
+    used = {n for g in m.groups for n in g.members} | (
+        ir.free_names(m.index.expr) if m.index else set()
+    )
+    return [
+        i
+        for i in m.indicators
+        if i.grain == grain.UNIT and (i.name in used or i.normalisation.method != "none")
+    ]
 
 
 def _steps(m: Methodology) -> list[Step]:
@@ -116,42 +121,89 @@ def _steps(m: Methodology) -> list[Step]:
         steps.append(Step(ind.name, ind.expr, "indicator", ind.name, ind.formula.text))
     for ind in unit_level:
         source = ind.name
-        imputed = methods.imputation(dict(ind.imputation), ind.name, period_keys, m.layout.unit, m.layout.period)
+        imputed = methods.imputation(
+            dict(ind.imputation), ind.name, period_keys, m.layout.unit, m.layout.period
+        )
         if imputed is not None:
             source = ind.name + ".imputed"
-            steps.append(Step(source, imputed, "imputed", ind.name, f"{dict(ind.imputation)['method']} imputation"))
-        for column, expr in methods.treatment_steps(dict(ind.treatment), source, period_keys, ind.name):
+            steps.append(
+                Step(
+                    source,
+                    imputed,
+                    "imputed",
+                    ind.name,
+                    f"{dict(ind.imputation)['method']} imputation",
+                )
+            )
+        for column, expr in methods.treatment_steps(
+            dict(ind.treatment), source, period_keys, ind.name
+        ):
             steps.append(Step(column, expr, "treated", ind.name, "winsorise_log treatment"))
         if ind.treatment:
             source = ind.name + ".treated"
         norm = ind.normalisation
         expr = ir.rename(norm.expr, {methods.X.name: sympy.Symbol(source)})
         text = norm.formula.text if norm.formula else norm.method
-        requires = (ir.rename(norm.requires, {methods.X.name: sympy.Symbol(source)})
-                    if norm.requires is not None else None)
-        steps.append(Step(norm_column(ind.name), expr, "normalised", ind.name, text,
-                          requires=requires, requirement=norm.requirement))
+        requires = (
+            ir.rename(norm.requires, {methods.X.name: sympy.Symbol(source)})
+            if norm.requires is not None
+            else None
+        )
+        steps.append(
+            Step(
+                norm_column(ind.name),
+                expr,
+                "normalised",
+                ind.name,
+                text,
+                requires=requires,
+                requirement=norm.requirement,
+            )
+        )
     for g in m.groups:
         text = g.formula.text if g.formula else f"{g.aggregation} mean of " + ", ".join(g.members)
         requires = None
-        if g.aggregation in methods.POSITIVE_MEMBERS and g.coverage == "all":  # ln y, 1/y need y > 0
-            positive = [sympy.StrictGreaterThan(sympy.Symbol(m), 0, evaluate=False) for m in g.members]
-            requires = _rename(positive[0] if len(positive) == 1 else sympy.And(*positive, evaluate=False),
-                               normed)
-        steps.append(Step(g.name, _rename(g.expr, normed), "group", g.name, text, requires=requires,
-                          requirement=f"a {g.aggregation} mean needs every member > 0"))
+        if (
+            g.aggregation in methods.POSITIVE_MEMBERS and g.coverage == "all"
+        ):  # ln y, 1/y need y > 0
+            positive = [
+                sympy.StrictGreaterThan(sympy.Symbol(m), 0, evaluate=False) for m in g.members
+            ]
+            requires = _rename(
+                positive[0] if len(positive) == 1 else sympy.And(*positive, evaluate=False), normed
+            )
+        steps.append(
+            Step(
+                g.name,
+                _rename(g.expr, normed),
+                "group",
+                g.name,
+                text,
+                requires=requires,
+                requirement=f"a {g.aggregation} mean needs every member > 0",
+            )
+        )
     if m.index is not None:
         index_expr = _rename(m.index.expr, normed)
         index_text = m.index.formula.text if m.index.formula else m.index.group
         if m.index.rounding:
             r = m.index.rounding
             steps.append(Step("index_unrounded", index_expr, "index", "index", index_text))
-            index_expr = ir.Round(sympy.Symbol("index_unrounded"), sympy.Integer(r.digits), ir.Str(r.mode),
-                                  evaluate=False)
+            index_expr = ir.Round(
+                sympy.Symbol("index_unrounded"),
+                sympy.Integer(r.digits),
+                ir.Str(r.mode),
+                evaluate=False,
+            )
             index_text = f"round(index_unrounded, {r.digits}, mode='{r.mode}')"
         steps.append(Step("index", index_expr, "index", "index", index_text))
-        rank = ir.stat(ir.ColRank, sympy.Symbol("index"), period_keys,
-                       sympy.Integer(int(m.ranking.descending)), ir.Str(m.ranking.ties))
+        rank = ir.stat(
+            ir.ColRank,
+            sympy.Symbol("index"),
+            period_keys,
+            sympy.Integer(int(m.ranking.descending)),
+            ir.Str(m.ranking.ties),
+        )
         steps.append(Step("rank", rank, "rank", "rank", "rank(index)"))
     for d in m.derived:
         steps.append(Step(d.name, d.expr, "derived", d.name, d.formula.text, d.periods))
@@ -171,17 +223,41 @@ def _assign_phases(m: Methodology, steps: list[Step]) -> list[Step]:
         g = grain.grain_of(s.expr, grains, detail_keys)
         grains[s.column] = g
         on_detail = g == grain.DETAIL or grain.reads_detail(s.expr, grains)
-        p = DETAIL if on_detail else (
-            UNIT_AFTER if any(phase.get(c, UNIT_FIRST) > UNIT_FIRST for c in reads) else UNIT_FIRST)
+        p = (
+            DETAIL
+            if on_detail
+            else (
+                UNIT_AFTER
+                if any(phase.get(c, UNIT_FIRST) > UNIT_FIRST for c in reads)
+                else UNIT_FIRST
+            )
+        )
         late = [c for c in reads if phase.get(c) == UNIT_AFTER]
         if p == DETAIL and late:
-            problems.append(Diagnostic(
-                Code.GRAIN, f"'{s.name}' is computed on detail rows but reads {', '.join(late)}, which "
-                "is only known after the detail rows are reduced", expected="detail formulas that read "
-                "inputs, detail indicators and reductions only"))
+            problems.append(
+                Diagnostic(
+                    Code.GRAIN,
+                    f"'{s.name}' is computed on detail rows but reads {', '.join(late)}, which "
+                    "is only known after the detail rows are reduced",
+                    expected="detail formulas that read "
+                    "inputs, detail indicators and reductions only",
+                )
+            )
         phase[s.column] = p
-        out.append(Step(s.column, s.expr, s.kind, s.name, s.formula, s.periods, p, g, s.requires,
-                        s.requirement))
+        out.append(
+            Step(
+                s.column,
+                s.expr,
+                s.kind,
+                s.name,
+                s.formula,
+                s.periods,
+                p,
+                g,
+                s.requires,
+                s.requirement,
+            )
+        )
     if problems:
         raise MethodologyError(problems)
     return out
@@ -198,13 +274,23 @@ def _hoist(steps: list[Step]) -> list[Step]:
     out: list[Step] = []
     counter = [0]
 
-    def lift(expr: sympy.Basic, outer: tuple[str, ...] | None, extra: list[Step], step: Step) -> sympy.Basic:
+    def lift(
+        expr: sympy.Basic, outer: tuple[str, ...] | None, extra: list[Step], step: Step
+    ) -> sympy.Basic:
         inside = outer is not None
         if isinstance(expr, ir.Stat) or (inside and isinstance(expr, ir.At)):
             keys = expr.keys if isinstance(expr, ir.Stat) else None
-            args = [lift(a, keys, extra, step) if isinstance(a, sympy.Basic) and not isinstance(a, sympy.Tuple)
-                    else a for a in expr.args]
-            rebuilt = expr.func(*args, evaluate=False) if any(a is not b for a, b in zip(args, expr.args)) else expr
+            args = [
+                lift(a, keys, extra, step)
+                if isinstance(a, sympy.Basic) and not isinstance(a, sympy.Tuple)
+                else a
+                for a in expr.args
+            ]
+            rebuilt = (
+                expr.func(*args, evaluate=False)
+                if any(a is not b for a, b in zip(args, expr.args))
+                else expr
+            )
             if inside and (isinstance(expr, ir.At) or keys != outer):
                 counter[0] += 1
                 name = f"__h{counter[0]}"
@@ -233,29 +319,49 @@ def build_plan(m: Methodology) -> Plan:
     on_detail = [s for s in steps if s.phase == DETAIL]
     after = [s for s in steps if s.phase == UNIT_AFTER]
     collapse = tuple(s.column for s in on_detail if s.grain == grain.UNIT)
-    screening = tuple(Step(s.name, s.expr, "screen", s.name, s.formula.text, (), UNIT_AFTER)
-                      for s in m.screening)
+    screening = tuple(
+        Step(s.name, s.expr, "screen", s.name, s.formula.text, (), UNIT_AFTER) for s in m.screening
+    )
 
     output = list(m.layout.keys + m.layout.labels)
     normed = {i.name for i in normalised(m)}
     for ind in m.indicators:
         if ind.grain == grain.UNIT:
-            output += [ind.name] + ([ind.name + ".imputed"] if ind.imputation else []) + (
-                [ind.name + ".treated"] if ind.treatment else []) + (
-                [norm_column(ind.name)] if ind.name in normed else [])
+            output += (
+                [ind.name]
+                + ([ind.name + ".imputed"] if ind.imputation else [])
+                + ([ind.name + ".treated"] if ind.treatment else [])
+                + ([norm_column(ind.name)] if ind.name in normed else [])
+            )
     output += [g.name for g in m.groups]
     if m.index is not None:
         output += ["index"] + (["index_unrounded"] if m.index.rounding else []) + ["rank"]
     if m.classes:
-        output += ["class"] + (["class_group"] if m.classes.groups and not m.classes.quantiles else [])
+        output += ["class"] + (
+            ["class_group"] if m.classes.groups and not m.classes.quantiles else []
+        )
     output += [d.name for d in m.derived] + [s.name for s in m.screening]
     detail_output = ()
     if m.layout.detail:
-        detail_output = tuple(m.layout.detail_keys) + tuple(sorted(detail_inputs)) + tuple(
-            s.column for s in on_detail if s.kind == "indicator" and s.grain == grain.DETAIL)
+        detail_output = (
+            tuple(m.layout.detail_keys)
+            + tuple(sorted(detail_inputs))
+            + tuple(
+                s.column for s in on_detail if s.kind == "indicator" and s.grain == grain.DETAIL
+            )
+        )
     base_first = keys | unit_inputs
     base_detail = base_first | detail_inputs | set(m.layout.detail) | {s.column for s in first}
     base_after = base_first | {s.column for s in first} | set(collapse)
-    return Plan(m, in_stages(first, base_first), in_stages(on_detail, base_detail), in_stages(after, base_after),
-                screening, collapse, tuple(output), detail_output, m.classes,
-                {s.column: s for s in steps + list(screening)})
+    return Plan(
+        m,
+        in_stages(first, base_first),
+        in_stages(on_detail, base_detail),
+        in_stages(after, base_after),
+        screening,
+        collapse,
+        tuple(output),
+        detail_output,
+        m.classes,
+        {s.column: s for s in steps + list(screening)},
+    )

@@ -34,12 +34,22 @@ def chart_targets(path: str | Path, *, protect: Sequence[str | Path] = ()) -> tu
     """The files ``--chart PATH`` writes: PATH itself if it ends with .png or .svg,
     otherwise PATH.png and PATH.svg. Refuses an input file or a directory."""
     target = Path(path)
-    targets = ((target,) if target.suffix.lower() in CHART_SUFFIXES
-               else tuple(target.with_name(target.name + s) for s in CHART_SUFFIXES))
+    targets = (
+        (target,)
+        if target.suffix.lower() in CHART_SUFFIXES
+        else tuple(target.with_name(target.name + s) for s in CHART_SUFFIXES)
+    )
     for t in targets:
         if any(t.resolve() == Path(p).resolve() for p in protect):
-            raise UsageError([Diagnostic(Code.USAGE, f"refusing to overwrite the input file '{t}'",
-                                         hint="choose another chart path")])
+            raise UsageError(
+                [
+                    Diagnostic(
+                        Code.USAGE,
+                        f"refusing to overwrite the input file '{t}'",
+                        hint="choose another chart path",
+                    )
+                ]
+            )
         if t.is_dir():
             raise UsageError([Diagnostic(Code.USAGE, f"'{t}' is a directory")])
     return targets
@@ -58,28 +68,39 @@ def render_bump_chart(comparison: object, fmt: str) -> bytes:
     unit: str = c.unit  # type: ignore[attr-defined]
     period: str | None = c.period  # type: ignore[attr-defined]
     periods = table[period].unique(maintain_order=True).to_list() if period else [None]
-    n_units = max(table.filter(pl.col(period) == p).height if period else table.height for p in periods)
+    n_units = max(
+        table.filter(pl.col(period) == p).height if period else table.height for p in periods
+    )
     width = 3.2 + 1.3 * len(ids)
     height = 1.2 + 0.28 * max(n_units, 4)
     palette = matplotlib.colormaps["tab10"]
 
-    with matplotlib.rc_context({"svg.hashsalt": "indexlab", "svg.fonttype": "path", "font.size": 8}):
+    with matplotlib.rc_context(
+        {"svg.hashsalt": "indexlab", "svg.fonttype": "path", "font.size": 8}
+    ):
         fig = Figure(figsize=(width * len(periods), height), layout="constrained")
         axes = fig.subplots(1, len(periods), squeeze=False)[0]
         for ax, p in zip(axes, periods):
             part = table if p is None else table.filter(pl.col(period) == p)
-            ranks = part.select(unit, *(f"rank_{i}" for i in ids)).sort(f"rank_{ids[0]}", unit, nulls_last=True)
+            ranks = part.select(unit, *(f"rank_{i}" for i in ids)).sort(
+                f"rank_{ids[0]}", unit, nulls_last=True
+            )
             moved = 0
             for row in ranks.iter_rows():
                 values = [float("nan") if v is None else float(v) for v in row[1:]]
                 present = [v for v in values if v == v]
                 changes = len(set(present)) > 1
-                style = ({"color": palette(moved % 10), "linewidth": 1.8, "zorder": 3} if changes
-                         else {"color": "0.65", "linewidth": 1.0, "zorder": 2})
+                style = (
+                    {"color": palette(moved % 10), "linewidth": 1.8, "zorder": 3}
+                    if changes
+                    else {"color": "0.65", "linewidth": 1.0, "zorder": 2}
+                )
                 moved += changes
                 ax.plot(range(len(ids)), values, marker="o", markersize=4, **style)
-            max_rank = max((v for col in ranks.columns[1:] for v in ranks[col].to_list() if v is not None),
-                           default=1)
+            max_rank = max(
+                (v for col in ranks.columns[1:] for v in ranks[col].to_list() if v is not None),
+                default=1,
+            )
             ax.set_ylim(max_rank + 0.5, 0.5)
             ax.set_xlim(-0.15, len(ids) - 0.85)
             ax.set_xticks(range(len(ids)), [_wrap(i) for i in ids])
@@ -104,7 +125,9 @@ def render_bump_chart(comparison: object, fmt: str) -> bytes:
 def _wrap(text: str, width: int = 14) -> str:
     """Break a long methodology id at '-', '_' or '.' so the x labels do not collide."""
     out, line = [], ""
-    for part in text.replace("_", "_\u0000").replace("-", "-\u0000").replace(".", ".\u0000").split("\u0000"):
+    for part in (
+        text.replace("_", "_\u0000").replace("-", "-\u0000").replace(".", ".\u0000").split("\u0000")
+    ):
         if line and len(line) + len(part) > width:
             out.append(line)
             line = ""
@@ -121,8 +144,9 @@ def _labels(ranks: pl.DataFrame, unit: str, col: str) -> dict[float, str]:
     return {r: ", ".join(names) + f" ({r:g})" for r, names in sorted(labels.items())}
 
 
-def write_bump_chart(comparison: object, path: str | Path, *, protect: Sequence[str | Path] = ()
-                     ) -> tuple[Path, ...]:
+def write_bump_chart(
+    comparison: object, path: str | Path, *, protect: Sequence[str | Path] = ()
+) -> tuple[Path, ...]:
     """Write the bump chart to PATH (.png or .svg) or to PATH.png and PATH.svg; return the files."""
     written = []
     for target in chart_targets(path, protect=protect):
@@ -141,6 +165,8 @@ def _write_atomic(target: Path, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.replace(temporary, target)
     except OSError as exc:
-        raise UsageError([Diagnostic(Code.USAGE, f"cannot write '{target}': {exc.strerror or exc}")]) from exc
+        raise UsageError(
+            [Diagnostic(Code.USAGE, f"cannot write '{target}': {exc.strerror or exc}")]
+        ) from exc
     finally:
         temporary.unlink(missing_ok=True)

@@ -48,8 +48,9 @@ def check_count_exprs(plan: Plan) -> list[pl.Expr]:
     return out
 
 
-def evaluate_checks(plan: Plan, frame: pl.DataFrame, counts: dict[str, object] | None = None
-                    ) -> tuple[CheckResult, ...]:
+def evaluate_checks(
+    plan: Plan, frame: pl.DataFrame, counts: dict[str, object] | None = None
+) -> tuple[CheckResult, ...]:
     """Each check's tested and failing rows; both sides are shown for failing comparisons.
 
     One pass counts tested and failing rows of every check; only failing checks are
@@ -67,16 +68,29 @@ def evaluate_checks(plan: Plan, frame: pl.DataFrame, counts: dict[str, object] |
     for c in m.checks:
         col = cols[c.name]
         shown = [pl.col(k) for k in keys]
-        if isinstance(c.expr, sympy.core.relational.Relational) and ir.free_names(c.expr) <= set(frame.columns):
+        if isinstance(c.expr, sympy.core.relational.Relational) and ir.free_names(c.expr) <= set(
+            frame.columns
+        ):
             ctx = Context({}, m.layout.unit, m.layout.period)
             lhs, rhs = to_polars(c.expr.lhs, ctx), to_polars(c.expr.rhs, ctx)
-            shown += [lhs.alias(show(c.expr.lhs)), rhs.alias(show(c.expr.rhs)), (lhs - rhs).alias("difference")]
+            shown += [
+                lhs.alias(show(c.expr.lhs)),
+                rhs.alias(show(c.expr.rhs)),
+                (lhs - rhs).alias("difference"),
+            ]
         if counts["f:" + c.name] == 0:
             failures = frame.head(0).select(shown)
         else:
             units = frame.lazy().filter(col.not_()).select(m.layout.unit).unique()
-            failures = (frame.lazy().join(units, on=m.layout.unit, how="semi").sort(keys)
-                        .select(*shown, col.alias("__ok")).filter(pl.col("__ok").not_()).drop("__ok").collect())
+            failures = (
+                frame.lazy()
+                .join(units, on=m.layout.unit, how="semi")
+                .sort(keys)
+                .select(*shown, col.alias("__ok"))
+                .filter(pl.col("__ok").not_())
+                .drop("__ok")
+                .collect()
+            )
         out.append(CheckResult(c, counts["t:" + c.name], failures))
     return tuple(out)
 
@@ -99,21 +113,47 @@ def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic,
         gaps = [n for n in inputs if row[n] is None]
         why = "missing input: " + ", ".join(gaps) if gaps else "a member is missing"
         for g in covered:
-            present = frame.filter(pl.all_horizontal([pl.col(k) == row[k] for k in keys])).select(
-                [pl.col(mem + ".norm" if mem + ".norm" in frame.columns else mem).is_not_null().sum()
-                 for mem in g.members]).row(0)
+            present = (
+                frame.filter(pl.all_horizontal([pl.col(k) == row[k] for k in keys]))
+                .select(
+                    [
+                        pl.col(mem + ".norm" if mem + ".norm" in frame.columns else mem)
+                        .is_not_null()
+                        .sum()
+                        for mem in g.members
+                    ]
+                )
+                .row(0)
+            )
             if sum(present) / len(g.members) < float(g.coverage):  # type: ignore[arg-type]
-                why += (f"; group '{g.name}' has {sum(present)} of {len(g.members)} members, below its "
-                        f"coverage {float(g.coverage):g}")  # type: ignore[arg-type]
-        out.append(Diagnostic(Code.MISSING_VALUE, f"no index for {unit} ({why}); it gets no rank and no class",
-                              severity=Severity.WARNING))
-    if m.classes is not None and "class" in frame.columns and frame["class"].null_count() > frame[
-            "index"].null_count():
-        outside = frame.lazy().filter(pl.col("index").is_not_null() & pl.col("class").is_null()).collect()
+                why += (
+                    f"; group '{g.name}' has {sum(present)} of {len(g.members)} members, below its "
+                    f"coverage {float(g.coverage):g}"
+                )  # type: ignore[arg-type]
+        out.append(
+            Diagnostic(
+                Code.MISSING_VALUE,
+                f"no index for {unit} ({why}); it gets no rank and no class",
+                severity=Severity.WARNING,
+            )
+        )
+    if (
+        m.classes is not None
+        and "class" in frame.columns
+        and frame["class"].null_count() > frame["index"].null_count()
+    ):
+        outside = (
+            frame.lazy().filter(pl.col("index").is_not_null() & pl.col("class").is_null()).collect()
+        )
         for row in outside.select(keys + ["index"]).iter_rows(named=True):
             unit = " ".join(str(row[k]) for k in keys)
-            out.append(Diagnostic(Code.CLASS_BANDS, f"index {row['index']} of {unit} is outside every class band",
-                                  severity=Severity.WARNING))
+            out.append(
+                Diagnostic(
+                    Code.CLASS_BANDS,
+                    f"index {row['index']} of {unit} is outside every class band",
+                    severity=Severity.WARNING,
+                )
+            )
     return tuple(out)
 
 
@@ -122,24 +162,36 @@ def conventions(plan: Plan) -> list[str]:
     m = plan.methodology
     lines = []
     scope = "within each period" if m.layout.period else "over all units"
-    lines.append(f"statistics (max, min, mean, sd) are taken {scope} unless pooled, skipping missing values")
+    lines.append(
+        f"statistics (max, min, mean, sd) are taken {scope} unless pooled, skipping missing values"
+    )
     r = m.ranking
     if m.index is not None:
-        lines.append(f"rank: {'descending' if r.descending else 'ascending'} on the index, ties '{r.ties}'")
+        lines.append(
+            f"rank: {'descending' if r.descending else 'ascending'} on the index, ties '{r.ties}'"
+        )
     if m.index is not None and m.index.rounding:
         rd = m.index.rounding
-        lines.append(f"index rounded to {rd.digits} decimals ({rd.mode.replace('_', '-')}) before ranking "
-                     "and classing")
+        lines.append(
+            f"index rounded to {rd.digits} decimals ({rd.mode.replace('_', '-')}) before ranking "
+            "and classing"
+        )
     if m.classes and m.classes.quantiles:
-        lines.append(f"classes: {len(m.classes.quantiles)} quantile classes of the index within each period "
-                     "(linear interpolation; a value on a cut goes to the upper class)")
+        lines.append(
+            f"classes: {len(m.classes.quantiles)} quantile classes of the index within each period "
+            "(linear interpolation; a value on a cut goes to the upper class)"
+        )
     elif m.classes:
         if m.classes.closed == "lower":
-            lines.append("class bands include their lower bound ([min, max); the top band [min, max])"
-                         f", tolerance {m.classes.tolerance:g}")
+            lines.append(
+                "class bands include their lower bound ([min, max); the top band [min, max])"
+                f", tolerance {m.classes.tolerance:g}"
+            )
         else:
-            lines.append("class bands include their upper bound ((min, max]; the bottom band [min, max])"
-                         f", tolerance {m.classes.tolerance:g}")
+            lines.append(
+                "class bands include their upper bound ((min, max]; the bottom band [min, max])"
+                f", tolerance {m.classes.tolerance:g}"
+            )
     return lines
 
 
@@ -155,8 +207,12 @@ def adjustments(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
             if column not in frame.columns:
                 continue
             changed = frame.filter(pl.col(before).ne_missing(pl.col(column))).select(
-                *keys, pl.lit(ind.name).alias("indicator"), pl.col(before).alias("before"),
-                pl.col(column).alias("after"), pl.lit(action).alias("action"))
+                *keys,
+                pl.lit(ind.name).alias("indicator"),
+                pl.col(before).alias("before"),
+                pl.col(column).alias("after"),
+                pl.lit(action).alias("action"),
+            )
             parts.append(changed)
             before = column
     if not parts:
@@ -164,7 +220,9 @@ def adjustments(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def effective_weights(plan: Plan, frame: pl.DataFrame, periods: list[object] | None = None) -> pl.DataFrame:
+def effective_weights(
+    plan: Plan, frame: pl.DataFrame, periods: list[object] | None = None
+) -> pl.DataFrame:
     """Weight of every member within its group and of every indicator in the index.
 
     The effective weight is d index / d member at the nominal weights, which for an
@@ -186,14 +244,18 @@ def effective_weights(plan: Plan, frame: pl.DataFrame, periods: list[object] | N
             if not ir.free_names(share):
                 values = {p: float(share) for p in periods}
             else:
-                expr = to_polars(ir.rename(share, {a: sympy.Symbol(b) for a, b in rename.items()}), ctx)
+                expr = to_polars(
+                    ir.rename(share, {a: sympy.Symbol(b) for a, b in rename.items()}), ctx
+                )
                 if period:
                     got = frame.group_by(period).agg(expr.first().alias("w"))
                     values = dict(zip(got[period], got["w"]))
                 else:
                     values = {None: frame.select(expr.first()).item()}
             for p in periods:
-                rows.append({"period": p, "group": g.name, "member": member, "weight": values.get(p)})
+                rows.append(
+                    {"period": p, "group": g.name, "member": member, "weight": values.get(p)}
+                )
     if not rows:
         return pl.DataFrame()
     parent = {mem: g.name for g in m.groups for mem in g.members}
@@ -202,8 +264,10 @@ def effective_weights(plan: Plan, frame: pl.DataFrame, periods: list[object] | N
     # the product along the path is exact for a tree under a linear index; only a node the
     # index reads besides its parent group needs the derivative over every path
     shared = (ir.free_names(m.index.expr) & set(parent)) if m.index is not None else set()
-    exact = {str(r["member"]): derivatives.effective_weight(m, str(r["member"])) if shared else None
-             for r in rows}
+    exact = {
+        str(r["member"]): derivatives.effective_weight(m, str(r["member"])) if shared else None
+        for r in rows
+    }
     for r in rows:
         if exact[str(r["member"])] is not None:  # d index / d member over every path
             r["effective_weight"] = exact[str(r["member"])]
@@ -215,8 +279,9 @@ def effective_weights(plan: Plan, frame: pl.DataFrame, periods: list[object] | N
             node = parent[node]
         factor = top_factor.get(node)
         r["effective_weight"] = w * factor if w is not None and factor is not None else None
-    return pl.DataFrame(rows, schema_overrides={"weight": pl.Float64, "effective_weight": pl.Float64},
-                        strict=False)
+    return pl.DataFrame(
+        rows, schema_overrides={"weight": pl.Float64, "effective_weight": pl.Float64}, strict=False
+    )
 
 
 def _index_factors(m: Methodology) -> dict[str, float]:

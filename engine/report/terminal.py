@@ -37,13 +37,20 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
         body = [g.name for g in m.groups] + ["index", "rank", "class"]
     else:  # indicators only: the first few unit-level ones
         body = [i.name for i in m.indicators if i.grain == "unit"][:8]
-    shown = [c for c in ([lay.unit] + body + [d.name for d in m.derived] + [s.name for s in m.screening])
-             if c in result.frame.columns]
+    shown = [
+        c
+        for c in ([lay.unit] + body + [d.name for d in m.derived] + [s.name for s in m.screening])
+        if c in result.frame.columns
+    ]
     order = ["rank", lay.unit] if m.index is not None else [lay.unit]
-    periods = result.frame[lay.period].unique(maintain_order=True).to_list() if lay.period else [None]
+    periods = (
+        result.frame[lay.period].unique(maintain_order=True).to_list() if lay.period else [None]
+    )
     if len(periods) > MAX_PERIODS:
-        console.print(f"[dim]{len(periods)} periods: showing the last {MAX_PERIODS}; every period is in the "
-                      "output file (-o)[/dim]")
+        console.print(
+            f"[dim]{len(periods)} periods: showing the last {MAX_PERIODS}; every period is in the "
+            "output file (-o)[/dim]"
+        )
         periods = periods[-MAX_PERIODS:]
     for p in periods:
         part = result.frame if p is None else result.frame.filter(pl.col(lay.period) == p)
@@ -55,7 +62,9 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
         for row in part.select(shown).head(MAX_ROWS).iter_rows():
             table.add_row(*(_fmt(v) for v in row))
         if part.height > MAX_ROWS:
-            table.caption = f"first {MAX_ROWS} of {part.height} units; all are in the output file (-o)"
+            table.caption = (
+                f"first {MAX_ROWS} of {part.height} units; all are in the output file (-o)"
+            )
         console.print(table)
     if result.adjustments is not None and result.adjustments.height:
         console.print(_table("Imputed and treated points", result.adjustments))
@@ -79,8 +88,16 @@ def print_checks(result: RunResult, *, json_format: bool = False) -> None:
     if not result.checks:
         return
     if json_format:
-        payload = [{"check": c.check.name, "severity": str(c.check.severity), "formula": c.check.formula.text,
-                    "tested": c.tested, "failures": c.failures.to_dicts()} for c in result.checks]
+        payload = [
+            {
+                "check": c.check.name,
+                "severity": str(c.check.severity),
+                "formula": c.check.formula.text,
+                "tested": c.tested,
+                "failures": c.failures.to_dicts(),
+            }
+            for c in result.checks
+        ]
         sys.stderr.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
         return
     console = Console(stderr=True, soft_wrap=False)
@@ -97,19 +114,25 @@ def print_checks(result: RunResult, *, json_format: bool = False) -> None:
         console.print(table)
 
 
-def print_sensitivity(result: object, analytic: object, m: object, console: Console | None = None) -> None:
+def print_sensitivity(
+    result: object, analytic: object, m: object, console: Console | None = None
+) -> None:
     """Rank intervals, class probabilities, Sobol indices and tipping points."""
     console = console or Console(soft_wrap=False)
-    console.print(f"[bold]{m.meta.title}[/bold]: {result.replications} replications per sample, "  # type: ignore[attr-defined]
-                  f"{result.runs} runs; uncertain choices: {', '.join(result.factors)}")  # type: ignore[attr-defined]
+    console.print(
+        f"[bold]{m.meta.title}[/bold]: {result.replications} replications per sample, "  # type: ignore[attr-defined]
+        f"{result.runs} runs; uncertain choices: {', '.join(result.factors)}"
+    )  # type: ignore[attr-defined]
     console.print(_table("Ranks: nominal, and over the replications", result.ranks))  # type: ignore[attr-defined]
     if result.classes.height:  # type: ignore[attr-defined]
         console.print(_table("Probability of each class", result.classes))  # type: ignore[attr-defined]
     if result.sobol.height:  # type: ignore[attr-defined]
-        console.print(_table("Sobol indices of the mean absolute rank shift (5-95 % bootstrap)",
-                             result.sobol))  # type: ignore[attr-defined]
+        console.print(
+            _table("Sobol indices of the mean absolute rank shift (5-95 % bootstrap)", result.sobol)
+        )  # type: ignore[attr-defined]
     if analytic.tipping.height:  # type: ignore[attr-defined]
-        console.print(_table("Smallest change of one weight that changes a rank or a class",
-                             analytic.tipping))  # type: ignore[attr-defined]
+        console.print(
+            _table("Smallest change of one weight that changes a rank or a class", analytic.tipping)
+        )  # type: ignore[attr-defined]
     if analytic.note:  # type: ignore[attr-defined]
         console.print(f"[dim]analytic sensitivities: {escape(analytic.note)}[/dim]")  # type: ignore[attr-defined]

@@ -4,19 +4,36 @@ Standalone, stdlib only. Values are copied as strings, never reformatted.
 Tables are joined by region name (row order differs between the 2014 tables).
 Usage: python build_regions.py [/path/to/paper/data]
 """
+
 import csv
 import pathlib
 import shutil
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-DATA = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parents[2] / "shared" / "paper" / "data"
+DATA = (
+    pathlib.Path(sys.argv[1])
+    if len(sys.argv) > 1
+    else HERE.parents[2] / "shared" / "paper" / "data"
+)
 
 COLUMNS = [
-    "region", "region_ru", "year", "grp", "employed", "fixed_assets", "emissions",
-    "rd_expenditure", "tech_innovation_expenditure", "innovative_output",
-    "labour_productivity", "return_on_assets", "ecology", "rd_per_employed",
-    "tech_innovation_per_employed", "innovative_output_per_capita",
+    "region",
+    "region_ru",
+    "year",
+    "grp",
+    "employed",
+    "fixed_assets",
+    "emissions",
+    "rd_expenditure",
+    "tech_innovation_expenditure",
+    "innovative_output",
+    "labour_productivity",
+    "return_on_assets",
+    "ecology",
+    "rd_per_employed",
+    "tech_innovation_per_employed",
+    "innovative_output_per_capita",
 ]
 
 
@@ -35,23 +52,42 @@ def main():
     ]:
         sus = {r["region"]: r for r in read(sus_name)}
         act = {r["region"]: r for r in read(act_name)}
-        assert set(sus) == set(act) == set(order), (year, set(sus) ^ set(order), set(act) ^ set(order))
+        assert set(sus) == set(act) == set(order), (
+            year,
+            set(sus) ^ set(order),
+            set(act) ^ set(order),
+        )
         for region in order:
             s, a = sus[region], act[region]
             assert s["year"] == a["year"] == year
             if s["region_ru"] != a["region_ru"]:
-                problems.append(f"{year} {region}: region_ru differs {s['region_ru']!r} vs {a['region_ru']!r}")
+                problems.append(
+                    f"{year} {region}: region_ru differs {s['region_ru']!r} vs {a['region_ru']!r}"
+                )
             if s["employed"] != a["employed"]:
                 problems.append(
                     f"{year} {region}: employed differs: susceptibility table {s['employed']} "
-                    f"vs activity table {a['employed']} (kept susceptibility value)")
+                    f"vs activity table {a['employed']} (kept susceptibility value)"
+                )
             row = {"region": region, "region_ru": s["region_ru"], "year": year}
-            for c in ["grp", "employed", "fixed_assets", "emissions", "labour_productivity",
-                      "return_on_assets", "ecology"]:
+            for c in [
+                "grp",
+                "employed",
+                "fixed_assets",
+                "emissions",
+                "labour_productivity",
+                "return_on_assets",
+                "ecology",
+            ]:
                 row[c] = s[c]
-            for c in ["rd_expenditure", "tech_innovation_expenditure", "innovative_output",
-                      "rd_per_employed", "tech_innovation_per_employed",
-                      "innovative_output_per_capita"]:
+            for c in [
+                "rd_expenditure",
+                "tech_innovation_expenditure",
+                "innovative_output",
+                "rd_per_employed",
+                "tech_innovation_per_employed",
+                "innovative_output_per_capita",
+            ]:
                 row[c] = a[c]
             out.append(row)
     with open(HERE / "regions.csv", "w", encoding="utf-8", newline="") as f:

@@ -255,6 +255,7 @@ def _(expr: sympy.Not, ctx: Context) -> pl.Expr:
 
 # -- statistics across units -------------------------------------------------------
 
+
 def _over(agg: pl.Expr, keys: tuple[str, ...], order: tuple[str, ...] = ()) -> pl.Expr:
     if not order:
         return agg.over(list(keys)) if keys else agg
@@ -301,7 +302,9 @@ def _ordered_std(x: pl.Expr, ddof: int) -> pl.Expr:
 def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
     x = _compile(expr.operand, ctx)
     if isinstance(expr, ir.ColStd):
-        return _over(pl.when(x.count() > expr.ddof).then(_ordered_std(x, expr.ddof)), expr.keys, ctx.order)
+        return _over(
+            pl.when(x.count() > expr.ddof).then(_ordered_std(x, expr.ddof)), expr.keys, ctx.order
+        )
     if isinstance(expr, ir.ColQuantile):
         return _over(x.quantile(expr.q, interpolation="linear"), expr.keys)
     if isinstance(expr, ir.ColCumSum):
@@ -348,8 +351,13 @@ def _(expr: ir.FillForward, ctx: Context) -> pl.Expr:
 @_compile.register
 def _(expr: ir.If, ctx: Context) -> pl.Expr:
     cond = _compile(expr.args[0], ctx)
-    return pl.when(cond.is_null()).then(None).when(cond).then(_compile(expr.args[1], ctx)).otherwise(
-        _compile(expr.args[2], ctx))
+    return (
+        pl.when(cond.is_null())
+        .then(None)
+        .when(cond)
+        .then(_compile(expr.args[1], ctx))
+        .otherwise(_compile(expr.args[2], ctx))
+    )
 
 
 @_compile.register

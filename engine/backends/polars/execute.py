@@ -36,7 +36,9 @@ def _context(plan: Plan, step: Step | None = None, single_group: bool = True) ->
     detail = m.layout.detail if step is not None and step.phase == DETAIL else ()
     labels = m.classes.labels if m.classes else ()
     order = m.layout.detail_keys if step is not None and step.phase == DETAIL else m.layout.keys
-    return Context({}, m.layout.unit, m.layout.period, atol, rtol, detail, labels, order, single_group)
+    return Context(
+        {}, m.layout.unit, m.layout.period, atol, rtol, detail, labels, order, single_group
+    )
 
 
 def _step_expr(plan: Plan, step: Step, single_group: bool = True) -> pl.Expr:
@@ -77,15 +79,23 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
     else:
         breaks = [b.upper + tol for b in ascending[:-1]]
     inside = (value >= ascending[0].lower - tol) & (value <= ascending[-1].upper + tol)
-    side = "right" if scheme.closed == "lower" else "left"  # a value on a break: the band it opens / closes
-    number = pl.when(inside).then(pl.lit(pl.Series(breaks, dtype=pl.Float64)).search_sorted(value, side=side))
+    side = (
+        "right" if scheme.closed == "lower" else "left"
+    )  # a value on a break: the band it opens / closes
+    number = pl.when(inside).then(
+        pl.lit(pl.Series(breaks, dtype=pl.Float64)).search_sorted(value, side=side)
+    )
     codes = list(range(len(labels)))
     label = number.replace_strict(codes, labels, default=None, return_dtype=pl.String)
     group = None
     if scheme.groups:
         names = dict(scheme.groups)
-        group = number.replace_strict(codes, [names.get(b.group) if b.group else None for b in ascending],
-                                      default=None, return_dtype=pl.String)
+        group = number.replace_strict(
+            codes,
+            [names.get(b.group) if b.group else None for b in ascending],
+            default=None,
+            return_dtype=pl.String,
+        )
     return label, group
 
 
@@ -99,15 +109,21 @@ def collect(*frames: pl.LazyFrame) -> list[pl.DataFrame]:
     return pl.collect_all(list(frames), engine=ENGINE)  # type: ignore[return-value]
 
 
-def _apply(lf: pl.LazyFrame, plan: Plan, stages: tuple[tuple[Step, ...], ...], single_group: bool
-           ) -> pl.LazyFrame:
+def _apply(
+    lf: pl.LazyFrame, plan: Plan, stages: tuple[tuple[Step, ...], ...], single_group: bool
+) -> pl.LazyFrame:
     for stage in stages:
         lf = lf.with_columns([_step_expr(plan, s, single_group) for s in stage])
     return lf
 
 
-def build_query(plan: Plan, data: pl.LazyFrame | None, detail: pl.LazyFrame | None = None, *,
-                periods: int | None = None) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
+def build_query(
+    plan: Plan,
+    data: pl.LazyFrame | None,
+    detail: pl.LazyFrame | None = None,
+    *,
+    periods: int | None = None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
     """The whole methodology as one lazy query: the unit-level result, and the detail rows.
 
     `data` has one row per unit and period (None when every input is detail-level);
@@ -135,7 +151,9 @@ def build_query(plan: Plan, data: pl.LazyFrame | None, detail: pl.LazyFrame | No
         lf = lf.with_columns(pl.col("rank").cast(pl.Int64))
     if plan.classes and plan.classes.quantiles:
         period_keys = [m.layout.period] if m.layout.period else []
-        lf = lf.with_columns(classify_quantiles(plan.classes, pl.col("index"), period_keys).alias("class"))
+        lf = lf.with_columns(
+            classify_quantiles(plan.classes, pl.col("index"), period_keys).alias("class")
+        )
     elif plan.classes:
         label, group = classify(plan.classes, pl.col("index"))
         cols = [label.alias("class")] + ([group.alias("class_group")] if group is not None else [])
@@ -147,13 +165,19 @@ def build_query(plan: Plan, data: pl.LazyFrame | None, detail: pl.LazyFrame | No
 
 # -- auditing the result -----------------------------------------------------------------
 
+
 def _numeric_steps(plan: Plan) -> list[Step]:
     return [s for stage in plan.stages for s in stage if s.kind != "check"]
 
 
 def _audited(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[Step]:
-    return [s for s in _numeric_steps(plan)
-            if (s.phase == DETAIL) == phase_detail and s.column in schema and schema[s.column] != pl.Boolean]
+    return [
+        s
+        for s in _numeric_steps(plan)
+        if (s.phase == DETAIL) == phase_detail
+        and s.column in schema
+        and schema[s.column] != pl.Boolean
+    ]
 
 
 def _step_flags(plan: Plan, steps: list[Step]) -> list[pl.Expr]:
@@ -181,8 +205,16 @@ def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Ex
     if not steps:
         return []
     out = [pl.sum_horizontal([pl.col(s.column) for s in steps]).is_finite().all().alias("finite")]
-    domains = [to_polars(s.requires, _context(plan, s)).fill_null(True) for s in steps if s.requires is not None]
-    out.append(pl.all_horizontal(domains).all().alias("domain") if domains else pl.lit(True).alias("domain"))
+    domains = [
+        to_polars(s.requires, _context(plan, s)).fill_null(True)
+        for s in steps
+        if s.requires is not None
+    ]
+    out.append(
+        pl.all_horizontal(domains).all().alias("domain")
+        if domains
+        else pl.lit(True).alias("domain")
+    )
     out += [pl.col(s.column).null_count().alias("nulls:" + s.column) for s in steps]
     return out
 
@@ -194,15 +226,22 @@ def _missing_though_present(plan: Plan, frame: pl.DataFrame, steps: list[Step]) 
         if _may_be_missing(s.expr):
             continue
         reads = [c for c in ir.free_names(s.expr) if c in frame.columns]
-        present = pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
+        present = (
+            pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
+        )
         if s.periods:
             present = present & pl.col(plan.methodology.layout.period).is_in(list(s.periods))
         flags.append((pl.col(s.column).is_null() & present).any().alias(s.column))
     return frame.select(flags).row(0, named=True) if flags else {}
 
 
-def audit(plan: Plan, frame: pl.DataFrame, detail: pl.DataFrame | None = None,
-          summary: dict[str, object] | None = None, detail_summary: dict[str, object] | None = None) -> None:
+def audit(
+    plan: Plan,
+    frame: pl.DataFrame,
+    detail: pl.DataFrame | None = None,
+    summary: dict[str, object] | None = None,
+    detail_summary: dict[str, object] | None = None,
+) -> None:
     """Raise a DataError naming the first undefined value in the computed columns.
 
     `summary` holds the aggregates of :func:`audit_exprs` when the query computed them;
@@ -214,7 +253,9 @@ def audit(plan: Plan, frame: pl.DataFrame, detail: pl.DataFrame | None = None,
     _audit(plan, frame, False, summary)
 
 
-def _audit(plan: Plan, frame: pl.DataFrame, phase_detail: bool, summary: dict[str, object] | None) -> None:
+def _audit(
+    plan: Plan, frame: pl.DataFrame, phase_detail: bool, summary: dict[str, object] | None
+) -> None:
     steps = _audited(plan, frame.schema, phase_detail)
     if not steps:
         return
@@ -225,8 +266,13 @@ def _audit(plan: Plan, frame: pl.DataFrame, phase_detail: bool, summary: dict[st
         flags = frame.select(_step_flags(plan, steps)).row(0, named=True)
     with_nulls = [s for s in steps if summary["nulls:" + s.column]]
     missing = _missing_though_present(plan, frame, with_nulls) if with_nulls else {}
-    failing = [s for s in steps if flags.get("flag:" + s.column) or missing.get(s.column) or (
-        summary["nulls:" + s.column] and _empty_statistic(plan, s, frame))]  # type: ignore[operator]
+    failing = [
+        s
+        for s in steps
+        if flags.get("flag:" + s.column)
+        or missing.get(s.column)
+        or (summary["nulls:" + s.column] and _empty_statistic(plan, s, frame))
+    ]  # type: ignore[operator]
     if failing:
         # the first failing step in plan order: later ones are its consequences
         raise DataError(diagnose(plan, frame, failing[0]))
@@ -235,7 +281,8 @@ def _audit(plan: Plan, frame: pl.DataFrame, phase_detail: bool, summary: dict[st
 def _may_be_missing(expr: sympy.Basic) -> bool:
     """Whether `expr` can be missing with every input present (at() of an absent row)."""
     return isinstance(expr, ir.At) or any(
-        _may_be_missing(a) for a in expr.args if isinstance(a, sympy.Basic))
+        _may_be_missing(a) for a in expr.args if isinstance(a, sympy.Basic)
+    )
 
 
 def _statistics(expr: sympy.Basic) -> list[ir.Stat]:
@@ -268,8 +315,14 @@ def _rows(plan: Plan, frame: pl.DataFrame, mask: pl.Expr, limit: int = 10) -> st
 
 
 def _what(step: Step) -> str:
-    kinds = {"indicator": "indicator", "normalised": "normalisation of", "group": "group",
-             "index": "", "rank": "", "derived": "derived output"}
+    kinds = {
+        "indicator": "indicator",
+        "normalised": "normalisation of",
+        "group": "group",
+        "index": "",
+        "rank": "",
+        "derived": "derived output",
+    }
     prefix = kinds.get(step.kind, "")
     return f"{prefix} '{step.name}'".strip() if prefix else f"'{step.name}'"
 
@@ -284,36 +337,67 @@ def diagnose(plan: Plan, frame: pl.DataFrame, step: Step) -> list[Diagnostic]:
         hit = frame.select(mask.fill_null(False).any()).item()
         if hit:
             rows = _rows(plan, frame, mask.fill_null(False))
-            problems.append(Diagnostic(code, f"{text} {where}, for: {rows}",
-                                       expected="data on which the formula is defined"))
+            problems.append(
+                Diagnostic(
+                    code,
+                    f"{text} {where}, for: {rows}",
+                    expected="data on which the formula is defined",
+                )
+            )
 
     def walk(node: sympy.Basic) -> None:
         for a in node.args:
             if isinstance(a, sympy.Basic):
                 walk(a)
         if isinstance(node, sympy.Pow) and node.exp.is_Number and node.exp < 0:
-            test(node, to_polars(node.base, ctx) == 0, Code.DIVISION_BY_ZERO,
-                 f"division by zero: {show(node.base)} is 0")
+            test(
+                node,
+                to_polars(node.base, ctx) == 0,
+                Code.DIVISION_BY_ZERO,
+                f"division by zero: {show(node.base)} is 0",
+            )
         elif isinstance(node, sympy.Pow) and node.exp.is_Number and not node.exp.is_integer:
-            test(node, to_polars(node.base, ctx) < 0, Code.DOMAIN,
-                 f"power {show(node.exp)} of a negative value: {show(node.base)} < 0")
+            test(
+                node,
+                to_polars(node.base, ctx) < 0,
+                Code.DOMAIN,
+                f"power {show(node.exp)} of a negative value: {show(node.base)} < 0",
+            )
         elif isinstance(node, sympy.log):
-            test(node, to_polars(node.args[0], ctx) <= 0, Code.DOMAIN,
-                 f"logarithm of a value <= 0: {show(node.args[0])}")
+            test(
+                node,
+                to_polars(node.args[0], ctx) <= 0,
+                Code.DOMAIN,
+                f"logarithm of a value <= 0: {show(node.args[0])}",
+            )
         elif isinstance(node, ir.Stat) and not isinstance(node, ir.ColCount):
             x = to_polars(node.operand, ctx)
             empty = x.count() == 0
-            test(node, empty.over(list(node.keys)) if node.keys else empty, Code.ALL_MISSING,
-                 f"{node.label}() over no present value: {show(node.operand)} is missing for every unit")
+            test(
+                node,
+                empty.over(list(node.keys)) if node.keys else empty,
+                Code.ALL_MISSING,
+                f"{node.label}() over no present value: {show(node.operand)} is missing for every unit",
+            )
 
     if step.requires is not None:  # the declared domain first: it names the cause best
         ok = to_polars(step.requires, ctx).fill_null(True)
-        test(step.requires, ~ok, Code.DOMAIN, f"{step.requirement}: {show(step.requires)} does not hold")
+        test(
+            step.requires,
+            ~ok,
+            Code.DOMAIN,
+            f"{step.requirement}: {show(step.requires)} does not hold",
+        )
     if not problems:
         walk(step.expr)
     if not problems:
         col = pl.col(step.column)
         mask = col.is_not_null() & ~col.is_finite()
-        problems.append(Diagnostic(Code.NOT_FINITE, f"the result is not a finite number {where}, for: "
-                                   + _rows(plan, frame, mask), expected="finite values"))
+        problems.append(
+            Diagnostic(
+                Code.NOT_FINITE,
+                f"the result is not a finite number {where}, for: " + _rows(plan, frame, mask),
+                expected="finite values",
+            )
+        )
     return problems

@@ -1,0 +1,109 @@
+"""What every command shares: the typer app, output format and debug options, the data
+options, and the guard that turns errors into messages and exit codes.
+
+Results go to stdout (or the file given with ``-o``), diagnostics to stderr. Exit codes:
+0 ok, 1 bad methodology or data (or a failing error-severity check), 2 usage. A
+traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+
+from engine.diagnostics import Code, Diagnostic, IndexlabError, UsageError
+
+if TYPE_CHECKING:
+    from engine.io.read import ReadOptions
+
+app = typer.Typer(
+    name="indexlab",
+    help="Composite indices from YAML methodologies: validate, run and inspect them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+T = TypeVar("T")
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Diagnostics as text or JSON.")]
+
+
+def say(text: str) -> None:
+    sys.stderr.write(text + ("\n" if not text.endswith("\n") else ""))
+
+
+def show_diagnostics(diags: tuple[Diagnostic, ...] | list[Diagnostic], fmt: OutputFormat) -> None:
+    if not diags:
+        return
+    if fmt == OutputFormat.json:
+        say(json.dumps([d.as_dict() for d in diags], ensure_ascii=False, indent=2))
+    else:
+        say("\n".join(d.render() for d in diags))
+
+
+def guard(fmt: OutputFormat, debug: bool, action: Callable[[], T]) -> T:
+    """Run `action`; turn our errors into messages and exit codes."""
+    try:
+        return action()
+    except UsageError as err:
+        show_diagnostics(err.diagnostics, fmt)
+        raise typer.Exit(2) from None
+    except IndexlabError as err:
+        if debug:
+            raise
+        show_diagnostics(err.diagnostics, fmt)
+        if fmt == OutputFormat.text:
+            n = err.total
+            say(f"{n} problem{'s' if n != 1 else ''} found.")
+        raise typer.Exit(1) from None
+    except OSError as err:
+        if debug:
+            raise
+        say(f"error[{Code.DATA_FILE}]: {err}")
+        raise typer.Exit(1) from None
+    except Exception as err:  # an engine bug: say so, without a traceback unless asked
+        if debug:
+            raise
+        say(
+            f"internal error: {type(err).__name__}: {err}\n"
+            "This is a bug in indexlab; run again with --debug for the traceback and report it."
+        )
+        raise typer.Exit(1) from None
+
+
+DelimiterOpt = Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")]
+DecimalOpt = Annotated[str, typer.Option(help="Decimal mark in CSV: '.' or ','.")]
+ThousandsOpt = Annotated[str | None, typer.Option(help="Thousands separator in CSV, e.g. ' '.")]
+EncodingOpt = Annotated[str, typer.Option(help="Text encoding of CSV files.")]
+SheetOpt = Annotated[str | None, typer.Option(help="Excel sheet name (default: the first).")]
+
+
+def read_options(
+    delimiter: str | None, decimal: str, thousands: str | None, encoding: str, sheet: str | None
+) -> ReadOptions:
+    """The reader's options from the command line's data options (a bad one is a usage error)."""
+    from engine.io.read import ReadOptions
+
+    try:
+        return ReadOptions(
+            delimiter=delimiter,
+            decimal=decimal,
+            thousands=thousands,
+            encoding=encoding,
+            sheet=sheet,
+        )
+    except ValueError as err:
+        raise UsageError([Diagnostic(Code.USAGE, str(err))]) from None

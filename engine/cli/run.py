@@ -1,0 +1,126 @@
+"""``indexlab validate``, ``run`` and ``schema``: check a methodology, run it on data, print the format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.cli.common import (
+    DebugOpt,
+    DecimalOpt,
+    DelimiterOpt,
+    EncodingOpt,
+    FormatOpt,
+    OutputFormat,
+    SheetOpt,
+    ThousandsOpt,
+    app,
+    guard,
+    read_options,
+    say,
+    show_diagnostics,
+)
+from engine.diagnostics import Code, Diagnostic, UsageError
+
+
+@app.command()
+def validate(
+    methodology: Annotated[Path, typer.Argument(help="Methodology YAML file.")],
+    fmt: FormatOpt = OutputFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """Check a methodology completely, before any data is read."""
+    from engine import api
+
+    validated = guard(fmt, debug, lambda: api.validate(methodology))
+    show_diagnostics(validated.warnings, fmt)
+    m = validated.methodology
+    print(
+        f"{methodology}: ok: '{m.meta.title}': {len(m.inputs)} inputs, {len(m.indicators)} indicators, "
+        f"{len(m.groups)} groups, {len(m.checks)} checks"
+    )
+
+
+@app.command()
+def run(
+    methodology: Annotated[Path, typer.Argument(help="Methodology YAML file.")],
+    data: Annotated[list[Path], typer.Argument(help="Data files (CSV, Parquet, XLSX, JSON).")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write results here; format by extension: .csv, .parquet, .xlsx, .json.",
+        ),
+    ] = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = ".",
+    thousands: ThousandsOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    sheet: SheetOpt = None,
+    detail_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--detail-output",
+            help="Also write the detail rows (long form: one row per unit, period and "
+            "detail key, with the detail inputs and indicators); format by extension.",
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Do not print the result table.")
+    ] = False,
+    fmt: FormatOpt = OutputFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """Run a methodology on data: scores, ranks, classes, and the checks' report."""
+    from engine import api
+    from engine.io import write
+    from engine.report.terminal import print_checks, print_result
+
+    def go() -> api.RunResult:
+        options = read_options(delimiter, decimal, thousands, encoding, sheet)
+        for target in (output, detail_output):
+            if target is not None:
+                write.check_target(target, protect=[methodology, *data])
+        return api.run(methodology, data, options, keep_detail=detail_output is not None)
+
+    def report(result: api.RunResult) -> bool:
+        show_diagnostics(result.warnings, fmt)
+        print_checks(result, json_format=fmt == OutputFormat.json)
+        if result.failed_errors:
+            say("error-severity checks failed: nothing written.")
+            return False
+        if output is not None:
+            write.write_table(result.frame, output, protect=[methodology, *data])
+            say(f"wrote {result.frame.height} rows to {output}")
+        if detail_output is not None:
+            if result.detail is None:
+                raise UsageError(
+                    [
+                        Diagnostic(
+                            Code.USAGE,
+                            "--detail-output: this methodology has no detail data",
+                            expected="data.detail and inputs with grain: detail",
+                        )
+                    ]
+                )
+            write.write_table(result.detail, detail_output, protect=[methodology, *data])
+            say(f"wrote {result.detail.height} detail rows to {detail_output}")
+        if not quiet:
+            print_result(result)
+        return True
+
+    result = guard(fmt, debug, go)
+    if not guard(fmt, debug, lambda: report(result)):
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the methodology format."""
+    from engine import api
+
+    print(json.dumps(api.schema(), indent=2, ensure_ascii=False))
