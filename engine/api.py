@@ -29,7 +29,7 @@ from engine.format.schemacheck import check_schema
 from engine.format.yamlsource import load_yaml
 from engine.io import read
 from engine.methods import pca
-from engine.plan.build import Plan, build_plan
+from engine.plan import Plan, build_plan
 from engine.report.summary import (
     CheckResult,
     adjustments,

@@ -26,7 +26,7 @@ from engine import methods
 from engine.backends.polars.compile import Context, to_polars
 from engine.format.model import Methodology
 from engine.formula import ir
-from engine.plan.build import norm_column
+from engine.plan import norm_column
 
 
 def weight_symbol(group: str, member: str) -> sympy.Symbol:

@@ -53,7 +53,7 @@ from engine.format.model import Band, ClassScheme, Methodology
 from engine.formula import grain, ir
 from engine.formula.render import FormulaPrinter
 from engine.io import read
-from engine.plan.build import DETAIL, Plan, Step
+from engine.plan import Phase, Plan, Step
 
 # -- the explanation -------------------------------------------------------------------
 
@@ -340,7 +340,7 @@ def _explained_nodes(plan: Plan, step: Step) -> list[sympy.Basic]:
     """What the explanation of `step` prints as values: its statistics and at() references,
     and, for a reduction over the unit's own detail rows, the reduced operand and its nodes."""
     nodes = value_nodes(step.expr)
-    if step.phase == DETAIL and step.grain == grain.UNIT:
+    if step.phase == Phase.DETAIL and step.grain == grain.UNIT:
         unit_keys = set(plan.methodology.layout.keys)
         own = [
             n
@@ -649,7 +649,7 @@ class _Explainer:
         label, measured, text = self._describe(step)
         symbolic = self.print(step.expr)
         value = self.row.get(step.column)
-        if step.phase == DETAIL and self.detail_rows is not None:
+        if step.phase == Phase.DETAIL and self.detail_rows is not None:
             return self._explain_on_detail(step, label, measured, text, symbolic)
         if step.periods and self.period not in step.periods:
             shown = ", ".join(str(p) for p in step.periods)
@@ -807,7 +807,7 @@ class _Explainer:
         return note
 
     def _check_failed(self, step: Step) -> bool:
-        if step.phase == DETAIL and self.detail_rows is not None:
+        if step.phase == Phase.DETAIL and self.detail_rows is not None:
             values = (
                 self.detail_rows[step.column].to_list()
                 if step.column in self.detail_rows.columns

@@ -38,7 +38,7 @@ from engine.backends.polars.execute import classify, classify_quantiles, collect
 from engine.diagnostics import Code, Diagnostic, MethodologyError
 from engine.format.model import Methodology, Uncertainty
 from engine.formula import ir
-from engine.plan.build import Plan, Step, build_plan, in_stages
+from engine.plan import Plan, Step, StepKind, build_plan, in_stages
 
 REP = "__rep"
 NORM_CHOICE, AGG_CHOICE, IMP_CHOICE, TREAT_CHOICE = "__norm", "__agg", "__imp", "__treat"
@@ -154,18 +154,18 @@ def _preparation_choices(m: Methodology, design: Uncertainty) -> tuple[list[Step
                 if expr is None:
                     options.append(sympy.Symbol(ind.name))
                     continue
-                steps.append(Step(f"{ind.name}.imp~{k}", expr, "imputed", ind.name))
+                steps.append(Step(f"{ind.name}.imp~{k}", expr, StepKind.IMPUTED, ind.name))
                 options.append(sympy.Symbol(f"{ind.name}.imp~{k}"))
             current = f"{ind.name}.imp*"
-            steps.append(Step(current, _choice(options, IMP_CHOICE), "imputed", ind.name))
+            steps.append(Step(current, _choice(options, IMP_CHOICE), StepKind.IMPUTED, ind.name))
         if design.treatments:
             options = []
             for k, spec in enumerate(design.treatments):
                 treat = methods.treatment_steps(dict(spec), current, keys, f"{ind.name}.tr~{k}")
-                steps += [Step(column, expr, "treated", ind.name) for column, expr in treat]
+                steps += [Step(column, expr, StepKind.TREATED, ind.name) for column, expr in treat]
                 options.append(sympy.Symbol(treat[-1][0]) if treat else sympy.Symbol(current))
             steps.append(
-                Step(f"{ind.name}.tr*", _choice(options, TREAT_CHOICE), "treated", ind.name)
+                Step(f"{ind.name}.tr*", _choice(options, TREAT_CHOICE), StepKind.TREATED, ind.name)
             )
             current = f"{ind.name}.tr*"
         if current != ind.name:

@@ -22,7 +22,7 @@ import sympy
 
 from engine import methods
 from engine.format.model import Methodology
-from engine.plan.build import build_plan, norm_column
+from engine.plan import build_plan, norm_column
 
 
 def _weights(

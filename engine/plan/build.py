@@ -24,64 +24,15 @@ is the data (or an engine bug).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 
 import sympy
 
 from engine import methods
 from engine.diagnostics import Code, Diagnostic, MethodologyError
-from engine.format.model import ClassScheme, Methodology
+from engine.format.model import Indicator, Methodology
 from engine.formula import grain, ir
 from engine.formula.render import show
-
-NORM_SUFFIX = ".norm"
-UNIT_FIRST, DETAIL, UNIT_AFTER = 1, 2, 3
-
-
-def norm_column(indicator: str) -> str:
-    return indicator + NORM_SUFFIX
-
-
-@dataclass(frozen=True)
-class Step:
-    """One output column: `expr` over column names."""
-
-    column: str
-    expr: sympy.Basic
-    kind: str  # indicator | normalised | group | index | rank | derived | check | screen
-    name: str  # the methodology name it implements
-    formula: str | None = None  # as the author wrote it (for messages)
-    periods: tuple[object, ...] = ()
-    phase: int = UNIT_FIRST
-    grain: str = grain.UNIT
-    #: a condition over columns every row must meet, and what it means (audited)
-    requires: sympy.Basic | None = None
-    requirement: str = ""
-
-
-Stages = tuple[tuple[Step, ...], ...]
-
-
-@dataclass(frozen=True)
-class Plan:
-    methodology: Methodology
-    first: Stages  # unit-level, before the detail rows
-    detail: Stages  # on the detail rows
-    after: Stages  # unit-level, after collapsing the detail rows
-    screening: tuple[Step, ...]  # after the classes
-    collapse: tuple[str, ...]  # unit-level columns computed on the detail rows
-    output: tuple[str, ...]
-    detail_output: tuple[str, ...] = ()
-    classes: ClassScheme | None = None
-    steps: dict[str, Step] = field(default_factory=dict, compare=False)
-
-    @property
-    def stages(self) -> Stages:
-        return self.first + self.detail + self.after
-
-    @property
-    def has_detail(self) -> bool:
-        return bool(self.methodology.layout.detail)
+from engine.plan.model import Phase, Plan, Stages, Step, StepKind, norm_column
 
 
 def _rename(expr: sympy.Basic, mapping: dict[str, str]) -> sympy.Basic:
@@ -99,7 +50,7 @@ def in_stages(steps: list[Step], base: set[str]) -> Stages:
     return tuple(tuple(levels[d]) for d in sorted(levels))
 
 
-def normalised(m: Methodology) -> list:
+def normalised(m: Methodology) -> list[Indicator]:
     """Indicators that get a normalised column: unit-level ones that are aggregated, or
     that have a normalisation other than 'none'."""
     used = {n for g in m.groups for n in g.members} | (
@@ -118,7 +69,7 @@ def _steps(m: Methodology) -> list[Step]:
     normed = {i.name: norm_column(i.name) for i in unit_level}
     steps: list[Step] = []
     for ind in m.indicators:
-        steps.append(Step(ind.name, ind.expr, "indicator", ind.name, ind.formula.text))
+        steps.append(Step(ind.name, ind.expr, StepKind.INDICATOR, ind.name, ind.formula.text))
     for ind in unit_level:
         source = ind.name
         imputed = methods.imputation(
@@ -130,7 +81,7 @@ def _steps(m: Methodology) -> list[Step]:
                 Step(
                     source,
                     imputed,
-                    "imputed",
+                    StepKind.IMPUTED,
                     ind.name,
                     f"{dict(ind.imputation)['method']} imputation",
                 )
@@ -138,7 +89,7 @@ def _steps(m: Methodology) -> list[Step]:
         for column, expr in methods.treatment_steps(
             dict(ind.treatment), source, period_keys, ind.name
         ):
-            steps.append(Step(column, expr, "treated", ind.name, "winsorise_log treatment"))
+            steps.append(Step(column, expr, StepKind.TREATED, ind.name, "winsorise_log treatment"))
         if ind.treatment:
             source = ind.name + ".treated"
         norm = ind.normalisation
@@ -153,7 +104,7 @@ def _steps(m: Methodology) -> list[Step]:
             Step(
                 norm_column(ind.name),
                 expr,
-                "normalised",
+                StepKind.NORMALISED,
                 ind.name,
                 text,
                 requires=requires,
@@ -176,7 +127,7 @@ def _steps(m: Methodology) -> list[Step]:
             Step(
                 g.name,
                 _rename(g.expr, normed),
-                "group",
+                StepKind.GROUP,
                 g.name,
                 text,
                 requires=requires,
@@ -188,7 +139,7 @@ def _steps(m: Methodology) -> list[Step]:
         index_text = m.index.formula.text if m.index.formula else m.index.group
         if m.index.rounding:
             r = m.index.rounding
-            steps.append(Step("index_unrounded", index_expr, "index", "index", index_text))
+            steps.append(Step("index_unrounded", index_expr, StepKind.INDEX, "index", index_text))
             index_expr = ir.Round(
                 sympy.Symbol("index_unrounded"),
                 sympy.Integer(r.digits),
@@ -196,7 +147,7 @@ def _steps(m: Methodology) -> list[Step]:
                 evaluate=False,
             )
             index_text = f"round(index_unrounded, {r.digits}, mode='{r.mode}')"
-        steps.append(Step("index", index_expr, "index", "index", index_text))
+        steps.append(Step("index", index_expr, StepKind.INDEX, "index", index_text))
         rank = ir.stat(
             ir.ColRank,
             sympy.Symbol("index"),
@@ -204,11 +155,11 @@ def _steps(m: Methodology) -> list[Step]:
             sympy.Integer(int(m.ranking.descending)),
             ir.Str(m.ranking.ties),
         )
-        steps.append(Step("rank", rank, "rank", "rank", "rank(index)"))
+        steps.append(Step("rank", rank, StepKind.RANK, "rank", "rank(index)"))
     for d in m.derived:
-        steps.append(Step(d.name, d.expr, "derived", d.name, d.formula.text, d.periods))
+        steps.append(Step(d.name, d.expr, StepKind.DERIVED, d.name, d.formula.text, d.periods))
     for c in m.checks:
-        steps.append(Step("check." + c.name, c.expr, "check", c.name, c.formula.text))
+        steps.append(Step("check." + c.name, c.expr, StepKind.CHECK, c.name, c.formula.text))
     return steps
 
 
@@ -216,7 +167,7 @@ def _assign_phases(m: Methodology, steps: list[Step]) -> list[Step]:
     """Phase of each step: before, on, or after the detail rows (see the module docstring)."""
     grains = {i.name: i.grain for i in m.inputs} | {i.name: i.grain for i in m.indicators}
     detail_keys = frozenset(m.layout.detail)
-    phase: dict[str, int] = {}
+    phase: dict[str, Phase] = {}
     out, problems = [], []
     for s in steps:
         reads = ir.free_names(s.expr)
@@ -224,16 +175,16 @@ def _assign_phases(m: Methodology, steps: list[Step]) -> list[Step]:
         grains[s.column] = g
         on_detail = g == grain.DETAIL or grain.reads_detail(s.expr, grains)
         p = (
-            DETAIL
+            Phase.DETAIL
             if on_detail
             else (
-                UNIT_AFTER
-                if any(phase.get(c, UNIT_FIRST) > UNIT_FIRST for c in reads)
-                else UNIT_FIRST
+                Phase.UNIT_AFTER
+                if any(phase.get(c, Phase.UNIT_FIRST) > Phase.UNIT_FIRST for c in reads)
+                else Phase.UNIT_FIRST
             )
         )
-        late = [c for c in reads if phase.get(c) == UNIT_AFTER]
-        if p == DETAIL and late:
+        late = [c for c in reads if phase.get(c) == Phase.UNIT_AFTER]
+        if p == Phase.DETAIL and late:
             problems.append(
                 Diagnostic(
                     Code.GRAIN,
@@ -294,7 +245,7 @@ def _hoist(steps: list[Step]) -> list[Step]:
             if inside and (isinstance(expr, ir.At) or keys != outer):
                 counter[0] += 1
                 name = f"__h{counter[0]}"
-                extra.append(Step(name, rebuilt, "hidden", step.name, show(rebuilt)))
+                extra.append(Step(name, rebuilt, StepKind.HIDDEN, step.name, show(rebuilt)))
                 return sympy.Symbol(name)
             return rebuilt
         if not expr.args or isinstance(expr, ir.Str):
@@ -305,7 +256,7 @@ def _hoist(steps: list[Step]) -> list[Step]:
         extra: list[Step] = []
         expr = lift(s.expr, None, extra, s)
         requires = lift(s.requires, None, extra, s) if s.requires is not None else None
-        out += extra + [dataclasses.replace(s, expr=expr, requires=requires)]
+        out += [*extra, dataclasses.replace(s, expr=expr, requires=requires)]
     return out
 
 
@@ -315,12 +266,13 @@ def build_plan(m: Methodology) -> Plan:
     unit_inputs = {i.name for i in m.inputs if i.grain == grain.UNIT}
     detail_inputs = {i.name for i in m.inputs if i.grain == grain.DETAIL}
     keys = set(m.layout.keys)
-    first = [s for s in steps if s.phase == UNIT_FIRST]
-    on_detail = [s for s in steps if s.phase == DETAIL]
-    after = [s for s in steps if s.phase == UNIT_AFTER]
+    first = [s for s in steps if s.phase == Phase.UNIT_FIRST]
+    on_detail = [s for s in steps if s.phase == Phase.DETAIL]
+    after = [s for s in steps if s.phase == Phase.UNIT_AFTER]
     collapse = tuple(s.column for s in on_detail if s.grain == grain.UNIT)
     screening = tuple(
-        Step(s.name, s.expr, "screen", s.name, s.formula.text, (), UNIT_AFTER) for s in m.screening
+        Step(s.name, s.expr, StepKind.SCREEN, s.name, s.formula.text, (), Phase.UNIT_AFTER)
+        for s in m.screening
     )
 
     output = list(m.layout.keys + m.layout.labels)
@@ -341,13 +293,15 @@ def build_plan(m: Methodology) -> Plan:
             ["class_group"] if m.classes.groups and not m.classes.quantiles else []
         )
     output += [d.name for d in m.derived] + [s.name for s in m.screening]
-    detail_output = ()
+    detail_output: tuple[str, ...] = ()
     if m.layout.detail:
         detail_output = (
             tuple(m.layout.detail_keys)
             + tuple(sorted(detail_inputs))
             + tuple(
-                s.column for s in on_detail if s.kind == "indicator" and s.grain == grain.DETAIL
+                s.column
+                for s in on_detail
+                if s.kind == StepKind.INDICATOR and s.grain == grain.DETAIL
             )
         )
     base_first = keys | unit_inputs

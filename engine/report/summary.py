@@ -19,7 +19,7 @@ from engine.diagnostics import Code, Diagnostic, Severity
 from engine.format.model import Check, Methodology
 from engine.formula import ir
 from engine.formula.render import show
-from engine.plan.build import Plan
+from engine.plan import Plan
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.api import RunResult
-from engine.plan.build import build_plan
+from engine.plan import build_plan
 from engine.report.summary import conventions
 
 MAX_PERIODS = 3

@@ -24,7 +24,7 @@ from engine.diagnostics import Code, DataError, Diagnostic
 from engine.format.model import ClassScheme
 from engine.formula import ir
 from engine.formula.render import show
-from engine.plan.build import DETAIL, Plan, Step
+from engine.plan import Phase, Plan, Step
 
 
 def _context(plan: Plan, step: Step | None = None, single_group: bool = True) -> Context:
@@ -33,9 +33,9 @@ def _context(plan: Plan, step: Step | None = None, single_group: bool = True) ->
     if step is not None and step.kind == "check":
         check = next(c for c in m.checks if c.name == step.name)
         atol, rtol = check.atol, check.rtol
-    detail = m.layout.detail if step is not None and step.phase == DETAIL else ()
+    detail = m.layout.detail if step is not None and step.phase == Phase.DETAIL else ()
     labels = m.classes.labels if m.classes else ()
-    order = m.layout.detail_keys if step is not None and step.phase == DETAIL else m.layout.keys
+    order = m.layout.detail_keys if step is not None and step.phase == Phase.DETAIL else m.layout.keys
     return Context(
         {}, m.layout.unit, m.layout.period, atol, rtol, detail, labels, order, single_group
     )
@@ -174,7 +174,7 @@ def _audited(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[Step]:
     return [
         s
         for s in _numeric_steps(plan)
-        if (s.phase == DETAIL) == phase_detail
+        if (s.phase == Phase.DETAIL) == phase_detail
         and s.column in schema
         and schema[s.column] != pl.Boolean
     ]
