@@ -20,7 +20,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from engine import api
-from engine.analysis.explain import ExplainedStep, SubstitutionPrinter, explain, explain_all
+from engine.analysis.explain import explain, explain_all
+from engine.analysis.explanation import ExplainedStep
+from engine.analysis.substitute import SubstitutionPrinter
 from engine.backends.polars.compile import Context, to_polars
 from engine.cli import app
 from engine.diagnostics import Code, DataError, UsageError
@@ -394,3 +396,43 @@ def test_explained_step_is_frozen(almaty) -> None:
     with pytest.raises(AttributeError):
         almaty.steps[0].value = 1  # type: ignore[misc]
     assert isinstance(almaty.steps[0], ExplainedStep)
+
+
+# -- imputation and treatment (a KeyError in the terminal printer before) ----------------
+
+IMPUTE_TREAT = """\
+indexlab: 1
+id: impute-treat
+title: imputation and treatment explained
+data: {unit: town, period: year}
+inputs:
+  a: {label: A}
+  b: {label: B}
+indicators:
+  A: {formula: a}
+  B: {formula: b}
+imputation:
+  default: {method: mean}
+treatment:
+  default: {method: winsorise_log}
+normalisation:
+  default: {method: min_max}
+groups:
+  G: {members: [A, B]}
+index: {group: G}
+"""
+
+
+def test_cli_explains_imputed_and_treated_steps(tmp_path: Path) -> None:
+    methodology = tmp_path / "m.yaml"
+    methodology.write_text(IMPUTE_TREAT, encoding="utf-8")
+    data = tmp_path / "d.csv"
+    rows = ["town,year,a,b"] + [f"t{i},2020,{i + 1},{'' if i == 3 else (i * 7) % 11 + 1}" for i in range(8)]
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = invoke(methodology, data, "--unit", "t3", "--period", "2020")
+    assert result.exit_code == 0, result.output
+    assert "B.imputed" in result.output and "A.treated" in result.output
+    # the imputed value is the period's mean of the present values
+    explained = explain(str(methodology), [data], "t3", 2020)
+    present = [(i * 7) % 11 + 1 for i in range(8) if i != 3]
+    assert explained.step("B.imputed").value == pytest.approx(sum(present) / len(present), rel=1e-12)

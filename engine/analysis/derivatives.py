@@ -17,7 +17,9 @@ d* = -W g / (W g' + g). A change is admissible when the weight stays >= 0.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import sympy
@@ -153,7 +155,7 @@ def _tipping(
     for part in by_period:
         records = part.to_dicts()
         for pos, a in enumerate(records):
-            events = []
+            events: list[tuple[str, Callable[..., tuple[Any, Any]]]] = []
             if pos + 1 < len(records):
                 b = records[pos + 1]
                 events.append(

@@ -66,7 +66,9 @@ def explain(
 ) -> None:
     """Explain one unit's result: every step from raw inputs to class, each formula with its numbers."""
     from engine import api
-    from engine.analysis.explain import Explanation, explain_all, print_explanation
+    from engine.analysis.explain import explain_all
+    from engine.analysis.explanation import Explanation
+    from engine.report.explanation import print_explanation
 
     def go() -> tuple[api.Validated, tuple[Explanation, ...]]:
         options = read_options(delimiter, decimal, thousands, encoding, sheet)

@@ -17,6 +17,7 @@ from engine.cli.common import (
     say,
     show_diagnostics,
 )
+from engine.diagnostics import Code, Diagnostic, UsageError
 
 
 @app.command()
@@ -77,6 +78,16 @@ def sensitivity(
         validated = api.validate(methodology)
         typed = api.read_data(validated.methodology, data)
         nominal = api.execute(validated, typed)
+        if typed.units is None:
+            raise UsageError(
+                [
+                    Diagnostic(
+                        Code.USAGE,
+                        "sensitivity analysis needs one row per unit and period",
+                        expected="a methodology without detail-grain inputs",
+                    )
+                ]
+            )
         with Progress(transient=True, disable=quiet or fmt == OutputFormat.json) as progress:
             task = progress.add_task("replications", total=None)
             result = sa.analyse(

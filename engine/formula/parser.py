@@ -309,10 +309,15 @@ class _Parser:
         kwargs = {k.arg: k.value for k in node.keywords if k.arg is not None}
         if len(kwargs) != len(node.keywords):
             return self.fail(node, Code.FORMULA_SYNTAX, "**arguments are not allowed")
-        if (
-            (name in ir.STATISTICS
-            and len(node.args) == 1)
-            or name in ("mean", "sum", "median", "count", "std", "rank", "cumsum", "quantile")
+        if (name in ir.STATISTICS and len(node.args) == 1) or name in (
+            "mean",
+            "sum",
+            "median",
+            "count",
+            "std",
+            "rank",
+            "cumsum",
+            "quantile",
         ):
             return self._statistic(node, name, kwargs)
         if name == "at":

@@ -91,7 +91,7 @@ def evaluate_checks(
                 .drop("__ok")
                 .collect()
             )
-        out.append(CheckResult(c, counts["t:" + c.name], failures))
+        out.append(CheckResult(c, int(counts["t:" + c.name]), failures))  # type: ignore[call-overload]
     return tuple(out)
 
 
@@ -125,11 +125,12 @@ def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic,
                 )
                 .row(0)
             )
-            if sum(present) / len(g.members) < float(g.coverage):  # type: ignore[arg-type]
+            share = float(str(g.coverage))
+            if sum(present) / len(g.members) < share:
                 why += (
                     f"; group '{g.name}' has {sum(present)} of {len(g.members)} members, below its "
-                    f"coverage {float(g.coverage):g}"
-                )  # type: ignore[arg-type]
+                    f"coverage {share:g}"
+                )
         out.append(
             Diagnostic(
                 Code.MISSING_VALUE,

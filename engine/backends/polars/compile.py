@@ -14,7 +14,7 @@ pooled over all rows, so the whole methodology stays one lazy query.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -220,7 +220,7 @@ def _close(a: pl.Expr, b: pl.Expr, ctx: Context) -> pl.Expr:
     return (a - b).abs() <= ctx.atol + ctx.rtol * b.abs()
 
 
-_RELATIONS = {
+_RELATIONS: dict[type, Callable[[pl.Expr, pl.Expr, Context], pl.Expr]] = {
     sympy.StrictLessThan: lambda a, b, c: a < b,
     sympy.LessThan: lambda a, b, c: a <= b,
     sympy.StrictGreaterThan: lambda a, b, c: a > b,
@@ -282,7 +282,7 @@ def _ordered_mean(x: pl.Expr) -> pl.Expr:
     return _ordered_sum(x) / x.count()
 
 
-_AGGREGATES = {
+_AGGREGATES: dict[type, Callable[[pl.Expr], pl.Expr]] = {
     ir.ColMax: lambda x: x.max(),
     ir.ColMin: lambda x: x.min(),
     ir.ColMean: lambda x: pl.when(x.count() > 0).then(_ordered_mean(x)),
@@ -309,7 +309,7 @@ def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
         return _over(x.quantile(expr.q, interpolation="linear"), expr.keys)
     if isinstance(expr, ir.ColCumSum):
         order = [_compile(expr.order, ctx), *(pl.col(k) for k in ctx.order)]  # ties in key order
-        keys = list(expr.keys) or [pl.lit(0)]
+        keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
         return x.cum_sum().over(keys, order_by=order)
     if isinstance(expr, ir.ColRank):
         ranked = x.rank(method=expr.ties, descending=expr.descending).cast(pl.Float64)  # type: ignore[arg-type]
@@ -383,7 +383,7 @@ def _(expr: ir.WeightedMedian, ctx: Context) -> pl.Expr:
 
 @_compile.register
 def _(expr: ir.Copeland, ctx: Context) -> pl.Expr:
-    keys = list(expr.keys) or [pl.lit(0)]
+    keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
     outrank: pl.Expr | None = None
     for m, w in zip(expr.members, expr.weights):
         y = _compile(m, ctx)

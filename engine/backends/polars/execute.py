@@ -35,7 +35,9 @@ def _context(plan: Plan, step: Step | None = None, single_group: bool = True) ->
         atol, rtol = check.atol, check.rtol
     detail = m.layout.detail if step is not None and step.phase == Phase.DETAIL else ()
     labels = m.classes.labels if m.classes else ()
-    order = m.layout.detail_keys if step is not None and step.phase == Phase.DETAIL else m.layout.keys
+    order = (
+        m.layout.detail_keys if step is not None and step.phase == Phase.DETAIL else m.layout.keys
+    )
     return Context(
         {}, m.layout.unit, m.layout.period, atol, rtol, detail, labels, order, single_group
     )
