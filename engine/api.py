@@ -21,23 +21,31 @@ from pathlib import Path
 
 import polars as pl
 
-from engine.backends.polars.execute import audit, audit_exprs, build_query, collect
-from engine.diagnostics import Code, DataError, Diagnostic, MethodologyError, Severity
+from engine import runner
+from engine.diagnostics import Diagnostic, MethodologyError, Severity
 from engine.format.build import build_methodology
 from engine.format.model import Methodology
 from engine.format.schemacheck import check_schema
 from engine.format.yamlsource import load_yaml
 from engine.io import read
-from engine.methods import pca
 from engine.plan import Plan, build_plan
-from engine.report.summary import (
-    CheckResult,
-    adjustments,
-    check_count_exprs,
-    effective_weights,
-    evaluate_checks,
-    missing_index_warnings,
-)
+from engine.report.summary import CheckResult
+from engine.runner import Data, count_periods, read_data
+
+# the orchestration lives in engine.runner; these names stay importable from here
+_no_empty_inputs = runner.no_empty_inputs
+__all__ = [
+    "Data",
+    "RunResult",
+    "Validated",
+    "count_periods",
+    "execute",
+    "load_methodology",
+    "read_data",
+    "run",
+    "schema",
+    "validate",
+]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "methodology.schema.json"
 
@@ -94,249 +102,21 @@ class RunResult:
         return tuple(c for c in self.checks if not c.passed and c.check.severity == "error")
 
 
-@dataclass(frozen=True)
-class Data:
-    """Typed input data: one row per unit and period, and the detail rows if any."""
-
-    units: pl.DataFrame | None
-    detail: pl.DataFrame | None = None
-    warnings: tuple[Diagnostic, ...] = ()
-
-
-def read_data(
-    m: Methodology, paths: Sequence[str | Path], options: read.ReadOptions | None = None
-) -> Data:
-    """Read and type the data a methodology needs (every problem reported at once).
-
-    With detail inputs, a file whose header has the detail key columns holds detail
-    rows; the other files hold one row per unit and period.
-    """
-    opts = options or read.ReadOptions()
-    if m.layout.missing is not None:  # in addition to the reader's defaults
-        extra = tuple(t for t in m.layout.missing if t not in opts.missing)
-        opts = read.ReadOptions(**{**opts.__dict__, "missing": opts.missing + extra})
-    headers = {str(p): set(read.header_of(p, opts)) for p in paths}
-    present = set().union(*headers.values())
-    absent = [i for i in m.inputs if i.optional and i.name not in present]
-    skipped = {i.name for i in absent}
-    notes = tuple(
-        Diagnostic(
-            Code.MISSING_VALUE,
-            f"optional input '{i.name}' is not in the data: it is missing in every row",
-            severity=Severity.WARNING,
-        )
-        for i in absent
-    )
-    unit_inputs = [i.name for i in m.inputs if i.grain == "unit" and i.name not in skipped]
-    detail_inputs = [i.name for i in m.inputs if i.grain == "detail" and i.name not in skipped]
-    fill = [pl.lit(None, dtype=pl.Float64).alias(i.name) for i in absent if i.grain == "unit"]
-    if not detail_inputs:
-        loaded = read.load_data(
-            paths, keys=m.layout.keys, numeric=unit_inputs, text=m.layout.labels, options=opts
-        )
-        return Data(loaded.frame.with_columns(fill), None, loaded.warnings + notes)
-    detail_files = [p for p in paths if set(m.layout.detail) <= headers[str(p)]]
-    unit_files = [p for p in paths if p not in detail_files]
-    if not detail_files:
-        detail_files = list(paths)  # let the reader name the missing detail columns
-    detail = read.load_data(
-        detail_files,
-        keys=m.layout.detail_keys,
-        numeric=detail_inputs,
-        text=m.layout.labels if not unit_files else (),
-        options=opts,
-    )
-    units = None
-    if unit_inputs or unit_files:
-        units = read.load_data(
-            unit_files or paths,
-            keys=m.layout.keys,
-            numeric=unit_inputs,
-            text=m.layout.labels,
-            options=opts,
-        )
-    labels = (
-        None
-        if units is not None or not m.layout.labels
-        else (detail.frame.group_by(list(m.layout.keys)).agg(pl.col(list(m.layout.labels)).first()))
-    )
-    unit_frame = units.frame if units else labels
-    return Data(
-        unit_frame.with_columns(fill) if unit_frame is not None else None,
-        detail.frame,
-        detail.warnings + (units.warnings if units else ()) + notes,
-    )
-
-
-def _out_of_range(m: Methodology, frame: pl.DataFrame, grain_name: str) -> list[Diagnostic]:
-    """Values outside an input's declared minimum/maximum, with the rows."""
-    out = []
-    keys = [k for k in m.layout.detail_keys if k in frame.columns]
-    for i in m.inputs:
-        if i.grain != grain_name or i.name not in frame.columns:
-            continue
-        for bound, bad in (
-            ("minimum", pl.col(i.name) < i.minimum if i.minimum is not None else None),
-            ("maximum", pl.col(i.name) > i.maximum if i.maximum is not None else None),
-        ):
-            if bad is None or not frame.select(bad.any()).item():
-                continue
-            hit = frame.lazy().filter(bad.fill_null(False)).collect()
-            if hit.height:
-                rows = ", ".join(
-                    " ".join(str(v) for v in r) + f" ({r_val})"
-                    for r, r_val in zip(hit.select(keys).head(10).iter_rows(), hit[i.name].head(10))
-                )
-                more = f" and {hit.height - 10} more" if hit.height > 10 else ""
-                limit = i.minimum if bound == "minimum" else i.maximum
-                out.append(
-                    Diagnostic(
-                        Code.DOMAIN,
-                        f"input column '{i.name}' is outside its declared {bound} "
-                        f"{limit:g} for: {rows}{more}",
-                        expected=f"values {'>=' if bound == 'minimum' else '<='} {limit:g}",
-                    )
-                )
-    return out
-
-
-def _missing_detail(m: Methodology, data: Data) -> tuple[Diagnostic, ...]:
-    """A warning per detail input with missing cells: statistics over detail rows skip them."""
-    if data.detail is None:
-        return ()
-    out = []
-    keys = list(m.layout.detail_keys)
-    for i in m.inputs:
-        if (
-            i.grain != "detail"
-            or i.name not in data.detail.columns
-            or data.detail[i.name].null_count() == 0
-        ):
-            continue
-        rows = data.detail.lazy().filter(pl.col(i.name).is_null()).select(keys).collect()
-        listed = ", ".join(" ".join(str(v) for v in r) for r in rows.head(10).iter_rows())
-        more = f" and {rows.height - 10} more" if rows.height > 10 else ""
-        out.append(
-            Diagnostic(
-                Code.MISSING_VALUE,
-                f"detail input '{i.name}' is missing for: {listed}{more}; "
-                "statistics over detail rows skip these rows",
-                severity=Severity.WARNING,
-            )
-        )
-    return tuple(out)
-
-
-def _no_empty_inputs(m: Methodology, data: Data) -> None:
-    """An input column with no value in a whole period is an error, named before computing."""
-    problems = []
-    for frame, grain_name in ((data.units, "unit"), (data.detail, "detail")):
-        if frame is None:
-            continue
-        names = [
-            i.name
-            for i in m.inputs
-            if i.grain == grain_name and i.name in frame.columns and not i.optional
-        ]
-        problems += _out_of_range(m, frame, grain_name)
-        if not names or not any(frame.select(pl.col(names).null_count()).row(0)):
-            continue
-        by = [m.layout.period] if m.layout.period else []
-        counts = (
-            frame.group_by(by).agg(pl.col(names).count())
-            if by
-            else frame.select(pl.col(names).count())
-        )
-        for row in counts.iter_rows(named=True):
-            for n in names:
-                if row[n] == 0:
-                    where = f" for {m.layout.period} {row[m.layout.period]}" if by else ""
-                    problems.append(
-                        Diagnostic(
-                            Code.ALL_MISSING,
-                            f"input column '{n}' has no value{where}",
-                            expected="at least one present value per period",
-                        )
-                    )
-    if problems:
-        raise DataError(problems)
-
-
-def count_periods(m: Methodology, data: Data) -> int:
-    """How many periods the data has (1 without a period column)."""
-    frame = data.units if data.units is not None else data.detail
-    if not m.layout.period or frame is None:
-        return 1
-    return int(frame.select(pl.col(m.layout.period).n_unique()).item())
-
-
-def _compute(
-    plan: Plan, data: Data, *, summaries: bool = False
-) -> tuple[pl.DataFrame, pl.DataFrame | None, dict[str, object], dict[str, object]]:
-    """Every computed column (the unit-level frame and the detail rows) and, if asked, the
-    audit and check aggregates, all collected in one go (shared work is done once)."""
-    units = data.units.lazy() if data.units is not None else None
-    detail = data.detail.lazy() if data.detail is not None else None
-    unit_lf, detail_lf = build_query(
-        plan, units, detail, periods=count_periods(plan.methodology, data)
-    )
-    frames = [unit_lf] + ([detail_lf] if detail_lf is not None else [])
-    if summaries:
-        schema = unit_lf.collect_schema()
-        period = plan.methodology.layout.period
-        exprs = audit_exprs(plan, schema, False) + check_count_exprs(plan)
-        if period:
-            exprs.append(pl.col(period).unique(maintain_order=True).implode().alias("periods"))
-        frames.append(unit_lf.select(exprs) if exprs else unit_lf.select(pl.len().alias("rows")))
-        if detail_lf is not None:
-            d_exprs = audit_exprs(plan, detail_lf.collect_schema(), True)
-            frames.append(
-                detail_lf.select(d_exprs) if d_exprs else detail_lf.select(pl.len().alias("rows"))
-            )
-    got = collect(*frames)
-    frame, rest = got[0], got[1:]
-    detail_frame = rest.pop(0) if detail_lf is not None else None
-    summary = rest[0].row(0, named=True) if summaries else {}
-    detail_summary = rest[1].row(0, named=True) if summaries and detail_lf is not None else {}
-    return frame, detail_frame, summary, detail_summary
-
-
 def execute(
     validated: Validated, data: Data | pl.DataFrame, *, keep_detail: bool = False
 ) -> RunResult:
     """Run a validated methodology on already-typed data."""
     if isinstance(data, pl.DataFrame):
         data = Data(data)
-    if any(g.weighting == "pca" for g in validated.methodology.groups):
-        estimated = pca.resolve(validated.methodology, lambda m: _compute(build_plan(m), data)[0])
-        validated = Validated(estimated, build_plan(estimated), validated.warnings)
-    plan = validated.plan
-    _no_empty_inputs(validated.methodology, data)
-    frame, detail_frame, summary, detail_summary = _compute(plan, data, summaries=True)
-    audit(plan, frame, detail_frame, summary, detail_summary if detail_frame is not None else None)
-    checks = evaluate_checks(plan, frame, summary)
-    warnings = (
-        data.warnings
-        + validated.warnings
-        + _missing_detail(validated.methodology, data)
-        + missing_index_warnings(plan, frame)
-    )
-    kept = (
-        detail_frame.select(plan.detail_output).sort(list(validated.methodology.layout.detail_keys))
-        if keep_detail and detail_frame is not None
-        else None
-    )
-    periods = list(summary["periods"]) if "periods" in summary else None  # type: ignore[call-overload]
-    # the columns as they are (an eager select() would copy every chunk of every column)
-    output = pl.DataFrame([frame.get_column(c) for c in plan.output])
+    done = runner.execute(validated.plan, data, keep_detail=keep_detail)
     return RunResult(
-        output,
-        checks,
-        warnings,
-        validated.methodology,
-        kept,
-        effective_weights(plan, frame, periods),
-        adjustments(plan, frame),
+        done.frame,
+        done.checks,
+        data.warnings + validated.warnings + done.warnings,
+        done.plan.methodology,
+        done.detail,
+        done.weights,
+        done.adjustments,
     )
 
 
