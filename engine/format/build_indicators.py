@@ -1,0 +1,195 @@
+"""Rules for the first sections: meta, data layout, names, inputs and indicators.
+
+Names must be defined once across data columns, inputs, indicators, groups, derived
+outputs and screening rules, and none may take an output column. Indicators are parsed,
+put in dependency order (cycles reported), rounded if asked, and given their
+normalisation, imputation and treatment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sympy
+
+from engine.diagnostics import Code, did_you_mean
+from engine.format.build_normalisation import NormalisationRules
+from engine.format.model import (
+    Direction,
+    Indicator,
+    Input,
+    Layout,
+    Meta,
+    Reference,
+)
+from engine.formula import ir
+from engine.formula.parser import Formula
+
+#: output columns the engine writes; user names may not take them
+RESERVED = frozenset({"index", "index_unrounded", "rank", "class", "class_group"})
+
+
+class IndicatorRules(NormalisationRules):
+    """Meta, layout, names, inputs and indicators."""
+
+    def meta(self) -> Meta:
+        d = self.data
+        refs = tuple(
+            Reference(r["cite"], r.get("url"), r.get("doi"), r.get("note"))
+            for r in d.get("references", [])
+        )
+        return Meta(
+            d["id"],
+            d["title"],
+            d.get("version"),
+            d.get("description"),
+            tuple(d.get("authors", [])),
+            refs,
+        )
+
+    def layout(self) -> Layout:
+        d = self.data["data"]
+        missing = d.get("missing")
+        return Layout(
+            d["unit"],
+            d.get("period"),
+            tuple(d.get("labels", [])),
+            tuple(missing) if missing is not None else None,
+            tuple(d.get("detail", [])),
+        )
+
+    def check_names(self, layout: Layout) -> None:
+        """Every name is defined once, and none takes a key or output column."""
+        seen: dict[str, str] = {}
+        for col in layout.detail_keys + layout.labels:
+            seen[col] = "data column"
+        for section in ("inputs", "indicators", "groups", "derived", "screening"):
+            for name in self.data.get(section, {}) or {}:
+                where = self.key_at(section, name)
+                if name in RESERVED:
+                    self.error(
+                        Code.DUPLICATE_NAME,
+                        f"'{name}' is reserved for an output column",
+                        where,
+                        expected="another name",
+                        hint=None,
+                    )
+                elif name in seen:
+                    self.error(
+                        Code.DUPLICATE_NAME,
+                        f"'{name}' is already defined as {seen[name]}",
+                        where,
+                        expected="each name defined once across data columns, inputs, "
+                        "indicators, groups and derived outputs",
+                    )
+                else:
+                    seen[name] = {"derived": "derived output", "screening": "screening rule"}.get(
+                        section, section.rstrip("s")
+                    )
+
+    def inputs(self) -> tuple[Input, ...]:
+        out = []
+        for n, s in self.data["inputs"].items():
+            g = s.get("grain", "unit")
+            if g == "detail" and not self.data["data"].get("detail"):
+                self.error(
+                    Code.SCHEMA,
+                    f"input '{n}' has grain 'detail' but data.detail names no detail keys",
+                    self.at("inputs", n, "grain"),
+                    expected="data.detail, e.g. [industry]",
+                )
+            out.append(
+                Input(
+                    n,
+                    s.get("label"),
+                    s.get("unit"),
+                    self.key_at("inputs", n),
+                    g,
+                    bool(s.get("optional", False)),
+                    s.get("minimum"),
+                    s.get("maximum"),
+                )
+            )
+        return tuple(out)
+
+    def indicators(self, layout: Layout) -> tuple[Indicator, ...]:
+        specs: Mapping[str, Any] = self.data["indicators"]
+        names = {n: "input" for n in self.data["inputs"]} | {n: "indicator" for n in specs}
+        scope = self.scope(layout, names, "an input or indicator name")
+        parsed: dict[str, tuple[Formula, sympy.Basic]] = {}
+        for name in specs:
+            f = self.formula("indicators", name, "formula")
+            parsed[name] = (f, self.parse(f, scope))
+        order = self.topological(
+            "indicators", {n: ir.free_names(e) & set(specs) for n, (_, e) in parsed.items()}
+        )
+        norms = self.normalisations(layout, specs)
+        imputations = self.per_indicator("imputation", specs)
+        treatments = self.per_indicator("treatment", specs)
+        out = []
+        for name in order:
+            s = specs[name]
+            f, expr = parsed[name]
+            if "round" in s:
+                r = s["round"]
+                expr = ir.Round(
+                    expr,
+                    sympy.Integer(r["digits"]),
+                    ir.Str(r.get("mode", "half_up")),
+                    evaluate=False,
+                )
+            imp = imputations[name]
+            for col in imp.get("by", []):
+                if col not in layout.labels + layout.keys:
+                    self.error(
+                        Code.UNKNOWN_NAME,
+                        f"imputation of '{name}' groups by '{col}', which is not a data column",
+                        None,
+                        expected="a label column (data.labels)",
+                        hint=did_you_mean(col, layout.labels),
+                    )
+            if imp.get("method") == "locf" and not layout.period:
+                self.error(
+                    Code.SCHEMA,
+                    "imputation 'locf' needs a period column",
+                    None,
+                    expected="data.period",
+                )
+            g = self.check_grain(
+                expr, f.location, f"indicator '{name}'", layout, must_be_unit=False
+            )
+            self.grains[name] = g
+            out.append(
+                Indicator(
+                    name,
+                    f,
+                    expr,
+                    norms[name],
+                    Direction(s.get("direction", "higher")),
+                    s.get("label"),
+                    s.get("unit"),
+                    g,
+                    tuple(imp.items()) if imp.get("method", "none") != "none" else (),
+                    tuple(treatments[name].items())
+                    if treatments[name].get("method", "none") != "none"
+                    else (),
+                )
+            )
+        return tuple(out)
+
+    def per_indicator(self, section: str, specs: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """Each indicator's settings of a default/overrides section (imputation, treatment)."""
+        spec = self.data.get(section, {}) or {}
+        overrides = spec.get("overrides", {}) or {}
+        for name in overrides:
+            if name not in specs:
+                self.error(
+                    Code.UNKNOWN_NAME,
+                    f"{section} override for unknown indicator '{name}'",
+                    self.key_at(section, "overrides", name),
+                    expected="an indicator name",
+                    hint=did_you_mean(name, specs),
+                )
+        default = spec.get("default", {"method": "none"})
+        return {name: dict(overrides.get(name, default)) for name in specs}
