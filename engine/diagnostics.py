@@ -39,6 +39,8 @@ class Code(enum.StrEnum):
     # semantic rules
     DUPLICATE_NAME = "duplicate-name"
     FORMULA_SYNTAX = "formula-syntax"
+    FORMULA_LIMIT = "formula-limit"
+    TYPE = "type"
     UNKNOWN_NAME = "unknown-name"
     UNKNOWN_FUNCTION = "unknown-function"
     BAD_ARGUMENTS = "bad-arguments"
@@ -63,6 +65,7 @@ class Code(enum.StrEnum):
     ALL_MISSING = "all-missing"
     NOT_FINITE = "not-finite"
     DOMAIN = "domain"
+    UNDEFINED = "undefined"
     # results
     CHECK_FAILED = "check-failed"
     # command line

@@ -34,7 +34,7 @@ CTX = Context({}, "u", "year")
 
 
 def run(text: str, frame: pl.DataFrame = FRAME, ctx: Context = CTX) -> list:
-    expr, problems = parse_formula(Formula(text), SCOPE)
+    expr, problems = parse_formula(Formula(text), SCOPE, want=None)
     assert problems == (), [p.render() for p in problems]
     return frame.with_columns(to_polars(expr, ctx).alias("out"))["out"].to_list()
 

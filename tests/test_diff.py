@@ -94,8 +94,8 @@ def test_canonical_form(x: str, y: str, equal: bool) -> None:
     from engine.formula.parser import Formula, Scope, parse_formula
 
     scope = Scope({"a": "input", "b": "input"}, ("year",))
-    ex, problems_x = parse_formula(Formula(x), scope)
-    ey, problems_y = parse_formula(Formula(y), scope)
+    ex, problems_x = parse_formula(Formula(x), scope, want=None)
+    ey, problems_y = parse_formula(Formula(y), scope, want=None)
     assert not problems_x and not problems_y
     assert (canonical(ex) == canonical(ey)) is equal
 

@@ -111,6 +111,7 @@ def test_many_problems_are_reported_together(monkeypatch: pytest.MonkeyPatch) ->
         "member-twice",
         "weights",
         "bad-arguments",
+        "type",
         "class-bands",
     }
 

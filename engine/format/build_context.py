@@ -22,6 +22,7 @@ from engine.format.model import (
 from engine.format.yamlsource import LoadedYaml
 from engine.formula import grain
 from engine.formula.parser import Formula, Scope, parse_formula
+from engine.formula.types import Kind
 
 Path_ = tuple[str | int, ...]
 
@@ -62,8 +63,11 @@ class BuildContext:
         where = Location(loc.file, loc.line, col, loc.source_line, len(str(node)))
         return Formula(str(node), where)
 
-    def parse(self, formula: Formula, scope: Scope) -> sympy.Basic:
-        expr, problems = parse_formula(formula, scope)
+    def parse(
+        self, formula: Formula, scope: Scope, role: str, want: Kind = Kind.NUMBER
+    ) -> sympy.Basic:
+        """The formula's IR; its problems are collected (`role` names it in messages)."""
+        expr, problems = parse_formula(formula, scope, want=want, role=role)
         self.problems.extend(problems)
         return expr
 
@@ -152,11 +156,6 @@ class BuildContext:
     ) -> tuple[Formula, sympy.Basic]:
         """A formula that must be a condition with one value per unit and period."""
         f = self.formula(*path)
-        before = len(self.problems)
-        expr = self.parse(f, scope)
+        expr = self.parse(f, scope, what, Kind.CONDITION)
         self.check_grain(expr, f.location, what, layout, must_be_unit=True)
-        if len(self.problems) == before and not isinstance(expr, sympy.logic.boolalg.Boolean):
-            self.error(
-                Code.BAD_ARGUMENTS, f"{what} is not a condition", f.location, expected=example
-            )
         return f, expr

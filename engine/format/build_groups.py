@@ -141,6 +141,7 @@ class GroupRules(BuildContext):
                         expected="a member of this group: " + ", ".join(members),
                         period=self.layout_.period,
                     ),
+                    f"the aggregation formula of group '{name}'",
                 )
         elif agg == "power" and agg_spec.get("p", 0) == 0:
             self.error(

@@ -120,7 +120,7 @@ class IndicatorRules(NormalisationRules):
         parsed: dict[str, tuple[Formula, sympy.Basic]] = {}
         for name in specs:
             f = self.formula("indicators", name, "formula")
-            parsed[name] = (f, self.parse(f, scope))
+            parsed[name] = (f, self.parse(f, scope, f"indicator '{name}'"))
         order = self.topological(
             "indicators", {n: ir.free_names(e) & set(specs) for n, (_, e) in parsed.items()}
         )

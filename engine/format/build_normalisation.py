@@ -124,6 +124,7 @@ class NormalisationRules(BuildContext):
                     expected="'x', the indicator's raw value",
                     period=layout.period,
                 ),
+                f"the normalisation formula of '{indicator}'",
             )
             expr = ir.rename(expr, {"x": normaliser.x()}) if spec.get("transform") else expr
         else:

@@ -52,7 +52,7 @@ class OutputRules(BuildContext):
             return IndexSpec(sympy.Symbol(g), g, None, spec.get("label"), rounding)
         f = self.formula("index", "formula")
         names = {n: "indicator" for n in indicators} | {n: "group" for n in groups}
-        expr = self.parse(f, self.scope(layout, names, "a group or indicator name"))
+        expr = self.parse(f, self.scope(layout, names, "a group or indicator name"), "the index")
         self.check_grain(expr, f.location, "the index", layout, must_be_unit=True)
         return IndexSpec(expr, None, f, spec.get("label"), rounding)
 
@@ -139,7 +139,7 @@ class OutputRules(BuildContext):
         parsed = {}
         for name in specs:
             f = self.formula("derived", name, "formula")
-            parsed[name] = (f, self.parse(f, scope))
+            parsed[name] = (f, self.parse(f, scope, f"derived '{name}'"))
             self.check_grain(
                 parsed[name][1], f.location, f"derived '{name}'", layout, must_be_unit=True
             )

@@ -1,1 +1,1 @@
-"""The formula language: parser (text to sympy, never eval), grain and types, the IR, and the printer back to text."""
+"""The formula language: text to a typed sympy IR (never eval), grain, types, printers."""

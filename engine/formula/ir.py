@@ -172,11 +172,11 @@ class WeightedMedian(sympy.Function):
 
     @property
     def members(self) -> tuple[sympy.Expr, ...]:
-        return self.args[: len(self.args) // 2]
+        return tuple(self.args[: len(self.args) // 2])
 
     @property
     def weights(self) -> tuple[sympy.Expr, ...]:
-        return self.args[len(self.args) // 2 :]
+        return tuple(self.args[len(self.args) // 2 :])
 
 
 class Copeland(sympy.Function):
@@ -267,7 +267,7 @@ def free_names(expr: sympy.Basic) -> set[str]:
         elif isinstance(e, ColCumSum):
             walk(e.args[0])
             walk(e.args[2])
-        elif isinstance(e, Stat) or isinstance(e, At):
+        elif isinstance(e, Stat | At):
             walk(e.args[0])
         elif isinstance(e, Copeland):
             for m in e.members:

@@ -42,7 +42,8 @@ class FormulaPrinter(StrPrinter):
         return f"last_observation({self._print(expr.args[0])})"
 
     def _print_If(self, expr: ir.If) -> str:
-        return f"where({self._print(expr.args[0])}, {self._print(expr.args[1])}, {self._print(expr.args[2])})"
+        cond, a, b = (self._print(x) for x in expr.args)
+        return f"where({cond}, {a}, {b})"
 
     def _print_MinPresent(self, expr: ir.MinPresent) -> str:
         return "min_present(" + ", ".join(self._print(a) for a in expr.args) + ")"
