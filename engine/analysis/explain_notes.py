@@ -16,7 +16,7 @@ import sympy
 from engine.analysis.explain_data import key_equals
 from engine.analysis.explanation import ExplainedStep
 from engine.backends.polars.compile import to_polars
-from engine.backends.polars.execute import _context
+from engine.backends.polars.steps import step_context as _context
 from engine.format.model import Band, ClassScheme, Methodology
 from engine.formula import ir
 from engine.plan import Plan

@@ -1,1 +1,1 @@
-"""The polars backend: the IR compiled to polars expressions and run as one lazy query, then audited."""
+"""The polars backend: the IR compiled to polars, run as one lazy query, then audited."""
