@@ -66,6 +66,8 @@ class Code(enum.StrEnum):
     NOT_FINITE = "not-finite"
     DOMAIN = "domain"
     UNDEFINED = "undefined"
+    BAD_PERIOD = "bad-period"
+    ID_SPACES = "id-spaces"
     # results
     CHECK_FAILED = "check-failed"
     # command line

@@ -10,6 +10,7 @@ warnings, effective weights and adjustments (:func:`execute`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,7 @@ def read_data(
     opts = options or read.ReadOptions()
     if m.layout.missing is not None:  # in addition to the reader's defaults
         extra = tuple(t for t in m.layout.missing if t not in opts.missing)
-        opts = read.ReadOptions(**{**opts.__dict__, "missing": opts.missing + extra})
+        opts = dataclasses.replace(opts, missing=opts.missing + extra)
     headers = {str(p): set(read.header_of(p, opts)) for p in paths}
     present = set().union(*headers.values())
     absent = [i for i in m.inputs if i.optional and i.name not in present]
@@ -81,7 +82,12 @@ def read_data(
     fill = [pl.lit(None, dtype=pl.Float64).alias(i.name) for i in absent if i.grain == "unit"]
     if not detail_inputs:
         loaded = read.load_data(
-            paths, keys=m.layout.keys, numeric=unit_inputs, text=m.layout.labels, options=opts
+            paths,
+            keys=m.layout.keys,
+            numeric=unit_inputs,
+            text=m.layout.labels,
+            period=m.layout.period,
+            options=opts,
         )
         return Data(loaded.frame.with_columns(fill), None, loaded.warnings + notes)
     detail_files = [p for p in paths if set(m.layout.detail) <= headers[str(p)]]
@@ -93,6 +99,7 @@ def read_data(
         keys=m.layout.detail_keys,
         numeric=detail_inputs,
         text=m.layout.labels if not unit_files else (),
+        period=m.layout.period,
         options=opts,
     )
     units = None
@@ -102,6 +109,7 @@ def read_data(
             keys=m.layout.keys,
             numeric=unit_inputs,
             text=m.layout.labels,
+            period=m.layout.period,
             options=opts,
         )
     labels = (

@@ -89,21 +89,70 @@ DecimalOpt = Annotated[str, typer.Option(help="Decimal mark in CSV: '.' or ','."
 ThousandsOpt = Annotated[str | None, typer.Option(help="Thousands separator in CSV, e.g. ' '.")]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of CSV files.")]
 SheetOpt = Annotated[str | None, typer.Option(help="Excel sheet name (default: the first).")]
+SheetIndexOpt = Annotated[
+    int | None, typer.Option("--sheet-index", help="Excel sheet by position, 0 = the first.")
+]
+SkipRowsOpt = Annotated[
+    int, typer.Option("--skip-rows", help="Title lines (CSV) or rows (Excel) above the header.")
+]
+MissingOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--missing",
+        help="A token that means 'no value' (repeatable), e.g. --missing - --missing n/a; "
+        "added to: empty, NA, N/A, .., …",
+    ),
+]
+IdSpacesOpt = Annotated[
+    str,
+    typer.Option(
+        "--id-spaces",
+        help="Spaces around unit ids and other keys: 'trim' (named in a warning) or 'keep'.",
+    ),
+]
+UnicodeMinusOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--unicode-minus/--no-unicode-minus",
+        help="Read U+2212 (−) as a minus sign (default: when --decimal , or --thousands is given).",
+    ),
+]
 
 
 def read_options(
-    delimiter: str | None, decimal: str, thousands: str | None, encoding: str, sheet: str | None
+    delimiter: str | None,
+    decimal: str,
+    thousands: str | None,
+    encoding: str,
+    sheet: str | None,
+    *,
+    sheet_index: int | None = None,
+    skip_rows: int = 0,
+    missing: list[str] | None = None,
+    id_spaces: str = "trim",
+    unicode_minus: bool | None = None,
 ) -> ReadOptions:
     """The reader's options from the command line's data options (a bad one is a usage error)."""
-    from engine.io.read import ReadOptions
+    from engine.io.read import IdSpaces, ReadOptions
 
+    if sheet is not None and sheet_index is not None:
+        raise UsageError([Diagnostic(Code.USAGE, "give --sheet or --sheet-index, not both")])
+    if id_spaces not in tuple(IdSpaces):
+        raise UsageError(
+            [Diagnostic(Code.USAGE, f"--id-spaces must be 'trim' or 'keep', not {id_spaces!r}")]
+        )
+    defaults = ReadOptions().missing
     try:
         return ReadOptions(
             delimiter=delimiter,
             decimal=decimal,
             thousands=thousands,
             encoding=encoding,
-            sheet=sheet,
+            sheet=sheet if sheet_index is None else sheet_index,
+            missing=defaults + tuple(t for t in missing or () if t not in defaults),
+            skip_rows=skip_rows,
+            id_spaces=IdSpaces(id_spaces),
+            unicode_minus=unicode_minus,
         )
     except ValueError as err:
         raise UsageError([Diagnostic(Code.USAGE, str(err))]) from None

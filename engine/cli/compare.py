@@ -13,9 +13,14 @@ from engine.cli.common import (
     DelimiterOpt,
     EncodingOpt,
     FormatOpt,
+    IdSpacesOpt,
+    MissingOpt,
     OutputFormat,
+    SheetIndexOpt,
     SheetOpt,
+    SkipRowsOpt,
     ThousandsOpt,
+    UnicodeMinusOpt,
     app,
     guard,
     read_options,
@@ -58,6 +63,11 @@ def compare(
     thousands: ThousandsOpt = None,
     encoding: EncodingOpt = "utf-8",
     sheet: SheetOpt = None,
+    sheet_index: SheetIndexOpt = None,
+    skip_rows: SkipRowsOpt = 0,
+    missing: MissingOpt = None,
+    id_spaces: IdSpacesOpt = "trim",
+    unicode_minus: UnicodeMinusOpt = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not print the comparison tables.")
     ] = False,
@@ -100,7 +110,18 @@ def compare(
                     )
                 ]
             )
-        options = read_options(delimiter, decimal, thousands, encoding, sheet)
+        options = read_options(
+            delimiter,
+            decimal,
+            thousands,
+            encoding,
+            sheet,
+            sheet_index=sheet_index,
+            skip_rows=skip_rows,
+            missing=missing,
+            id_spaces=id_spaces,
+            unicode_minus=unicode_minus,
+        )
         protect = [*methodologies, *data]
         if output is not None:
             write.check_target(output, protect=protect)

@@ -13,9 +13,14 @@ from engine.cli.common import (
     DecimalOpt,
     DelimiterOpt,
     EncodingOpt,
+    IdSpacesOpt,
+    MissingOpt,
     OutputFormat,
+    SheetIndexOpt,
     SheetOpt,
+    SkipRowsOpt,
     ThousandsOpt,
+    UnicodeMinusOpt,
     app,
     guard,
     read_options,
@@ -56,6 +61,11 @@ def explain(
     thousands: ThousandsOpt = None,
     encoding: EncodingOpt = "utf-8",
     sheet: SheetOpt = None,
+    sheet_index: SheetIndexOpt = None,
+    skip_rows: SkipRowsOpt = 0,
+    missing: MissingOpt = None,
+    id_spaces: IdSpacesOpt = "trim",
+    unicode_minus: UnicodeMinusOpt = None,
     fmt: Annotated[
         OutputFormat,
         typer.Option(
@@ -71,7 +81,18 @@ def explain(
     from engine.report.explanation import print_explanation
 
     def go() -> tuple[api.Validated, tuple[Explanation, ...]]:
-        options = read_options(delimiter, decimal, thousands, encoding, sheet)
+        options = read_options(
+            delimiter,
+            decimal,
+            thousands,
+            encoding,
+            sheet,
+            sheet_index=sheet_index,
+            skip_rows=skip_rows,
+            missing=missing,
+            id_spaces=id_spaces,
+            unicode_minus=unicode_minus,
+        )
         validated = api.validate(methodology)
         if detail and not validated.plan.has_detail:
             raise UsageError(

@@ -14,9 +14,14 @@ from engine.cli.common import (
     DelimiterOpt,
     EncodingOpt,
     FormatOpt,
+    IdSpacesOpt,
+    MissingOpt,
     OutputFormat,
+    SheetIndexOpt,
     SheetOpt,
+    SkipRowsOpt,
     ThousandsOpt,
+    UnicodeMinusOpt,
     app,
     guard,
     read_options,
@@ -61,6 +66,11 @@ def run(
     thousands: ThousandsOpt = None,
     encoding: EncodingOpt = "utf-8",
     sheet: SheetOpt = None,
+    sheet_index: SheetIndexOpt = None,
+    skip_rows: SkipRowsOpt = 0,
+    missing: MissingOpt = None,
+    id_spaces: IdSpacesOpt = "trim",
+    unicode_minus: UnicodeMinusOpt = None,
     detail_output: Annotated[
         Path | None,
         typer.Option(
@@ -81,7 +91,18 @@ def run(
     from engine.report.terminal import print_checks, print_result
 
     def go() -> api.RunResult:
-        options = read_options(delimiter, decimal, thousands, encoding, sheet)
+        options = read_options(
+            delimiter,
+            decimal,
+            thousands,
+            encoding,
+            sheet,
+            sheet_index=sheet_index,
+            skip_rows=skip_rows,
+            missing=missing,
+            id_spaces=id_spaces,
+            unicode_minus=unicode_minus,
+        )
         for target in (output, detail_output):
             if target is not None:
                 write.check_target(target, protect=[methodology, *data])
