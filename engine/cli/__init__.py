@@ -7,7 +7,13 @@ traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
-from engine.cli import compare, explain, run, sensitivity  # noqa: F401  (each registers its commands)
+from engine.cli import (  # noqa: F401  (each registers its commands)
+    compare,
+    diagnose,
+    explain,
+    run,
+    sensitivity,
+)
 from engine.cli.common import app
 
 __all__ = ["app", "main"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -24,7 +24,7 @@ import xlsxwriter
 
 from engine.diagnostics import Code, Diagnostic, UsageError
 
-__all__ = ["SUPPORTED", "check_target", "write_table"]
+__all__ = ["SUPPORTED", "check_target", "write_table", "write_workbook"]
 
 SUPPORTED = (".csv", ".parquet", ".xlsx", ".json")
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -39,12 +39,25 @@ def write_table(frame: pl.DataFrame, path: str | Path, *, protect: Sequence[Path
     "unit,score\\n'=A,-1.5\\n"
     """
     target = check_target(path, protect=protect)
-    writer = _WRITERS[target.suffix.lower()]
+    return _write_atomically(target, lambda out: _WRITERS[target.suffix.lower()](frame, out))
+
+
+def write_workbook(
+    sheets: Mapping[str, pl.DataFrame], path: str | Path, *, protect: Sequence[Path] = ()
+) -> Path:
+    """Write each frame as a sheet (named by its key) of one ``.xlsx`` workbook, atomically."""
+    target = check_target(path, protect=protect)
+    if target.suffix.lower() != ".xlsx":
+        raise UsageError([Diagnostic(Code.USAGE, f"'{target}' is not an .xlsx file")])
+    return _write_atomically(target, lambda out: _write_sheets(sheets, out))
+
+
+def _write_atomically(target: Path, writer: Callable[[Path], None]) -> Path:
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
         # Created here (not by the writer) so the file gets the umask's usual permissions.
         os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        writer(frame, temporary)
+        writer(temporary)
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, target)
@@ -112,10 +125,15 @@ def _write_json(frame: pl.DataFrame, path: Path) -> None:
 
 
 def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
+    _write_sheets({"results": frame}, path)
+
+
+def _write_sheets(sheets: Mapping[str, pl.DataFrame], path: Path) -> None:
     # Our own workbook: xlsxwriter's default turns strings starting with '=' into formulas.
     options = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
     with xlsxwriter.Workbook(str(path), options) as workbook:
-        _escaped(frame).write_excel(workbook, "results", autofit=True, float_precision=6)
+        for name, frame in sheets.items():
+            _escaped(frame).write_excel(workbook, name, autofit=True, float_precision=6)
 
 
 _WRITERS: dict[str, Callable[[pl.DataFrame, Path], None]] = {
