@@ -1,49 +1,74 @@
-"""The Python API: the same verbs as the command line, returning polars DataFrames.
+"""The Python API: the same verbs as the command line, with results made for notebooks.
 
 The pipeline, one step per module::
 
     load (yamlsource) -> schema check (schemacheck) -> model + semantic rules (build)
     -> plan (plan) -> polars query (compile, execute) -> result and report (report)
 
+Every verb takes a methodology as a path, YAML text, a dict or a loaded object, and data
+as one or several paths or in-memory tables (polars, pandas, Arrow); see
+:mod:`engine.inputs`. Bad arguments raise the same errors, with the same messages, as
+the command line: :class:`~engine.diagnostics.MethodologyError`,
+:class:`~engine.diagnostics.DataError`, :class:`~engine.diagnostics.UsageError`.
+Results have a short ``repr``, render as HTML in Jupyter, and offer ``to_polars()``,
+``to_pandas()`` and ``write(path)`` (an ``.xlsx`` path gets one workbook with every table).
+
 >>> from engine import api
->>> result = api.run("methodologies/kireeva.yaml", ["examples/kazakhstan/regions.csv"])
->>> result.frame.filter(pl.col("region") == "Almaty")["class"].to_list()
+>>> result = api.run("methodologies/kireeva.yaml", "examples/kazakhstan/regions.csv")
+>>> result
+RunResult('kireeva-innovation': 32 rows, 2 periods, 6 checks (5 fail), 1 warning)
+>>> result.to_polars().filter(pl.col("region") == "Almaty")["class"].to_list()
 ['B+', 'B++']
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from engine import runner
-from engine.diagnostics import Diagnostic, MethodologyError, Severity
+from engine.diagnostics import Code, Diagnostic, MethodologyError, Severity, UsageError
 from engine.format.build import build_methodology
 from engine.format.model import Methodology
 from engine.format.schemacheck import check_schema
 from engine.format.yamlsource import load_yaml
+from engine.inputs import DataLike, bad_methodology, data_sources, is_yaml_text, methodology_text
 from engine.io import read
 from engine.plan import Plan, build_plan
+from engine.report.results import TableResult
 from engine.report.summary import CheckResult
 from engine.runner import Data, count_periods, read_data
 
 # the orchestration lives in engine.runner; these names stay importable from here
 _no_empty_inputs = runner.no_empty_inputs
-__all__ = [
+
+if TYPE_CHECKING:
+    from engine.analysis.compare import Comparison
+    from engine.analysis.derivatives import Analytic
+    from engine.analysis.explain import Explanation
+    from engine.analysis.sensitivity import Sensitivity
+
+__all__ = [  # and ComparisonResult, imported on first use (module __getattr__)
     "Data",
+    "ExplainResult",
     "RunResult",
+    "SensitivityResult",
     "Validated",
+    "compare",
     "count_periods",
     "execute",
+    "explain",
     "load_methodology",
     "read_data",
     "run",
     "schema",
+    "sensitivity",
     "validate",
 ]
 
@@ -51,24 +76,54 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "methodology.schema.json"
 
 
 @lru_cache(maxsize=1)
-def schema() -> dict:
-    """The JSON Schema of the methodology format (schema/methodology.schema.json)."""
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the methodology format (shipped inside the package)."""
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
 
 
 @dataclass(frozen=True)
 class Validated:
+    """A methodology that passed every check, its plan, and its warnings."""
+
     methodology: Methodology
     plan: Plan
     warnings: tuple[Diagnostic, ...]
 
+    def __repr__(self) -> str:
+        m = self.methodology
+        return (
+            f"Validated({m.meta.id!r}: {len(m.inputs)} inputs, {len(m.indicators)} indicators, "
+            f"{len(m.groups)} groups, {len(m.checks)} checks)"
+        )
 
-def validate(path: str | Path) -> Validated:
-    """Check a methodology file completely, before any data is read.
 
-    Raises :class:`MethodologyError` with every problem found.
+#: what the API accepts as a methodology (see :mod:`engine.inputs`)
+MethodologyLike = str | Path | Mapping[str, Any] | Methodology | Validated
+
+
+def validate(methodology: MethodologyLike) -> Validated:
+    """Check a methodology completely, before any data is read.
+
+    `methodology` is a path, YAML text, a dict, a :class:`Methodology` or a
+    :class:`Validated` (returned as it is). Raises :class:`MethodologyError` with every
+    problem found.
+
+    >>> validate("methodologies/kireeva.yaml").methodology.meta.id
+    'kireeva-innovation'
     """
-    doc = load_yaml(path)
+    if isinstance(methodology, Validated):
+        return methodology
+    if isinstance(methodology, Methodology):
+        return Validated(methodology, build_plan(methodology), ())
+    if isinstance(methodology, Mapping):
+        doc = load_yaml("<dict>", text=methodology_text(methodology))
+    elif isinstance(methodology, str) and is_yaml_text(methodology):
+        doc = load_yaml("<string>", text=methodology)
+    elif isinstance(methodology, (str, Path)):
+        doc = load_yaml(methodology)
+    else:
+        raise bad_methodology(methodology)
     problems = check_schema(doc, schema())
     errors = [p for p in problems if p.severity == Severity.ERROR]
     if errors:
@@ -77,14 +132,18 @@ def validate(path: str | Path) -> Validated:
     return Validated(methodology, build_plan(methodology), warnings)
 
 
-def load_methodology(path: str | Path) -> Methodology:
-    """The checked methodology of a YAML file."""
-    return validate(path).methodology
+def load_methodology(methodology: MethodologyLike) -> Methodology:
+    """The checked methodology of a YAML file (or text, dict)."""
+    return validate(methodology).methodology
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """What a run produced: one row per unit and period, and the report."""
+@dataclass(frozen=True, repr=False)
+class RunResult(TableResult):
+    """What a run produced: one row per unit and period, and the report.
+
+    ``to_polars()`` is `frame`; ``write("out.xlsx")`` writes a workbook with the results,
+    the detail rows, checks, warnings, weights, adjustments and the methodology.
+    """
 
     frame: pl.DataFrame
     checks: tuple[CheckResult, ...]
@@ -100,6 +159,46 @@ class RunResult:
     @property
     def failed_errors(self) -> tuple[CheckResult, ...]:
         return tuple(c for c in self.checks if not c.passed and c.check.severity == "error")
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per unit and period: every output column."""
+        return self.frame
+
+    def __repr__(self) -> str:
+        from engine.report import results
+
+        return results.describe_run(self)
+
+    def _repr_html_(self) -> str:
+        from engine.report import notebook
+
+        return notebook.run_html(self)
+
+    def sheets(self) -> dict[str, pl.DataFrame]:
+        from engine.report import results
+
+        return results.run_sheets(self)
+
+    def chart(self, *, top: int = 5, highlight: Sequence[str] = ()) -> Any:
+        """The rank of every unit over the periods (a bump chart) as a matplotlib Figure;
+        the top and bottom `top` units and those in `highlight` are coloured and named."""
+        from engine.report.charts import Highlight, rank_chart
+
+        lay = self.methodology.layout
+        if lay.period is None or "rank" not in self.frame.columns:
+            raise UsageError(
+                [
+                    Diagnostic(
+                        Code.USAGE,
+                        "a rank chart needs an index and a period column",
+                        expected="index and data.period in the methodology",
+                    )
+                ]
+            )
+        marked = Highlight(top, top, tuple(highlight))
+        return rank_chart(
+            self.frame, lay.unit, lay.period, title=self.methodology.meta.title, highlight=marked
+        )
 
 
 def execute(
@@ -121,17 +220,224 @@ def execute(
 
 
 def run(
-    methodology: str | Path | Validated,
-    data: Sequence[str | Path],
+    methodology: MethodologyLike,
+    data: DataLike,
     options: read.ReadOptions | None = None,
     *,
     keep_detail: bool = False,
 ) -> RunResult:
     """Validate `methodology`, read `data` and compute every output column.
 
+    `data` is a path or a list of paths, or in-memory tables (see :mod:`engine.inputs`);
     `keep_detail` also returns the detail rows (``RunResult.detail``).
+
+    >>> run("methodologies/kireeva.yaml", "examples/kazakhstan/regions.csv").frame.height
+    32
     """
-    validated = methodology if isinstance(methodology, Validated) else validate(methodology)
+    validated = validate(methodology)
+    sources = data_sources(data)
     return execute(
-        validated, read_data(validated.methodology, data, options), keep_detail=keep_detail
+        validated, read_data(validated.methodology, sources, options), keep_detail=keep_detail
     )
+
+
+#: the result of :func:`compare` (defined with the comparison itself)
+def __getattr__(name: str) -> Any:
+    if name == "ComparisonResult":
+        from engine.analysis.compare import Comparison
+
+        return Comparison
+    raise AttributeError(f"module 'engine.api' has no attribute {name!r}")
+
+
+def compare(
+    methodologies: Sequence[MethodologyLike],
+    data: DataLike,
+    options: read.ReadOptions | None = None,
+) -> Comparison:
+    """Run every methodology on `data` and compare them with the first (the reference):
+    scores, ranks and classes side by side, shifts, transitions, agreement and the diff.
+
+    >>> c = compare(["methodologies/kireeva.yaml", "methodologies/kireeva-minmax.yaml"],
+    ...             "examples/kazakhstan/regions.csv")
+    >>> c.ids
+    ('kireeva-innovation', 'kireeva-minmax')
+    """
+    from engine.analysis.compare import compare as compare_methodologies
+
+    if isinstance(methodologies, (str, Path, Mapping)):
+        raise UsageError(
+            [
+                Diagnostic(
+                    Code.USAGE,
+                    "compare needs a list of methodologies, not one",
+                    expected="[reference, other, ...]",
+                )
+            ]
+        )
+    validated = _validate_all(methodologies)
+    return compare_methodologies(validated, data_sources(data), options)
+
+
+def _validate_all(methodologies: Sequence[MethodologyLike]) -> list[Validated]:
+    """Every methodology validated; every invalid one reported at once."""
+    out: list[Validated] = []
+    errors: list[Diagnostic] = []
+    for m in methodologies:
+        try:
+            out.append(validate(m))
+        except MethodologyError as err:
+            errors += err.diagnostics
+    if errors:
+        raise MethodologyError(errors)
+    return out
+
+
+@dataclass(frozen=True, repr=False)
+class SensitivityResult(TableResult):
+    """Monte Carlo uncertainty analysis, Sobol indices and analytic sensitivities.
+
+    `analysis` holds the rank intervals (``ranks``), class probabilities (``classes``) and
+    Sobol indices (``sobol``); `analytic` the derivatives and tipping points; `nominal`
+    the ordinary run. ``to_polars()`` is the rank table.
+    """
+
+    analysis: Sensitivity
+    analytic: Analytic
+    nominal: RunResult
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.analysis.ranks
+
+    def sheets(self) -> dict[str, pl.DataFrame]:
+        from engine.report import results
+
+        return results.sensitivity_sheets(self)
+
+    def __repr__(self) -> str:
+        a = self.analysis
+        return (
+            f"SensitivityResult({self.nominal.methodology.meta.id!r}: {a.replications} "
+            f"replications, {a.runs} runs, factors {', '.join(a.factors)})"
+        )
+
+    def _repr_html_(self) -> str:
+        from engine.report import notebook
+
+        return notebook.sensitivity_html(self)
+
+    def chart(self) -> Any:
+        """Rank intervals and Sobol indices as a matplotlib Figure."""
+        from engine.report.charts import sensitivity_chart
+
+        return sensitivity_chart(self.analysis, self.nominal.methodology)
+
+
+def sensitivity(
+    methodology: MethodologyLike,
+    data: DataLike,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    sobol: bool = True,
+    options: read.ReadOptions | None = None,
+    progress: Any = None,
+) -> SensitivityResult:
+    """Monte Carlo over the methodology's ``uncertainty`` design (N replications, or
+    N (d + 2) with Sobol indices), and analytic derivatives and tipping points.
+
+    `progress(done, total)` is called as replications finish.
+    """
+    from engine.analysis import derivatives
+    from engine.analysis import sensitivity as sa
+
+    validated = validate(methodology)
+    typed = read_data(validated.methodology, data_sources(data), options)
+    nominal = execute(validated, typed)
+    if typed.units is None:
+        raise UsageError(
+            [
+                Diagnostic(
+                    Code.USAGE,
+                    "sensitivity analysis needs one row per unit and period",
+                    expected="a methodology without detail-grain inputs",
+                )
+            ]
+        )
+    analysis = sa.analyse(
+        validated.methodology,
+        typed.units,
+        nominal.frame,
+        replications=replications,
+        seed=seed,
+        sobol=sobol,
+        progress=progress,
+    )
+    analytic = derivatives.analyse(validated.methodology, nominal.frame)
+    return SensitivityResult(analysis, analytic, nominal)
+
+
+@dataclass(frozen=True, repr=False)
+class ExplainResult(TableResult):
+    """One unit's result explained, one :class:`Explanation` per period.
+
+    ``to_polars()`` has one row per period and step: column, kind, formula, the formula
+    with its numbers, and the value.
+    """
+
+    explanations: tuple[Explanation, ...]
+    title: str = ""
+
+    def __iter__(self) -> Any:
+        return iter(self.explanations)
+
+    def __len__(self) -> int:
+        return len(self.explanations)
+
+    def __getitem__(self, k: int) -> Explanation:
+        return self.explanations[k]
+
+    def step(self, column: str) -> Any:
+        """The step computing `column` in the only (or last) period explained."""
+        return self.explanations[-1].step(column)
+
+    def to_polars(self) -> pl.DataFrame:
+        from engine.report import results
+
+        return results.explain_table(self)
+
+    def __repr__(self) -> str:
+        e = self.explanations[0]
+        periods = ", ".join(str(x.period) for x in self.explanations)
+        return (
+            f"ExplainResult({e.methodology!r}: {e.unit!r}, periods {periods}, {len(e.steps)} steps)"
+        )
+
+    def _repr_html_(self) -> str:
+        from engine.report import notebook
+
+        return notebook.explain_html(self)
+
+
+def explain(
+    methodology: MethodologyLike,
+    data: DataLike,
+    unit: str,
+    period: object = None,
+    *,
+    detail: bool = False,
+    options: read.ReadOptions | None = None,
+) -> ExplainResult:
+    """Every step of `unit`'s result, from raw inputs to class, with its numbers: in
+    `period`, or in every period of the unit when `period` is None.
+
+    >>> e = explain("methodologies/kireeva.yaml", "examples/kazakhstan/regions.csv", "Almaty", 2014)
+    >>> e.step("SD.norm").symbolic
+    'SD / max(SD, by=[year]) * 100'
+    """
+    from engine.analysis.explain import explain_all
+
+    validated = validate(methodology)
+    typed = read_data(validated.methodology, data_sources(data), options)
+    found = explain_all(validated, typed, unit, period, detail=detail)
+    return ExplainResult(found, validated.methodology.meta.title)

@@ -72,6 +72,7 @@ class Code(enum.StrEnum):
     CHECK_FAILED = "check-failed"
     # command line
     USAGE = "usage"
+    MISSING_EXTRA = "missing-extra"  # an optional package (pip extra) is not installed
 
 
 @dataclass(frozen=True)

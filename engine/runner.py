@@ -54,7 +54,9 @@ class Data:
 
 
 def read_data(
-    m: Methodology, paths: Sequence[str | Path], options: read.ReadOptions | None = None
+    m: Methodology,
+    paths: Sequence[str | Path | read.InMemory],
+    options: read.ReadOptions | None = None,
 ) -> Data:
     """Read and type the data a methodology needs (every problem reported at once).
 

@@ -240,9 +240,15 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "side.csv"
     result = invoke("compare", KIREEVA, ALTERNATIVE, DATA, "-o", out)
     assert result.exit_code == 0, result.stderr
-    assert "Spearman" in result.stdout and "Almaty" in result.stdout
-    assert "Class transitions" in result.stdout
-    assert "normalisation SD, SF, SE, SA, SB, SC: method leader_share(scale=100)" in result.stdout
+    text = result.stdout
+    assert "Spearman" in text and "Almaty" in text and "Class transitions" in text
+    # the summary first, the side-by-side tables next, the differences last and on request
+    assert text.index("Summary") < text.index("Index, rank and class") < text.index("Class trans")
+    diff_line = "normalisation SD, SF, SE, SA, SB, SC: method leader_share(scale=100)"
+    assert diff_line not in text and "30 differences in meaning (--diff" in text
+    with_diff = invoke("compare", KIREEVA, ALTERNATIVE, DATA, "--diff").stdout
+    assert diff_line in with_diff
+    assert with_diff.index("Class transitions") < with_diff.index(diff_line)
     frame = pl.read_csv(out)
     assert frame.height == 32 and f"shift_{ALT}" in frame.columns
     assert (frame[f"shift_{ALT}"] == frame[f"rank_{ALT}"] - frame[f"rank_{REF}"]).all()

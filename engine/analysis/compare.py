@@ -40,6 +40,7 @@ from engine import api
 from engine.analysis.diff import Change, diff
 from engine.diagnostics import Code, DataError, Diagnostic, Location, MethodologyError, UsageError
 from engine.io import read
+from engine.report.results import TableResult
 
 __all__ = ["Comparison", "Transition", "compare", "kendall_tau_b", "spearman_rho"]
 
@@ -66,8 +67,8 @@ class Transition:
         return int(self.matrix.drop(self.matrix.columns[0]).sum().sum_horizontal().item())
 
 
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, repr=False)
+class Comparison(TableResult):
     """What :func:`compare` found. Columns are named by methodology id.
 
     * `table`: unit, period, then per methodology ``index_<id>``, ``rank_<id>``,
@@ -107,6 +108,39 @@ class Comparison:
             for w in r.warnings:
                 seen.setdefault(w.render(), w)
         return tuple(seen.values())
+
+    # -- as an API result (engine.report.results.TableResult) ------------------------------
+
+    def to_polars(self) -> pl.DataFrame:
+        """The side-by-side table (see the class docstring)."""
+        return self.table
+
+    def sheets(self) -> dict[str, pl.DataFrame]:
+        from engine.report.results import comparison_sheets
+
+        return comparison_sheets(self)
+
+    def __repr__(self) -> str:
+        units = self.table[self.unit].n_unique()
+        periods = f", {self.table[self.period].n_unique()} periods" if self.period else ""
+        return f"Comparison({', '.join(map(repr, self.ids))}: {units} units{periods})"
+
+    def _repr_html_(self) -> str:
+        from engine.report.notebook import comparison_html
+
+        return comparison_html(self)
+
+    def chart(
+        self,
+        *,
+        periods: Sequence[object] | None = None,
+        top: int = 5,
+        highlight: Sequence[str] = (),
+    ) -> object:
+        """The bump chart (rank under each methodology, per period) as a matplotlib Figure."""
+        from engine.report.charts import Highlight, bump_chart
+
+        return bump_chart(self, periods=periods, highlight=Highlight(top, top, tuple(highlight)))
 
 
 # --------------------------------------------------------------------------- rank statistics
@@ -232,7 +266,8 @@ def _failed_checks(results: Sequence[api.RunResult]) -> None:
 
 
 def _class_order(m_classes: object, present: Sequence[str | None]) -> list[str]:
-    labels = [b.label for b in m_classes.bands] if m_classes is not None else []  # type: ignore[attr-defined]
+    # the declared order (bands from the top, or quantile classes as listed): Q2 before Q10
+    labels = list(m_classes.labels) if m_classes is not None else []  # type: ignore[attr-defined]
     extra = sorted({p for p in present if p is not None and p not in labels})
     out = labels + extra
     if any(p is None for p in present):
@@ -261,7 +296,7 @@ def _transition(
 
 def compare(
     methodologies: Sequence[str | Path | api.Validated],
-    data: Sequence[str | Path],
+    data: Sequence[str | Path | read.InMemory],
     options: read.ReadOptions | None = None,
 ) -> Comparison:
     """Run every methodology on `data` and compare them with the first (the reference).
@@ -367,132 +402,3 @@ def compare(
     return Comparison(
         ids, paths, layout.unit, layout.period, table, tuple(transitions), agreement, diffs, results
     )
-
-
-# --------------------------------------------------------------------------- terminal output
-
-
-def _num(v: object, digits: int = 2) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        if v == int(v) and abs(v) < 1e15:
-            return str(int(v))
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
-def _shift(v: object) -> str:
-    if v is None:
-        return "—"
-    if v == 0:
-        return "0"
-    text = _num(v)
-    return f"+{text}" if float(v) > 0 else text  # type: ignore[arg-type]
-
-
-def print_comparison(c: Comparison, console: object = None) -> None:
-    """The diff, the side-by-side table per period, transition matrices and agreement.
-
-    Methodologies are numbered in the tables (1 is the reference) to keep them narrow;
-    the legend comes first. Transition matrices show only the classes that occur.
-    """
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    from engine.analysis.diff import render_changes
-
-    console = console or Console(soft_wrap=False)
-    for k, (id_, path) in enumerate(zip(c.ids, c.paths), start=1):
-        role = " (reference)" if k == 1 else ""
-        console.print(
-            f"[bold]{k}[/bold] = {escape(id_)}{role}" + (f": {escape(str(path))}" if path else "")
-        )
-    for id_, changes in c.diff.items():
-        console.print(
-            f"\n[bold]{escape(c.reference)} → {escape(id_)}[/bold]: "
-            f"{len(changes)} difference{'s' if len(changes) != 1 else ''} in meaning"
-        )
-        for line in render_changes(changes):
-            console.print("  " + escape(line))
-    console.print()
-    number = {id_: str(k) for k, id_ in enumerate(c.ids, start=1)}
-    periods = c.table[c.period].unique(maintain_order=True).to_list() if c.period else [None]
-    for p in periods:
-        part = c.table if p is None else c.table.filter(pl.col(c.period) == p)
-        title = "Index, rank and class by methodology" + (
-            f" — {c.period} {p}" if p is not None else ""
-        )
-        table = Table(title=title, title_justify="left")
-        table.add_column(c.unit, no_wrap=True)
-        for id_ in c.ids:
-            table.add_column(f"index {number[id_]}", justify="right")
-            table.add_column(f"rank {number[id_]}", justify="right")
-            table.add_column(f"class {number[id_]}")
-        for id_ in c.ids[1:]:
-            table.add_column(f"shift {number[id_]}", justify="right")
-        for row in part.iter_rows(named=True):
-            cells = [str(row[c.unit])]
-            for id_ in c.ids:
-                cells += [
-                    _num(row[f"index_{id_}"]),
-                    _num(row[f"rank_{id_}"]),
-                    row[f"class_{id_}"] or NO_CLASS,
-                ]
-            cells += [_shift(row[f"shift_{id_}"]) for id_ in c.ids[1:]]
-            table.add_row(*(escape(x) for x in cells))
-        console.print(table)
-    console.print(
-        "[dim]shift = rank under the methodology - rank under the reference (negative: moves up)[/dim]"
-    )
-    for t in c.transitions:
-        when = (
-            "all periods"
-            if t.period is None
-            else f"{c.period} {t.period}"
-            if c.period
-            else "all units"
-        )
-        m = t.matrix
-        label_col = m.columns[0]
-        used_cols = [col for col in m.columns[1:] if m[col].sum() > 0]
-        used = m.filter(pl.sum_horizontal(m.columns[1:]) > 0) if len(m.columns) > 1 else m
-        console.print(
-            f"[italic]Class transitions, {escape(when)} ({t.total} units): rows {number[t.reference]}, "
-            f"columns {number[t.other]}[/italic]"
-        )
-        table = Table()
-        table.add_column(f"{number[t.reference]} \\ {number[t.other]}")
-        for col in used_cols:
-            table.add_column(escape(col), justify="right")
-        for row in used.select(label_col, *used_cols).iter_rows():
-            label, *counts = row
-            cells = [escape(str(label))]
-            for col, n in zip(used_cols, counts):
-                text = str(n) if n else "·"
-                cells.append(f"[bold]{text}[/bold]" if col == label and n else text)
-            table.add_row(*cells)
-        console.print(table)
-    table = Table(title="Rank agreement (units ranked by both)", title_justify="left")
-    cols = ([c.period] if c.period else []) + ["a", "b", "n", "spearman", "kendall_tau_b"]
-    for col in cols:
-        table.add_column(
-            {"spearman": "Spearman ρ", "kendall_tau_b": "Kendall τ-b"}.get(col, col),
-            justify="left" if col == c.period else "right",
-        )
-    for row in c.agreement.select(cols).iter_rows(named=True):
-        cells = []
-        for col in cols:
-            v = row[col]
-            cells.append(
-                number[v]
-                if col in ("a", "b")
-                else "—"
-                if v is None
-                else f"{v:.4f}"
-                if isinstance(v, float)
-                else str(v)
-            )
-        table.add_row(*cells)
-    console.print(table)

@@ -90,7 +90,9 @@ def p_values(r: np.ndarray, n: np.ndarray) -> np.ndarray:
     >>> p_values(np.array([0.5]), np.array([30])).round(6).tolist()
     [0.004933]
     """
-    from scipy import special
+    from engine.extras import Extra, require
+
+    special = require("scipy.special", Extra.REPORT, "p-values of correlations")
 
     df = n.astype(float) - 2
     with np.errstate(divide="ignore", invalid="ignore"):

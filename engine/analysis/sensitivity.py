@@ -553,56 +553,16 @@ def analyse(
 
 
 def write_charts(result: Sensitivity, m: Methodology, path: Path) -> list[Path]:
-    """Rank intervals per unit and the Sobol indices, as PNG and SVG (matplotlib, Agg)."""
-    import matplotlib
+    """Rank intervals per unit and the Sobol indices, as PATH.png and PATH.svg (or PATH
+    alone when it ends with .png or .svg); see :func:`engine.report.charts.sensitivity_chart`."""
+    from engine.report.charts import render, sensitivity_chart
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    matplotlib.rcParams["svg.hashsalt"] = "indexlab"
-    period = m.layout.period
-    written = []
-    periods = result.ranks[period].unique().sort().to_list() if period else [None]
-    fig, axes = plt.subplots(
-        1,
-        len(periods) + 1,
-        figsize=(
-            6 * (len(periods) + 1),
-            0.3 * max(10, result.ranks.height // max(1, len(periods))) + 2,
-        ),
-        squeeze=False,
-    )
-    for ax, p in zip(axes[0], periods):
-        part = result.ranks.filter(pl.col(period) == p) if period else result.ranks
-        part = part.sort("nominal_rank", descending=True)
-        y = list(range(part.height))
-        ax.hlines(
-            y, part["p05_rank"], part["p95_rank"], color="#4477aa", lw=3, label="5-95 % of ranks"
-        )
-        ax.plot(part["median_rank"], y, "o", color="#4477aa", label="median rank")
-        ax.plot(part["nominal_rank"], y, "x", color="#cc3311", label="nominal rank")
-        ax.set_yticks(y, [str(u) for u in part[m.layout.unit]], fontsize=7)
-        ax.invert_xaxis()
-        ax.set_xlabel("rank")
-        ax.set_title(f"Rank intervals {p if p is not None else ''}")
-        ax.legend(fontsize=7, loc="lower right")
-    ax = axes[0][-1]
-    if result.sobol.height:
-        last = result.sobol.filter(pl.col(period) == periods[-1]) if period else result.sobol
-        x = list(range(last.height))
-        ax.bar([i - 0.2 for i in x], last["S1"].fill_null(0), width=0.4, label="first order S1")
-        ax.bar([i + 0.2 for i in x], last["ST"].fill_null(0), width=0.4, label="total ST")
-        ax.set_xticks(x, last["factor"].to_list())
-        ax.set_title(f"Sobol indices of the mean rank shift {periods[-1] if period else ''}")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+    figure = sensitivity_chart(result, m)
     targets = (
         [path]
         if path.suffix in (".png", ".svg")
         else [path.with_suffix(".png"), path.with_suffix(".svg")]
     )
     for target in targets:
-        fig.savefig(target, metadata={"Date": None} if target.suffix == ".svg" else None)
-        written.append(target)
-    plt.close(fig)
-    return written
+        target.write_bytes(render(figure, target.suffix.lstrip(".")))
+    return targets

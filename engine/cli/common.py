@@ -32,6 +32,29 @@ app = typer.Typer(
 T = TypeVar("T")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"indexlab {version('indexlab')}")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            print("indexlab (not installed: no version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Composite indices from YAML methodologies: validate, run and inspect them."""
+
+
 class OutputFormat(StrEnum):
     text = "text"
     json = "json"
@@ -56,8 +79,13 @@ def show_diagnostics(diags: tuple[Diagnostic, ...] | list[Diagnostic], fmt: Outp
 
 def guard(fmt: OutputFormat, debug: bool, action: Callable[[], T]) -> T:
     """Run `action`; turn our errors into messages and exit codes."""
+    from engine.extras import MissingExtra
+
     try:
         return action()
+    except MissingExtra as err:  # one line: what needed it and how to install it
+        say(f"error[{Code.MISSING_EXTRA}]: {err}")
+        raise typer.Exit(1) from None
     except UsageError as err:
         show_diagnostics(err.diagnostics, fmt)
         raise typer.Exit(2) from None

@@ -28,6 +28,7 @@ from engine.cli.common import (
     show_diagnostics,
 )
 from engine.diagnostics import Code, Diagnostic, UsageError
+from engine.extras import Extra, require
 
 
 @app.command()
@@ -35,8 +36,9 @@ def compare(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="Two or more methodology files (.yaml, .yml), then the data files (CSV, Parquet, XLSX, JSON); "
-            "told apart by extension. The first methodology is the reference."
+            help="Two or more methodology files (.yaml, .yml), then the data files (CSV, "
+            "Parquet, XLSX, JSON); told apart by extension. The first methodology is the "
+            "reference."
         ),
     ],
     output: Annotated[
@@ -46,8 +48,9 @@ def compare(
             "--output",
             help="Write the side-by-side table here (unit, period, then per "
             "methodology index_<id>, rank_<id>, class_<id>, and "
-            "shift_<id>); format by extension: .csv, .parquet, "
-            ".xlsx, .json.",
+            "shift_<id>); format by extension: .csv, .parquet, .json; "
+            ".xlsx writes one workbook with the table, agreement, "
+            "transitions, differences and each methodology.",
         ),
     ] = None,
     chart: Annotated[
@@ -58,6 +61,21 @@ def compare(
             "otherwise to both PATH.png and PATH.svg.",
         ),
     ] = None,
+    highlight: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--highlight",
+            help="A unit to colour and name in the chart (repeat the option for several).",
+        ),
+    ] = None,
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top",
+            min=0,
+            help="With more than 20 units, the chart colours the top and bottom N by rank.",
+        ),
+    ] = 5,
     delimiter: DelimiterOpt = None,
     decimal: DecimalOpt = ".",
     thousands: ThousandsOpt = None,
@@ -68,6 +86,10 @@ def compare(
     missing: MissingOpt = None,
     id_spaces: IdSpacesOpt = "trim",
     unicode_minus: UnicodeMinusOpt = None,
+    diff: Annotated[
+        bool,
+        typer.Option("--diff", help="Also list every difference in meaning (printed last)."),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not print the comparison tables.")
     ] = False,
@@ -76,10 +98,11 @@ def compare(
 ) -> None:
     """Compare methodologies on the same data: scores, ranks and classes side by side, rank
     shifts, class transitions, Spearman and Kendall agreement, and what differs between them."""
-    from engine.analysis.compare import Comparison, print_comparison
+    from engine.analysis.compare import Comparison
     from engine.analysis.compare import compare as compare_methodologies
     from engine.io import read, write
-    from engine.report.charts import chart_targets, write_bump_chart
+    from engine.report.charts import Highlight, chart_targets, write_bump_chart
+    from engine.report.terminal import print_comparison, progress
 
     methodologies = [f for f in files if f.suffix.lower() in (".yaml", ".yml")]
     data = [f for f in files if f not in methodologies]
@@ -127,7 +150,9 @@ def compare(
             write.check_target(output, protect=protect)
         if chart is not None:
             chart_targets(chart, protect=protect)
-        return compare_methodologies(methodologies, data, options)
+            require("matplotlib", Extra.CHARTS, "--chart")  # before the work, not after
+        with progress("running the methodologies", quiet=quiet or fmt == OutputFormat.json):
+            return compare_methodologies(methodologies, data, options)
 
     def report(c: Comparison) -> None:
         show_diagnostics(c.warnings, fmt)
@@ -136,18 +161,20 @@ def compare(
                 failed = [x for x in r.checks if not x.passed]
                 if failed:
                     say(
-                        f"{r.methodology.meta.id}: {len(failed)} of {len(r.checks)} warning checks fail "
-                        "(see `indexlab run` for the rows)"
+                        f"warning[check-failed]: {r.methodology.meta.id}: {len(failed)} of "
+                        f"{len(r.checks)} checks fail (`indexlab run` lists the rows)"
                     )
         protect = [*methodologies, *data]
         if output is not None:
-            write.write_table(c.table, output, protect=protect)
-            say(f"wrote {c.table.height} rows to {output}")
+            c.write(output, protect=protect)
+            what = "every table" if output.suffix.lower() == ".xlsx" else f"{c.table.height} rows"
+            say(f"wrote {what} to {output}")
         if chart is not None:
-            for path in write_bump_chart(c, chart, protect=protect):
+            marked = Highlight(top, top, tuple(highlight or ()))
+            for path in write_bump_chart(c, chart, protect=protect, highlight=marked):
                 say(f"wrote the rank-shift chart to {path}")
         if not quiet:
-            print_comparison(c)
+            print_comparison(c, diff=diff)
 
     result = guard(fmt, debug, go)
     guard(fmt, debug, lambda: report(result))

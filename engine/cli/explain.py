@@ -74,7 +74,7 @@ def explain(
     ] = OutputFormat.text,
     debug: DebugOpt = False,
 ) -> None:
-    """Explain one unit's result: every step from raw inputs to class, each formula with its numbers."""
+    """Explain one unit's result: every step from raw inputs to class, with its numbers."""
     from engine import api
     from engine.analysis.explain import explain_all
     from engine.analysis.explanation import Explanation

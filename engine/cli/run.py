@@ -1,4 +1,4 @@
-"""``indexlab validate``, ``run`` and ``schema``: check a methodology, run it on data, print the format."""
+"""``indexlab validate``, ``run`` and ``schema``: check a methodology, run it, print the format."""
 
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ def validate(
     show_diagnostics(validated.warnings, fmt)
     m = validated.methodology
     print(
-        f"{methodology}: ok: '{m.meta.title}': {len(m.inputs)} inputs, {len(m.indicators)} indicators, "
-        f"{len(m.groups)} groups, {len(m.checks)} checks"
+        f"{methodology}: ok: '{m.meta.title}': {len(m.inputs)} inputs, "
+        f"{len(m.indicators)} indicators, {len(m.groups)} groups, {len(m.checks)} checks"
     )
 
 
@@ -58,9 +58,27 @@ def run(
         typer.Option(
             "-o",
             "--output",
-            help="Write results here; format by extension: .csv, .parquet, .xlsx, .json.",
+            help="Write results here; format by extension: .csv, .parquet, .json; .xlsx "
+            "writes one workbook: results, detail, checks, warnings, weights, adjustments "
+            "and the methodology.",
         ),
     ] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart",
+            help="Write the rank of every unit over the periods (bump chart): PATH.png or "
+            "PATH.svg, or both when PATH has another extension.",
+        ),
+    ] = None,
+    highlight: Annotated[
+        list[str] | None,
+        typer.Option("--highlight", help="A unit to colour and name in the chart (repeatable)."),
+    ] = None,
+    top: Annotated[
+        int,
+        typer.Option("--top", min=0, help="The chart colours the top and bottom N units."),
+    ] = 5,
     delimiter: DelimiterOpt = None,
     decimal: DecimalOpt = ".",
     thousands: ThousandsOpt = None,
@@ -87,8 +105,12 @@ def run(
 ) -> None:
     """Run a methodology on data: scores, ranks, classes, and the checks' report."""
     from engine import api
+    from engine.extras import Extra, require
     from engine.io import write
-    from engine.report.terminal import print_checks, print_result
+    from engine.report.charts import chart_targets, save_figure
+    from engine.report.terminal import print_checks, print_result, progress
+
+    protect = [methodology, *data]
 
     def go() -> api.RunResult:
         options = read_options(
@@ -105,8 +127,14 @@ def run(
         )
         for target in (output, detail_output):
             if target is not None:
-                write.check_target(target, protect=[methodology, *data])
-        return api.run(methodology, data, options, keep_detail=detail_output is not None)
+                write.check_target(target, protect=protect)
+        if chart is not None:
+            chart_targets(chart, protect=protect)
+            require("matplotlib", Extra.CHARTS, "--chart")  # before the work, not after
+        if output is not None and output.suffix.lower() == ".xlsx":
+            require("xlsxwriter", Extra.EXCEL, "writing Excel files")
+        with progress("reading and computing", quiet=quiet or fmt == OutputFormat.json):
+            return api.run(methodology, data, options, keep_detail=detail_output is not None)
 
     def report(result: api.RunResult) -> bool:
         show_diagnostics(result.warnings, fmt)
@@ -115,8 +143,13 @@ def run(
             say("error-severity checks failed: nothing written.")
             return False
         if output is not None:
-            write.write_table(result.frame, output, protect=[methodology, *data])
-            say(f"wrote {result.frame.height} rows to {output}")
+            result.write(output, protect=protect)
+            what = "a workbook of" if output.suffix.lower() == ".xlsx" else ""
+            say(f"wrote {what} {result.frame.height} rows to {output}".replace("  ", " "))
+        if chart is not None:
+            figure = result.chart(top=top, highlight=highlight or ())
+            for path in save_figure(figure, chart, protect=protect):
+                say(f"wrote the rank chart to {path}")
         if detail_output is not None:
             if result.detail is None:
                 raise UsageError(
@@ -128,7 +161,7 @@ def run(
                         )
                     ]
                 )
-            write.write_table(result.detail, detail_output, protect=[methodology, *data])
+            write.write_table(result.detail, detail_output, protect=protect)
             say(f"wrote {result.detail.height} detail rows to {detail_output}")
         if not quiet:
             print_result(result)

@@ -17,7 +17,6 @@ from engine.cli.common import (
     say,
     show_diagnostics,
 )
-from engine.diagnostics import Code, Diagnostic, UsageError
 
 
 @app.command()
@@ -31,9 +30,9 @@ def sensitivity(
         typer.Option(
             "-o",
             "--output",
-            help="Write the results: OUT.json holds every table; with .csv, .parquet or .xlsx "
-            "the tables go to OUT.ranks.csv, OUT.classes.csv, OUT.sobol.csv, "
-            "OUT.derivatives.csv and OUT.tipping.csv.",
+            help="Write the results: OUT.json or OUT.xlsx (one workbook) holds every table; "
+            "with .csv or .parquet the tables go to OUT.ranks.csv, OUT.classes.csv, "
+            "OUT.sobol.csv, OUT.derivatives.csv and OUT.tipping.csv.",
         ),
     ] = None,
     chart: Annotated[
@@ -58,51 +57,38 @@ def sensitivity(
     debug: DebugOpt = False,
 ) -> None:
     """Monte Carlo uncertainty analysis, Sobol indices and analytic sensitivities."""
-    from rich.progress import Progress
-
     from engine import api
-    from engine.analysis import derivatives
     from engine.analysis import sensitivity as sa
+    from engine.extras import Extra, require
     from engine.io import write
-    from engine.report.terminal import print_sensitivity
+    from engine.report.terminal import print_sensitivity, progress
 
-    def go() -> tuple[sa.Sensitivity, derivatives.Analytic, api.RunResult]:
+    protect = [methodology, *data]
+
+    def go() -> api.SensitivityResult:
         for target in (output, chart):
             if target is not None and (
                 target.suffix.lower() not in (".png", ".svg") or target == output
             ):
                 write.check_target(
-                    target if target.suffix else target.with_suffix(".json"),
-                    protect=[methodology, *data],
+                    target if target.suffix else target.with_suffix(".json"), protect=protect
                 )
-        validated = api.validate(methodology)
-        typed = api.read_data(validated.methodology, data)
-        nominal = api.execute(validated, typed)
-        if typed.units is None:
-            raise UsageError(
-                [
-                    Diagnostic(
-                        Code.USAGE,
-                        "sensitivity analysis needs one row per unit and period",
-                        expected="a methodology without detail-grain inputs",
-                    )
-                ]
-            )
-        with Progress(transient=True, disable=quiet or fmt == OutputFormat.json) as progress:
-            task = progress.add_task("replications", total=None)
-            result = sa.analyse(
-                validated.methodology,
-                typed.units,
-                nominal.frame,
+        if chart is not None:
+            require("matplotlib", Extra.CHARTS, "--chart")  # before the work, not after
+        if output is not None and output.suffix.lower() == ".xlsx":
+            require("xlsxwriter", Extra.EXCEL, "writing Excel files")
+        with progress("replications", quiet=quiet or fmt == OutputFormat.json) as update:
+            return api.sensitivity(
+                methodology,
+                data,
                 replications=replications,
                 seed=seed,
                 sobol=sobol,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                progress=update,
             )
-        analytic = derivatives.analyse(validated.methodology, nominal.frame)
-        return result, analytic, nominal
 
-    result, analytic, nominal = guard(fmt, debug, go)
+    found = guard(fmt, debug, go)
+    result, analytic, nominal = found.analysis, found.analytic, found.nominal
     show_diagnostics(nominal.warnings, fmt)
     tables = {
         "ranks": result.ranks,
@@ -113,9 +99,9 @@ def sensitivity(
     }
 
     def save() -> None:
-        protect = [methodology, *data]
         if output is not None:
-            if output.suffix.lower() == ".json":
+            suffix = output.suffix.lower()
+            if suffix == ".json":
                 payload = {k: v.to_dicts() for k, v in tables.items()} | {
                     "factors": list(result.factors),
                     "replications": result.replications,
@@ -126,6 +112,9 @@ def sensitivity(
                 target.write_text(
                     json.dumps(payload, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
                 )
+            elif suffix == ".xlsx":
+                found.write(output, protect=protect)
+                say(f"wrote every table to {output}")
             else:
                 for name, table in tables.items():
                     if table.height:

@@ -20,11 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
-import xlsxwriter
 
 from engine.diagnostics import Code, Diagnostic, UsageError
 
-__all__ = ["SUPPORTED", "check_target", "write_table", "write_workbook"]
+__all__ = ["SUPPORTED", "check_target", "escaped", "write_table", "write_workbook"]
 
 SUPPORTED = (".csv", ".parquet", ".xlsx", ".json")
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -45,7 +44,14 @@ def write_table(frame: pl.DataFrame, path: str | Path, *, protect: Sequence[Path
 def write_workbook(
     sheets: Mapping[str, pl.DataFrame], path: str | Path, *, protect: Sequence[Path] = ()
 ) -> Path:
-    """Write each frame as a sheet (named by its key) of one ``.xlsx`` workbook, atomically."""
+    """Write each frame as a sheet (named by its key) of one ``.xlsx`` workbook, atomically
+    (formats, widths, safe text: :mod:`engine.io.workbook`).
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "book.xlsx"
+    >>> write_workbook({"results": pl.DataFrame({"unit": ["A"], "index": [1.5]})}, out).name
+    'book.xlsx'
+    """
     target = check_target(path, protect=protect)
     if target.suffix.lower() != ".xlsx":
         raise UsageError([Diagnostic(Code.USAGE, f"'{target}' is not an .xlsx file")])
@@ -100,7 +106,7 @@ def check_target(path: str | Path, *, protect: Sequence[Path] = ()) -> Path:
     return target
 
 
-def _escaped(frame: pl.DataFrame) -> pl.DataFrame:
+def escaped(frame: pl.DataFrame) -> pl.DataFrame:
     """Text cells that a spreadsheet would run as a formula get a leading apostrophe."""
     text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     return frame.with_columns(
@@ -113,7 +119,7 @@ def _escaped(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _write_csv(frame: pl.DataFrame, path: Path) -> None:
-    _escaped(frame).write_csv(path, include_bom=False)
+    escaped(frame).write_csv(path, include_bom=False)
 
 
 def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
@@ -129,11 +135,9 @@ def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
 
 
 def _write_sheets(sheets: Mapping[str, pl.DataFrame], path: Path) -> None:
-    # Our own workbook: xlsxwriter's default turns strings starting with '=' into formulas.
-    options = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
-    with xlsxwriter.Workbook(str(path), options) as workbook:
-        for name, frame in sheets.items():
-            _escaped(frame).write_excel(workbook, name, autofit=True, float_precision=6)
+    from engine.io.workbook import fill_workbook
+
+    fill_workbook(sheets, path)
 
 
 _WRITERS: dict[str, Callable[[pl.DataFrame, Path], None]] = {

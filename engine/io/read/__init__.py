@@ -46,15 +46,16 @@ from engine.io.read.options import (
     Loaded,
     ReadOptions,
 )
+from engine.io.read.memory import InMemory, read_memory
 from engine.io.read.source import Source, problem
 
 DEFAULT = ReadOptions()
 
-__all__ = ["SUFFIXES", "IdSpaces", "Loaded", "ReadOptions", "header_of", "load_data"]
+__all__ = ["SUFFIXES", "IdSpaces", "InMemory", "Loaded", "ReadOptions", "header_of", "load_data"]
 
 
 def load_data(
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path | InMemory],
     *,
     keys: Sequence[str],
     numeric: Sequence[str],
@@ -82,7 +83,7 @@ def load_data(
         raise UsageError([Diagnostic(Code.USAGE, "no data files given")])
     required = list(dict.fromkeys([*keys, *text, *numeric]))
     problems: list[Diagnostic] = []
-    sources = [s for p in paths if (s := _read_file(Path(p), numeric, required, options, problems))]
+    sources = [s for p in paths if (s := _read_file(_path(p), numeric, required, options, problems))]
     _check_columns(sources, keys, required, problems)
     if problems:
         raise DataError(problems)
@@ -100,10 +101,12 @@ def load_data(
     return Loaded(combined.select(required), tuple(warnings))
 
 
-def header_of(path: str | Path, options: ReadOptions = DEFAULT) -> tuple[str, ...]:
+def header_of(path: str | Path | InMemory, options: ReadOptions = DEFAULT) -> tuple[str, ...]:
     """The column names of a data file (to tell files of different grains apart), from
     the file's metadata or its header line. An unreadable file gives no names;
     :func:`load_data` then reports why."""
+    if isinstance(path, InMemory):
+        return tuple(path.frame.columns)
     p = Path(path)
     suffix = p.suffix.lower()
     try:
@@ -141,14 +144,25 @@ def _reader(suffix: str):  # type: ignore[no-untyped-def]
     return None
 
 
+def _path(p: str | Path | InMemory) -> Path | InMemory:
+    return p if isinstance(p, InMemory) else Path(p)
+
+
 def _read_file(
-    path: Path,
+    path: Path | InMemory,
     numeric: Sequence[str],
     required: Sequence[str],
     options: ReadOptions,
     problems: list[Diagnostic],
 ) -> Source | None:
     """Read one file by its extension; problems are appended, None when unusable."""
+    if isinstance(path, InMemory):  # a frame from the Python API
+        before = len(problems)
+        source = read_memory(path, required)
+        _check_header(source, problems)
+        if source.frame.height == 0:
+            problems.append(problem(Code.DATA_FILE, path.name, "has columns but no rows"))
+        return None if len(problems) > before else source
     file = str(path)
     suffix = path.suffix.lower()
     reader = _reader(suffix)

@@ -25,7 +25,9 @@ __all__ = ["read_excel", "sheet_names"]
 
 
 def sheet_names(path: Path) -> list[str]:
-    import fastexcel
+    from engine.extras import Extra, require
+
+    fastexcel = require("fastexcel", Extra.EXCEL, "reading Excel files")
 
     return list(fastexcel.read_excel(path).sheet_names)
 

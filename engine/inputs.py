@@ -1,0 +1,160 @@
+"""What the Python API accepts as a methodology and as data, turned into one form each.
+
+A **methodology** is a path (``str`` or ``Path``), YAML text (a ``str`` with a line
+break, or starting with ``{``), a ``dict`` (as ``yaml.safe_load`` would give), a
+:class:`~engine.format.model.Methodology` or an already validated
+:class:`~engine.api.Validated`. Text and dicts go through exactly the checks a file does
+(strict YAML, JSON Schema, semantic rules); a dict is written out as YAML first, so its
+messages quote the line they are about (file ``<dict>``).
+
+**Data** is one item or a list of items, each a path (``str`` or ``Path``; a single
+string is one path, never a sequence of characters), a polars ``DataFrame`` or
+``LazyFrame``, a pandas ``DataFrame`` or a pyarrow ``Table``. Frames are read by the same
+reader as files (the same typing, checks and messages; a frame is named ``<DataFrame 1>``
+and so on). pandas and pyarrow are recognised by their type's module and never imported
+here.
+
+Anything else raises :class:`~engine.diagnostics.UsageError` saying what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from engine.diagnostics import Code, Diagnostic, UsageError
+from engine.io.read import InMemory
+
+__all__ = ["DataLike", "bad_methodology", "data_sources", "is_yaml_text", "methodology_text"]
+
+#: what the API accepts as data: one item or a sequence of them (see the module docstring)
+DataLike = Any
+
+_METHODOLOGY_EXPECTED = (
+    "a path to a YAML file, YAML text, a dict, a Methodology or a Validated methodology"
+)
+_DATA_EXPECTED = (
+    "a path (str or Path), a polars DataFrame or LazyFrame, a pandas DataFrame, "
+    "a pyarrow Table, or a list of these"
+)
+
+
+def is_yaml_text(value: str) -> bool:
+    """A string is YAML text rather than a path when it has a line break or is a flow
+    mapping (``{...}``); a one-line string is a path."""
+    return "\n" in value or value.lstrip().startswith("{")
+
+
+def methodology_text(doc: Mapping[str, Any]) -> str:
+    """A dict as YAML text, with every repeated object written out (the strict loader
+    rejects anchors and aliases)."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    try:
+        return yaml.dump(dict(doc), Dumper=Dumper, sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError as err:
+        raise UsageError(
+            [
+                Diagnostic(
+                    Code.USAGE,
+                    f"the methodology dict holds a value YAML cannot write: {err}",
+                    expected="text, numbers, booleans, None, lists and dicts",
+                )
+            ]
+        ) from None
+
+
+def bad_methodology(value: object) -> UsageError:
+    return UsageError(
+        [
+            Diagnostic(
+                Code.USAGE,
+                f"a methodology cannot be a {type(value).__name__}",
+                expected=_METHODOLOGY_EXPECTED,
+            )
+        ]
+    )
+
+
+def _kind(value: object) -> str | None:
+    """'pandas' or 'arrow' for a pandas DataFrame or pyarrow Table, by the type's module."""
+    kind = type(value)
+    root = kind.__module__.split(".")[0]
+    if root == "pandas" and kind.__name__ == "DataFrame":
+        return "pandas"
+    if root == "pyarrow" and kind.__name__ in ("Table", "RecordBatch"):
+        return "arrow"
+    return None
+
+
+def _is_frame(value: object) -> bool:
+    return isinstance(value, (pl.DataFrame, pl.LazyFrame)) or _kind(value) is not None
+
+
+def _as_polars(value: Any) -> pl.DataFrame:
+    if isinstance(value, pl.LazyFrame):
+        return value.collect()
+    if isinstance(value, pl.DataFrame):
+        return value
+    if _kind(value) == "pandas":
+        frame = pl.from_pandas(value, include_index=False)
+    else:
+        frame = pl.from_arrow(value)  # type: ignore[assignment]
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def data_sources(data: DataLike) -> list[str | Path | InMemory]:
+    """The reader's sources for `data` (see the module docstring).
+
+    >>> data_sources("examples/kazakhstan/regions.csv")
+    ['examples/kazakhstan/regions.csv']
+    >>> [str(s) for s in data_sources([pl.DataFrame({"a": [1]}), Path("b.csv")])]
+    ['<DataFrame 1>', 'b.csv']
+    """
+    items: Sequence[Any]
+    if isinstance(data, (str, Path, InMemory)) or _is_frame(data):
+        items = [data]
+    elif isinstance(data, Sequence) and not isinstance(data, (bytes, bytearray)):
+        items = data
+    elif isinstance(data, (set, frozenset, tuple)) or hasattr(data, "__iter__"):
+        items = list(data)
+    else:
+        raise UsageError(
+            [
+                Diagnostic(
+                    Code.USAGE,
+                    f"data cannot be a {type(data).__name__}",
+                    expected=_DATA_EXPECTED,
+                )
+            ]
+        )
+    if not items:
+        raise UsageError([Diagnostic(Code.USAGE, "no data given", expected=_DATA_EXPECTED)])
+    out: list[str | Path | InMemory] = []
+    problems = []
+    frames = 0
+    for k, item in enumerate(items, start=1):
+        if isinstance(item, (str, Path, InMemory)):
+            out.append(item)
+        elif _is_frame(item):
+            frames += 1
+            out.append(InMemory(f"<DataFrame {frames}>", _as_polars(item)))
+        else:
+            problems.append(
+                Diagnostic(
+                    Code.USAGE,
+                    f"data item {k} is a {type(item).__name__}",
+                    expected=_DATA_EXPECTED,
+                )
+            )
+    if problems:
+        raise UsageError(problems)
+    return out

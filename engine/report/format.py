@@ -1,0 +1,132 @@
+"""Numbers as text for people: one number of decimals per kind of value, per column.
+
+Every table the terminal or a notebook shows formats a column as a whole, so a column
+never mixes ``12.5`` with ``3.127``:
+
+======================  ===========  ==================================================
+kind                    decimals     columns
+======================  ===========  ==================================================
+score                   2            ``index``, groups, ``*.norm``, ``index_<id>``
+rank                    0 (or 1)     ``rank``, ``*_rank``, ``rank_<id>``, ``shift_<id>``
+weight                  3            ``weight``, ``effective_weight``
+share                   3            probabilities, shares (values in [0, 1])
+statistic               3            ρ, τ, Sobol indices, derivatives
+raw                     by column    inputs and anything else: as many decimals as the
+                                     column's largest magnitude needs for 4 significant
+                                     digits (``1,234`` and ``0.0123``), capped at 6
+======================  ===========  ==================================================
+
+A rank column keeps one decimal only when it holds averaged ranks (ties "average" or
+replication means). Missing values print as ``—``; booleans as ``yes``/``no``. Rounding
+is Python's: half to even on the binary value.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Iterable
+
+import polars as pl
+
+__all__ = ["Kind", "cell_text", "column_texts", "formatter", "kind_of"]
+
+MISSING = "—"
+
+
+class Kind(enum.StrEnum):
+    SCORE = "score"
+    RANK = "rank"
+    WEIGHT = "weight"
+    SHARE = "share"
+    STATISTIC = "statistic"
+    RAW = "raw"
+
+
+DECIMALS = {Kind.SCORE: 2, Kind.WEIGHT: 3, Kind.SHARE: 3, Kind.STATISTIC: 3}
+_STATISTICS = {"spearman", "kendall_tau_b", "S1", "ST", "derivative", "elasticity"}
+
+
+def kind_of(column: str, scores: Iterable[str] = ()) -> Kind:
+    """The kind of a column by its name; `scores` names further score columns (groups).
+
+    >>> kind_of("SD.norm"), kind_of("rank_kireeva"), kind_of("weight"), kind_of("grp")
+    (<Kind.SCORE: 'score'>, <Kind.RANK: 'rank'>, <Kind.WEIGHT: 'weight'>, <Kind.RAW: 'raw'>)
+    """
+    base = column.split(".")[-1]
+    if column in _STATISTICS or base in _STATISTICS or column.startswith(("S1_", "ST_")):
+        return Kind.STATISTIC
+    if "rank" in column or column.startswith("shift"):
+        return Kind.RANK
+    if "weight" in column:
+        return Kind.WEIGHT
+    if column in ("probability", "share") or column.startswith(("p_", "share")):
+        return Kind.SHARE
+    if column == "index" or column.startswith("index_") or base == "norm" or column in scores:
+        return Kind.SCORE
+    return Kind.RAW
+
+
+def _raw_decimals(values: pl.Series) -> int:
+    finite = values.filter(values.is_finite()) if values.len() else values
+    largest = float(finite.abs().max() or 0.0) if finite.len() else 0.0  # type: ignore[arg-type]
+    if largest == 0:
+        return 0 if finite.len() and bool((finite == finite.round(0)).all()) else 2
+    digits = max(0, 3 - math.floor(math.log10(largest)))
+    if bool((finite == finite.round(0)).all()):
+        return 0
+    return min(6, digits)
+
+
+def formatter(series: pl.Series, kind: Kind | None = None) -> Callable[[object], str]:
+    """A function formatting every value of `series` alike (see the module docstring)."""
+    kind = kind or kind_of(series.name)
+    if not series.dtype.is_numeric():
+        return _plain
+    floats = series.cast(pl.Float64)
+    if kind is Kind.RANK:
+        whole = floats.drop_nulls().drop_nans()
+        decimals = 0 if bool((whole == whole.round(0)).all()) else 1
+    elif kind is Kind.RAW:
+        decimals = _raw_decimals(floats.drop_nulls())
+    else:
+        decimals = DECIMALS[kind]
+    signed = kind is Kind.RANK and series.name.startswith("shift")
+
+    def text(value: object) -> str:
+        if value is None:
+            return MISSING
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if not isinstance(value, (int, float)):
+            return str(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        out = f"{value:,.{decimals}f}"
+        return f"+{out}" if signed and value > 0 else out
+
+    return text
+
+
+def _plain(value: object) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def column_texts(series: pl.Series, kind: Kind | None = None) -> list[str]:
+    """Every value of `series` as text, formatted alike."""
+    text = formatter(series, kind)
+    return [text(v) for v in series.to_list()]
+
+
+def cell_text(value: object, column: str) -> str:
+    """One value on its own, by the kind of its column (raw values: 4 significant digits)."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        kind = kind_of(column)
+        if kind is Kind.RAW:
+            return MISSING if math.isnan(value) else f"{value:,.4g}"
+        return formatter(pl.Series(column, [value]), kind)(value)
+    return _plain(value)
