@@ -122,7 +122,9 @@ def data_sources(data: DataLike) -> list[str | Path | InMemory]:
     items: Sequence[Any]
     if isinstance(data, (str, Path, InMemory)) or _is_frame(data):
         items = [data]
-    elif isinstance(data, Sequence) and not isinstance(data, (bytes, bytearray)):
+    elif isinstance(data, (Mapping, bytes, bytearray)):
+        items = [data]  # reported below as a wrong item, not taken apart
+    elif isinstance(data, Sequence):
         items = data
     elif isinstance(data, (set, frozenset, tuple)) or hasattr(data, "__iter__"):
         items = list(data)

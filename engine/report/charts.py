@@ -1,8 +1,9 @@
 """Charts as matplotlib Figures: rank (bump) charts of a run or a comparison, sensitivity.
 
 Every function returns a :class:`matplotlib.figure.Figure` built directly (never through
-``pyplot``), so a notebook shows it and nothing changes the user's backend or keeps a
-figure alive in pyplot's registry; :func:`save_figure` writes one with the Agg canvas.
+``pyplot``), so nothing changes the user's backend or keeps a figure alive in pyplot's
+registry; it has a ``_repr_png_`` so a notebook shows it; :func:`save_figure` writes one
+with the Agg canvas.
 
 Bump charts stay legible and fast at any size:
 
@@ -25,6 +26,7 @@ bytes. Files are written atomically and never over an input file.
 from __future__ import annotations
 
 import colorsys
+import functools
 import io
 import os
 import secrets
@@ -78,9 +80,17 @@ class Highlight:
     units: tuple[str, ...] = field(default=())
 
 
+@functools.cache
 def _figure_class() -> type[Figure]:
+    """matplotlib's Figure, plus ``_repr_png_`` so that Jupyter shows it even though no
+    pyplot backend (the inline one) was ever activated."""
     figure = require("matplotlib.figure", Extra.CHARTS, "drawing a chart")
-    return figure.Figure  # type: ignore[no-any-return]
+
+    class Chart(figure.Figure):  # type: ignore[misc, name-defined]
+        def _repr_png_(self) -> bytes:
+            return render(self, "png")
+
+    return Chart
 
 
 def _colours(n: int) -> list[Any]:

@@ -12,8 +12,9 @@ weight                  3            ``weight``, ``effective_weight``
 share                   3            probabilities, shares (values in [0, 1])
 statistic               3            ρ, τ, Sobol indices, derivatives
 raw                     by column    inputs and anything else: as many decimals as the
-                                     column's largest magnitude needs for 4 significant
-                                     digits (``1,234`` and ``0.0123``), capped at 6
+                                     column's median magnitude needs for 4 significant
+                                     digits (``1,234.6`` next to ``0.5``), at most 6;
+                                     none for whole numbers
 ======================  ===========  ==================================================
 
 A rank column keeps one decimal only when it holds averaged ranks (ties "average" or
@@ -67,28 +68,30 @@ def kind_of(column: str, scores: Iterable[str] = ()) -> Kind:
     return Kind.RAW
 
 
-def _raw_decimals(values: pl.Series) -> int:
+def _raw_decimals(values: pl.Series, significant: int = 4) -> int:
     finite = values.filter(values.is_finite()) if values.len() else values
-    largest = float(finite.abs().max() or 0.0) if finite.len() else 0.0  # type: ignore[arg-type]
-    if largest == 0:
-        return 0 if finite.len() and bool((finite == finite.round(0)).all()) else 2
-    digits = max(0, 3 - math.floor(math.log10(largest)))
     if bool((finite == finite.round(0)).all()):
         return 0
-    return min(6, digits)
+    sizes = finite.abs().filter(finite != 0)
+    typical = float(sizes.median() or 1.0)  # type: ignore[arg-type]
+    return min(6, max(0, significant - 1 - math.floor(math.log10(typical))))
 
 
-def formatter(series: pl.Series, kind: Kind | None = None) -> Callable[[object], str]:
-    """A function formatting every value of `series` alike (see the module docstring)."""
+def formatter(
+    series: pl.Series, kind: Kind | None = None, *, significant: int = 4
+) -> Callable[[object], str]:
+    """A function formatting every value of `series` alike (see the module docstring);
+    raw values get `significant` digits at the column's median magnitude. Integer
+    columns print as they are (years, counts)."""
     kind = kind or kind_of(series.name)
-    if not series.dtype.is_numeric():
+    if not series.dtype.is_numeric() or (series.dtype.is_integer() and kind is Kind.RAW):
         return _plain
     floats = series.cast(pl.Float64)
     if kind is Kind.RANK:
         whole = floats.drop_nulls().drop_nans()
         decimals = 0 if bool((whole == whole.round(0)).all()) else 1
     elif kind is Kind.RAW:
-        decimals = _raw_decimals(floats.drop_nulls())
+        decimals = _raw_decimals(floats.drop_nulls(), significant)
     else:
         decimals = DECIMALS[kind]
     signed = kind is Kind.RANK and series.name.startswith("shift")
@@ -116,9 +119,11 @@ def _plain(value: object) -> str:
     return str(value)
 
 
-def column_texts(series: pl.Series, kind: Kind | None = None) -> list[str]:
+def column_texts(
+    series: pl.Series, kind: Kind | None = None, *, significant: int = 4
+) -> list[str]:
     """Every value of `series` as text, formatted alike."""
-    text = formatter(series, kind)
+    text = formatter(series, kind, significant=significant)
     return [text(v) for v in series.to_list()]
 
 

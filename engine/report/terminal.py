@@ -53,6 +53,7 @@ __all__ = [
 MAX_PERIODS = 3
 MAX_ROWS = 60
 MIN_CELL = 7  # the narrowest a numeric column may get before columns are dropped
+MAX_HEADER = 12  # a longer header word folds over lines
 
 
 def _console(stderr: bool = False) -> Console:
@@ -62,9 +63,9 @@ def _console(stderr: bool = False) -> Console:
 def fit_columns(
     columns: Sequence[str], width: int, keep: Sequence[str] = ()
 ) -> tuple[list[str], list[str]]:
-    """The columns that fit in `width` (each at least MIN_CELL wide or its header's
-    longest word), dropping from the end of `columns` but never those in `keep`;
-    and the columns dropped.
+    """The columns that fit in `width` (each at least MIN_CELL wide, or its header's
+    longest word up to MAX_HEADER: longer headers fold), dropping from the end of
+    `columns` but never those in `keep`; and the columns dropped.
 
     >>> fit_columns(["unit", "a", "b", "c", "index"], 30, keep=["unit", "index"])
     (['unit', 'a', 'index'], ['b', 'c'])
@@ -74,7 +75,7 @@ def fit_columns(
 
     def need(cols: Sequence[str]) -> int:
         # a cell: its text plus one space of padding each side, plus one border
-        words = [max(MIN_CELL, *(len(w) for w in c.split())) for c in cols]
+        words = [max(MIN_CELL, min(MAX_HEADER, *(len(w) for w in c.split()))) for c in cols]
         return sum(w + 3 for w in words) + 1
 
     while need(shown) > width:
@@ -92,9 +93,10 @@ def frame_table(
     *,
     kinds: dict[str, Kind] | None = None,
     left: Sequence[str] = (),
+    significant: int = 4,
 ) -> Table:
-    """A rich table of `frame`, each column formatted as a whole; text columns and those
-    in `left` align left, numbers right."""
+    """A rich table of `frame`, each column formatted as a whole (raw values with
+    `significant` digits); text columns and those in `left` align left, numbers right."""
     table = Table(title=title or None, title_justify="left")
     columns = []
     for name in frame.columns:
@@ -103,7 +105,7 @@ def frame_table(
         table.add_column(
             escape(name), justify="right" if numeric else "left", overflow="fold", min_width=3
         )
-        text = formatter(series, (kinds or {}).get(name))
+        text = formatter(series, (kinds or {}).get(name), significant=significant)
         columns.append([escape(text(v)) for v in series.to_list()])
     for row in zip(*columns):
         table.add_row(*row)
@@ -132,9 +134,11 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
         for c in (lay.unit, *body, *(d.name for d in m.derived), *(s.name for s in m.screening))
         if c in result.frame.columns
     ]
-    # the columns to keep at any width: unit, index, rank, class; groups go first
+    # kept at any width: unit, index, rank, class; then derived outputs and screening
+    # rules (results of their own); groups (intermediate scores) are dropped first
     keep = [c for c in (lay.unit, "index", "rank", "class") if c in wanted]
-    order = [c for c in wanted if c in keep] + [c for c in wanted if c not in keep]
+    order = keep + [c for c in wanted if c not in keep and c not in scores]
+    order += [c for c in wanted if c in scores and c not in keep]
     fitted, dropped = fit_columns(order, console.width, keep)
     shown = [c for c in wanted if c in fitted]
     kinds = {c: (Kind.SCORE if c in scores else kind_of(c, scores)) for c in shown}
@@ -199,7 +203,8 @@ def print_checks(result: RunResult, *, json_format: bool = False) -> None:
             f"({escape(c.check.formula.text)}) fails for {c.failures.height} of {c.tested} rows"
         )
         keys = list(result.methodology.layout.keys)
-        console.print(frame_table(c.failures, left=keys))
+        # printed and recomputed values differ in the last digits: show six of them
+        console.print(frame_table(c.failures, left=keys, significant=6))
     if passed:
         console.print(
             f"[dim]checks passed: {len(passed)} of {len(result.checks)} "

@@ -1,0 +1,146 @@
+"""Terminal output: tables fit 80 columns, one format per column, one style for levels,
+comparisons summary first with classes in their declared order, progress only on a tty."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from engine import api
+from engine.cli import app
+from engine.report import terminal
+from engine.report.format import Kind, column_texts, kind_of
+
+ROOT = Path(__file__).resolve().parent.parent
+KIREEVA = ROOT / "methodologies/kireeva.yaml"
+TOPSIS = ROOT / "methodologies/kireeva-topsis.yaml"
+KZ = ROOT / "examples/kazakhstan/regions.csv"
+IT = ROOT / "examples/kazakhstan/it_share_table7.csv"
+HDI = ROOT / "methodologies/undp-hdi.yaml"
+HDI_DATA = ROOT / "examples/undp-hdi/input.csv"
+
+TABLE_LINE = re.compile(r"^[┏┃┡│└┗╇┠┼━─]")
+
+
+def _console(width: int = 80) -> Console:
+    return Console(width=width, record=True, file=io.StringIO(), soft_wrap=False)
+
+
+def _lines(console: Console) -> list[str]:
+    return console.export_text().splitlines()
+
+
+def _assert_fits(lines: list[str], width: int) -> None:
+    too_wide = [line for line in lines if len(line) > width]
+    assert not too_wide, too_wide[:3]
+    # every table row closes its frame on the same column
+    for line in lines:
+        if line.startswith(("┏", "┃", "┡", "│", "└")):
+            assert line.rstrip()[-1] in "┓┃┩│┘", line
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_run_tables_fit_the_width(width: int) -> None:
+    result = api.run(KIREEVA, [KZ, IT])
+    console = _console(width)
+    terminal.print_result(result, console)
+    lines = _lines(console)
+    _assert_fits(lines, width)
+    text = "\n".join(lines)
+    assert "Almaty" in text and "B++" in text
+    if width == 60:
+        assert "not shown at this width" in text
+
+
+def test_compare_fits_and_puts_the_summary_first_and_the_diff_last() -> None:
+    c = api.compare([KIREEVA, TOPSIS], KZ)
+    console = _console(80)
+    terminal.print_comparison(c, console=console)
+    lines = _lines(console)
+    _assert_fits(lines, 80)
+    text = "\n".join(lines)
+    assert text.index("Summary") < text.index("Index, rank and class") < text.index("Class trans")
+    assert "differences in meaning (--diff" in lines[-1] or "--diff" in text.splitlines()[-2]
+    assert "input labour_productivity: removed" not in text
+    console = _console(80)
+    terminal.print_comparison(c, diff=True, console=console)
+    text = console.export_text()
+    assert text.index("Class transitions") < text.index("input labour_productivity: removed")
+
+
+def test_quantile_classes_keep_their_declared_order() -> None:
+    """Q2 before Q10: the methodology's order, not the alphabet."""
+    deciles = ", ".join(f"Q{k}" for k in range(1, 11))
+    text = TOPSIS.read_text(encoding="utf-8").replace(
+        "quantiles: [Q1, Q2, Q3, Q4, Q5]", f"quantiles: [{deciles}]"
+    )
+    text = text.replace("id: kireeva-topsis", "id: topsis-deciles")
+    assert f"[{deciles}]" in text
+    c = api.compare([TOPSIS, text], KZ)
+    t = c.transitions[-1]
+    labels = [f"Q{k}" for k in range(1, 11)]
+    assert t.matrix.columns[1:] == labels
+    assert t.matrix[t.matrix.columns[0]].to_list() == ["Q1", "Q2", "Q3", "Q4", "Q5"]
+    console = _console(120)
+    terminal.print_comparison(c, console=console)
+    header = next(line for line in _lines(console) if "1 \\ 2" in line)
+    assert header.index(" Q2 ") < header.index(" Q10 ")
+
+
+def test_sensitivity_tables_fit() -> None:
+    s = api.sensitivity(KIREEVA, KZ, replications=12, seed=3)
+    console = _console(80)
+    terminal.print_sensitivity(s.analysis, s.analytic, s.nominal.methodology, console)
+    _assert_fits(_lines(console), 80)
+
+
+def test_a_column_has_one_number_of_decimals() -> None:
+    for values, kind in (
+        ([12.5, 3.127, 100.0, None], Kind.SCORE),
+        ([0.5, 1 / 3, 0.125], Kind.WEIGHT),
+        ([1234.5678, 0.5, 17.25], Kind.RAW),
+        ([0.0123, 0.00051, 0.2], Kind.RAW),
+    ):
+        texts = [t for t in column_texts(pl.Series("x", values), kind) if t != "—"]
+        decimals = {len(t.split(".")[1]) if "." in t else 0 for t in texts}
+        assert len(decimals) == 1, texts
+    assert column_texts(pl.Series("x", [1234.5678, 0.5]), Kind.RAW) == ["1,234.6", "0.5"]
+    assert column_texts(pl.Series("x", [0.0123, 0.2]), Kind.RAW) == ["0.0123", "0.2000"]
+    assert column_texts(pl.Series("shift_a", [1.0, -2.0, 0.0])) == ["+1", "-2", "0"]
+    assert column_texts(pl.Series("rank", [1.0, 2.5])) == ["1.0", "2.5"]
+    assert kind_of("index_kireeva") is Kind.SCORE and kind_of("effective_weight") is Kind.WEIGHT
+
+
+def test_checks_have_one_style_per_level() -> None:
+    runner = CliRunner()
+    done = runner.invoke(app, ["run", str(KIREEVA), str(KZ), str(IT), "-q"])
+    assert done.exit_code == 0
+    lines = done.stderr.splitlines()
+    levels = [line for line in lines if re.match(r"^(warning|error)\[", line)]
+    assert levels and all("check" in line or "missing" in line for line in levels)
+    assert not any(re.search(r"\bwarning\b.*: ok$", line) for line in lines)
+    assert any(line.startswith("checks passed: 1 of 6") for line in lines)
+
+
+def test_progress_is_hidden_when_stderr_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with terminal.progress("work") as update:
+        update(1, 2)
+        update(2, 2)
+    assert capsys.readouterr().err == ""
+
+
+def test_hdi_run_prints_the_last_three_periods_within_80_columns() -> None:
+    result = api.run(HDI, HDI_DATA)
+    console = _console(80)
+    terminal.print_result(result, console)
+    lines = _lines(console)
+    _assert_fits(lines, 80)
+    assert "first 60 of 193 units" in "\n".join(lines)
