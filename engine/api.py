@@ -51,7 +51,7 @@ _no_empty_inputs = runner.no_empty_inputs
 if TYPE_CHECKING:
     from engine.analysis.compare import Comparison
     from engine.analysis.derivatives import Analytic
-    from engine.analysis.explain import Explanation
+    from engine.analysis.explanation import Explanation
     from engine.analysis.sensitivity import Sensitivity
 
 __all__ = [  # and ComparisonResult, imported on first use (module __getattr__)

@@ -50,7 +50,8 @@ def test_charts_never_change_the_backend_or_use_pyplot() -> None:
         "fig = c.chart(); import tempfile, os\n"
         "save_figure(fig, os.path.join(tempfile.mkdtemp(), 'c.png'))\n"
         "from matplotlib.figure import Figure\n"
-        "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules, isinstance(fig, Figure))"
+        "pyplot = 'matplotlib.pyplot' in sys.modules\n"
+        "print(matplotlib.get_backend(), pyplot, isinstance(fig, Figure))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

@@ -3,7 +3,8 @@
 Each sheet has a bold header row frozen at the top, an autofilter, and columns sized to
 their content (at most :data:`MAX_WIDTH` characters wide; longer text wraps). Numbers are
 written as numbers with 16 significant digits (xlsxwriter's ``%.16G``; the cell format
-shows :data:`DECIMALS` decimals), missing and non-finite values as empty cells. Sheet names are cut to Excel's 31 characters and made unique.
+shows :data:`DECIMALS` decimals), missing and non-finite values as empty cells. Sheet
+names are cut to Excel's 31 characters and made unique.
 
 The safety rules of :mod:`engine.io.write` hold here too: text that a spreadsheet would
 run as a formula is written with a leading apostrophe, strings are never turned into

@@ -113,7 +113,7 @@ def sensitivity_html(s: SensitivityResult) -> str:
 def explain_html(e: ExplainResult) -> str:
     from rich.console import Console
 
-    from engine.analysis.explain import print_explanation
+    from engine.report.explanation import print_explanation
 
     console = Console(record=True, width=100, file=io.StringIO(), soft_wrap=True)
     for x in e.explanations:
