@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from engine import api
 from engine.cli import app
 from engine.diagnostics import UsageError
-from engine.io.workbook import MAX_ROWS, write_workbook
+from engine.io.workbook import MAX_ROWS
+from engine.io.write import write_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 KIREEVA = ROOT / "methodologies/kireeva.yaml"

@@ -119,9 +119,7 @@ def _plain(value: object) -> str:
     return str(value)
 
 
-def column_texts(
-    series: pl.Series, kind: Kind | None = None, *, significant: int = 4
-) -> list[str]:
+def column_texts(series: pl.Series, kind: Kind | None = None, *, significant: int = 4) -> list[str]:
     """Every value of `series` as text, formatted alike."""
     text = formatter(series, kind, significant=significant)
     return [text(v) for v in series.to_list()]

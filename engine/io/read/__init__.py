@@ -83,7 +83,9 @@ def load_data(
         raise UsageError([Diagnostic(Code.USAGE, "no data files given")])
     required = list(dict.fromkeys([*keys, *text, *numeric]))
     problems: list[Diagnostic] = []
-    sources = [s for p in paths if (s := _read_file(_path(p), numeric, required, options, problems))]
+    sources = [
+        s for p in paths if (s := _read_file(_path(p), numeric, required, options, problems))
+    ]
     _check_columns(sources, keys, required, problems)
     if problems:
         raise DataError(problems)
