@@ -23,10 +23,8 @@ RunResult('kireeva-innovation': 32 rows, 2 periods, 6 checks (5 fail), 1 warning
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +34,7 @@ from engine import runner
 from engine.diagnostics import Code, Diagnostic, MethodologyError, Severity, UsageError
 from engine.format.build import build_methodology
 from engine.format.model import Methodology
+from engine.format.schema import methodology_schema
 from engine.format.schemacheck import check_schema
 from engine.format.yamlsource import load_yaml
 from engine.inputs import DataLike, bad_methodology, data_sources, is_yaml_text, methodology_text
@@ -72,14 +71,10 @@ __all__ = [  # and ComparisonResult, imported on first use (module __getattr__)
     "validate",
 ]
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "methodology.schema.json"
-
-
-@lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    """The JSON Schema of the methodology format (shipped inside the package)."""
-    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return loaded
+    """The JSON Schema of the methodology format (generated from the package; the same as
+    schema/methodology.schema.json)."""
+    return methodology_schema()
 
 
 @dataclass(frozen=True)

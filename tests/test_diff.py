@@ -106,3 +106,42 @@ def test_canonical_keeps_statistics() -> None:
     x = sympy.Symbol("x")
     e = ir.stat(ir.ColMax, sympy.Add(x, 1, evaluate=False), ("year",))
     assert canonical(e) == ir.stat(ir.ColMax, sympy.Add(1, x), ("year",))
+
+
+def _with(tmp_path: Path, name: str, extra: str, aggregation: str = "") -> object:
+    """base.yaml with extra sections and group G's aggregation replaced."""
+    text = (CASES / "base.yaml").read_text(encoding="utf-8")
+    if aggregation:
+        text = text.replace(
+            "G: {members: [X, Y]}", f"G: {{members: [X, Y], aggregation: {aggregation}}}"
+        )
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text + extra, encoding="utf-8")
+    return api.load_methodology(path)
+
+
+def test_methods_are_described_by_their_declarations(tmp_path: Path) -> None:
+    """A method's parameters are shown as written; left to their default or spelt out at
+    it, they are the same setting."""
+    a = _with(
+        tmp_path, "a", "treatment: {default: {method: winsorise_log}}\n", "{method: power, p: 2}"
+    )
+    same = _with(
+        tmp_path,
+        "same",
+        "treatment: {default: {method: winsorise_log, skew: 2, max_points: 5}}\n",
+        "{method: power, p: 2.0}",
+    )
+    assert diff(a, same) == []
+    b = _with(
+        tmp_path,
+        "b",
+        "treatment: {default: {method: winsorise_log, skew: 1.5}}\n"
+        "imputation: {default: {method: median}}\n",
+        "{method: power, p: 3}",
+    )
+    assert render_changes(diff(a, b)) == [
+        "imputation X, Y, Z: method none → median",
+        "treatment X, Y, Z: method winsorise_log → winsorise_log(skew=1.5)",
+        "group G: aggregation power(p=2) → power(p=3)",
+    ]

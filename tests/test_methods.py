@@ -15,9 +15,11 @@ import polars as pl
 import pytest
 import sympy
 
-from engine import api, methods
+from engine import api
 from engine.backends.polars.compile import Context, to_polars
 from engine.diagnostics import Code, DataError, MethodologyError
+from engine.methods import catalogue
+from engine.methods.normalise_context import NormaliseContext
 
 # two periods; 2014 has a tie at the top and a different spread
 UNITS = ["a", "b", "c", "d", "a", "b", "c", "d"]
@@ -33,7 +35,9 @@ def normalise(
     frame: pl.DataFrame = FRAME,
     keys: tuple[str, ...] = ("year",),
 ) -> list[float]:
-    template = methods.NORMALISERS[method](params, keys, lower).template()
+    declared = catalogue.normalisation(method)
+    assert declared.template is not None
+    template = declared.template(NormaliseContext(declared.with_defaults(params), keys, lower))
     ctx = Context({"x": "v"}, "u", "year")
     return frame.with_columns(to_polars(template, ctx).alias("out"))["out"].to_list()
 
@@ -183,7 +187,7 @@ WEIGHTS = [
 @pytest.mark.parametrize("weights", WEIGHTS, ids=[str(w) for w in WEIGHTS])
 def test_weighted_arithmetic(weights: list) -> None:
     ws = [sympy.Integer(w) if isinstance(w, int) else w for w in weights]
-    got = aggregate(methods.weighted_arithmetic(["p", "q", "r"], ws))
+    got = aggregate(catalogue.aggregate("arithmetic", ["p", "q", "r"], ws))
     fw = [float(w) for w in ws]
     want = [sum(w * MEMBERS[m][i] for w, m in zip(fw, "pqr")) / sum(fw) for i in range(3)]
     close(got, want)
@@ -192,7 +196,7 @@ def test_weighted_arithmetic(weights: list) -> None:
 @pytest.mark.parametrize("weights", WEIGHTS, ids=[str(w) for w in WEIGHTS])
 def test_weighted_geometric(weights: list) -> None:
     ws = [sympy.Integer(w) if isinstance(w, int) else w for w in weights]
-    got = aggregate(methods.weighted_geometric(["p", "q", "r"], ws))
+    got = aggregate(catalogue.aggregate("geometric", ["p", "q", "r"], ws))
     fw = [float(w) for w in ws]
     total = sum(fw)
     want = [math.prod(MEMBERS[m][i] ** (w / total) for w, m in zip(fw, "pqr")) for i in range(3)]
@@ -201,15 +205,15 @@ def test_weighted_geometric(weights: list) -> None:
 
 def test_geometric_mean_is_at_most_arithmetic() -> None:
     ws = [sympy.Integer(1)] * 3
-    geo = aggregate(methods.weighted_geometric(["p", "q", "r"], ws))
-    ari = aggregate(methods.weighted_arithmetic(["p", "q", "r"], ws))
+    geo = aggregate(catalogue.aggregate("geometric", ["p", "q", "r"], ws))
+    ari = aggregate(catalogue.aggregate("arithmetic", ["p", "q", "r"], ws))
     assert all(g <= a for g, a in zip(geo, ari))
     assert geo[2] < ari[2]
 
 
 def test_single_member_group_is_the_member() -> None:
-    assert aggregate(methods.weighted_arithmetic(["p"], [sympy.Integer(3)])) == MEMBERS["p"]
-    close(aggregate(methods.weighted_geometric(["p"], [sympy.Integer(1)])), MEMBERS["p"])
+    assert aggregate(catalogue.aggregate("arithmetic", ["p"], [sympy.Integer(3)])) == MEMBERS["p"]
+    close(aggregate(catalogue.aggregate("geometric", ["p"], [sympy.Integer(1)])), MEMBERS["p"])
 
 
 # -- through the API: data errors ------------------------------------------------------------------

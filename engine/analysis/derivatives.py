@@ -24,10 +24,10 @@ from typing import Any
 import polars as pl
 import sympy
 
-from engine import methods
 from engine.backends.polars.compile import Context, to_polars
 from engine.format.model import Methodology
 from engine.formula import ir
+from engine.methods import catalogue
 from engine.plan import norm_column
 
 
@@ -55,9 +55,7 @@ def composed_index(m: Methodology, keep: str | None = None) -> sympy.Expr | None
         if g.aggregation == "formula":
             body = g.expr
         else:
-            body = methods.aggregator({"method": g.aggregation, **dict(g.params)})(  # type: ignore[operator]
-                g.members, weights, keys
-            )
+            body = catalogue.aggregate(g.aggregation, g.members, weights, keys, dict(g.params))
         if g.name != keep:
             exprs[g.name] = ir.rename(body, {**{k: v for k, v in normed.items()}, **exprs})
     return ir.rename(m.index.expr, {**normed, **exprs})

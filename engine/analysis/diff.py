@@ -5,12 +5,14 @@ Two methodologies are compared section by section on the checked model
 whitespace and redundant parentheses are not differences. Every formula is compared
 structurally on its sympy expression after a light canonical form (:func:`canonical`):
 sums and products are flattened and their terms sorted, ``a / b / 2`` equals
-``a / (b * 2)``, ``a >= b`` equals ``b <= a`` and ``2.0`` equals ``2``; nothing else is simplified (``exp(log(x))``
-stays as written, since its domain differs from ``x``). What differs is shown with
-:func:`engine.formula.render.show`, in the formula language.
+``a / (b * 2)``, ``a >= b`` equals ``b <= a`` and ``2.0`` equals ``2``; nothing else is
+simplified (``exp(log(x))`` stays as written, since its domain differs from ``x``). What
+differs is shown with :func:`engine.formula.render.show`, in the formula language.
 
 Group weights are compared as normalised weights ``w / sum(w)``: ``{a: 2, b: 2}`` and
-``{a: 1, b: 1}`` are the same weighting.
+``{a: 1, b: 1}`` are the same weighting. Methods (normalisation, imputation, treatment,
+aggregation) are described by their declarations (:func:`engine.methods.catalogue.describe`):
+the method with its parameters as written, ``min_max(range=[1, 100])``.
 
 >>> from engine import api
 >>> a = api.load_methodology("methodologies/kireeva.yaml")
@@ -22,12 +24,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import sympy
 
-from engine.format.model import Band, ClassScheme, Group, IndexSpec, Methodology, Normalisation
+from engine.analysis.describe import (
+    describe_aggregation,
+    describe_band,
+    describe_index,
+    describe_normalisation,
+    describe_preparation,
+    describe_rounding,
+    describe_weights,
+    normalised_weights,
+)
+from engine.format.model import (
+    Check,
+    ClassScheme,
+    Group,
+    Indicator,
+    Methodology,
+)
 from engine.formula import ir
 from engine.formula.render import show
+from engine.methods import catalogue
+from engine.methods.registry import Stage, literal
 
 __all__ = ["Change", "canonical", "diff", "render", "render_changes"]
 
@@ -77,45 +98,16 @@ def same(a: sympy.Basic | None, b: sympy.Basic | None) -> bool:
     """Structural equality of two expressions in canonical form."""
     if a is None or b is None:
         return a is b
-    return a == b or canonical(a) == canonical(b)
+    return bool(a == b or canonical(a) == canonical(b))
 
 
 def _text(expr: sympy.Basic | None) -> str | None:
     return None if expr is None else show(expr)
 
 
-# --------------------------------------------------------------------------- descriptions
+# --------------------------------------------------------------------------- weights
 
-
-def _value(v: object) -> str:
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, float) and v == int(v):
-        return str(int(v))
-    return str(v)
-
-
-def describe_normalisation(n: Normalisation) -> str:
-    """``min_max(range=[1, 100])``; ``scope=pooled`` is shown, the default scope is not."""
-    params = [f"{k}={_value(v)}" for k, v in n.params if k not in ("formula", "scope")]
-    if n.scope != "period":
-        params.append(f"scope={n.scope}")
-    return f"{n.method}({', '.join(params)})"
-
-
-def _weight(w: sympy.Basic) -> str:
-    if isinstance(w, sympy.Float):
-        return f"{float(w):.6g}"
-    return show(w)
-
-
-def normalised_weights(g: Group) -> tuple[tuple[str, sympy.Basic], ...]:
-    """Each member with its weight divided by the sum of the weights."""
-    weights = list(g.weights)  # sympy numbers or expressions already
-    total = sympy.Add(*weights) if weights else sympy.Integer(0)
-    if total == 0:
-        return tuple((m, w) for m, w in zip(g.members, weights))
-    return tuple((m, w / total) for m, w in zip(g.members, weights))
+_value = literal
 
 
 def _weights_equal(a: sympy.Basic, b: sympy.Basic) -> bool:
@@ -129,45 +121,30 @@ def _equal_weights(g: Group) -> bool:
     return all(_weights_equal(w, weights[0]) for w in weights)
 
 
-def describe_weights(g: Group) -> str:
-    return ", ".join(f"{m}: {_weight(w)}" for m, w in normalised_weights(g))
-
-
-def describe_index(ix: IndexSpec | None) -> str:
-    if ix is None:
-        return "none"
-    return f"group {ix.group}" if ix.group else show(ix.expr)
-
-
-def describe_rounding(ix: IndexSpec | None) -> str:
-    r = ix.rounding if ix else None
-    return "none" if r is None else f"{r.digits} digits, {r.mode}"
-
-
-def describe_band(b: Band, scheme: ClassScheme) -> str:
-    # the closed side of each band follows the scheme: see engine.format.model.ClassScheme
-    top, bottom = scheme.bands[0], scheme.bands[-1]
-    if scheme.closed == "lower":
-        right = "]" if b == top else ")"
-        text = f"[{_value(b.lower)}, {_value(b.upper)}{right}"
-    else:
-        left = "[" if b == bottom else "("
-        text = f"{left}{_value(b.lower)}, {_value(b.upper)}]"
-    return text + (f" group {b.group}" if b.group else "")
-
-
 # --------------------------------------------------------------------------- the diff
 
 
-def _named(before: Iterable[object], after: Iterable[object]) -> tuple[dict, dict, list[str]]:
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def _named(before: Iterable[N], after: Iterable[N]) -> tuple[dict[str, N], dict[str, N], list[str]]:
     """Items of both sides by name, and the names in order (first side, then new ones)."""
-    a = {x.name: x for x in before}  # type: ignore[attr-defined]
-    b = {x.name: x for x in after}  # type: ignore[attr-defined]
+    a = {x.name: x for x in before}
+    b = {x.name: x for x in after}
     return a, b, list(a) + [n for n in b if n not in a]
 
 
 def _added_removed(
-    section: str, a: dict, b: dict, names: Sequence[str], describe: Callable[[object], str | None]
+    section: str,
+    a: dict[str, N],
+    b: dict[str, N],
+    names: Sequence[str],
+    describe: Callable[[N], str | None],
 ) -> list[Change]:
     out = []
     for n in names:
@@ -249,13 +226,33 @@ def _indicators(a: Methodology, b: Methodology) -> list[Change]:
             )
         if not formula_same:
             norm.append(Change("normalisation", n, "formula", show(p.expr), show(q.expr)))
+        norm += _preparation(i, j)
     return out + norm
+
+
+def _preparation(i: Indicator, j: Indicator) -> list[Change]:
+    """A changed imputation or treatment of one indicator (defaults spelt out are not)."""
+    out = []
+    for stage, before, after in (
+        (Stage.IMPUTE, i.imputation, j.imputation),
+        (Stage.TREAT, i.treatment, j.treatment),
+    ):
+        if not catalogue.same_settings(stage, _settings(before), _settings(after)):
+            x, y = describe_preparation(stage, before), describe_preparation(stage, after)
+            out.append(Change(stage.value, i.name, "method", x, y))
+    return out
+
+
+def _settings(written: tuple[tuple[str, object], ...]) -> tuple[str, list[tuple[str, object]]]:
+    """(method, parameters) of an imputation or treatment as the model keeps it."""
+    params = [(k, v) for k, v in written if k != "method"]
+    return str(dict(written).get("method", "none")), params
 
 
 def _groups(a: Methodology, b: Methodology) -> list[Change]:
     x, y, names = _named(a.groups, b.groups)
     out = _added_removed(
-        "group", x, y, names, lambda g: f"{g.aggregation} of {describe_weights(g)}"
+        "group", x, y, names, lambda g: f"{describe_aggregation(g)} of {describe_weights(g)}"
     )
     for n in names:
         if n not in x or n not in y:
@@ -284,13 +281,17 @@ def _groups(a: Methodology, b: Methodology) -> list[Change]:
                 )
             )
             explained = True
-        if g.aggregation != h.aggregation:
-            out.append(Change("group", n, "aggregation", g.aggregation, h.aggregation))
+        if not catalogue.same_settings(
+            Stage.AGGREGATE, (g.aggregation, g.params), (h.aggregation, h.params)
+        ):
+            out.append(
+                Change("group", n, "aggregation", describe_aggregation(g), describe_aggregation(h))
+            )
             explained = True
         if g.coverage != h.coverage:
             out.append(Change("group", n, "coverage", _value(g.coverage), _value(h.coverage)))
-        # the same method, members and weights, yet another expression: a parameter
-        # (the power mean's p, VIKOR's v) or the formula of a formula aggregation
+        # the same method, parameters, members and weights, yet another expression: the
+        # formula of a formula aggregation, or a parameter spelt out at its default
         if not explained and not same(g.expr, h.expr):
             out.append(Change("group", n, "aggregation formula", show(g.expr), show(h.expr)))
     return out
@@ -386,8 +387,8 @@ def _derived(a: Methodology, b: Methodology) -> list[Change]:
     return out
 
 
-def _tolerance(c: object) -> str:
-    return f"absolute {_value(c.atol)}, relative {_value(c.rtol)}"  # type: ignore[attr-defined]
+def _tolerance(c: Check) -> str:
+    return f"absolute {_value(c.atol)}, relative {_value(c.rtol)}"
 
 
 def _checks(a: Methodology, b: Methodology) -> list[Change]:
@@ -432,7 +433,8 @@ def diff(a: Methodology, b: Methodology) -> list[Change]:
     """Every difference in meaning from `a` to `b`, section by section.
 
     Sections, in this order: data layout, inputs, indicators (formula, direction),
-    normalisation (method with its parameters, and its formula in ``x``), groups
+    normalisation (method with its parameters, and its formula in ``x``), imputation and
+    treatment (method with its parameters), groups
     (members, normalised weights, aggregation), index (formula or group, rounding),
     ranking, classes (bands, closed side, tolerance, class groups), derived outputs,
     checks, screening rules. Labels, descriptions and metadata are not compared.
@@ -453,20 +455,25 @@ def render(change: Change) -> str:
     )
 
 
+#: sections whose default applies to every indicator (one change may repeat per indicator)
+_PER_INDICATOR = ("normalisation", "imputation", "treatment")
+
+
 def render_changes(changes: Sequence[Change]) -> list[str]:
     """The changes as lines; the same change of several indicators is one line.
 
-    A changed default normalisation changes every indicator in the same way; it is
-    shown once, with the indicators' names joined: ``normalisation SD, SE, SF: ...``.
+    A changed default normalisation (imputation, treatment) changes every indicator in
+    the same way; it is shown once, with the indicators' names joined:
+    ``normalisation SD, SE, SF: ...``.
     """
     rows: list[tuple[Change, list[str]]] = []
-    seen: dict[tuple[str, str | None, str | None], int] = {}
+    seen: dict[tuple[str, str, str | None, str | None], int] = {}
     for change in changes:
-        key = (change.what, change.before, change.after)
-        if change.section == "normalisation" and key in seen:
+        key = (change.section, change.what, change.before, change.after)
+        if change.section in _PER_INDICATOR and key in seen:
             rows[seen[key]][1].append(change.name)
             continue
-        if change.section == "normalisation":
+        if change.section in _PER_INDICATOR:
             seen[key] = len(rows)
         rows.append((change, [change.name]))
     return [

@@ -32,12 +32,12 @@ from pathlib import Path
 import polars as pl
 import sympy
 
-from engine import methods
 from engine.backends.polars.compile import Context, to_polars
 from engine.backends.polars.execute import classify, classify_quantiles, collect
 from engine.diagnostics import Code, Diagnostic, MethodologyError
 from engine.format.model import Methodology, Uncertainty
 from engine.formula import ir
+from engine.methods import catalogue
 from engine.plan import Plan, Step, StepKind, build_plan, in_stages
 
 REP = "__rep"
@@ -117,12 +117,11 @@ def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
         spec = {"method": g.aggregation, **dict(g.params)}
         if design.aggregations:
             alts = [
-                methods.aggregator({"method": a})(g.members, weights, period_keys)  # type: ignore[operator]
-                for a in design.aggregations
+                catalogue.aggregate(a, g.members, weights, period_keys) for a in design.aggregations
             ]
             expr = _choice(alts, AGG_CHOICE)
         elif g.coverage != "all":
-            expr = methods.with_coverage(
+            expr = catalogue.aggregate_present(
                 g.aggregation,
                 g.members,
                 weights,
@@ -130,7 +129,7 @@ def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
                 dict(g.params),
             )
         else:
-            expr = methods.aggregator(spec)(g.members, weights, period_keys)  # type: ignore[operator]
+            expr = catalogue.aggregate(g.aggregation, g.members, weights, period_keys, spec)
         groups.append(dataclasses.replace(g, expr=expr))
     return dataclasses.replace(
         m, indicators=tuple(indicators), groups=tuple(groups), derived=(), checks=(), screening=()
@@ -148,9 +147,7 @@ def _preparation_choices(m: Methodology, design: Uncertainty) -> tuple[list[Step
         if design.imputations:
             options = []
             for k, spec in enumerate(design.imputations):
-                expr = methods.imputation(
-                    dict(spec), ind.name, keys, m.layout.unit, m.layout.period
-                )
+                expr = catalogue.impute(dict(spec), ind.name, keys, m.layout.unit, m.layout.period)
                 if expr is None:
                     options.append(sympy.Symbol(ind.name))
                     continue
@@ -161,7 +158,7 @@ def _preparation_choices(m: Methodology, design: Uncertainty) -> tuple[list[Step
         if design.treatments:
             options = []
             for k, spec in enumerate(design.treatments):
-                treat = methods.treatment_steps(dict(spec), current, keys, f"{ind.name}.tr~{k}")
+                treat = catalogue.treat(dict(spec), current, keys, f"{ind.name}.tr~{k}")
                 steps += [Step(column, expr, StepKind.TREATED, ind.name) for column, expr in treat]
                 options.append(sympy.Symbol(treat[-1][0]) if treat else sympy.Symbol(current))
             steps.append(

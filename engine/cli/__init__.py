@@ -11,6 +11,7 @@ from engine.cli import (  # noqa: F401  (each registers its commands)
     compare,
     diagnose,
     explain,
+    methods,
     run,
     sensitivity,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -175,6 +175,6 @@ def run(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the methodology format."""
-    from engine import api
+    from engine.format.schema import schema_text
 
-    print(json.dumps(api.schema(), indent=2, ensure_ascii=False))
+    sys.stdout.write(schema_text())

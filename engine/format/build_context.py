@@ -10,7 +10,7 @@ of the format live in the ``build_*`` modules as subclasses of this context, and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sympy
@@ -23,6 +23,8 @@ from engine.format.yamlsource import LoadedYaml
 from engine.formula import grain
 from engine.formula.parser import Formula, Scope, parse_formula
 from engine.formula.types import Kind
+from engine.methods import catalogue
+from engine.methods.registry import Problem, Stage, Usage
 
 Path_ = tuple[str | int, ...]
 
@@ -53,6 +55,11 @@ class BuildContext:
         self, code: Code, message: str, where: Location | None, hint: str | None = None
     ) -> None:
         self.warnings.append(Diagnostic(code, message, where, None, hint, Severity.WARNING))
+
+    def report(self, problems: Iterable[Problem], *path: str | int) -> None:
+        """Record a method's problems, each placed at `path` (and the key it names)."""
+        for p in problems:
+            self.error(p.code, p.message, self.at(*path, *p.at), expected=p.expected, hint=p.hint)
 
     def formula(self, *path: str | int) -> Formula:
         node: Any = self.data
@@ -159,3 +166,20 @@ class BuildContext:
         expr = self.parse(f, scope, what, Kind.CONDITION)
         self.check_grain(expr, f.location, what, layout, must_be_unit=True)
         return f, expr
+
+    def preparation(
+        self, stage: Stage, spec: Mapping[str, Any], path: Path_, indicator: str, layout: Layout
+    ) -> tuple[tuple[str, object], ...]:
+        """An imputation or treatment of `indicator` checked by its method's rules: its
+        settings as written, or none when the method changes nothing."""
+        method = catalogue.method(stage, str(spec.get("method", "none")))
+        usage = Usage(
+            indicator,
+            method.with_defaults(spec),
+            frozenset(spec),
+            period=layout.period,
+            labels=layout.labels,
+            keys=layout.keys,
+        )
+        self.report(method.check(usage), *path)
+        return () if catalogue.changes_nothing(stage, method.name) else tuple(spec.items())

@@ -1,9 +1,11 @@
 """Rules for groups: members, weights (fixed or data-driven) and aggregation.
 
 Members must be known, at unit grain and in at most one parent group; groups are put in
-dependency order. Weights must name exactly the members and not add up to 0; the
-aggregation is built from the method catalogue (:mod:`engine.methods`), over the present
-members when a coverage share is given.
+dependency order. Weights must name exactly the members and not add up to 0. The
+aggregation and the data-driven weighting are built from their declarations
+(:mod:`engine.methods.catalogue`): the method's rules are checked, then its template is
+built, over the present members when a coverage share is given (for the methods that
+have such a form), or its formula parsed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Any
 
 import sympy
 
-from engine import methods
 from engine.diagnostics import Code, did_you_mean
 from engine.format.build_context import BuildContext
 from engine.format.model import (
@@ -21,6 +22,9 @@ from engine.format.model import (
 )
 from engine.formula import grain, ir
 from engine.formula.parser import Scope
+from engine.methods import catalogue
+from engine.methods.registry import Kind, Usage
+from engine.methods.terms import num
 
 
 class GroupRules(BuildContext):
@@ -78,7 +82,7 @@ class GroupRules(BuildContext):
                 expected="one of the two",
             )
         elif weighting is not None:
-            weights = methods.data_weights(weighting, members, keys)
+            weights = catalogue.weigh(weighting, members, keys)
         elif weights_spec is not None:
             missing = [m for m in members if m not in weights_spec]
             extra = [w for w in weights_spec if w not in members]
@@ -98,7 +102,7 @@ class GroupRules(BuildContext):
                     hint=did_you_mean(w, members),
                 )
             if not missing and not extra:
-                weights = [methods._num(weights_spec[m]) for m in members]
+                weights = [num(weights_spec[m]) for m in members]
                 if sum(weights) == 0:
                     self.error(
                         Code.WEIGHTS,
@@ -108,62 +112,60 @@ class GroupRules(BuildContext):
                     )
                     weights = [sympy.Integer(1)] * len(members)
         agg_spec = spec.get("aggregation") or {}
-        agg = agg_spec.get("method", "arithmetic")
-        if agg in ("mpi", "ampi", "minimum") and (
-            weighting not in (None, "equal")
-            or (weights_spec is not None and len(set(weights_spec.values())) > 1)
-        ):
+        method = catalogue.aggregation(agg_spec.get("method", "arithmetic"))
+        where = ("groups", name, "aggregation")
+        coverage = spec.get("coverage", "all")
+        equal = (weighting is None or catalogue.weighting(weighting).equal) and (
+            weights_spec is None or len(set(weights_spec.values())) <= 1
+        )
+        before = len(self.problems)
+        if method.equal_weights and not equal:
             self.error(
                 Code.WEIGHTS,
-                f"group '{name}': {agg} aggregation uses equal weights",
-                self.at("groups", name, "aggregation"),
+                f"group '{name}': {method.name} aggregation uses equal weights",
+                self.at(*where),
                 expected="no weights, or equal weights",
             )
-        coverage = spec.get("coverage", "all")
-        formula = None
-        if agg == "formula":
-            if "formula" not in agg_spec:
-                self.error(
-                    Code.SCHEMA,
-                    f"group '{name}' aggregates by formula but gives none",
-                    self.at("groups", name, "aggregation"),
-                    expected="aggregation.formula",
-                )
-                expr: sympy.Basic = sympy.Integer(0)
-            else:
-                formula = self.formula("groups", name, "aggregation", "formula")
-                expr = self.parse(
-                    formula,
-                    Scope(
-                        {m: "member" for m in members},
-                        keys,
-                        frozenset(self.layout_.keys),
-                        expected="a member of this group: " + ", ".join(members),
-                        period=self.layout_.period,
-                    ),
-                    f"the aggregation formula of group '{name}'",
-                )
-        elif agg == "power" and agg_spec.get("p", 0) == 0:
+        usage = Usage(
+            name,
+            method.with_defaults(agg_spec),
+            frozenset(agg_spec),
+            period=self.layout_.period,
+            labels=self.layout_.labels,
+            keys=self.layout_.keys,
+            equal_weights=equal,
+            coverage=coverage != "all",
+        )
+        self.report(method.check(usage), *where)
+        if coverage != "all" and method.present is None:
             self.error(
                 Code.BAD_ARGUMENTS,
-                f"group '{name}': the power mean needs p, not 0",
-                self.at("groups", name, "aggregation"),
-                expected="p != 0 (use method: geometric for the limit p -> 0)",
+                f"group '{name}': coverage is not defined for {method.name} aggregation",
+                self.at("groups", name, "coverage"),
+                expected=_either(catalogue.with_coverage()),
             )
-            expr = sympy.Integer(0)
+        formula = None
+        if len(self.problems) > before:
+            expr: sympy.Basic = sympy.Integer(0)
+        elif method.kind is Kind.FORMULA:
+            formula = self.formula(*where, "formula")
+            expr = self.parse(
+                formula,
+                Scope(
+                    {m: "member" for m in members},
+                    keys,
+                    frozenset(self.layout_.keys),
+                    expected="a member of this group: " + ", ".join(members),
+                    period=self.layout_.period,
+                ),
+                f"the aggregation formula of group '{name}'",
+            )
         elif coverage != "all":
-            if agg not in ("arithmetic", "geometric", "harmonic", "power", "minimum"):
-                self.error(
-                    Code.BAD_ARGUMENTS,
-                    f"group '{name}': coverage is not defined for {agg} aggregation",
-                    self.at("groups", name, "coverage"),
-                    expected="arithmetic, geometric, harmonic, power or minimum",
-                )
-                expr = sympy.Integer(0)
-            else:
-                expr = methods.with_coverage(agg, members, weights, float(coverage), agg_spec)
+            expr = catalogue.aggregate_present(
+                method.name, members, weights, float(coverage), agg_spec
+            )
         else:
-            expr = methods.aggregator(agg_spec)(members, weights, keys)  # type: ignore[operator]
+            expr = catalogue.aggregate(method.name, members, weights, keys, agg_spec)
         if "round" in spec:
             r = spec["round"]
             expr = ir.Round(
@@ -173,7 +175,7 @@ class GroupRules(BuildContext):
             name,
             members,
             tuple(weights),
-            agg,
+            method.name,
             expr,
             spec.get("label"),
             formula,
@@ -181,3 +183,8 @@ class GroupRules(BuildContext):
             coverage,
             tuple((k, v) for k, v in agg_spec.items() if k not in ("method", "formula")),
         )
+
+
+def _either(names: Sequence[str]) -> str:
+    """``a, b or c``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]

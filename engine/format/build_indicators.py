@@ -14,6 +14,7 @@ from typing import Any
 import sympy
 
 from engine.diagnostics import Code, did_you_mean
+from engine.format.build_context import Path_
 from engine.format.build_normalisation import NormalisationRules
 from engine.format.model import (
     Direction,
@@ -25,6 +26,7 @@ from engine.format.model import (
 )
 from engine.formula import ir
 from engine.formula.parser import Formula
+from engine.methods.registry import Stage
 
 #: output columns the engine writes; user names may not take them
 RESERVED = frozenset({"index", "index_unrounded", "rank", "class", "class_group"})
@@ -139,23 +141,8 @@ class IndicatorRules(NormalisationRules):
                     ir.Str(r.get("mode", "half_up")),
                     evaluate=False,
                 )
-            imp = imputations[name]
-            for col in imp.get("by", []):
-                if col not in layout.labels + layout.keys:
-                    self.error(
-                        Code.UNKNOWN_NAME,
-                        f"imputation of '{name}' groups by '{col}', which is not a data column",
-                        None,
-                        expected="a label column (data.labels)",
-                        hint=did_you_mean(col, layout.labels),
-                    )
-            if imp.get("method") == "locf" and not layout.period:
-                self.error(
-                    Code.SCHEMA,
-                    "imputation 'locf' needs a period column",
-                    None,
-                    expected="data.period",
-                )
+            imputation = self.preparation(Stage.IMPUTE, *imputations[name], name, layout)
+            treatment = self.preparation(Stage.TREAT, *treatments[name], name, layout)
             g = self.check_grain(
                 expr, f.location, f"indicator '{name}'", layout, must_be_unit=False
             )
@@ -170,16 +157,17 @@ class IndicatorRules(NormalisationRules):
                     s.get("label"),
                     s.get("unit"),
                     g,
-                    tuple(imp.items()) if imp.get("method", "none") != "none" else (),
-                    tuple(treatments[name].items())
-                    if treatments[name].get("method", "none") != "none"
-                    else (),
+                    imputation,
+                    treatment,
                 )
             )
         return tuple(out)
 
-    def per_indicator(self, section: str, specs: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-        """Each indicator's settings of a default/overrides section (imputation, treatment)."""
+    def per_indicator(
+        self, section: str, specs: Mapping[str, Any]
+    ) -> dict[str, tuple[dict[str, Any], Path_]]:
+        """Each indicator's settings of a default/overrides section (imputation, treatment),
+        with where they are written."""
         spec = self.data.get(section, {}) or {}
         overrides = spec.get("overrides", {}) or {}
         for name in overrides:
@@ -192,4 +180,9 @@ class IndicatorRules(NormalisationRules):
                     hint=did_you_mean(name, specs),
                 )
         default = spec.get("default", {"method": "none"})
-        return {name: dict(overrides.get(name, default)) for name in specs}
+        return {
+            name: (dict(overrides[name]), (section, "overrides", name))
+            if name in overrides
+            else (dict(default), (section, "default"))
+            for name in specs
+        }

@@ -1,8 +1,10 @@
 """Rules for normalisation: the default, per-indicator overrides and their methods.
 
 Each indicator gets the normalisation of its override or of the default, built from the
-method catalogue (:mod:`engine.methods`) for its direction; a ``formula`` normalisation
-is parsed in the symbol ``x``.
+method's declaration (:mod:`engine.methods.catalogue`) for its direction: the
+declaration's rules are checked and placed at the normalisation's YAML, then its template
+is built (or, for a method whose formula is the methodology's, the formula is parsed in
+the symbol ``x``). The scope is shared by every method and checked here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Any
 
 import sympy
 
-from engine import methods
 from engine.diagnostics import Code, did_you_mean
 from engine.format.build_context import BuildContext, Path_
 from engine.format.model import (
@@ -21,6 +22,9 @@ from engine.format.model import (
 )
 from engine.formula import ir
 from engine.formula.parser import Scope
+from engine.methods import catalogue
+from engine.methods.normalise_context import NormaliseContext
+from engine.methods.registry import Kind, Usage
 
 
 class NormalisationRules(BuildContext):
@@ -40,6 +44,7 @@ class NormalisationRules(BuildContext):
                     hint=did_you_mean(name, specs),
                 )
         out = {}
+        path: Path_
         for name, spec in specs.items():
             if name in overrides:
                 norm, path = overrides[name], ("normalisation", "overrides", name)
@@ -52,68 +57,42 @@ class NormalisationRules(BuildContext):
     def normalisation(
         self, spec: Mapping[str, Any], path: Path_, layout: Layout, lower: bool, indicator: str
     ) -> Normalisation:
-        method = spec["method"]
-        scope = spec.get("scope", "period")
-        reference = None
-        if isinstance(scope, dict):
-            if not layout.period:
+        method = catalogue.normalisation(spec["method"])
+        written_scope = spec.get("scope", "period")
+        scope, reference = str(written_scope), None
+        if isinstance(written_scope, dict):
+            scope = f"period {written_scope['period']}"
+            if layout.period:
+                reference = (layout.period, written_scope["period"])
+            else:
                 self.error(
                     Code.SCHEMA,
                     "a reference-period scope needs a period column",
                     self.at(*path, "scope"),
                     expected="data.period",
                 )
-            reference, scope = (layout.period, scope["period"]), f"period {scope['period']}"
         keys = self.stat_keys(layout) if scope == "period" else ()
         params = tuple((k, v) for k, v in spec.items() if k not in ("method", "scope", "formula"))
-        if method == "leader_share" and lower and "cost" not in spec:
-            self.error(
-                Code.UNKNOWN_METHOD,
-                f"indicator '{indicator}' is 'lower is better' "
-                "but its leader share has no cost rule",
-                self.at(*path) if path else None,
-                expected="cost: min_over_x (min(x) / x) or cost: one_minus_share (1 - x / max(x))",
-                hint="x / max(x) of a cost indicator gives the worst unit the top score",
-            )
-        if method == "goalposts" and spec.get("transform") in ("log_ct", "log_plus1"):
-            self.error(
-                Code.BAD_ARGUMENTS,
-                f"goalposts of '{indicator}' cannot follow the data-dependent "
-                f"transform {spec['transform']}",
-                self.at(*path),
-                expected="transform: log or box_cox",
-            )
-        if method == "goalposts" and spec["upper"] <= spec["lower"]:
-            self.error(
-                Code.BAD_ARGUMENTS,
-                f"goalposts of '{indicator}': upper {spec['upper']} <= lower {spec['lower']}",
-                self.at(*path),
-                expected="lower < upper",
-            )
-        if (
-            method == "categorical"
-            and len(spec.get("scores", [0] * 6)) != len(spec.get("percentiles", [0] * 5)) + 1
-        ):
-            self.error(
-                Code.BAD_ARGUMENTS,
-                f"categorical normalisation of '{indicator}' needs one score more than percentiles",
-                self.at(*path),
-                expected="len(scores) == len(percentiles) + 1",
-            )
-        cls = methods.NORMALISERS.get(method, methods.Identity)
-        if method == "ampi" and "base" in spec:
-            if not layout.period:
-                self.error(
-                    Code.SCHEMA,
-                    "ampi's base period needs a period column",
-                    self.at(*path),
-                    expected="data.period",
-                )
-            reference = (layout.period, spec["base"]) if layout.period else None
-        normaliser = cls(dict(params), keys, lower, reference, layout.unit, spec.get("transform"))
-        requires, requirement = normaliser.requires()
+        values = method.with_defaults(spec)
+        before = len(self.problems)
+        usage = Usage(
+            indicator,
+            values,
+            frozenset(spec),
+            lower_is_better=lower,
+            period=layout.period,
+            labels=layout.labels,
+            keys=layout.keys,
+        )
+        self.report(method.check(usage), *path)
+        context = NormaliseContext(
+            values, keys, lower, reference, layout.unit, layout.period, spec.get("transform")
+        )
+        requires, requirement = method.requirement(context)
         formula = None
-        if method == "formula":
+        if len(self.problems) > before:  # rejected: the template may not even be defined
+            expr: sympy.Basic = sympy.Integer(0)
+        elif method.kind is Kind.FORMULA:
             formula = self.formula(*path, "formula")
             expr = self.parse(
                 formula,
@@ -126,12 +105,13 @@ class NormalisationRules(BuildContext):
                 ),
                 f"the normalisation formula of '{indicator}'",
             )
-            expr = ir.rename(expr, {"x": normaliser.x()}) if spec.get("transform") else expr
+            expr = ir.rename(expr, {"x": context.x()}) if spec.get("transform") else expr
         else:
-            expr = normaliser.template()
+            assert method.template is not None  # every template-kind normaliser has one
+            expr = method.template(context)
         if "round" in spec:
             r = spec["round"]
             expr = ir.Round(
                 expr, sympy.Integer(r["digits"]), ir.Str(r.get("mode", "half_up")), evaluate=False
             )
-        return Normalisation(method, params, scope, expr, formula, requires, requirement)
+        return Normalisation(method.name, params, scope, expr, formula, requires, requirement)

@@ -133,7 +133,7 @@ class OutputRules(BuildContext):
         specs: Mapping[str, Any] = self.data.get("derived", {}) or {}
         scope = self.scope(
             layout,
-            names | {n: "derived output" for n in specs},
+            {**names, **{n: "derived output" for n in specs}},
             "an input, indicator, group, index, rank or derived name",
         )
         parsed = {}

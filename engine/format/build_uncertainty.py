@@ -16,6 +16,7 @@ from engine.format.model import (
     Uncertainty,
 )
 from engine.formula import grain
+from engine.methods.registry import Stage
 
 
 class UncertaintyRules(NormalisationRules):
@@ -64,12 +65,8 @@ class UncertaintyRules(NormalisationRules):
         if spec.get("weights"):
             ((kind, value),) = spec["weights"].items()
             weights = (kind, float(value))
-        imputations = tuple(
-            tuple(a.items()) for a in (spec.get("imputation") or {}).get("alternatives", [])
-        )
-        treatments = tuple(
-            tuple(a.items()) for a in (spec.get("treatment") or {}).get("alternatives", [])
-        )
+        imputations = self.alternatives(Stage.IMPUTE, spec, layout)
+        treatments = self.alternatives(Stage.TREAT, spec, layout)
         return Uncertainty(
             int(spec.get("replications", 1000)),
             int(spec.get("seed", 0)),
@@ -84,3 +81,16 @@ class UncertaintyRules(NormalisationRules):
             treatments,
             probabilities("treatment", len(treatments)),
         )
+
+    def alternatives(
+        self, stage: Stage, spec: Mapping[str, Any], layout: Layout
+    ) -> tuple[tuple[tuple[str, object], ...], ...]:
+        """The imputation or treatment alternatives, each checked by its method's rules for
+        every indicator it would apply to."""
+        written = (spec.get(stage.value) or {}).get("alternatives", [])
+        for k, alt in enumerate(written):
+            for name in self.data["indicators"]:
+                self.preparation(
+                    stage, alt, ("uncertainty", stage.value, "alternatives", k), name, layout
+                )
+        return tuple(tuple(a.items()) for a in written)

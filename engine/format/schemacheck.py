@@ -21,7 +21,9 @@ Special cases:
   reported as if it were the only schema. Otherwise the message lists the allowed forms.
 
 ``expected=`` comes from the failing subschema: its ``description`` if it has one, else
-its ``enum`` ("one of: higher, lower"), ``const`` or ``type``.
+its ``enum`` ("one of: higher, lower"), ``const`` or ``type``. A part of the format
+defined once under ``$defs`` is described where it is used (``{"description": ...,
+"$ref": ...}``); an error inside it takes that description (:func:`_referrer`).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def load_schema(path: str | Path) -> dict[str, Any]:
 @functools.lru_cache(maxsize=16)
 def _load_schema(resolved: str) -> dict[str, Any]:
     with open(resolved, encoding="utf-8") as fh:
-        schema = json.load(fh)
+        schema: dict[str, Any] = json.load(fh)
     Draft202012Validator.check_schema(schema)
     return schema
 
@@ -100,9 +102,13 @@ def check_schema(loaded: LoadedYaml, schema: dict[str, Any]) -> tuple[Diagnostic
 def _diagnose(error: ValidationError, loaded: LoadedYaml, root: dict[str, Any]) -> list[Diagnostic]:
     keyword = error.validator
     path = tuple(error.absolute_path)
-    instance = error.instance
-    value = error.validator_value
+    instance: Any = error.instance
+    value: Any = error.validator_value
     schema = error.schema if isinstance(error.schema, dict) else {}
+    if "description" not in schema:
+        described = _referrer(root, error.absolute_schema_path)
+        if described is not None:
+            schema = {**schema, "description": described}
     what = _name(path)
     loc = loaded.locate(path)
 
@@ -202,7 +208,8 @@ def _missing(
     error: ValidationError, loaded: LoadedYaml, path: tuple[str | int, ...], what: str
 ) -> list[Diagnostic]:
     instance = error.instance if isinstance(error.instance, dict) else {}
-    missing = [p for p in error.validator_value if p not in instance]
+    required: Any = error.validator_value
+    missing = [p for p in required if p not in instance]
     # jsonschema yields one error per missing key with the text "'name' is a required …"
     name = next((p for p in missing if error.message.startswith(f"{p!r} ")), None)
     if name is None:
@@ -259,7 +266,7 @@ def _forbidden(
     schema_path = list(error.absolute_schema_path)
     parent = _value_at(loaded.data, path)
     if schema_path and schema_path[-1] == "properties" and isinstance(parent, dict):
-        properties = _value_at(root, schema_path)
+        properties = _schema_at(root, schema_path)
         if isinstance(properties, dict):
             keys = [k for k, s in properties.items() if s is False and k in parent]
             if keys:
@@ -366,6 +373,34 @@ def _alternatives(alternatives: Any) -> str | None:
         return None
     forms = [_expected(alt) or "another form" for alt in alternatives]
     return truncate(" | ".join(dict.fromkeys(forms)), 200)
+
+
+def _schema_at(root: dict[str, Any], path: Sequence[str | int]) -> Any:
+    """The subschema at a jsonschema schema path, which passes through ``$ref`` silently."""
+    node: Any = root
+    for part in path:
+        while isinstance(node, dict) and part not in node and "$ref" in node:
+            node = _resolve(root, node["$ref"])
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _resolve(root: dict[str, Any], ref: Any) -> Any:
+    """A local reference ``#/$defs/name`` (the only kind the format uses)."""
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        return None
+    return _value_at(root, ref[2:].split("/"))
+
+
+def _referrer(root: dict[str, Any], schema_path: Sequence[str | int]) -> str | None:
+    """The description of the ``$ref`` that led to the failing subschema, if any."""
+    node = _schema_at(root, list(schema_path)[:-1])
+    if isinstance(node, dict) and "$ref" in node and isinstance(node.get("description"), str):
+        return str(node["description"])
+    return None
 
 
 def _value_at(data: Any, path: Sequence[str | int]) -> Any:

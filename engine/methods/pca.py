@@ -20,8 +20,8 @@ import numpy as np
 import polars as pl
 import sympy
 
-from engine import methods
 from engine.format.model import Methodology
+from engine.methods import catalogue
 from engine.plan import build_plan, norm_column
 
 
@@ -65,8 +65,7 @@ def resolve(m: Methodology, run: object) -> Methodology:
                 )
             else:
                 weights.append(sympy.Float(per_period[None][j]))
-        spec = {"method": g.aggregation, **dict(g.params)}
-        expr = methods.aggregator(spec)(g.members, weights, keys)  # type: ignore[operator]
+        expr = catalogue.aggregate(g.aggregation, g.members, weights, keys, dict(g.params))
         groups = tuple(
             dataclasses.replace(x, weights=tuple(weights), expr=expr) if x.name == g.name else x
             for x in m.groups

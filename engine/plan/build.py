@@ -27,11 +27,12 @@ import dataclasses
 
 import sympy
 
-from engine import methods
 from engine.diagnostics import Code, Diagnostic, MethodologyError
 from engine.format.model import Indicator, Methodology
 from engine.formula import grain, ir
 from engine.formula.render import show
+from engine.methods import catalogue
+from engine.methods.terms import X
 from engine.plan.model import Phase, Plan, Stages, Step, StepKind, norm_column
 
 
@@ -72,7 +73,7 @@ def _steps(m: Methodology) -> list[Step]:
         steps.append(Step(ind.name, ind.expr, StepKind.INDICATOR, ind.name, ind.formula.text))
     for ind in unit_level:
         source = ind.name
-        imputed = methods.imputation(
+        imputed = catalogue.impute(
             dict(ind.imputation), ind.name, period_keys, m.layout.unit, m.layout.period
         )
         if imputed is not None:
@@ -86,17 +87,16 @@ def _steps(m: Methodology) -> list[Step]:
                     f"{dict(ind.imputation)['method']} imputation",
                 )
             )
-        for column, expr in methods.treatment_steps(
-            dict(ind.treatment), source, period_keys, ind.name
-        ):
-            steps.append(Step(column, expr, StepKind.TREATED, ind.name, "winsorise_log treatment"))
+        for column, expr in catalogue.treat(dict(ind.treatment), source, period_keys, ind.name):
+            text = f"{dict(ind.treatment)['method']} treatment"
+            steps.append(Step(column, expr, StepKind.TREATED, ind.name, text))
         if ind.treatment:
             source = ind.name + ".treated"
         norm = ind.normalisation
-        expr = ir.rename(norm.expr, {methods.X.name: sympy.Symbol(source)})
+        expr = ir.rename(norm.expr, {X.name: sympy.Symbol(source)})
         text = norm.formula.text if norm.formula else norm.method
         requires = (
-            ir.rename(norm.requires, {methods.X.name: sympy.Symbol(source)})
+            ir.rename(norm.requires, {X.name: sympy.Symbol(source)})
             if norm.requires is not None
             else None
         )
@@ -113,16 +113,12 @@ def _steps(m: Methodology) -> list[Step]:
         )
     for g in m.groups:
         text = g.formula.text if g.formula else f"{g.aggregation} mean of " + ", ".join(g.members)
-        requires = None
-        if (
-            g.aggregation in methods.POSITIVE_MEMBERS and g.coverage == "all"
-        ):  # ln y, 1/y need y > 0
-            positive = [
-                sympy.StrictGreaterThan(sympy.Symbol(m), 0, evaluate=False) for m in g.members
-            ]
-            requires = _rename(
-                positive[0] if len(positive) == 1 else sympy.And(*positive, evaluate=False), normed
-            )
+        requires, requirement = (
+            catalogue.member_requirement(g.aggregation, g.members)
+            if g.coverage == "all"  # over the present members, a missing one is skipped
+            else (None, "")
+        )
+        requires = _rename(requires, normed) if requires is not None else None
         steps.append(
             Step(
                 g.name,
@@ -131,7 +127,7 @@ def _steps(m: Methodology) -> list[Step]:
                 g.name,
                 text,
                 requires=requires,
-                requirement=f"a {g.aggregation} mean needs every member > 0",
+                requirement=requirement,
             )
         )
     if m.index is not None:

@@ -1,0 +1,134 @@
+"""COINr's default treatment as column steps: winsorise while skewed, else take the log.
+
+Each winsorisation step is one column that reads the previous one; the last step chooses
+between the winsorised values and the log of the original. All statistics are taken over
+the rows sharing `keys` (the period). This is the IR implementation of the
+``winsorise_log`` declaration in :mod:`engine.methods.treat`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sympy
+
+from engine.formula import ir
+from engine.methods.terms import div as _div
+from engine.methods.terms import mul as _mul
+from engine.methods.terms import num as _num
+from engine.methods.terms import sub as _sub
+
+__all__ = ["treatment_steps"]
+
+
+def _moments(x: sympy.Expr, keys: tuple[str, ...]) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
+    """n, sample skewness and excess kurtosis of x over the rows sharing `keys` (e1071 type 2)."""
+    n = ir.stat(ir.ColCount, x, keys)
+    d = _sub(x, ir.stat(ir.ColMean, x, keys))
+    m2, m3, m4 = (ir.stat(ir.ColSum, sympy.Pow(d, k, evaluate=False), keys) for k in (2, 3, 4))
+    one, two, three = sympy.Integer(1), sympy.Integer(2), sympy.Integer(3)
+    skew = _mul(
+        _div(
+            _mul(sympy.Pow(n, sympy.Rational(1, 2), evaluate=False), m3),
+            sympy.Pow(m2, sympy.Rational(3, 2), evaluate=False),
+        ),
+        _div(sympy.Pow(_mul(n, _sub(n, one)), sympy.Rational(1, 2), evaluate=False), _sub(n, two)),
+    )
+    r = _div(_mul(n, m4), sympy.Pow(m2, 2, evaluate=False))
+    kurt = _div(
+        _mul(
+            sympy.Add(
+                _mul(sympy.Add(n, one, evaluate=False), _sub(r, three)),
+                sympy.Integer(6),
+                evaluate=False,
+            ),
+            _sub(n, one),
+        ),
+        _mul(_sub(n, two), _sub(n, three)),
+    )
+    return n, skew, kurt
+
+
+def treatment_steps(
+    column: str, keys: tuple[str, ...], prefix: str, params: Mapping[str, Any]
+) -> list[tuple[str, sympy.Expr]]:
+    """COINr's default treatment of `column` as column steps: (name, expression) in order,
+    named `prefix` + ".w1", ... and `prefix` + ".treated".
+
+    `params` are ``skew``, ``kurtosis`` and ``max_points``. Units of a period with fewer
+    than 4 values are left untreated (skewness and kurtosis need n >= 4).
+    """
+    skew_max, kurt_max = _num(params["skew"]), _num(params["kurtosis"])
+    original = sympy.Symbol(column)
+
+    def failing(x: sympy.Expr, *more: sympy.Basic) -> sympy.Basic:
+        n, skew, kurt = _moments(x, keys)
+        return sympy.And(
+            sympy.GreaterThan(n, 4, evaluate=False),
+            sympy.GreaterThan(sympy.Abs(skew, evaluate=False), skew_max, evaluate=False),
+            sympy.GreaterThan(kurt, kurt_max, evaluate=False),
+            *more,
+            evaluate=False,
+        )
+
+    steps: list[tuple[str, sympy.Expr]] = []
+    current: sympy.Expr = original
+    limit = int(params["max_points"])
+    for k in range(limit):  # each step changes at least one point
+        _, skew, _ = _moments(current, keys)
+        hi, lo = ir.stat(ir.ColMax, current, keys), ir.stat(ir.ColMin, current, keys)
+        next_hi = ir.stat(
+            ir.ColMax,
+            sympy.Piecewise((current, sympy.StrictLessThan(current, hi)), evaluate=False),
+            keys,
+        )
+        next_lo = ir.stat(
+            ir.ColMin,
+            sympy.Piecewise((current, sympy.StrictGreaterThan(current, lo)), evaluate=False),
+            keys,
+        )
+        # COINr counts winsorised points (tied extremes each count), not steps
+        changed = ir.stat(
+            ir.ColSum,
+            ir.If(
+                sympy.Ne(current, original, evaluate=False),
+                sympy.Integer(1),
+                sympy.Integer(0),
+                evaluate=False,
+            ),
+            keys,
+        )
+        room = sympy.StrictLessThan(changed, limit, evaluate=False)
+        # conditions built flat: sympy would evaluate a nested And or a Not of a relation
+        winsorised = ir.If(
+            failing(
+                current,
+                room,
+                sympy.GreaterThan(skew, 0, evaluate=False),
+                sympy.Eq(current, hi, evaluate=False),
+            ),
+            next_hi,
+            ir.If(
+                failing(
+                    current,
+                    room,
+                    sympy.StrictLessThan(skew, 0, evaluate=False),
+                    sympy.Eq(current, lo, evaluate=False),
+                ),
+                next_lo,
+                current,
+                evaluate=False,
+            ),
+            evaluate=False,
+        )
+        name = f"{prefix}.w{k + 1}"
+        steps.append((name, winsorised))
+        current = sympy.Symbol(name)
+    lo, hi = ir.stat(ir.ColMin, original, keys), ir.stat(ir.ColMax, original, keys)
+    log_ct = sympy.log(
+        sympy.Add(_sub(original, lo), _mul(sympy.Rational(1, 100), _sub(hi, lo)), evaluate=False),
+        evaluate=False,
+    )
+    steps.append((prefix + ".treated", ir.If(failing(current), log_ct, current, evaluate=False)))
+    return steps
