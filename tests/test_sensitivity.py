@@ -167,6 +167,19 @@ def test_replications_equal_plain_runs_of_each_variant(tmp_path: Path, small_dat
         compare_replication(runs, rep, api.run(path, [small_data]).frame)
 
 
+def test_a_sampled_waspas_equals_the_plain_run(tmp_path: Path, small_data: Path) -> None:
+    """WASPAS may be an aggregation alternative: a replication that draws it equals the
+    methodology that declares it (with its default lambda)."""
+    design = {"seed": 2, "aggregation": {"alternatives": ["arithmetic", "waspas"]}}
+    m, units, _ = load(write_doc(tmp_path / "m.yaml", small_doc(uncertainty=design)), small_data)
+    params, factors = sa.design_table(m, m.uncertainty, 10, 2, False)
+    assert factors == ["aggregation"]
+    runs = sa.run_replications(m, units, params)
+    rep = next(r[sa.REP] for r in params.to_dicts() if r[sa.AGG_CHOICE] == 1)
+    plain = api.run(write_doc(tmp_path / "waspas.yaml", small_doc(agg="waspas")), [small_data])
+    compare_replication(runs, rep, plain.frame)
+
+
 def test_weight_factors_are_uniform_perturbations(tmp_path: Path, small_data: Path) -> None:
     design = {"seed": 3, "weights": {"perturb": 0.25}}
     m, _, _ = load(write_doc(tmp_path / "m.yaml", small_doc(uncertainty=design)), small_data)

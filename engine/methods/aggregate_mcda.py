@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy
 
 from engine.formula import ir
-from engine.methods.aggregate import AggregateContext, Aggregator
+from engine.methods.aggregate import AggregateContext, Aggregator, Members
 from engine.methods.registry import Param, ParamType
 from engine.methods.terms import add, div, mul, power, sub
 
@@ -180,4 +180,48 @@ COPELAND = Aggregator(
     "returns the row sums of `O` itself, which its documentation contradicts.",
 )
 
-METHODS: tuple[Aggregator, ...] = (MPI, AMPI, TOPSIS, VIKOR, COPELAND)
+
+def _waspas(a: AggregateContext) -> sympy.Expr:
+    lam, weights, ys = a.number("lambda"), a.normalised(), a.symbols()
+    weighted_sum = add(*(mul(w, y) for w, y in zip(weights, ys)))
+    weighted_product = mul(*(power(y, w) for w, y in zip(weights, ys)))
+    return add(mul(lam, weighted_sum), mul(sub(sympy.Integer(1), lam), weighted_product))
+
+
+WASPAS = Aggregator(
+    name="waspas",
+    title="WASPAS: weighted sum and weighted product joined",
+    description="Q = lambda sum(w y) + (1 - lambda) prod(y^w) (WASPAS, Zavadskas et al. 2012), "
+    "members >= 0. The members are already normalised and oriented by their normalisation: "
+    "for Zavadskas' x / max(x) and min(x) / x, normalise with leader_share, scale: 1, and "
+    "cost: min_over_x on 'lower is better' indicators.",
+    params=(
+        Param(
+            "lambda",
+            ParamType.NUMBER,
+            "WASPAS: weight of the weighted sum against the weighted product (default 0.5; 1 "
+            "gives the arithmetic mean, 0 the weighted product).",
+            default=0.5,
+            minimum=0,
+            maximum=1,
+        ),
+    ),
+    template=_waspas,
+    members=Members.NON_NEGATIVE,
+    requirement="WASPAS needs every member >= 0 (its product term y^w)",
+    formula="`λ Σ w y + (1 − λ) Π y^w`",
+    conventions="members ≥ 0, checked per row; already normalised and oriented (higher is better)",
+    equivalents=("pymcdm `WASPAS(l=λ)`", "scikit-criteria `WASPAS(lambda_value=λ)`"),
+    notes="Zavadskas et al. normalise a benefit criterion by `x / max x` and a cost "
+    "criterion by `min x / x` inside the method; here the members arrive normalised, so a "
+    "cost criterion is handled by its normalisation: write Zavadskas' normalisation as "
+    '`leader_share` with `scale: 1`, and `cost: min_over_x` on the "lower is better" '
+    "indicators (as `tests/test_waspas.py` does against pymcdm). A zero member makes the "
+    "product term 0; `λ = 1` is the arithmetic mean.",
+    references=(
+        "Zavadskas, Turskis, Antucheviciene & Zakarevičius (2012), Elektronika ir "
+        "Elektrotechnika 122(6)",
+    ),
+)
+
+METHODS: tuple[Aggregator, ...] = (MPI, AMPI, TOPSIS, VIKOR, COPELAND, WASPAS)
