@@ -180,6 +180,20 @@ def test_a_sampled_waspas_equals_the_plain_run(tmp_path: Path, small_data: Path)
     compare_replication(runs, rep, plain.frame)
 
 
+def test_a_sampled_ampi_normalisation_equals_the_plain_run(
+    tmp_path: Path, small_data: Path
+) -> None:
+    """Every declared normalisation may be an alternative, AMPI with its base period too."""
+    ampi = {"method": "ampi", "base": 2010}
+    design = {"seed": 1, "normalisation": {"alternatives": [MIN_MAX, ampi]}}
+    m, units, _ = load(write_doc(tmp_path / "m.yaml", small_doc(uncertainty=design)), small_data)
+    params, _ = sa.design_table(m, m.uncertainty, 10, 1, False)
+    runs = sa.run_replications(m, units, params)
+    rep = next(r[sa.REP] for r in params.to_dicts() if r[sa.NORM_CHOICE] == 1)
+    plain = api.run(write_doc(tmp_path / "ampi.yaml", small_doc(norm=ampi)), [small_data])
+    compare_replication(runs, rep, plain.frame)
+
+
 def test_weight_factors_are_uniform_perturbations(tmp_path: Path, small_data: Path) -> None:
     design = {"seed": 3, "weights": {"perturb": 0.25}}
     m, _, _ = load(write_doc(tmp_path / "m.yaml", small_doc(uncertainty=design)), small_data)

@@ -43,7 +43,7 @@ def describe_aggregation(g: Group) -> str:
 def describe_preparation(stage: Stage, settings: tuple[tuple[str, object], ...]) -> str:
     """An indicator's imputation or treatment: ``mean(by=[macro])``; ``none``."""
     written = dict(settings)
-    name = str(written.pop("method", "none"))
+    name = str(written.pop("method", catalogue.default(stage)))
     return catalogue.describe(stage, name, tuple(written.items()))
 
 

@@ -237,16 +237,18 @@ def _preparation(i: Indicator, j: Indicator) -> list[Change]:
         (Stage.IMPUTE, i.imputation, j.imputation),
         (Stage.TREAT, i.treatment, j.treatment),
     ):
-        if not catalogue.same_settings(stage, _settings(before), _settings(after)):
+        if not catalogue.same_settings(stage, _settings(stage, before), _settings(stage, after)):
             x, y = describe_preparation(stage, before), describe_preparation(stage, after)
             out.append(Change(stage.value, i.name, "method", x, y))
     return out
 
 
-def _settings(written: tuple[tuple[str, object], ...]) -> tuple[str, list[tuple[str, object]]]:
+def _settings(
+    stage: Stage, written: tuple[tuple[str, object], ...]
+) -> tuple[str, list[tuple[str, object]]]:
     """(method, parameters) of an imputation or treatment as the model keeps it."""
     params = [(k, v) for k, v in written if k != "method"]
-    return str(dict(written).get("method", "none")), params
+    return str(dict(written).get("method", catalogue.default(stage))), params
 
 
 def _groups(a: Methodology, b: Methodology) -> list[Change]:

@@ -172,7 +172,7 @@ class BuildContext:
     ) -> tuple[tuple[str, object], ...]:
         """An imputation or treatment of `indicator` checked by its method's rules: its
         settings as written, or none when the method changes nothing."""
-        method = catalogue.method(stage, str(spec.get("method", "none")))
+        method = catalogue.method(stage, str(spec.get("method", catalogue.default(stage))))
         usage = Usage(
             indicator,
             method.with_defaults(spec),

@@ -23,7 +23,7 @@ from engine.format.model import (
 from engine.formula import grain, ir
 from engine.formula.parser import Scope
 from engine.methods import catalogue
-from engine.methods.registry import Kind, Usage
+from engine.methods.registry import Kind, Stage, Usage
 from engine.methods.terms import num
 
 
@@ -112,7 +112,7 @@ class GroupRules(BuildContext):
                     )
                     weights = [sympy.Integer(1)] * len(members)
         agg_spec = spec.get("aggregation") or {}
-        method = catalogue.aggregation(agg_spec.get("method", "arithmetic"))
+        method = catalogue.aggregation(agg_spec.get("method", catalogue.default(Stage.AGGREGATE)))
         where = ("groups", name, "aggregation")
         coverage = spec.get("coverage", "all")
         equal = (weighting is None or catalogue.weighting(weighting).equal) and (

@@ -26,6 +26,7 @@ from engine.format.model import (
 )
 from engine.formula import ir
 from engine.formula.parser import Formula
+from engine.methods import catalogue
 from engine.methods.registry import Stage
 
 #: output columns the engine writes; user names may not take them
@@ -179,7 +180,7 @@ class IndicatorRules(NormalisationRules):
                     expected="an indicator name",
                     hint=did_you_mean(name, specs),
                 )
-        default = spec.get("default", {"method": "none"})
+        default = spec.get("default", {"method": catalogue.default(Stage(section))})
         return {
             name: (dict(overrides[name]), (section, "overrides", name))
             if name in overrides

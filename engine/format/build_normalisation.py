@@ -24,7 +24,7 @@ from engine.formula import ir
 from engine.formula.parser import Scope
 from engine.methods import catalogue
 from engine.methods.normalise_context import NormaliseContext
-from engine.methods.registry import Kind, Usage
+from engine.methods.registry import Kind, Stage, Usage
 
 
 class NormalisationRules(BuildContext):
@@ -32,7 +32,7 @@ class NormalisationRules(BuildContext):
 
     def normalisations(self, layout: Layout, specs: Mapping[str, Any]) -> dict[str, Normalisation]:
         section = self.data.get("normalisation", {}) or {}
-        default = section.get("default", {"method": "none"})
+        default = section.get("default", {"method": catalogue.default(Stage.NORMALISE)})
         overrides = section.get("overrides", {}) or {}
         for name in overrides:
             if name not in specs:

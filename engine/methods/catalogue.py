@@ -50,6 +50,7 @@ __all__ = [
     "aggregation",
     "backend_problems",
     "changes_nothing",
+    "default",
     "describe",
     "imputation",
     "impute",
@@ -99,6 +100,14 @@ STAGES: dict[Stage, StageText] = {
     Stage.WEIGHT: _weights.STAGE,
     Stage.AGGREGATE: _aggregate.STAGE,
 }
+
+
+def default(stage: Stage) -> str:
+    """The method a stage uses when none is written (``none``; ``arithmetic``)."""
+    found = STAGES[stage].default
+    if found is None:
+        raise ValueError(f"{stage} has no default method")
+    return found
 
 
 def methods(stage: Stage | None = None) -> tuple[Method, ...]:

@@ -158,4 +158,5 @@ STAGE = StageText(
     description="How an indicator's raw values become comparable scores. Choose one method; "
     "its parameters are listed with it.",
     method="Normalisation method.",
+    default="none",
 )
