@@ -14,9 +14,12 @@ See :mod:`engine.api` for the verbs (``run``, ``validate``, ``compare``, ``sensi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# not `from typing import TYPE_CHECKING`: importing typing would be most of this
+# package's import time
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from engine.api import (
         ComparisonResult,
         ExplainResult,
