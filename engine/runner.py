@@ -14,22 +14,16 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
-from engine.backends.polars.execute import audit, audit_exprs, build_query, collect
 from engine.diagnostics import Code, DataError, Diagnostic, Severity
-from engine.format.model import Methodology
 from engine.io import read
-from engine.plan import Plan, build_plan
-from engine.report.summary import (
-    CheckResult,
-    adjustments,
-    check_count_exprs,
-    effective_weights,
-    evaluate_checks,
-    missing_index_warnings,
-)
+
+if TYPE_CHECKING:  # the compiler (and sympy) are imported only when a plan is computed
+    from engine.plan import Plan
+    from engine.report.summary import CheckResult
 
 __all__ = [
     "Computed",
@@ -44,6 +38,50 @@ __all__ = [
 ]
 
 
+class InputShape(Protocol):
+    """What reading and the input checks need to know of an input."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def grain(self) -> str: ...
+    @property
+    def optional(self) -> bool: ...
+    @property
+    def minimum(self) -> float | None: ...
+    @property
+    def maximum(self) -> float | None: ...
+
+
+class LayoutShape(Protocol):
+    """The data's layout: key, label and detail columns, missing tokens."""
+
+    @property
+    def unit(self) -> str: ...
+    @property
+    def period(self) -> str | None: ...
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+    @property
+    def missing(self) -> tuple[str, ...] | None: ...
+    @property
+    def detail(self) -> tuple[str, ...]: ...
+    @property
+    def keys(self) -> tuple[str, ...]: ...
+    @property
+    def detail_keys(self) -> tuple[str, ...]: ...
+
+
+class DataShape(Protocol):
+    """The part of a methodology that reading needs: a :class:`Methodology` is one; so is
+    the plan cache's record of it (which needs no sympy)."""
+
+    @property
+    def layout(self) -> LayoutShape: ...
+    @property
+    def inputs(self) -> Sequence[InputShape]: ...
+
+
 @dataclass(frozen=True)
 class Data:
     """Typed input data: one row per unit and period, and the detail rows if any."""
@@ -54,7 +92,7 @@ class Data:
 
 
 def read_data(
-    m: Methodology,
+    m: DataShape,
     paths: Sequence[str | Path | read.InMemory],
     options: read.ReadOptions | None = None,
 ) -> Data:
@@ -127,7 +165,7 @@ def read_data(
     )
 
 
-def out_of_range(m: Methodology, frame: pl.DataFrame, grain_name: str) -> list[Diagnostic]:
+def out_of_range(m: DataShape, frame: pl.DataFrame, grain_name: str) -> list[Diagnostic]:
     """Values outside an input's declared minimum/maximum, with the rows."""
     out = []
     keys = [k for k in m.layout.detail_keys if k in frame.columns]
@@ -159,7 +197,7 @@ def out_of_range(m: Methodology, frame: pl.DataFrame, grain_name: str) -> list[D
     return out
 
 
-def missing_detail(m: Methodology, data: Data) -> tuple[Diagnostic, ...]:
+def missing_detail(m: DataShape, data: Data) -> tuple[Diagnostic, ...]:
     """A warning per detail input with missing cells: statistics over detail rows skip them."""
     if data.detail is None:
         return ()
@@ -186,7 +224,7 @@ def missing_detail(m: Methodology, data: Data) -> tuple[Diagnostic, ...]:
     return tuple(out)
 
 
-def no_empty_inputs(m: Methodology, data: Data) -> None:
+def no_empty_inputs(m: DataShape, data: Data) -> None:
     """An input column with no value in a whole period is an error, named before computing."""
     problems = []
     for frame, grain_name in ((data.units, "unit"), (data.detail, "detail")):
@@ -222,7 +260,7 @@ def no_empty_inputs(m: Methodology, data: Data) -> None:
         raise DataError(problems)
 
 
-def count_periods(m: Methodology, data: Data) -> int:
+def count_periods(m: DataShape, data: Data) -> int:
     """How many periods the data has (1 without a period column)."""
     frame = data.units if data.units is not None else data.detail
     if not m.layout.period or frame is None:
@@ -235,6 +273,9 @@ def compute(
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, dict[str, object], dict[str, object]]:
     """Every computed column (the unit-level frame and the detail rows) and, if asked, the
     audit and check aggregates, all collected in one go (shared work is done once)."""
+    from engine.backends.polars.execute import audit_exprs, build_query, collect
+    from engine.report.summary import check_count_exprs
+
     units = data.units.lazy() if data.units is not None else None
     detail = data.detail.lazy() if data.detail is not None else None
     unit_lf, detail_lf = build_query(
@@ -277,6 +318,15 @@ class Computed:
 
 def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
     """Run `plan` on typed data: compute, audit, evaluate the checks, gather the report."""
+    from engine.backends.polars.execute import audit
+    from engine.plan import build_plan
+    from engine.report.summary import (
+        adjustments,
+        effective_weights,
+        evaluate_checks,
+        missing_index_warnings,
+    )
+
     if any(g.weighting == "pca" for g in plan.methodology.groups):
         from engine.methods import pca  # numpy: only for PCA weights
 

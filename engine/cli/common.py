@@ -147,6 +147,16 @@ UnicodeMinusOpt = Annotated[
 ]
 
 
+PlanCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--plan-cache/--no-plan-cache",
+        help="Reuse the compiled plan of an unchanged methodology (skips sympy); "
+        "also off with INDEXLAB_PLAN_CACHE=off.",
+    ),
+]
+
+
 def read_options(
     delimiter: str | None,
     decimal: str,

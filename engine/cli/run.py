@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,7 @@ from engine.cli.common import (
     IdSpacesOpt,
     MissingOpt,
     OutputFormat,
+    PlanCacheOpt,
     SheetIndexOpt,
     SheetOpt,
     SkipRowsOpt,
@@ -30,23 +31,35 @@ from engine.cli.common import (
 )
 from engine.diagnostics import Code, Diagnostic, UsageError
 
+if TYPE_CHECKING:
+    from engine import api, fastrun
+    from engine.io.read import ReadOptions
+
 
 @app.command()
 def validate(
     methodology: Annotated[Path, typer.Argument(help="Methodology YAML file.")],
+    plan_cache: PlanCacheOpt = True,
     fmt: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
 ) -> None:
     """Check a methodology completely, before any data is read."""
-    from engine import api
+    from engine import plancache
+
+    cached = plancache.validate_summary(methodology) if plan_cache else None
+    if cached is not None:  # validated before, unchanged, by this engine: no sympy needed
+        line, warnings = cached
+        show_diagnostics(warnings, fmt)
+        print(line)
+        return
+    from engine import api, fastrun
 
     validated = guard(fmt, debug, lambda: api.validate(methodology))
     show_diagnostics(validated.warnings, fmt)
-    m = validated.methodology
-    print(
-        f"{methodology}: ok: '{m.meta.title}': {len(m.inputs)} inputs, "
-        f"{len(m.indicators)} indicators, {len(m.groups)} groups, {len(m.checks)} checks"
-    )
+    line = fastrun.validated_line(methodology, validated)
+    print(line)
+    if plan_cache:
+        plancache.record_validation(methodology, line, validated.warnings)
 
 
 @app.command()
@@ -100,19 +113,19 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not print the result table.")
     ] = False,
+    plan_cache: PlanCacheOpt = True,
     fmt: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
 ) -> None:
     """Run a methodology on data: scores, ranks, classes, and the checks' report."""
-    from engine import api
+    from engine import fastrun
     from engine.extras import Extra, require
     from engine.io import write
-    from engine.report.charts import chart_targets, save_figure
     from engine.report.terminal import print_checks, print_result, progress
 
     protect = [methodology, *data]
 
-    def go() -> api.RunResult:
+    def go() -> api.RunResult | fastrun.CachedResult:
         options = read_options(
             delimiter,
             decimal,
@@ -129,16 +142,35 @@ def run(
             if target is not None:
                 write.check_target(target, protect=protect)
         if chart is not None:
+            from engine.report.charts import chart_targets
+
             chart_targets(chart, protect=protect)
             require("matplotlib", Extra.CHARTS, "--chart")  # before the work, not after
         if output is not None and output.suffix.lower() == ".xlsx":
             require("xlsxwriter", Extra.EXCEL, "writing Excel files")
         with progress("reading and computing", quiet=quiet or fmt == OutputFormat.json):
-            return api.run(methodology, data, options, keep_detail=detail_output is not None)
+            return compute(options)
 
-    def report(result: api.RunResult) -> bool:
+    def compute(options: ReadOptions) -> api.RunResult | fastrun.CachedResult:
+        typed = None
+        simple = detail_output is None and chart is None
+        if plan_cache and quiet and simple and (output is None or output.suffix != ".xlsx"):
+            got = fastrun.run_cached(methodology, data, options)  # no sympy when it settles
+            if isinstance(got, fastrun.CachedResult):
+                return got
+            typed = got
+        from engine import api
+
+        validated = api.validate(methodology)
+        typed = typed or api.read_data(validated.methodology, data, options)
+        result = api.execute(validated, typed, keep_detail=detail_output is not None)
+        if plan_cache:
+            fastrun.record(methodology, validated, typed, result)
+        return result
+
+    def report(result: api.RunResult | fastrun.CachedResult) -> bool:
         show_diagnostics(result.warnings, fmt)
-        print_checks(result, json_format=fmt == OutputFormat.json)
+        print_checks(result, json_format=fmt == OutputFormat.json)  # type: ignore[arg-type]
         if result.failed_errors:
             say("error-severity checks failed: nothing written.")
             return False
@@ -147,6 +179,9 @@ def run(
             what = "a workbook of" if output.suffix.lower() == ".xlsx" else ""
             say(f"wrote {what} {result.frame.height} rows to {output}".replace("  ", " "))
         if chart is not None:
+            from engine.report.charts import save_figure
+
+            assert not isinstance(result, fastrun.CachedResult)  # a chart takes the full path
             figure = result.chart(top=top, highlight=highlight or ())
             for path in save_figure(figure, chart, protect=protect):
                 say(f"wrote the rank chart to {path}")
@@ -164,7 +199,7 @@ def run(
             write.write_table(result.detail, detail_output, protect=protect)
             say(f"wrote {result.detail.height} detail rows to {detail_output}")
         if not quiet:
-            print_result(result)
+            print_result(result)  # type: ignore[arg-type]  # a CachedResult comes only with -q
         return True
 
     result = guard(fmt, debug, go)

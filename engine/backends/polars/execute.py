@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from engine.backends.polars import ENGINE
 from engine.backends.polars.audit import audit, audit_exprs
 from engine.backends.polars.steps import step_expr as _step_expr
 from engine.format.model import ClassScheme
@@ -66,11 +67,6 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
             return_dtype=pl.String,
         )
     return label, group
-
-
-#: polars' "auto" engine may pick a different strategy from one run to the next, and
-#: float sums then differ in the last bit; one fixed engine keeps reruns bit-identical
-ENGINE = "streaming"
 
 
 def collect(*frames: pl.LazyFrame) -> list[pl.DataFrame]:

@@ -1,0 +1,424 @@
+"""A run from the plan cache: read, replay the recorded query, report, without sympy.
+
+:func:`record` writes down, after a full run, what a later run of the same methodology
+on data of the same shape needs (see :mod:`engine.plancache`); :func:`run_cached`
+replays it. The fast path settles only clean runs: every audit aggregate passes, no
+value is missing although its inputs are present, every unit has an index (and a class
+when the index has one), weights are constants, no error-severity check fails.
+Otherwise it returns the data it read, and the caller runs the full path on it, which
+reports the cause exactly as it always does.
+
+This module imports neither sympy nor the compiler at import time; :func:`record`
+imports them (it runs after a full run, when they are loaded anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from engine import plancache, runner
+from engine.backends.polars import ENGINE
+from engine.diagnostics import Diagnostic
+from engine.io import read
+from engine.report.results import TableResult
+
+if TYPE_CHECKING:
+    from engine.api import RunResult, Validated
+
+__all__ = ["CachedResult", "record", "run_cached", "validated_line"]
+
+
+# -- the methodology's shape, as the reader needs it ----------------------------------------
+
+
+@dataclass(frozen=True)
+class _Layout:
+    unit: str
+    period: str | None
+    labels: tuple[str, ...]
+    missing: tuple[str, ...] | None
+    detail: tuple[str, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.unit, self.period) if self.period else (self.unit,)
+
+    @property
+    def detail_keys(self) -> tuple[str, ...]:
+        return self.keys + self.detail
+
+
+@dataclass(frozen=True)
+class _Input:
+    name: str
+    grain: str
+    optional: bool
+    minimum: float | None
+    maximum: float | None
+
+
+@dataclass(frozen=True)
+class _Shape:
+    layout: _Layout
+    inputs: tuple[_Input, ...]
+
+
+def _shape_to_json(m: runner.DataShape) -> dict[str, Any]:
+    lay = m.layout
+    return {
+        "layout": [lay.unit, lay.period, list(lay.labels), lay.missing, list(lay.detail)],
+        "inputs": [[i.name, i.grain, i.optional, i.minimum, i.maximum] for i in m.inputs],
+    }
+
+
+def _shape_from_json(data: dict[str, Any]) -> _Shape:
+    unit, period, labels, missing, detail = data["layout"]
+    layout = _Layout(
+        unit, period, tuple(labels), tuple(missing) if missing is not None else None, tuple(detail)
+    )
+    return _Shape(layout, tuple(_Input(*i) for i in data["inputs"]))
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Formula:
+    text: str
+
+
+@dataclass(frozen=True)
+class _Check:
+    name: str
+    severity: str
+    formula: _Formula
+
+
+@dataclass(frozen=True)
+class _CheckResult:
+    """A check's tested and failing rows (the interface of report.summary.CheckResult)."""
+
+    check: _Check
+    tested: int
+    failures: pl.DataFrame
+
+    @property
+    def passed(self) -> bool:
+        return self.failures.height == 0
+
+    def describe(self) -> str:
+        c = self.check
+        status = "ok" if self.passed else f"{self.failures.height} of {self.tested} rows fail"
+        return f"{c.severity} check '{c.name}' ({c.formula.text}): {status}"
+
+
+@dataclass(frozen=True)
+class CachedResult(TableResult):
+    """What the command line reports and writes of a run (the interface of RunResult that
+    ``indexlab run -q`` uses; ``write`` writes the results table)."""
+
+    frame: pl.DataFrame
+    checks: tuple[_CheckResult, ...]
+    warnings: tuple[Diagnostic, ...]
+    weights: pl.DataFrame | None = None
+    adjustments: pl.DataFrame | None = None
+    detail: pl.DataFrame | None = field(default=None)
+
+    @property
+    def failed_errors(self) -> tuple[_CheckResult, ...]:
+        return tuple(c for c in self.checks if not c.passed and c.check.severity == "error")
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.frame
+
+
+def _variant(data: runner.Data, periods: int) -> str:
+    size = "single" if periods <= 1 else "multi"
+    return f"{size}-{'u' if data.units is not None else ''}{'d' if data.detail is not None else ''}"
+
+
+# -- validation summary --------------------------------------------------------------------
+
+
+def validated_line(path: Path, validated: Validated) -> str:
+    """The line ``indexlab validate`` prints for a valid methodology."""
+    m = validated.methodology
+    return (
+        f"{path}: ok: '{m.meta.title}': {len(m.inputs)} inputs, "
+        f"{len(m.indicators)} indicators, {len(m.groups)} groups, {len(m.checks)} checks"
+    )
+
+
+# -- recording -----------------------------------------------------------------------------
+
+
+def record(path: Path, validated: Validated, data: runner.Data, result: RunResult) -> None:
+    """After a full run: write down the query for this shape of data, and the report's
+    constants, so that the next run of the unchanged methodology can skip sympy."""
+    from engine.backends.polars import audit as audit_module
+    from engine.backends.polars.compile import Context, to_polars
+    from engine.backends.polars.execute import audit_exprs, build_query
+    from engine.formula import ir
+    from engine.formula.render import show
+    from engine.report.summary import check_count_exprs
+
+    plan = validated.plan
+    m = validated.methodology
+    if any(g.weighting == "pca" for g in m.groups):
+        return  # weights estimated from the data: the plan itself depends on the data
+    if plancache.cache_dir() is None:
+        return
+    periods = runner.count_periods(m, data)
+    ops: list[dict[str, Any]] = []
+    counter = [1]
+    units_in = plancache.Recorder(ops, 0, counter) if data.units is not None else None
+    detail_in = plancache.Recorder(ops, 1, counter) if data.detail is not None else None
+    unit_rec, detail_rec = build_query(plan, units_in, detail_in, periods=periods)  # type: ignore[arg-type]
+    inputs = {}
+    if data.units is not None:
+        inputs[0] = data.units.head(0).lazy()
+    if data.detail is not None:
+        inputs[1] = data.detail.head(0).lazy()
+    regs = plancache.replay(ops, inputs)
+    unit_lf = regs[unit_rec.register]  # type: ignore[attr-defined]
+    schema = unit_lf.collect_schema()
+    exprs = audit_exprs(plan, schema, False) + check_count_exprs(plan)
+    period = m.layout.period
+    if period:
+        exprs.append(pl.col(period).unique(maintain_order=True).implode().alias("periods"))
+    detail_exprs: list[pl.Expr] = []
+    detail_schema = None
+    if detail_rec is not None:
+        detail_schema = regs[detail_rec.register].collect_schema()  # type: ignore[attr-defined]
+        detail_exprs = audit_exprs(plan, detail_schema, True)
+
+    def nulls_checks(frame_schema: pl.Schema, phase_detail: bool) -> list[Any]:
+        """Per audited step: when it has nulls, is one missing though its inputs are
+        present, or is a statistic taken over no value? (as in the audit)"""
+        out = []
+        for s in audit_module._audited(plan, frame_schema, phase_detail):
+            present: str | None = None
+            if not audit_module._may_be_missing(s.expr):
+                reads = [c for c in ir.free_names(s.expr) if c in frame_schema]
+                p = (
+                    pl.all_horizontal([pl.col(c).is_not_null() for c in reads])
+                    if reads
+                    else pl.lit(True)
+                )
+                if s.periods and period is not None:
+                    p = p & pl.col(period).is_in(list(s.periods))
+                present = plancache.expr_to_json((pl.col(s.column).is_null() & p).any())
+            stats = [
+                [
+                    list(st.keys),
+                    plancache.expr_to_json(
+                        to_polars(st.operand, Context({}, m.layout.unit, period)).count()
+                    ),
+                ]
+                for st in audit_module._statistics(s.expr)
+            ]
+            out.append([s.column, present, stats])
+        return out
+
+    checks = []
+    for c in m.checks:
+        shown = [pl.col(k) for k in m.layout.keys]
+        relational = c.expr.is_Relational and ir.free_names(c.expr) <= set(schema.names())
+        if relational:
+            ctx = Context({}, m.layout.unit, period)
+            lhs, rhs = to_polars(c.expr.lhs, ctx), to_polars(c.expr.rhs, ctx)
+            shown += [
+                lhs.alias(show(c.expr.lhs)),
+                rhs.alias(show(c.expr.rhs)),
+                (lhs - rhs).alias("difference"),
+            ]
+        checks.append(
+            [c.name, str(c.severity), c.formula.text, [plancache.expr_to_json(e) for e in shown]]
+        )
+    weights = None
+    if result.weights is not None and not any(g.weighting for g in m.groups):
+        w = result.weights
+        if w.height and "period" in w.columns:
+            first = w.get_column("period").head(1)
+            w = w.filter(pl.col("period").is_in(first.implode(), nulls_equal=True))
+        weights = w.drop("period", strict=False).to_dicts() if w.height else []
+    variant = {
+        "ops": ops,
+        "unit": unit_rec.register,  # type: ignore[attr-defined]
+        "detail": detail_rec.register if detail_rec is not None else None,  # type: ignore[attr-defined]
+        "summary": [plancache.expr_to_json(e) for e in exprs],
+        "detail_summary": [plancache.expr_to_json(e) for e in detail_exprs],
+        "nulls": nulls_checks(schema, False),
+        "detail_nulls": nulls_checks(detail_schema, True) if detail_schema is not None else [],
+        "checks": checks,
+    }
+    plancache.write_entry(
+        path,
+        {
+            "shape": _shape_to_json(m),
+            "validate": [
+                validated_line(path, validated),
+                [plancache.diagnostic_to_json(w) for w in validated.warnings],
+            ],
+            "output": list(plan.output),
+            "index": m.index is not None,
+            "classes": m.classes is not None,
+            "indicators": [i.name for i in m.indicators],
+            "weights": weights,
+            "variants": {_variant(data, periods): variant},
+        },
+    )
+
+
+# -- replaying -----------------------------------------------------------------------------
+
+
+def run_cached(
+    path: Path, paths: Sequence[str | Path], options: read.ReadOptions
+) -> CachedResult | runner.Data | None:
+    """A run from the cache: the result when the fast path settles it; the data read
+    when the full path must take over; None when there is no usable entry."""
+    entry = plancache.load(path)
+    if entry is None or "shape" not in entry.data:
+        return None
+    try:
+        shape = _shape_from_json(entry.data["shape"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    data = runner.read_data(shape, paths, options)
+    runner.no_empty_inputs(shape, data)
+    variant = entry.variant(_variant(data, runner.count_periods(shape, data)))
+    if variant is None or entry.data.get("weights") is None:
+        return data
+    try:
+        done = _replay(entry, variant, shape, data)
+    except (pl.exceptions.PolarsError, KeyError, TypeError, ValueError):
+        return data  # an entry that does not fit: the full path decides
+    return done if done is not None else data
+
+
+def _replay(
+    entry: plancache.Entry, variant: dict[str, Any], shape: _Shape, data: runner.Data
+) -> CachedResult | None:
+    inputs = {}
+    if data.units is not None:
+        inputs[0] = data.units.lazy()
+    if data.detail is not None:
+        inputs[1] = data.detail.lazy()
+    regs = plancache.replay(variant["ops"], inputs)
+    unit_lf = regs[int(variant["unit"])]
+    frames = [unit_lf, unit_lf.select([plancache.expr_from_json(e) for e in variant["summary"]])]
+    detail_lf = regs[int(variant["detail"])] if variant["detail"] is not None else None
+    if detail_lf is not None:
+        d_exprs = [plancache.expr_from_json(e) for e in variant["detail_summary"]]
+        frames += [detail_lf, detail_lf.select(d_exprs or [pl.len().alias("rows")])]
+    got = pl.collect_all(frames, engine=ENGINE)
+    frame, summary = got[0], got[1].row(0, named=True)
+    if not _clean(frame, summary, variant["nulls"], shape):
+        return None
+    if detail_lf is not None:
+        if not _clean(got[2], got[3].row(0, named=True), variant["detail_nulls"], shape):
+            return None
+        if runner.missing_detail(shape, data):
+            return None
+    if entry.data["index"]:
+        index_nulls = frame.get_column("index").null_count()
+        if index_nulls or (
+            entry.data["classes"] and frame.get_column("class").null_count() > index_nulls
+        ):
+            return None  # units without an index or class: the full path names them
+    checks = tuple(_check(frame, summary, c, shape) for c in variant["checks"])
+    if any(not c.passed and c.check.severity == "error" for c in checks):
+        return None
+    periods = summary.get("periods")
+    _, validate_warnings = entry.data["validate"]
+    warnings = data.warnings + tuple(plancache.diagnostic_from_json(w) for w in validate_warnings)
+    output = pl.DataFrame([frame.get_column(c) for c in entry.data["output"]])
+    return CachedResult(
+        output,
+        checks,
+        warnings,
+        _weights(entry.data["weights"], periods),
+        _adjustments(frame, shape, entry.data["indicators"]),
+    )
+
+
+def _clean(frame: pl.DataFrame, summary: dict[str, Any], nulls: list[Any], shape: _Shape) -> bool:
+    """The audit's verdict when it is "nothing undefined"; False when the full path must
+    look (it then names the cause)."""
+    if not summary.get("finite", True) or not summary.get("domain", True):
+        return False
+    for column, present, stats in nulls:
+        if not summary.get("nulls:" + column):
+            continue
+        if present is not None and frame.select(plancache.expr_from_json(present)).item():
+            return False
+        for keys, count in stats:
+            x = plancache.expr_from_json(count).alias("n")
+            counts = frame.group_by(keys).agg(x) if keys else frame.select(x)
+            if (counts.get_column("n") == 0).any():
+                return False
+    return True
+
+
+def _check(
+    frame: pl.DataFrame, summary: dict[str, Any], spec: list[Any], shape: _Shape
+) -> _CheckResult:
+    name, severity, formula, shown_json = spec
+    shown = [plancache.expr_from_json(e) for e in shown_json]
+    col = pl.col("check." + name)
+    keys = list(shape.layout.keys)
+    if summary["f:" + name] == 0:
+        failures = frame.head(0).select(shown)
+    else:
+        unit = shape.layout.unit
+        units = frame.lazy().filter(col.not_()).select(unit).unique()
+        failures = (
+            frame.lazy()
+            .join(units, on=unit, how="semi")
+            .sort(keys)
+            .select(*shown, col.alias("__ok"))
+            .filter(pl.col("__ok").not_())
+            .drop("__ok")
+            .collect()
+        )
+    return _CheckResult(_Check(name, severity, _Formula(formula)), summary["t:" + name], failures)
+
+
+def _weights(rows: list[dict[str, Any]], periods: object) -> pl.DataFrame:
+    """The constant weights of every period (as report.summary.effective_weights)."""
+    if not rows:
+        return pl.DataFrame()
+    values = list(periods) if isinstance(periods, list) else [None]
+    out = [{"period": p, **r} for p in values for r in rows]
+    return pl.DataFrame(
+        out, schema_overrides={"weight": pl.Float64, "effective_weight": pl.Float64}, strict=False
+    )
+
+
+def _adjustments(frame: pl.DataFrame, shape: _Shape, indicators: list[str]) -> pl.DataFrame:
+    """Every imputed or treated point (as report.summary.adjustments)."""
+    keys = list(shape.layout.keys)
+    parts = []
+    for name in indicators:
+        before = name
+        for suffix, action in ((".imputed", "imputed"), (".treated", "treated")):
+            column = name + suffix
+            if column not in frame.columns:
+                continue
+            parts.append(
+                frame.filter(pl.col(before).ne_missing(pl.col(column))).select(
+                    *keys,
+                    pl.lit(name).alias("indicator"),
+                    pl.col(before).alias("before"),
+                    pl.col(column).alias("after"),
+                    pl.lit(action).alias("action"),
+                )
+            )
+            before = column
+    return pl.concat(parts) if parts else pl.DataFrame()

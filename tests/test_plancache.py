@@ -1,0 +1,156 @@
+"""The plan cache: a repeated run skips sympy, gives the same bytes, is never stale, and
+never deserialises anything but polars' own expressions."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from engine import plancache
+
+ROOT = Path(__file__).resolve().parent.parent
+KIREEVA = ROOT / "methodologies" / "kireeva.yaml"
+REGIONS = ROOT / "examples" / "kazakhstan" / "regions.csv"
+HDI = ROOT / "methodologies" / "undp-hdi.yaml"
+HDI_DATA = ROOT / "examples" / "undp-hdi" / "input.csv"
+GUIDE = ROOT / "examples" / "guide" / "guide.yaml"
+TOWNS = ROOT / "examples" / "guide" / "towns.csv"
+
+#: runs the CLI in this process and prints whether sympy was imported
+PROBE = (
+    "import sys\n"
+    "from engine.cli import main\n"
+    "code = 0\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit as e:\n"
+    "    code = e.code\n"
+    "print('SYMPY' if 'sympy' in sys.modules else 'NO-SYMPY', file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def cli(cache: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, plancache.ENV: str(cache)}
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("methodology", "data"), [(KIREEVA, REGIONS), (HDI, HDI_DATA), (GUIDE, TOWNS)]
+)
+def test_second_run_skips_sympy_and_writes_the_same_bytes(
+    tmp_path: Path, methodology: Path, data: Path
+) -> None:
+    cache = tmp_path / "cache"
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"out{i}.csv"
+        got = cli(cache, "run", str(methodology), str(data), "-q", "-o", str(out))
+        assert got.returncode == 0, got.stderr
+        outs.append((out.read_bytes(), got.stderr.replace(str(out), "OUT")))
+    first, second = outs
+    assert first[0] == second[0]
+    assert first[1].replace("\nSYMPY", "") == second[1].replace("\nNO-SYMPY", "")
+    assert first[1].endswith("SYMPY\n") and second[1].endswith("NO-SYMPY\n")
+
+
+def test_parquet_output_identical_and_disabled_cache_writes_nothing(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    for i in range(2):
+        cli(cache, "run", str(KIREEVA), str(REGIONS), "-q", "-o", str(tmp_path / f"o{i}.parquet"))
+    a, b = (pl.read_parquet(tmp_path / f"o{i}.parquet") for i in range(2))
+    assert a.equals(b) and a.schema == b.schema
+    off = cli("off", "run", str(KIREEVA), str(REGIONS), "-q", "-o", str(tmp_path / "x.csv"))
+    assert off.returncode == 0 and off.stderr.endswith("SYMPY\n")
+    flag = tmp_path / "flagged"
+    for _ in range(2):
+        got = cli(flag, "run", str(KIREEVA), str(REGIONS), "-q", "--no-plan-cache")
+        assert got.stderr.endswith("\nSYMPY\n")
+    assert not flag.exists()
+
+
+def test_validate_twice_skips_sympy(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first, second = (cli(cache, "validate", str(KIREEVA)) for _ in range(2))
+    assert first.stdout == second.stdout and "ok:" in first.stdout
+    assert second.stderr.endswith("NO-SYMPY\n")
+
+
+def test_an_edited_methodology_is_never_served_a_stale_plan(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    yaml = tmp_path / "m.yaml"
+    text = GUIDE.read_text(encoding="utf-8")
+    yaml.write_text(text, encoding="utf-8")
+    out = tmp_path / "a.csv"
+    for _ in range(2):
+        cli(cache, "run", str(yaml), str(TOWNS), "-q", "-o", str(out))
+    before = pl.read_csv(out)
+    # the same file, one weight changed: a different key, a full run, different scores
+    assert "{economy: 3, access: 2}" in text
+    yaml.write_text(text.replace("{economy: 3, access: 2}", "{economy: 1, access: 2}"), "utf-8")
+    got = cli(cache, "run", str(yaml), str(TOWNS), "-q", "-o", str(out))
+    assert got.stderr.endswith("\nSYMPY\n")
+    assert not pl.read_csv(out).get_column("index").equals(before.get_column("index"))
+
+
+def test_a_tampered_entry_is_not_deserialised(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cli(cache, "run", str(KIREEVA), str(REGIONS), "-q")
+    (entry,) = cache.glob("*.json")
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    variant = next(iter(data["variants"].values()))
+    variant["summary"][0] = '{"PythonUdf": "gASV..."}'
+    entry.write_text(json.dumps(data), encoding="utf-8")
+    assert plancache.load(KIREEVA) is None or os.environ.get(plancache.ENV) != str(cache)
+    got = cli(cache, "run", str(KIREEVA), str(REGIONS), "-q")
+    assert got.returncode == 0 and got.stderr.endswith("\nSYMPY\n")  # the full path ran
+
+
+def test_bad_data_on_the_fast_path_gets_the_full_diagnosis(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    towns = pl.read_csv(TOWNS)
+    good = tmp_path / "good.csv"
+    towns.write_csv(good)
+    cli(cache, "run", str(GUIDE), str(good), "-q")
+    # every town's households equal: min-max of a constant has a zero range
+    bad = tmp_path / "bad.csv"
+    towns.with_columns(pl.lit(100).alias("households")).with_columns(
+        pl.lit(50).alias("broadband_households")
+    ).write_csv(bad)
+    cached = cli(cache, "run", str(GUIDE), str(bad), "-q")
+    fresh = cli("off", "run", str(GUIDE), str(bad), "-q")
+    assert cached.returncode == fresh.returncode == 1
+    assert cached.stderr.replace("NO-SYMPY", "SYMPY") == fresh.stderr
+
+
+def test_cache_location_and_switch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(plancache.ENV, "off")
+    assert plancache.cache_dir() is None and plancache.entry_path(KIREEVA) is None
+    monkeypatch.setenv(plancache.ENV, str(tmp_path))
+    where = plancache.entry_path(KIREEVA)
+    assert where is not None and where[0].parent == tmp_path
+    monkeypatch.delenv(plancache.ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert plancache.cache_dir() == tmp_path / "xdg" / "indexlab" / "plans"
+
+
+def test_extends_is_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(plancache.ENV, str(tmp_path))
+    yaml = tmp_path / "m.yaml"
+    shutil.copy(GUIDE, yaml)
+    yaml.write_text("extends: base.yaml\n" + yaml.read_text(encoding="utf-8"), encoding="utf-8")
+    assert plancache.entry_path(yaml) is None
