@@ -125,6 +125,8 @@ class CachedResult(TableResult):
     frame: pl.DataFrame
     checks: tuple[_CheckResult, ...]
     warnings: tuple[Diagnostic, ...]
+    #: what the report reads of the methodology (its layout)
+    methodology: _Shape
     weights: pl.DataFrame | None = None
     adjustments: pl.DataFrame | None = None
     detail: pl.DataFrame | None = field(default=None)
@@ -343,6 +345,7 @@ def _replay(
         output,
         checks,
         warnings,
+        shape,
         _weights(entry.data["weights"], periods),
         _adjustments(frame, shape, entry.data["indicators"]),
     )

@@ -28,7 +28,6 @@ module ties them together and writes them.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,19 +41,10 @@ from engine.analysis import (
     diagnose_pca,
     diagnose_statistics,
 )
+from engine.analysis.stage import Stage
 from engine.format.model import Methodology
 from engine.formula import grain, ir
 from engine.plan import norm_column, normalised
-
-
-class Stage(enum.StrEnum):
-    """The columns diagnostics look at."""
-
-    INPUTS = "inputs"
-    INDICATORS = "indicators"
-    NORMALISED = "normalised"
-    GROUPS = "groups"
-
 
 #: the aggregate a formula index stands for (its members are the names it reads)
 INDEX = "index"

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from engine.analysis.diagnose import Stage
+from engine.analysis.stage import Stage
 from engine.cli.common import (
     DebugOpt,
     DecimalOpt,
