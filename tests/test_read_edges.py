@@ -62,9 +62,9 @@ def test_float_periods_in_parquet(tmp_path: Path) -> None:
     )
     assert load_data([good], **KEYS).frame.schema["year"] == pl.Int64  # type: ignore[arg-type]
     bad = tmp_path / "bad.parquet"
-    pl.DataFrame({"region": ["A", "B"], "year": [2010.0, 2010.25], "gdp": [1.0, 2.0]}).write_parquet(
-        bad
-    )
+    pl.DataFrame(
+        {"region": ["A", "B"], "year": [2010.0, 2010.25], "gdp": [1.0, 2.0]}
+    ).write_parquet(bad)
     d = one(errors([bad], **KEYS), Code.BAD_PERIOD)
     assert "record 2" in d.message
 

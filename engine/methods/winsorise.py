@@ -22,20 +22,33 @@ from engine.methods.terms import sub as _sub
 __all__ = ["treatment_steps"]
 
 
-def _moments(x: sympy.Expr, keys: tuple[str, ...]) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
-    """n, sample skewness and excess kurtosis of x over the rows sharing `keys` (e1071 type 2)."""
-    n = ir.stat(ir.ColCount, x, keys)
+def _moment_steps(
+    x: sympy.Expr, keys: tuple[str, ...], name: str
+) -> tuple[list[tuple[str, sympy.Expr]], sympy.Symbol, sympy.Symbol, sympy.Symbol]:
+    """Columns holding n, the sample skewness and the excess kurtosis of `x` over the rows
+    sharing `keys` (e1071 type 2), named `name` + ".n", ".skew", ".kurt"; and their symbols.
+
+    Each statistic is computed once, as its own column, and read by the step after it
+    (inline, every condition would repeat them: about 150 window expressions per step
+    instead of 6). With fewer than 4 values, or no spread, skewness and kurtosis are 0:
+    the indicator passes (its moments are undefined).
+    """
+    n, sk, ku = (sympy.Symbol(f"{name}.{s}") for s in ("n", "skew", "kurt"))
+    m = {k: sympy.Symbol(f"{name}.m{k}") for k in (2, 3, 4)}
     d = _sub(x, ir.stat(ir.ColMean, x, keys))
-    m2, m3, m4 = (ir.stat(ir.ColSum, sympy.Pow(d, k, evaluate=False), keys) for k in (2, 3, 4))
+    steps: list[tuple[str, sympy.Expr]] = [(n.name, ir.stat(ir.ColCount, x, keys))]
+    steps += [
+        (m[k].name, ir.stat(ir.ColSum, sympy.Pow(d, k, evaluate=False), keys)) for k in (2, 3, 4)
+    ]
     one, two, three = sympy.Integer(1), sympy.Integer(2), sympy.Integer(3)
     skew = _mul(
         _div(
-            _mul(sympy.Pow(n, sympy.Rational(1, 2), evaluate=False), m3),
-            sympy.Pow(m2, sympy.Rational(3, 2), evaluate=False),
+            _mul(sympy.Pow(n, sympy.Rational(1, 2), evaluate=False), m[3]),
+            sympy.Pow(m[2], sympy.Rational(3, 2), evaluate=False),
         ),
         _div(sympy.Pow(_mul(n, _sub(n, one)), sympy.Rational(1, 2), evaluate=False), _sub(n, two)),
     )
-    r = _div(_mul(n, m4), sympy.Pow(m2, 2, evaluate=False))
+    r = _div(_mul(n, m[4]), sympy.Pow(m[2], 2, evaluate=False))
     kurt = _div(
         _mul(
             sympy.Add(
@@ -47,37 +60,67 @@ def _moments(x: sympy.Expr, keys: tuple[str, ...]) -> tuple[sympy.Expr, sympy.Ex
         ),
         _mul(_sub(n, two), _sub(n, three)),
     )
-    return n, skew, kurt
+    defined = sympy.And(
+        sympy.GreaterThan(n, 4, evaluate=False),
+        sympy.StrictGreaterThan(m[2], 0, evaluate=False),
+        evaluate=False,
+    )
+    zero = sympy.Integer(0)
+    steps += [
+        (sk.name, ir.If(defined, skew, zero, evaluate=False)),
+        (ku.name, ir.If(defined, kurt, zero, evaluate=False)),
+    ]
+    return steps, n, sk, ku
 
 
 def treatment_steps(
     column: str, keys: tuple[str, ...], prefix: str, params: Mapping[str, Any]
 ) -> list[tuple[str, sympy.Expr]]:
     """COINr's default treatment of `column` as column steps: (name, expression) in order,
-    named `prefix` + ".w1", ... and `prefix` + ".treated".
+    named `prefix` + ".w1", ... and `prefix` + ".treated", each preceded by the columns
+    of its statistics (`prefix` + ".w1.n", ".w1.skew", ... see :func:`_moment_steps`).
 
     `params` are ``skew``, ``kurtosis`` and ``max_points``. Units of a period with fewer
     than 4 values are left untreated (skewness and kurtosis need n >= 4).
     """
     skew_max, kurt_max = _num(params["skew"]), _num(params["kurtosis"])
     original = sympy.Symbol(column)
+    steps: list[tuple[str, sympy.Expr]] = []
 
-    def failing(x: sympy.Expr, *more: sympy.Basic) -> sympy.Basic:
-        n, skew, kurt = _moments(x, keys)
-        return sympy.And(
+    def failing(x: sympy.Expr, name: str) -> tuple[sympy.Symbol, list[sympy.Basic]]:
+        moments, n, skew, kurt = _moment_steps(x, keys, name)
+        steps.extend(moments)
+        return skew, [
             sympy.GreaterThan(n, 4, evaluate=False),
             sympy.GreaterThan(sympy.Abs(skew, evaluate=False), skew_max, evaluate=False),
             sympy.GreaterThan(kurt, kurt_max, evaluate=False),
-            *more,
-            evaluate=False,
-        )
+        ]
 
-    steps: list[tuple[str, sympy.Expr]] = []
     current: sympy.Expr = original
     limit = int(params["max_points"])
     for k in range(limit):  # each step changes at least one point
-        _, skew, _ = _moments(current, keys)
-        hi, lo = ir.stat(ir.ColMax, current, keys), ir.stat(ir.ColMin, current, keys)
+        name = f"{prefix}.w{k + 1}"
+        skew, fails = failing(current, name)
+        hi, lo = sympy.Symbol(name + ".hi"), sympy.Symbol(name + ".lo")
+        changed = sympy.Symbol(name + ".changed")
+        steps += [
+            (hi.name, ir.stat(ir.ColMax, current, keys)),
+            (lo.name, ir.stat(ir.ColMin, current, keys)),
+            # COINr counts winsorised points (tied extremes each count), not steps
+            (
+                changed.name,
+                ir.stat(
+                    ir.ColSum,
+                    ir.If(
+                        sympy.Ne(current, original, evaluate=False),
+                        sympy.Integer(1),
+                        sympy.Integer(0),
+                        evaluate=False,
+                    ),
+                    keys,
+                ),
+            ),
+        ]
         next_hi = ir.stat(
             ir.ColMax,
             sympy.Piecewise((current, sympy.StrictLessThan(current, hi)), evaluate=False),
@@ -88,33 +131,24 @@ def treatment_steps(
             sympy.Piecewise((current, sympy.StrictGreaterThan(current, lo)), evaluate=False),
             keys,
         )
-        # COINr counts winsorised points (tied extremes each count), not steps
-        changed = ir.stat(
-            ir.ColSum,
-            ir.If(
-                sympy.Ne(current, original, evaluate=False),
-                sympy.Integer(1),
-                sympy.Integer(0),
-                evaluate=False,
-            ),
-            keys,
-        )
         room = sympy.StrictLessThan(changed, limit, evaluate=False)
         # conditions built flat: sympy would evaluate a nested And or a Not of a relation
         winsorised = ir.If(
-            failing(
-                current,
+            sympy.And(
+                *fails,
                 room,
                 sympy.GreaterThan(skew, 0, evaluate=False),
                 sympy.Eq(current, hi, evaluate=False),
+                evaluate=False,
             ),
             next_hi,
             ir.If(
-                failing(
-                    current,
+                sympy.And(
+                    *fails,
                     room,
                     sympy.StrictLessThan(skew, 0, evaluate=False),
                     sympy.Eq(current, lo, evaluate=False),
+                    evaluate=False,
                 ),
                 next_lo,
                 current,
@@ -122,7 +156,6 @@ def treatment_steps(
             ),
             evaluate=False,
         )
-        name = f"{prefix}.w{k + 1}"
         steps.append((name, winsorised))
         current = sympy.Symbol(name)
     lo, hi = ir.stat(ir.ColMin, original, keys), ir.stat(ir.ColMax, original, keys)
@@ -130,5 +163,7 @@ def treatment_steps(
         sympy.Add(_sub(original, lo), _mul(sympy.Rational(1, 100), _sub(hi, lo)), evaluate=False),
         evaluate=False,
     )
-    steps.append((prefix + ".treated", ir.If(failing(current), log_ct, current, evaluate=False)))
+    _, fails = failing(current, prefix + ".final")
+    condition = sympy.And(*fails, evaluate=False)
+    steps.append((prefix + ".treated", ir.If(condition, log_ct, current, evaluate=False)))
     return steps

@@ -207,12 +207,18 @@ def adjustments(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
             column = ind.name + suffix
             if column not in frame.columns:
                 continue
-            changed = frame.filter(pl.col(before).ne_missing(pl.col(column))).select(
-                *keys,
-                pl.lit(ind.name).alias("indicator"),
-                pl.col(before).alias("before"),
-                pl.col(column).alias("after"),
-                pl.lit(action).alias("action"),
+            # lazily: only these columns are filtered, not every column of the result
+            changed = (
+                frame.lazy()
+                .filter(pl.col(before).ne_missing(pl.col(column)))
+                .select(
+                    *keys,
+                    pl.lit(ind.name).alias("indicator"),
+                    pl.col(before).alias("before"),
+                    pl.col(column).alias("after"),
+                    pl.lit(action).alias("action"),
+                )
+                .collect()
             )
             parts.append(changed)
             before = column

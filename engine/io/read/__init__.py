@@ -36,6 +36,7 @@ from engine.diagnostics import (
 )
 from engine.io.read import cells
 from engine.io.read.combine import combine, integer_keys
+from engine.io.read.memory import InMemory, read_memory
 from engine.io.read.options import (
     CSV_SUFFIXES,
     EXCEL_SUFFIXES,
@@ -46,7 +47,6 @@ from engine.io.read.options import (
     Loaded,
     ReadOptions,
 )
-from engine.io.read.memory import InMemory, read_memory
 from engine.io.read.source import Source, problem
 
 DEFAULT = ReadOptions()
