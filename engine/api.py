@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from engine import runner
-from engine.diagnostics import Code, Diagnostic, MethodologyError, Severity, UsageError
+from engine.diagnostics import Code, Diagnostic, MethodologyError, UsageError
 from engine.format.build import build_methodology
+from engine.format.extends import resolve_document
 from engine.format.model import Methodology
 from engine.format.schema import methodology_schema
 from engine.format.schemacheck import check_schema
@@ -119,10 +120,7 @@ def validate(methodology: MethodologyLike) -> Validated:
         doc = load_yaml(methodology)
     else:
         raise bad_methodology(methodology)
-    problems = check_schema(doc, schema())
-    errors = [p for p in problems if p.severity == Severity.ERROR]
-    if errors:
-        raise MethodologyError(errors)
+    doc = resolve_document(doc, schema())  # bases merged (extends:), JSON Schema checked
     methodology, warnings = build_methodology(doc)
     return Validated(methodology, build_plan(methodology), warnings)
 

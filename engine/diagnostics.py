@@ -70,6 +70,8 @@ class Code(enum.StrEnum):
     ID_SPACES = "id-spaces"
     # results
     CHECK_FAILED = "check-failed"
+    # extends: a methodology built on a base
+    EXTENDS = "extends"
     # command line
     USAGE = "usage"
     MISSING_EXTRA = "missing-extra"  # an optional package (pip extra) is not installed
@@ -84,6 +86,8 @@ class Location:
     column: int | None = None
     source_line: str | None = field(default=None, compare=False)
     length: int = field(default=1, compare=False)
+    #: files that inherit the value written here through ``extends``, nearest first
+    via: tuple[str, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         parts = [self.file or "<input>"]
@@ -96,7 +100,11 @@ class Location:
     def shifted(self, offset: int, length: int) -> Location:
         """The same line, `offset` characters further right (used inside a formula)."""
         col = (self.column or 1) + offset
-        return Location(self.file, self.line, col, self.source_line, max(1, length))
+        return Location(self.file, self.line, col, self.source_line, max(1, length), self.via)
+
+    def inherited(self, via: tuple[str, ...]) -> Location:
+        """The same place, noting the files that inherit the value written here."""
+        return Location(self.file, self.line, self.column, self.source_line, self.length, via)
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,8 @@ class Diagnostic:
             if loc.column is not None:
                 pad = " " * (loc.column - 1)
                 lines.append(f"  {' ' * len(gutter)} | {pad}{'^' * max(1, loc.length)}")
+        if loc and loc.via:
+            lines.append(f"  inherited by: {', then '.join(loc.via)}")
         if self.expected:
             lines.append(f"  expected: {self.expected}")
         if self.hint:
@@ -133,6 +143,7 @@ class Diagnostic:
             "file": loc.file if loc else None,
             "line": loc.line if loc else None,
             "column": loc.column if loc else None,
+            "inherited_by": list(loc.via) if loc else [],
             "expected": self.expected,
             "hint": self.hint,
         }

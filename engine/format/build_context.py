@@ -10,6 +10,7 @@ of the format live in the ``build_*`` modules as subclasses of this context, and
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -67,7 +68,7 @@ class BuildContext:
             node = node[p]
         loc = self.at(*path)
         col = self.doc.value_column(path)
-        where = Location(loc.file, loc.line, col, loc.source_line, len(str(node)))
+        where = dataclasses.replace(loc, column=col, length=len(str(node)))  # keeps `via`
         return Formula(str(node), where)
 
     def parse(

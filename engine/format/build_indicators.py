@@ -49,6 +49,7 @@ class IndicatorRules(NormalisationRules):
             d.get("description"),
             tuple(d.get("authors", [])),
             refs,
+            self.doc.bases,
         )
 
     def layout(self) -> Layout:

@@ -36,6 +36,17 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Base:
+    """A methodology this one extends (``extends:``), as written and as found."""
+
+    ref: str  # the value of `extends:` in the file that names this base
+    id: str
+    title: str
+    version: str | None
+    file: str
+
+
+@dataclass(frozen=True)
 class Meta:
     id: str
     title: str
@@ -43,6 +54,8 @@ class Meta:
     description: str | None = None
     authors: tuple[str, ...] = ()
     references: tuple[Reference, ...] = ()
+    #: the chain of bases (``extends:``), nearest first; empty for a self-contained file
+    bases: tuple[Base, ...] = ()
 
 
 @dataclass(frozen=True)
