@@ -105,9 +105,10 @@ def read_data(
     if m.layout.missing is not None:  # in addition to the reader's defaults
         extra = tuple(t for t in m.layout.missing if t not in opts.missing)
         opts = dataclasses.replace(opts, missing=opts.missing + extra)
+    h = m.layout.header  # the data's header for a name (data.columns)
     headers = {str(p): set(read.header_of(p, opts)) for p in paths}
     present = set().union(*headers.values())
-    absent = [i for i in m.inputs if i.optional and i.name not in present]
+    absent = [i for i in m.inputs if i.optional and h(i.name) not in present]
     skipped = {i.name for i in absent}
     notes = tuple(
         Diagnostic(
@@ -120,38 +121,37 @@ def read_data(
     unit_inputs = [i.name for i in m.inputs if i.grain == "unit" and i.name not in skipped]
     detail_inputs = [i.name for i in m.inputs if i.grain == "detail" and i.name not in skipped]
     fill = [pl.lit(None, dtype=pl.Float64).alias(i.name) for i in absent if i.grain == "unit"]
-    if not detail_inputs:
+    names = {h(n): n for n, _ in m.layout.columns}
+
+    def load(
+        files: Sequence[str | Path], keys: Sequence[str], numeric: Sequence[str], text: Sequence[str]
+    ) -> read.Loaded:
+        """load_data by headers; the frame's columns renamed to the methodology's names."""
         loaded = read.load_data(
-            paths,
-            keys=m.layout.keys,
-            numeric=unit_inputs,
-            text=m.layout.labels,
-            period=m.layout.period,
+            files,
+            keys=[h(n) for n in keys],
+            numeric=[h(n) for n in numeric],
+            text=[h(n) for n in text],
+            period=h(m.layout.period) if m.layout.period else None,
             options=opts,
         )
+        if not names:
+            return loaded
+        return read.Loaded(loaded.frame.rename(names, strict=False), loaded.warnings)
+
+    if not detail_inputs:
+        loaded = load(paths, m.layout.keys, unit_inputs, m.layout.labels)
         return Data(loaded.frame.with_columns(fill), None, loaded.warnings + notes)
-    detail_files = [p for p in paths if set(m.layout.detail) <= headers[str(p)]]
+    detail_files = [p for p in paths if {h(d) for d in m.layout.detail} <= headers[str(p)]]
     unit_files = [p for p in paths if p not in detail_files]
     if not detail_files:
         detail_files = list(paths)  # let the reader name the missing detail columns
-    detail = read.load_data(
-        detail_files,
-        keys=m.layout.detail_keys,
-        numeric=detail_inputs,
-        text=m.layout.labels if not unit_files else (),
-        period=m.layout.period,
-        options=opts,
+    detail = load(
+        detail_files, m.layout.detail_keys, detail_inputs, m.layout.labels if not unit_files else ()
     )
     units = None
     if unit_inputs or unit_files:
-        units = read.load_data(
-            unit_files or paths,
-            keys=m.layout.keys,
-            numeric=unit_inputs,
-            text=m.layout.labels,
-            period=m.layout.period,
-            options=opts,
-        )
+        units = load(unit_files or paths, m.layout.keys, unit_inputs, m.layout.labels)
     labels = (
         None
         if units is not None or not m.layout.labels

@@ -50,7 +50,7 @@ from engine.formula.render import show
 from engine.methods import catalogue
 from engine.methods.registry import Stage, literal
 
-__all__ = ["Change", "canonical", "diff", "render", "render_changes"]
+__all__ = ["Change", "canonical", "diff", "relation", "render", "render_changes"]
 
 
 @dataclass(frozen=True)
@@ -265,7 +265,9 @@ def _groups(a: Methodology, b: Methodology) -> list[Change]:
             out.append(Change("group", n, "members", ", ".join(g.members), ", ".join(h.members)))
             explained = True
         wg, wh = dict(normalised_weights(g)), dict(normalised_weights(h))
-        if wg.keys() != wh.keys():
+        if g.weighting != h.weighting:
+            weights_differ = False  # the weighting method says it; its formulas are long
+        elif wg.keys() != wh.keys():
             weights_differ = not (_equal_weights(g) and _equal_weights(h))
         else:
             weights_differ = not all(_weights_equal(wg[m], wh[m]) for m in wg)
@@ -337,14 +339,24 @@ def _classes(a: Methodology, b: Methodology) -> list[Change]:
             return []
 
         def bands(s: ClassScheme | None) -> str | None:
-            return (
-                None
-                if s is None
-                else ", ".join(f"{x.label} {describe_band(x, s)}" for x in s.bands)
-            )
+            if s is None:
+                return None
+            if s.quantiles:
+                return "quantile classes " + ", ".join(s.quantiles)
+            return ", ".join(f"{x.label} {describe_band(x, s)}" for x in s.bands)
 
         return [Change("classes", "", "added" if p is None else "removed", bands(p), bands(q))]
     out = []
+    if p.quantiles != q.quantiles:
+        out.append(
+            Change(
+                "classes",
+                "",
+                "quantile classes",
+                ", ".join(p.quantiles) or "none",
+                ", ".join(q.quantiles) or "none",
+            )
+        )
     if p.closed != q.closed:
         out.append(Change("classes", "", "closed", p.closed, q.closed))
     if p.tolerance != q.tolerance:
@@ -481,3 +493,37 @@ def render_changes(changes: Sequence[Change]) -> list[str]:
     return [
         render(Change(c.section, ", ".join(names), c.what, c.before, c.after)) for c, names in rows
     ]
+
+
+def relation(a: Methodology, b: Methodology) -> str | None:
+    """How `a` and `b` are linked by ``extends``, in words, or None.
+
+    >>> from engine import api
+    >>> relation(api.load_methodology("methodologies/kireeva.yaml"),
+    ...          api.load_methodology("methodologies/kireeva-minmax.yaml"))
+    'the second extends the first'
+    """
+
+    def chain(m: Methodology) -> list[str]:
+        return [_resolved(x.file) for x in m.meta.bases]
+
+    def through(m: Methodology, files: list[str], target: str) -> str:
+        hops = m.meta.bases[: files.index(target)]
+        return "" if not hops else " (through " + ", ".join(h.id for h in hops) + ")"
+
+    fa, fb = _resolved(a.path), _resolved(b.path)
+    if fa and fa in chain(b):
+        return "the second extends the first" + through(b, chain(b), fa)
+    if fb and fb in chain(a):
+        return "the first extends the second" + through(a, chain(a), fb)
+    shared = [f for f in chain(a) if f in chain(b)]
+    if shared:
+        base = next(x for x in a.meta.bases if _resolved(x.file) == shared[0])
+        return f"both extend {base.id} ({base.file})"
+    return None
+
+
+def _resolved(file: str | None) -> str:
+    from pathlib import Path
+
+    return str(Path(file).resolve()) if file else ""

@@ -10,10 +10,14 @@ from __future__ import annotations
 from engine.cli import (  # noqa: F401  (each registers its commands)
     compare,
     diagnose,
+    diff,
+    doc,
     explain,
     methods,
+    init,
     run,
     sensitivity,
+    show,
 )
 from engine.cli.common import app
 

@@ -208,8 +208,22 @@ def run(
 
 
 @app.command()
-def schema() -> None:
+def schema(
+    extension: Annotated[
+        bool,
+        typer.Option(
+            "--extension",
+            help="Print the schema of an extending file (one with 'extends:'), which "
+            "states only what it changes (schema/extension.schema.json).",
+        ),
+    ] = False,
+) -> None:
     """Print the JSON Schema of the methodology format."""
     from engine.format.schema import schema_text
 
+    if extension:
+        from engine.format.extends_schema import extension_schema_text
+
+        sys.stdout.write(extension_schema_text())
+        return
     sys.stdout.write(schema_text())

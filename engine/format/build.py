@@ -34,6 +34,7 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
         meta, layout = self.meta(), self.layout()
         self.layout_ = layout
         self.check_names(layout)
+        self.check_columns(layout)
         inputs = self.inputs()
         self.grains = {i.name: i.grain for i in inputs}
         indicators = self.indicators(layout)

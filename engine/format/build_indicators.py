@@ -61,7 +61,37 @@ class IndicatorRules(NormalisationRules):
             tuple(d.get("labels", [])),
             tuple(missing) if missing is not None else None,
             tuple(d.get("detail", [])),
+            tuple((d.get("columns") or {}).items()),
         )
+
+    def check_columns(self, layout: Layout) -> None:
+        """`data.columns` names a data column or input, and each header is read once."""
+        read = set(layout.detail_keys + layout.labels) | set(self.data.get("inputs") or {})
+        mapped = dict(layout.columns)
+        first: dict[str, str] = {}
+        for name, header in layout.columns:
+            if name not in read:
+                self.error(
+                    Code.UNKNOWN_NAME,
+                    f"data.columns names '{name}', which is not a data column or an input",
+                    self.key_at("data", "columns", name),
+                    expected="the unit, period, a label, a detail key or an input",
+                    hint=did_you_mean(name, read),
+                )
+            elif header in first:
+                self.error(
+                    Code.DUPLICATE_NAME,
+                    f"'{name}' and '{first[header]}' are both read from the column '{header}'",
+                    self.at("data", "columns", name),
+                )
+            elif header in read and header not in mapped:
+                self.error(
+                    Code.DUPLICATE_NAME,
+                    f"'{name}' is read from the column '{header}', which '{header}' reads too",
+                    self.at("data", "columns", name),
+                    expected="a header that no other name reads",
+                )
+            first.setdefault(header, name)
 
     def check_names(self, layout: Layout) -> None:
         """Every name is defined once, and none takes a key or output column."""

@@ -155,12 +155,15 @@ def _is_path(ref: str) -> bool:
     return ref.lower().endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref
 
 
-def _problem(doc: LoadedYaml, message: str, hint: str | None = None) -> MethodologyError:
+def _problem(
+    doc: LoadedYaml, message: str, hint: str | None = None, via: tuple[str, ...] = ()
+) -> MethodologyError:
     where = doc.locate(("extends",))
+    where = where.inherited(via) if via else where
     return MethodologyError([Diagnostic(Code.EXTENDS, message, where, hint=hint)])
 
 
-def _base_path(doc: LoadedYaml, ref: str) -> Path:
+def _base_path(doc: LoadedYaml, ref: str, via: tuple[str, ...]) -> Path:
     if _is_path(ref):
         path = Path(doc.source.path).parent / ref
         if not path.is_file():
@@ -169,10 +172,11 @@ def _base_path(doc: LoadedYaml, ref: str) -> Path:
                 f"the base '{ref}' does not exist (looked for {path})",
                 hint="a path is relative to this file; a shipped methodology is named "
                 "by its id, without .yaml",
+                via=via,
             )
         return path
     if not _ID.match(ref):
-        raise _problem(doc, f"'{ref}' is neither a .yaml path nor a methodology id")
+        raise _problem(doc, f"'{ref}' is neither a .yaml path nor a methodology id", via=via)
     shipped = shipped_methodologies()
     if ref not in shipped:
         from engine.diagnostics import did_you_mean
@@ -182,6 +186,7 @@ def _base_path(doc: LoadedYaml, ref: str) -> Path:
             doc,
             f"no methodology with id '{ref}' is shipped with indexlab (shipped: {listed})",
             hint=did_you_mean(ref, shipped) or "a relative path must end in .yaml or .yml",
+            via=via,
         )
     return shipped[ref]
 
@@ -201,30 +206,37 @@ def resolve_chain(doc: LoadedYaml) -> tuple[LoadedYaml, ...]:
     seen = {Path(doc.source.path).resolve(): doc.source.path}
     while "extends" in chain[-1].data:
         current = chain[-1]
+        via = tuple(d.source.path for d in reversed(chain[:-1]))  # files inheriting `current`
         ref = current.data["extends"]
         if not isinstance(ref, str) or not ref:
-            raise _problem(current, "'extends' must name a base: a .yaml path or an id")
-        path = _base_path(current, ref)
+            raise _problem(current, "'extends' must name a base: a .yaml path or an id", via=via)
+        path = _base_path(current, ref, via)
         key = path.resolve()
         if key in seen:
             loop = " → ".join([*(d.source.path for d in chain), str(path)])
-            raise _problem(current, f"extends cycle: {loop}", hint="a base cannot extend itself")
+            raise _problem(
+                current, f"extends cycle: {loop}", hint="a base cannot extend itself", via=via
+            )
         if len(chain) >= MAX_CHAIN:
-            raise _problem(current, f"more than {MAX_CHAIN} files in this chain of extends")
+            raise _problem(
+                current, f"more than {MAX_CHAIN} files in this chain of extends", via=via
+            )
         try:
             base = load_yaml(path)
         except MethodologyError as err:
-            via = tuple(d.source.path for d in reversed(chain))
-            raise _noted(err, via) from None
+            raise _noted(err, tuple(d.source.path for d in reversed(chain))) from None
         if _version(base) != FORMAT_VERSION:
             written = base.locate(("indexlab",))
-            found = "has no format version ('indexlab: 1')" if "indexlab" not in base.data else (
-                f"is format version {_version(base)!r} ({written})"
+            found = (
+                "has no format version ('indexlab: 1')"
+                if "indexlab" not in base.data
+                else (f"is format version {_version(base)!r} ({written})")
             )
             raise _problem(
                 current,
                 f"the base {path} {found}; this indexlab reads version {FORMAT_VERSION}",
                 hint="a methodology can only extend a base of the same format version",
+                via=via,
             )
         seen[key] = str(path)
         chain.append(base)
@@ -294,7 +306,7 @@ def resolve_document(doc: LoadedYaml, schema: dict[str, Any]) -> LoadedYaml:
     if errors:
         raise MethodologyError(errors)
     merged = merge_chain(chain)
-    errors = _errors(check_schema(merged, schema))
+    errors = exclusive_forms(merged, schema) or _errors(check_schema(merged, schema))
     if errors:
         raise MethodologyError(errors)
     return merged
@@ -315,7 +327,49 @@ def merge_chain(chain: tuple[LoadedYaml, ...]) -> MergedYaml:
         data, origins = merged.data, dict(merged.origins)
     top = chain[0]
     data.pop("extends", None)
+    first = [k for k in ("indexlab", *NOT_INHERITED) if k in data]  # a file names itself first
+    data = {k: data[k] for k in [*first, *(k for k in data if k not in first)]}
     return MergedYaml(data, top.source, origins=origins, chain=tuple(bases))
+
+
+def exclusive_forms(doc: MergedYaml, schema: dict[str, Any]) -> list[Diagnostic]:
+    """Keys that exclude each other (``index.group`` and ``index.formula``, ``classes.bands``
+    and ``classes.quantiles``), one stated by the extending file and one inherited.
+
+    The schema says so with ``oneOf: [{required: [a]}, {required: [b]}]``; its own message
+    ("matches more than one of the allowed forms") would not say that the base holds the
+    other form, nor how to drop it.
+    """
+    found: list[Diagnostic] = []
+
+    def walk(value: Any, sub: Any, path: PathKey) -> None:
+        if not isinstance(value, dict) or not isinstance(sub, dict):
+            return
+        forms = sub.get("oneOf")
+        if isinstance(forms, list) and all(
+            isinstance(f, dict) and set(f) == {"required"} for f in forms
+        ):
+            keys = [k for f in forms for k in f["required"] if k in value]
+            stated = [k for k in keys if not doc.origin((*path, k)).via]
+            inherited = [k for k in keys if doc.origin((*path, k)).via]
+            if stated and inherited:
+                name = ".".join(str(p) for p in (*path, inherited[0]))
+                found.append(
+                    Diagnostic(
+                        Code.EXTENDS,
+                        f"'{stated[0]}' here and the inherited '{name}' "
+                        f"({doc.locate_key((*path, inherited[0]))}) exclude each other",
+                        doc.locate_key((*path, stated[0])),
+                        hint=f"delete the inherited one in this file: '{inherited[0]}: ~'",
+                    )
+                )
+        properties = sub.get("properties", {})
+        others = sub.get("additionalProperties")
+        for key, item in value.items():
+            walk(item, properties.get(key, others), (*path, key))
+
+    walk(doc.data, schema, ())
+    return found
 
 
 def _describe(base: LoadedYaml, ext: LoadedYaml) -> Base:

@@ -80,9 +80,7 @@ def is_edit(value: object) -> bool:
     return isinstance(value, dict) and bool(value) and set(value) <= EDIT_KEYS
 
 
-def merge(
-    base: dict[str, Any], base_origins: Mapping[PathKey, Origin], ext: LoadedYaml
-) -> Merged:
+def merge(base: dict[str, Any], base_origins: Mapping[PathKey, Origin], ext: LoadedYaml) -> Merged:
     """`ext`'s data laid over `base` by the rules of the module docstring.
 
     >>> from engine.format.yamlsource import load_yaml

@@ -12,7 +12,8 @@ Derivation, applied to every mapping a merge walks into (lists' items stay whole
 * ``required``, ``minProperties`` are dropped: the base supplies what is not stated;
 * every property (and ``additionalProperties``/``patternProperties`` entry) may also be
   ``null``, which deletes the inherited entry;
-* a list may also be written as an edit ``{add: [...], remove: [...]}``;
+* a list may also be written as an edit ``{add: [...], remove: [...]}`` (the list's item
+  schema is shared through ``$defs/items_N`` rather than copied three times);
 * ``oneOf`` becomes ``anyOf`` (a partial value may fit several forms), and an ``if``
   that tests a discriminator (``properties: {method: {const: ...}}``) also requires it,
   so a method's own rules apply only where the file names the method;
@@ -25,9 +26,10 @@ required and cannot be deleted: every extension names itself.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
-__all__ = ["EXTENDS_PROPERTY", "OWN_KEYS", "derive_extension_schema"]
+__all__ = ["EXTENDS_PROPERTY", "OWN_KEYS", "derive_extension_schema", "extension_schema_text"]
 
 OWN_KEYS = ("indexlab", "id", "title", "version")
 """Top-level keys every extending file states itself (never inherited)."""
@@ -68,12 +70,13 @@ def derive_extension_schema(full: dict[str, Any]) -> dict[str, Any]:
         "inherited one or changes it with {add: [...], remove: [...]}. "
         "See docs/format.md, 'Extending a methodology'."
     )
+    deriver = _Deriver()
     properties: dict[str, Any] = {}
     for name, sub in full.get("properties", {}).items():
         if name in OWN_KEYS:
             properties[name] = copy.deepcopy(sub)
         else:
-            properties[name] = _deletable(_partial(sub))
+            properties[name] = _deletable(deriver.partial(sub))
         if name == "indexlab":
             properties["extends"] = dict(EXTENDS_PROPERTY)
     properties.setdefault("extends", dict(EXTENDS_PROPERTY))
@@ -81,9 +84,10 @@ def derive_extension_schema(full: dict[str, Any]) -> dict[str, Any]:
     out["required"] = ["indexlab", "extends", *OWN_KEYS[1:]]
     defs = full.get("$defs")
     if isinstance(defs, dict):
-        out["$defs"] = copy.deepcopy(defs) | {
-            _PARTIAL_PREFIX + name: _partial(sub) for name, sub in defs.items()
-        }
+        partial_defs = {_PARTIAL_PREFIX + name: deriver.partial(sub) for name, sub in defs.items()}
+        deriver.defs |= copy.deepcopy(defs) | partial_defs
+    if deriver.defs:
+        out["$defs"] = deriver.defs
     return out
 
 
@@ -97,61 +101,75 @@ def _deletable(schema: Any) -> Any:
     return lifted
 
 
-def _partial(schema: Any) -> Any:
-    if not isinstance(schema, dict):
-        return schema
-    if _is_array(schema):
-        return _list_or_edit(schema)
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in ("required", "minProperties"):
-            continue
-        if key in ("properties", "patternProperties") and isinstance(value, dict):
-            out[key] = {k: _deletable(_partial(v)) for k, v in value.items()}
-        elif key == "additionalProperties" and isinstance(value, dict):
-            out[key] = _deletable(_partial(value))
-        elif key in ("oneOf", "anyOf") and isinstance(value, list):
-            alternatives = [_partial(v) for v in value]
-            if any(a not in ({}, True) for a in alternatives):
-                out["anyOf"] = alternatives
-        elif key == "allOf" and isinstance(value, list):
-            out[key] = [_partial(v) for v in value]
-        elif key == "if" and isinstance(value, dict):
-            out[key] = _requiring_discriminator(value)
-        elif key in ("then", "else"):
-            out[key] = _partial(value)
-        elif key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
-            out[key] = "#/$defs/" + _PARTIAL_PREFIX + value.removeprefix("#/$defs/")
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+class _Deriver:
+    """The derivation's walk; item schemas of lists are collected in ``defs``."""
 
+    def __init__(self) -> None:
+        self.defs: dict[str, Any] = {}
 
-def _is_array(schema: dict[str, Any]) -> bool:
-    kind = schema.get("type")
-    return kind == "array" or (isinstance(kind, list) and kind == ["array"])
+    def partial(self, schema: Any) -> Any:
+        if not isinstance(schema, dict):
+            return schema
+        if schema.get("type") == "array":
+            return self.list_or_edit(schema)
+        out: dict[str, Any] = {}
+        for key, value in schema.items():
+            if key in ("required", "minProperties"):
+                continue
+            if key in ("properties", "patternProperties") and isinstance(value, dict):
+                out[key] = {k: _deletable(self.partial(v)) for k, v in value.items()}
+            elif key == "additionalProperties" and isinstance(value, dict):
+                out[key] = _deletable(self.partial(value))
+            elif key in ("oneOf", "anyOf") and isinstance(value, list):
+                alternatives = [self.partial(v) for v in value]
+                if any(a not in ({}, True) for a in alternatives):
+                    out["anyOf"] = alternatives
+            elif key == "allOf" and isinstance(value, list):
+                out[key] = [self.partial(v) for v in value]
+            elif key == "if" and isinstance(value, dict):
+                out[key] = _requiring_discriminator(value)
+            elif key in ("then", "else"):
+                out[key] = self.partial(value)
+            elif key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+                out[key] = "#/$defs/" + _PARTIAL_PREFIX + value.removeprefix("#/$defs/")
+            else:
+                out[key] = copy.deepcopy(value)
+        return out
 
-
-def _list_or_edit(schema: dict[str, Any]) -> dict[str, Any]:
-    """A whole list (as in the full schema), or an edit of the inherited one."""
-    items = copy.deepcopy(schema.get("items", {}))
-    edit = {
-        "description": "Change the inherited list: 'remove' takes items out (each must be "
-        "there), 'add' appends items (none may be there already).",
-        "type": "object",
-        "additionalProperties": False,
-        "minProperties": 1,
-        "properties": {
-            "add": {"description": "Items appended to the inherited list.", "type": "array",
-                    "items": items, "minItems": 1},
-            "remove": {"description": "Items taken out of the inherited list.",
-                       "type": "array", "items": items, "minItems": 1},
-        },
-    }
-    lifted: dict[str, Any] = {"anyOf": [copy.deepcopy(schema), edit]}
-    if isinstance(schema.get("description"), str):
-        lifted = {"description": schema["description"], **lifted}
-    return lifted
+    def list_or_edit(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """A whole list (as in the full schema), or an edit of the inherited one."""
+        whole = copy.deepcopy(schema)
+        items: Any = {}
+        if "items" in whole:
+            name = f"items_{len(self.defs) + 1}"
+            self.defs[name] = whole.pop("items")
+            items = {"$ref": f"#/$defs/{name}"}
+            whole["items"] = items
+        edit = {
+            "description": "Change the inherited list: 'remove' takes items out (each must "
+            "be there), 'add' appends items (none may be there already).",
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {
+                "add": {
+                    "description": "Items appended to the inherited list.",
+                    "type": "array",
+                    "items": items,
+                    "minItems": 1,
+                },
+                "remove": {
+                    "description": "Items taken out of the inherited list.",
+                    "type": "array",
+                    "items": items,
+                    "minItems": 1,
+                },
+            },
+        }
+        lifted: dict[str, Any] = {"anyOf": [whole, edit]}
+        if isinstance(schema.get("description"), str):
+            lifted = {"description": schema["description"], **lifted}
+        return lifted
 
 
 def _requiring_discriminator(condition: dict[str, Any]) -> dict[str, Any]:
@@ -161,3 +179,11 @@ def _requiring_discriminator(condition: dict[str, Any]) -> dict[str, Any]:
     if names:
         out["required"] = sorted(set(out.get("required", [])) | set(names))
     return out
+
+
+def extension_schema_text() -> str:
+    """``schema/extension.schema.json`` as ``indexlab schema --extension`` prints it."""
+    from engine.format.schema import methodology_schema
+
+    derived = derive_extension_schema(methodology_schema())
+    return json.dumps(derived, indent=2, ensure_ascii=False) + "\n"

@@ -68,6 +68,12 @@ class Layout:
     missing: tuple[str, ...] | None = None
     #: key columns of a finer grain (long-form inputs), e.g. ("industry",)
     detail: tuple[str, ...] = ()
+    #: (name, header) for columns whose header in the data is not a valid name
+    columns: tuple[tuple[str, str], ...] = ()
+
+    def header(self, name: str) -> str:
+        """The header of the data column holding `name` (the name itself unless mapped)."""
+        return dict(self.columns).get(name, name)
 
     @property
     def keys(self) -> tuple[str, ...]:

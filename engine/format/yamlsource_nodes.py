@@ -29,7 +29,7 @@ import math
 import re
 import sys
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 from yaml.events import AliasEvent, CollectionStartEvent
@@ -75,7 +75,7 @@ class StrictComposer(yaml.SafeLoader):
     """Scanner, parser and composer of SafeLoader with our checks and scalar rules."""
 
     # A fresh table: add_implicit_resolver would otherwise copy SafeLoader's YAML 1.1 one.
-    yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
+    yaml_implicit_resolvers = {}  # noqa: RUF012  (PyYAML reads this class table)
 
     def __init__(self, text: str, source: Source, problems: list[Diagnostic]):
         super().__init__(text)
@@ -85,7 +85,7 @@ class StrictComposer(yaml.SafeLoader):
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         if self.check_event(AliasEvent):
-            event = self.get_event()
+            event = self.get_event()  # type: ignore[no-untyped-call]
             self._problems.append(
                 Diagnostic(
                     Code.YAML_ALIAS,
@@ -96,7 +96,7 @@ class StrictComposer(yaml.SafeLoader):
             )
             # Stand-in so composition can go on and find further problems.
             return ScalarNode(_NULL, "", event.start_mark, event.end_mark)
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if event.anchor is not None:
             self._problems.append(
                 Diagnostic(
@@ -126,7 +126,9 @@ class StrictComposer(yaml.SafeLoader):
             if self._depth > MAX_DEPTH:
                 raise TooDeep(event.start_mark)
         try:
-            return super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
+            assert node is not None  # an event was peeked above, so a node follows
+            return node
         finally:
             if nested:
                 self._depth -= 1
@@ -179,6 +181,7 @@ class NodeBuilder:
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
             return [self._value(item, (*path, i), None) for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)  # aliases were replaced by stand-in scalars
         return self._scalar(node)
 
     def _mapping(self, node: MappingNode, path: PathKey) -> dict[str, Any]:
@@ -238,9 +241,9 @@ class NodeBuilder:
             return None
         if tag == _FLOAT:
             if not _NOT_FINITE.match(text):
-                number = float(text)
-                if math.isfinite(number):
-                    return number
+                real = float(text)
+                if math.isfinite(real):
+                    return real
                 self._not_finite(node, "is too large to be a finite number")
             else:
                 self._not_finite(node, "is not a finite number")

@@ -335,6 +335,8 @@ def _elementwise(c: Checker, node: ast.Call, name: str) -> Typed:
         assert t.type is not None
         shape = shape.join(t.type.shape)
     values = [t.value for t in typed]
+    if fn.result == CONDITION:  # present(): never missing itself, so never folded
+        return Typed(Type(CONDITION, shape))
     if name == "where" or any(v is None for v in values):
         return Typed(Type(NUMBER, shape))
     return Typed(

@@ -48,6 +48,8 @@ ELEMENTWISE = (
              (CONDITION, NUMBER, NUMBER)),
     Function("min", "smallest of two or more values in the row", (NUMBER, NUMBER), variadic=True),
     Function("max", "largest of two or more values in the row", (NUMBER, NUMBER), variadic=True),
+    Function("present", "true where the value is present, false where it is missing",
+             (NUMBER,), CONDITION),
 )  # fmt: skip
 
 STATISTICS = (

@@ -146,6 +146,8 @@ class Lowering:
         if name == "where":
             return _where(*args)
         (a,) = args
+        if name == "present":  # a condition on the 1/0 presence flag
+            return sympy.Eq(ir.IsPresent(a, evaluate=False), sympy.Integer(1), evaluate=False)
         if name == "log":
             return sympy.log(a, evaluate=False)
         if name == "log10":
