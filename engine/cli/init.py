@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from engine.cli.common import (
@@ -84,11 +83,10 @@ def init(
                 if not _interactive() or chosen[err.role] is not None:
                     raise
                 say(err.diagnostics[0].message)
-                chosen[err.role] = typer.prompt(
-                    f"{err.role} column",
-                    type=click.Choice(list(err.candidates)),
-                    err=True,
-                )
+                answer = ""
+                while answer not in err.candidates:
+                    answer = typer.prompt(f"{err.role} column", err=True).strip()
+                chosen[err.role] = answer
 
     started = guard(fmt, debug, go)
     left = "".join(f"\n  not in the index: {n} ({why})" for n, why in started.left_out)

@@ -39,14 +39,50 @@ __all__ = ["Started", "name_for", "start_methodology"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _RESERVED = {"index", "index_unrounded", "rank", "class", "class_group", "x"}
-_CYRILLIC = dict(
-    zip(
-        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі",
-        "a b v g d e yo zh z i y k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya "
-        "a g q ng o u u h i".split(),  # noqa: SIM905  (one letter per word, as in a table)
-        strict=True,
-    )
-)
+_CYRILLIC = {  # Russian and Kazakh letters, a simple transliteration for names
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "д": "d",
+    "е": "e",
+    "ё": "yo",
+    "ж": "zh",
+    "з": "z",
+    "и": "i",
+    "й": "y",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "kh",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "shch",
+    "ъ": "",
+    "ы": "y",
+    "ь": "",
+    "э": "e",
+    "ю": "yu",
+    "я": "ya",
+    "ә": "a",
+    "ғ": "g",
+    "қ": "q",
+    "ң": "ng",
+    "ө": "o",
+    "ұ": "u",
+    "ү": "u",
+    "һ": "h",
+    "і": "i",
+}
 _QUINTILES = ["Q1", "Q2", "Q3", "Q4", "Q5"]
 
 
