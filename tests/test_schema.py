@@ -12,6 +12,7 @@ from engine.format.schema import methodology_schema, schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "schema" / "methodology.schema.json").read_text(encoding="utf-8"))
+EXTENSION = json.loads((ROOT / "schema" / "extension.schema.json").read_text(encoding="utf-8"))
 
 
 def _properties(node: object, path: str = "$"):
@@ -70,5 +71,11 @@ def test_every_field_has_a_description() -> None:
 )
 def test_every_shipped_methodology_is_valid_against_the_schema(path: Path) -> None:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if "extends" in document:  # a partial file: its own schema, then the merged result
+        errors = list(jsonschema.Draft202012Validator(EXTENSION).iter_errors(document))
+        assert errors == [], [e.message[:200] for e in errors]
+        from engine.format.show import show_methodology
+
+        document = yaml.safe_load(show_methodology(path, resolved=True))
     errors = list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(document))
     assert errors == [], [e.message[:200] for e in errors]
