@@ -1,1 +1,2 @@
-"""The methodology file: strict YAML with positions, the JSON Schema check, semantic rules, and the frozen model."""
+"""The methodology file: strict YAML with positions, bases merged (``extends:``), the JSON
+Schema check, semantic rules, and the frozen model; ``indexlab init``'s first methodology."""

@@ -42,7 +42,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from engine.diagnostics import Code, Diagnostic, Location, MethodologyError, Severity
+from engine.diagnostics import (
+    Code,
+    Diagnostic,
+    Location,
+    MethodologyError,
+    Severity,
+    did_you_mean,
+)
 from engine.format.extends_merge import Origin, location_of, merge, origins_of
 from engine.format.extends_schema import derive_extension_schema
 from engine.format.model import Base
@@ -179,13 +186,12 @@ def _base_path(doc: LoadedYaml, ref: str, via: tuple[str, ...]) -> Path:
         raise _problem(doc, f"'{ref}' is neither a .yaml path nor a methodology id", via=via)
     shipped = shipped_methodologies()
     if ref not in shipped:
-        from engine.diagnostics import did_you_mean
-
-        listed = ", ".join(sorted(shipped)) or "none found"
+        close = did_you_mean(ref, shipped)
+        listed = "" if close else f" (shipped: {', '.join(sorted(shipped)) or 'none'})"
         raise _problem(
             doc,
-            f"no methodology with id '{ref}' is shipped with indexlab (shipped: {listed})",
-            hint=did_you_mean(ref, shipped) or "a relative path must end in .yaml or .yml",
+            f"no methodology with id '{ref}' is shipped with indexlab{listed}",
+            hint=close or "a relative path must end in .yaml or .yml",
             via=via,
         )
     return shipped[ref]

@@ -36,10 +36,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.diagnostics import Code, Diagnostic, Location, truncate
+from engine.diagnostics import Code, Diagnostic, Location, did_you_mean, truncate
 from engine.format.yamlsource import LoadedYaml, PathKey
 
-__all__ = ["EDIT_KEYS", "Merged", "Origin", "is_edit", "merge", "origins_of"]
+__all__ = ["EDIT_KEYS", "Merged", "Origin", "is_edit", "location_of", "merge", "origins_of"]
 
 EDIT_KEYS = frozenset({"add", "remove"})
 """The keys of a list edit: ``{add: [...], remove: [...]}``."""
@@ -255,8 +255,6 @@ def _shown(item: Any) -> str:
 
 
 def _did_you_mean_key(key: str, base: Mapping[str, Any]) -> str | None:
-    from engine.diagnostics import did_you_mean
-
     return did_you_mean(key, list(base))
 
 

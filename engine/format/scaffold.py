@@ -105,7 +105,7 @@ def name_for(header: str, taken: set[str]) -> str:
     ('vrp_mln_tenge', 'c_2010', 'rank_')
     """
     text = "".join(_CYRILLIC.get(ch, ch) for ch in header.lower())
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     name = re.sub(r"[^a-z0-9]+", "_", text).strip("_") or "column"
     if not _NAME.match(name):
         name = "c_" + name
