@@ -124,7 +124,10 @@ def read_data(
     names = {h(n): n for n, _ in m.layout.columns}
 
     def load(
-        files: Sequence[str | Path], keys: Sequence[str], numeric: Sequence[str], text: Sequence[str]
+        files: Sequence[str | Path],
+        keys: Sequence[str],
+        numeric: Sequence[str],
+        text: Sequence[str],
     ) -> read.Loaded:
         """load_data by headers; the frame's columns renamed to the methodology's names."""
         loaded = read.load_data(

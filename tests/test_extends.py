@@ -369,3 +369,33 @@ def test_errors_before_any_data_is_read(tmp_path: Path) -> None:
     """A broken chain fails in validate, before a data file is even opened."""
     with pytest.raises(MethodologyError):
         api.run(ROOT / "tests" / "invalid_extends" / "cycle" / "m.yaml", [tmp_path / "none.csv"])
+
+
+def test_the_guide_variant_works_as_documented(tmp_path: Path) -> None:
+    """docs/guide.md, step 10: equal weights on `wellbeing`, everything else inherited."""
+    import shutil
+
+    shutil.copy(ROOT / "examples" / "guide" / "guide.yaml", tmp_path / "guide.yaml")
+    variant = tmp_path / "my-variant.yaml"
+    variant.write_text(
+        "indexlab: 1\nextends: guide.yaml\nid: town-wellbeing-equal\n"
+        "title: Town well-being index, equal weights\nversion: '1'\n"
+        "groups:\n  wellbeing:\n    weights: {economy: 1, access: 1}\n",
+        encoding="utf-8",
+    )
+    a = api.load_methodology(tmp_path / "guide.yaml")
+    b = api.load_methodology(variant)
+    assert render_changes(diff(a, b)) == [
+        "group wellbeing: weights economy: 3/5, access: 2/5 → economy: 1/2, access: 1/2"
+    ]
+    towns = ROOT / "examples" / "guide" / "towns.csv"
+    base, equal = api.run(tmp_path / "guide.yaml", [towns]), api.run(variant, [towns])
+    economy = base.frame["economy"].to_list()
+    access = base.frame["access"].to_list()
+    from decimal import ROUND_HALF_UP, Decimal
+
+    expected = [
+        float(Decimal(f"{(e + x) / 2:.12f}").quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+        for e, x in zip(economy, access)
+    ]
+    assert equal.frame["index"].to_list() == expected
