@@ -14,9 +14,14 @@ from engine.cli.common import (
     DelimiterOpt,
     EncodingOpt,
     FormatOpt,
+    IdSpacesOpt,
+    MissingOpt,
     OutputFormat,
+    SheetIndexOpt,
     SheetOpt,
+    SkipRowsOpt,
     ThousandsOpt,
+    UnicodeMinusOpt,
     app,
     guard,
     read_options,
@@ -51,6 +56,11 @@ def init(
     thousands: ThousandsOpt = None,
     encoding: EncodingOpt = "utf-8",
     sheet: SheetOpt = None,
+    sheet_index: SheetIndexOpt = None,
+    skip_rows: SkipRowsOpt = 0,
+    missing: MissingOpt = None,
+    id_spaces: IdSpacesOpt = "trim",
+    unicode_minus: UnicodeMinusOpt = None,
     fmt: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
 ) -> None:
@@ -63,7 +73,18 @@ def init(
     from engine.format.scaffold_detect import Ambiguous
 
     def go() -> Started:
-        options = read_options(delimiter, decimal or ".", thousands, encoding, sheet)
+        options = read_options(
+            delimiter,
+            decimal or ".",
+            thousands,
+            encoding,
+            sheet,
+            sheet_index=sheet_index,
+            skip_rows=skip_rows,
+            missing=missing,
+            id_spaces=id_spaces,
+            unicode_minus=unicode_minus,
+        )
         if output.suffix.lower() not in (".yaml", ".yml"):
             raise UsageError(
                 [Diagnostic(Code.USAGE, f"-o '{output}': a methodology file ends in .yaml")]

@@ -34,6 +34,7 @@ from engine.diagnostics import Code, Diagnostic, UsageError
 from engine.format.scaffold_detect import Columns, detect_columns, read_text
 from engine.format.yamldump import flow_yaml
 from engine.io import read
+from engine.io.read.options import CSV_SUFFIXES
 
 __all__ = ["Started", "name_for", "start_methodology"]
 
@@ -320,7 +321,7 @@ def _verify(text: str, data: Sequence[Path], options: read.ReadOptions) -> None:
 def _with_delimiter(data: Sequence[Path], options: read.ReadOptions) -> read.ReadOptions:
     """`options`, naming the CSV delimiter when the reader could not sniff it itself
     (e.g. ';' with a comma inside a header)."""
-    csv = [p for p in data if p.suffix.lower() in read.CSV_SUFFIXES]
+    csv = [p for p in data if p.suffix.lower() in CSV_SUFFIXES]
     if options.delimiter is not None or all(read.header_of(p, options) for p in csv):
         return options
     found = set()
@@ -335,7 +336,7 @@ def _with_delimiter(data: Sequence[Path], options: read.ReadOptions) -> read.Rea
 def _run_options(data: Sequence[Path], options: read.ReadOptions) -> tuple[str, ...]:
     """The reading options `indexlab run` needs for this data."""
     out: list[str] = []
-    if options.delimiter is not None and any(p.suffix.lower() in read.CSV_SUFFIXES for p in data):
+    if options.delimiter is not None and any(p.suffix.lower() in CSV_SUFFIXES for p in data):
         out += ["--delimiter", options.delimiter]
     if options.decimal != ".":
         out += ["--decimal", options.decimal]
@@ -343,6 +344,18 @@ def _run_options(data: Sequence[Path], options: read.ReadOptions) -> tuple[str, 
         out += ["--thousands", options.thousands]
     if options.encoding != "utf-8":
         out += ["--encoding", options.encoding]
-    if options.sheet:
+    if isinstance(options.sheet, str):
         out += ["--sheet", options.sheet]
+    elif options.sheet is not None:
+        out += ["--sheet-index", str(options.sheet)]
+    if options.skip_rows:
+        out += ["--skip-rows", str(options.skip_rows)]
+    defaults = read.ReadOptions().missing
+    for token in options.missing:
+        if token not in defaults:
+            out += ["--missing", token]
+    if options.id_spaces != read.IdSpaces.TRIM:
+        out += ["--id-spaces", str(options.id_spaces)]
+    if options.unicode_minus is not None:
+        out += ["--unicode-minus" if options.unicode_minus else "--no-unicode-minus"]
     return tuple(out)

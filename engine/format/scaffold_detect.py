@@ -27,6 +27,7 @@ or tell the user to choose with ``--unit``/``--period``.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ import polars as pl
 
 from engine.diagnostics import Code, DataError, Diagnostic, Location, UsageError
 from engine.io.read import ReadOptions
+from engine.io.read.options import CSV_SUFFIXES
 
 __all__ = ["Ambiguous", "Columns", "detect_columns", "read_text"]
 
@@ -90,17 +92,14 @@ def read_text(path: Path, options: ReadOptions) -> pl.DataFrame:
     """Every cell of a data file as stripped text (null when empty), headers as written."""
     suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".tsv", ".txt"):
+        if suffix in CSV_SUFFIXES:
             frame = _read_csv(path, options)
         elif suffix == ".parquet":
             frame = pl.read_parquet(path)
+        elif suffix in (".ipc", ".arrow", ".feather"):
+            frame = pl.read_ipc(path)
         elif suffix == ".xlsx":
-            read = (
-                pl.read_excel(path, sheet_name=options.sheet)
-                if options.sheet
-                else (pl.read_excel(path))
-            )
-            frame = read if isinstance(read, pl.DataFrame) else next(iter(read.values()))
+            frame = _read_excel(path, options)
         elif suffix == ".json":
             frame = pl.read_json(path)
         elif suffix in (".ndjson", ".jsonl"):
@@ -121,6 +120,14 @@ def read_text(path: Path, options: ReadOptions) -> pl.DataFrame:
     return text.select(pl.when(pl.all() != "").then(pl.all()).name.keep())
 
 
+def _read_excel(path: Path, options: ReadOptions) -> pl.DataFrame:
+    sheet = options.sheet
+    header = {"header_row": options.skip_rows} if options.skip_rows else None
+    if isinstance(sheet, str):
+        return pl.read_excel(path, sheet_name=sheet, read_options=header)
+    return pl.read_excel(path, sheet_id=(sheet or 0) + 1, read_options=header)
+
+
 def _read_csv(path: Path, options: ReadOptions) -> pl.DataFrame:
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -129,6 +136,8 @@ def _read_csv(path: Path, options: ReadOptions) -> pl.DataFrame:
         text = raw.decode("utf-16")
     else:
         text = raw.decode(options.encoding)
+    if options.skip_rows:  # title lines above the header
+        text = text.split("\n", options.skip_rows)[-1]
     header = text.split("\n", 1)[0]
     delimiter = options.delimiter or max(_DELIMITERS, key=header.count)
     return pl.read_csv(
@@ -152,14 +161,7 @@ def numbers_options(frame: pl.DataFrame, options: ReadOptions, fixed: bool) -> R
     thousands = " " if grouped else options.thousands
     if thousands == decimal:
         thousands = None
-    return ReadOptions(
-        delimiter=options.delimiter,
-        decimal=decimal,
-        thousands=thousands,
-        encoding=options.encoding,
-        sheet=options.sheet,
-        missing=options.missing,
-    )
+    return dataclasses.replace(options, decimal=decimal, thousands=thousands)
 
 
 def _is_number(cell: str, options: ReadOptions) -> bool:
