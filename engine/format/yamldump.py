@@ -68,14 +68,7 @@ def dump_yaml(
     - a
     - '1e3'
     """
-    text = yaml.dump(
-        data,
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=2**31 - 1,
-    )
+    text = _dump(data, flow=False)
     back = load_yaml("<dumped>", text=text)
     if back.data != data:  # a bug here, never a user's mistake
         raise ValueError("the YAML written does not read back as the same data")
@@ -112,23 +105,20 @@ def flow_yaml(value: Any) -> str:
     >>> flow_yaml({"label": "GDP, total", "unit": "?"}), flow_yaml("ВРП"), flow_yaml("010")
     ("{label: 'GDP, total', unit: '?'}", 'ВРП', "'010'")
     """
-    text = yaml.dump(
+    text = _dump(value, flow=True).removesuffix("\n").removesuffix("\n...")
+    if "\n" in text:  # text with a line break: escaped in double quotes, on one line
+        text = _dump(value, flow=True, style='"').removesuffix("\n")
+    return text
+
+
+def _dump(value: Any, *, flow: bool, style: str | None = None) -> str:
+    """PyYAML's text for `value`: our quoting, keys in order, never a wrapped line."""
+    return yaml.dump(
         value,
         Dumper=_Dumper,
-        default_flow_style=True,
+        default_style=style,
+        default_flow_style=flow,
         sort_keys=False,
         allow_unicode=True,
         width=2**31 - 1,
     )
-    text = text.removesuffix("\n").removesuffix("\n...")
-    if "\n" in text:  # text with a line break: escaped in double quotes, on one line
-        text = yaml.dump(
-            value,
-            Dumper=_Dumper,
-            default_style='"',
-            default_flow_style=True,
-            sort_keys=False,
-            allow_unicode=True,
-            width=2**31 - 1,
-        ).removesuffix("\n")
-    return text
