@@ -124,7 +124,7 @@ def read_data(
     names = {h(n): n for n, _ in m.layout.columns}
 
     def load(
-        files: Sequence[str | Path],
+        files: Sequence[str | Path | read.InMemory],
         keys: Sequence[str],
         numeric: Sequence[str],
         text: Sequence[str],

@@ -9,10 +9,12 @@ Resolution
 ----------
 ``extends`` names one base: a path relative to the extending file when it ends in
 ``.yaml``/``.yml`` (or contains a ``/``), otherwise the ``id`` of a methodology shipped
-with indexlab (:func:`shipped_methodologies`). A base may extend another base; the
-chain is followed to a file without ``extends`` (at most :data:`MAX_CHAIN` files). A
-missing base, a cycle, a base whose format version (``indexlab:``) differs from the
-extending file's, or a chain too long is an ``extends`` error located at the
+with indexlab (:func:`shipped_methodologies`). A bare file name not found next to the
+file is looked for among the shipped files too, so a shipped extension (``extends:
+kireeva.yaml``) also resolves when copied elsewhere or passed to the API as text. A base
+may extend another base; the chain is followed to a file without ``extends`` (at most
+:data:`MAX_CHAIN` files). A missing base, a cycle, a base whose format version
+(``indexlab:``) is not 1, or a chain too long is an ``extends`` error located at the
 ``extends:`` value that leads to it.
 
 Checking
@@ -173,15 +175,19 @@ def _problem(
 def _base_path(doc: LoadedYaml, ref: str, via: tuple[str, ...]) -> Path:
     if _is_path(ref):
         path = Path(doc.source.path).parent / ref
-        if not path.is_file():
-            raise _problem(
-                doc,
-                f"the base '{ref}' does not exist (looked for {path})",
-                hint="a path is relative to this file; a shipped methodology is named "
-                "by its id, without .yaml",
-                via=via,
-            )
-        return path
+        if path.is_file():
+            return path
+        shipped_dir = shipped_directory()
+        if shipped_dir is not None and Path(ref).name == ref and (shipped_dir / ref).is_file():
+            return shipped_dir / ref  # a shipped extension read from elsewhere (or as text)
+        raise _problem(
+            doc,
+            f"the base '{ref}' does not exist (looked for {path})",
+            hint="a path is relative to this file (a bare file name is also looked for "
+            "among the shipped methodologies); a shipped methodology can be named by its "
+            "id, without .yaml",
+            via=via,
+        )
     if not _ID.match(ref):
         raise _problem(doc, f"'{ref}' is neither a .yaml path nor a methodology id", via=via)
     shipped = shipped_methodologies()
