@@ -36,7 +36,6 @@ from engine.format.build import build_methodology
 from engine.format.extends import resolve_document
 from engine.format.model import Methodology
 from engine.format.schema import methodology_schema
-from engine.format.schemacheck import check_schema
 from engine.format.yamlsource import load_yaml
 from engine.inputs import DataLike, bad_methodology, data_sources, is_yaml_text, methodology_text
 from engine.io import read

@@ -211,7 +211,7 @@ EXPECTED_CHANGES = {
         "group RIA: weighting fixed → entropy",
     ],
     "topsis": [
-        "normalisation SD, SF, SE, SA, SB, SC: method leader_share(scale=100) → vector()",
+        "normalisation SD, SF, SE, SA, SB, SC: method leader_share(scale=100) → vector",
         "group RIS: removed (was arithmetic of SD: 1/3, SE: 1/3, SF: 1/3)",
         "group RIA: removed (was arithmetic of SA: 1/3, SB: 1/3, SC: 1/3)",
         "group ALL: added (topsis of SD: 1/6, SE: 1/6, SF: 1/6, SA: 1/6, SB: 1/6, SC: 1/6)",

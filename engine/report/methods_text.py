@@ -16,13 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from engine.analysis.diff import (
-    describe_band,
-    describe_normalisation,
-    describe_weights,
-    diff,
-    render_changes,
-)
+from engine.analysis.describe import describe_band, describe_normalisation, describe_weights
+from engine.analysis.diff import diff, render_changes
 from engine.format.model import Methodology
 from engine.formula.render import show
 
