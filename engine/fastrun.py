@@ -43,6 +43,7 @@ class _Layout:
     labels: tuple[str, ...]
     missing: tuple[str, ...] | None
     detail: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -71,15 +72,27 @@ class _Shape:
 def _shape_to_json(m: runner.DataShape) -> dict[str, Any]:
     lay = m.layout
     return {
-        "layout": [lay.unit, lay.period, list(lay.labels), lay.missing, list(lay.detail)],
+        "layout": [
+            lay.unit,
+            lay.period,
+            list(lay.labels),
+            lay.missing,
+            list(lay.detail),
+            [list(c) for c in lay.columns],
+        ],
         "inputs": [[i.name, i.grain, i.optional, i.minimum, i.maximum] for i in m.inputs],
     }
 
 
 def _shape_from_json(data: dict[str, Any]) -> _Shape:
-    unit, period, labels, missing, detail = data["layout"]
+    unit, period, labels, missing, detail, columns = data["layout"]
     layout = _Layout(
-        unit, period, tuple(labels), tuple(missing) if missing is not None else None, tuple(detail)
+        unit,
+        period,
+        tuple(labels),
+        tuple(missing) if missing is not None else None,
+        tuple(detail),
+        tuple((name, header) for name, header in columns),
     )
     return _Shape(layout, tuple(_Input(*i) for i in data["inputs"]))
 

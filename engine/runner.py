@@ -70,6 +70,8 @@ class LayoutShape(Protocol):
     def keys(self) -> tuple[str, ...]: ...
     @property
     def detail_keys(self) -> tuple[str, ...]: ...
+    @property
+    def columns(self) -> tuple[tuple[str, str], ...]: ...
 
 
 class DataShape(Protocol):
@@ -105,7 +107,11 @@ def read_data(
     if m.layout.missing is not None:  # in addition to the reader's defaults
         extra = tuple(t for t in m.layout.missing if t not in opts.missing)
         opts = dataclasses.replace(opts, missing=opts.missing + extra)
-    h = m.layout.header  # the data's header for a name (data.columns)
+    headers_of = dict(m.layout.columns)  # name -> the data's header (data.columns)
+
+    def h(name: str) -> str:
+        return headers_of.get(name, name)
+
     headers = {str(p): set(read.header_of(p, opts)) for p in paths}
     present = set().union(*headers.values())
     absent = [i for i in m.inputs if i.optional and h(i.name) not in present]

@@ -248,3 +248,29 @@ def test_init_then_run_in_real_processes(tmp_path: Path) -> None:
         [*exe, *argv[1:], "-q"], capture_output=True, text=True, check=False, timeout=120
     )
     assert ran.returncode == 0, ran.stderr
+
+
+def test_renamed_columns_on_the_plan_cache_fast_path(tmp_path: Path) -> None:
+    """A second run replays the cached plan; data.columns must hold there too."""
+    import os
+
+    data = tmp_path / "d.csv"
+    data.write_text(
+        "Регион,Год,ВРП\nA,2010,1\nB,2010,2\nC,2010,4\nA,2011,2\nB,2011,3\nC,2011,1\n",
+        encoding="utf-8",
+    )
+    result, target = _init(tmp_path, str(data))
+    assert result.exit_code == 0, result.stderr
+    env = {**os.environ, "INDEXLAB_PLAN_CACHE": str(tmp_path / "cache")}
+    exe = [sys.executable, "-c", "from engine.cli import main; main()"]
+    outputs = []
+    for n in (1, 2):
+        out = tmp_path / f"o{n}.csv"
+        done = subprocess.run(
+            [*exe, "run", str(target), str(data), "-q", "-o", str(out)],
+            capture_output=True, text=True, check=False, timeout=120, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        outputs.append(out.read_bytes())
+    assert any((tmp_path / "cache").iterdir())
+    assert outputs[0] == outputs[1] and b"vrp" in outputs[0]
