@@ -129,3 +129,59 @@ def test_dropping_a_group_equals_the_index_without_it(tmp_path: Path, data: Path
         expected = api.run(variant, [csv]).frame.sort("region", "year")["index"].to_list()
         got = runs.filter(pl.col(sa.REP) == rep).sort("region", "year")["index"].to_list()
         assert got == pytest.approx(expected, rel=1e-12), dropped
+
+
+ONE_CHOICE = """\
+uncertainty:
+  replications: 40
+  seed: 3
+  {stage}: {{alternatives: [{alternatives}]}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("declared", "stage", "choices"),
+    [
+        # treatment alternatives only: the declared imputation stays in every replication
+        ({"imputation": "mean"}, "treatment", TREATMENT),
+        # imputation alternatives only: the declared treatment stays in every replication
+        ({"treatment": "winsorise_log"}, "imputation", IMPUTATION),
+    ],
+)
+def test_alternatives_of_one_stage_keep_the_other_declared(
+    tmp_path: Path, data: Path, declared: dict[str, str], stage: str, choices: list[str]
+) -> None:
+    """Listing alternatives for one stage replaces that stage only (issue 14: treatment
+    alternatives used to drop the declared imputation, leaving units unranked)."""
+    prepare = "\n".join(f"{k}: {{default: {{method: {v}}}}}" for k, v in declared.items())
+    alternatives = ", ".join(f"{{method: {c}}}" for c in choices)
+    design = tmp_path / "design.yaml"
+    design.write_text(
+        BASE.format(prepare=prepare) + ONE_CHOICE.format(stage=stage, alternatives=alternatives),
+        encoding="utf-8",
+    )
+    validated = api.validate(design)
+    units = api.read_data(validated.methodology, [data]).units
+    params, factors = sa.design_table(
+        validated.methodology, validated.methodology.uncertainty, 40, 3, False
+    )
+    assert factors == [stage]
+    runs = sa.run_replications(validated.methodology, units, params)
+    column = sa.TREAT_CHOICE if stage == "treatment" else sa.IMP_CHOICE
+    seen = set()
+    for row in params.iter_rows(named=True):
+        choice = choices[row[column]]
+        if choice in seen:
+            continue
+        seen.add(choice)
+        combo = {**declared, stage: choice}
+        expected = api.run(
+            _variant(tmp_path, combo.get("imputation", "none"), combo.get("treatment", "none")),
+            [data],
+        ).frame.sort("region", "year")
+        got = runs.filter(pl.col(sa.REP) == row[sa.REP]).sort("region", "year")
+        assert got["index"].null_count() == 0, combo  # every unit keeps its index
+        assert got["index"].to_list() == pytest.approx(expected["index"].to_list(), rel=1e-12), (
+            combo
+        )
+    assert seen == set(choices)

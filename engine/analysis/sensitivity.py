@@ -136,14 +136,18 @@ def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
     )
 
 
-def _preparation_choices(m: Methodology, design: Uncertainty) -> tuple[list[Step], dict[str, str]]:
+def _preparation_choices(
+    m: Methodology, design: Uncertainty, planned: set[str]
+) -> tuple[list[Step], dict[str, str]]:
     """Steps computing every imputation and treatment alternative of each indicator, and the
-    column each indicator's normalisation then reads (a choice between them)."""
+    column each indicator's normalisation then reads (a choice between them); `planned` are
+    the columns the plan already computes (a declared imputation's ``X.imputed``)."""
     keys = (m.layout.period,) if m.layout.period else ()
     steps: list[Step] = []
     source: dict[str, str] = {}
     for ind in m.indicators:
-        current = ind.name
+        # a declared imputation that has no alternatives stays: treatments start from it
+        current = ind.name + ".imputed" if ind.name + ".imputed" in planned else ind.name
         if design.imputations:
             options = []
             for k, spec in enumerate(design.imputations):
@@ -172,13 +176,19 @@ def _preparation_choices(m: Methodology, design: Uncertainty) -> tuple[list[Step
 
 def _replicated_plan(m: Methodology, design: Uncertainty) -> Plan:
     replicated = replicated_methodology(m, design)
-    if design.imputations or design.treatments:  # the alternatives replace the declared ones
-        replicated = dataclasses.replace(
-            replicated,
-            indicators=tuple(
-                dataclasses.replace(i, imputation=(), treatment=()) for i in replicated.indicators
-            ),
-        )
+    # the alternatives of a stage replace the declared method of that stage only; the other
+    # stage keeps what the methodology declares (and reads the chosen alternative)
+    replicated = dataclasses.replace(
+        replicated,
+        indicators=tuple(
+            dataclasses.replace(
+                i,
+                imputation=() if design.imputations else i.imputation,
+                treatment=() if design.treatments else i.treatment,
+            )
+            for i in replicated.indicators
+        ),
+    )
     plan = build_plan(replicated)
     if plan.detail:
         raise MethodologyError(
@@ -190,18 +200,23 @@ def _replicated_plan(m: Methodology, design: Uncertainty) -> Plan:
                 )
             ]
         )
-    extra, source = _preparation_choices(replicated, design)
+    extra, source = _preparation_choices(replicated, design, set(plan.steps))
 
-    def fix(step: Step) -> Step:
+    def fix(step: Step, planned: bool = True) -> Step:
         expr, requires = step.expr, None
-        if step.kind == "normalised" and step.name in source:
-            expr = ir.rename(expr, {step.name: sympy.Symbol(source[step.name])})
+        reads_choice = step.kind in (StepKind.NORMALISED, StepKind.TREATED)
+        if planned and reads_choice and step.name in source:
+            # the declared treatment (or, without one, the normalisation) reads the chosen
+            # alternative instead of the raw or declared-imputed column
+            chosen = sympy.Symbol(source[step.name])
+            expr = ir.rename(expr, {step.name: chosen, step.name + ".imputed": chosen})
         return dataclasses.replace(step, expr=_with_rep(expr), requires=requires)
 
     steps = [s for stage in plan.first for s in stage]
-    indicators = [s for s in steps if s.kind == "indicator"]
-    rest = [s for s in steps if s.kind != "indicator"]
-    ordered = [fix(s) for s in indicators + extra + rest]
+    # the alternatives read the indicators and any declared imputation: those come first
+    first = [s for s in steps if s.kind in (StepKind.INDICATOR, StepKind.IMPUTED)]
+    rest = [s for s in steps if s.kind not in (StepKind.INDICATOR, StepKind.IMPUTED)]
+    ordered = [fix(s) for s in first] + [fix(s, False) for s in extra] + [fix(s) for s in rest]
     base = (
         set(m.layout.keys)
         | {i.name for i in m.inputs}
@@ -315,7 +330,7 @@ def design_table(
             matrices.append(
                 (
                     f"AB:{name}",
-                    [row_a[:i] + [row_b[i]] + row_a[i + 1 :] for row_a, row_b in zip(a, b)],
+                    [[*row_a[:i], row_b[i], *row_a[i + 1 :]] for row_a, row_b in zip(a, b)],
                 )
             )
     base = {factor_column(g.name, mem): 1.0 for g in m.groups for mem in g.members}
