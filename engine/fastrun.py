@@ -341,12 +341,11 @@ def _replay(
             return None
         if runner.missing_detail(shape, data):
             return None
-    if entry.data["index"]:
-        index_nulls = frame.get_column("index").null_count()
-        if index_nulls or (
-            entry.data["classes"] and frame.get_column("class").null_count() > index_nulls
-        ):
-            return None  # units without an index or class: the full path names them
+    index_nulls = frame.get_column("index").null_count() if entry.data["index"] else 0
+    if index_nulls or (
+        entry.data["classes"] and frame.get_column("class").null_count() > index_nulls
+    ):
+        return None  # units without an index or class: the full path names them
     checks = tuple(_check(frame, summary, c, shape) for c in variant["checks"])
     if any(not c.passed and c.check.severity == "error" for c in checks):
         return None

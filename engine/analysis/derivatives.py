@@ -145,11 +145,16 @@ def _tipping(
         (g.name, mem, str(weight_symbol(g.name, mem))) for g in m.groups for mem in g.members
     ]
     rows = []
-    order = values.sort(
+    order = values.filter(pl.col("index").is_not_null()).sort(  # no index: no tipping point
         ([period] if period else []) + ["index"], descending=[False, True] if period else [True]
     )
     by_period = order.partition_by(period, maintain_order=True) if period else [order]
-    bands = sorted(m.classes.bands, key=lambda b: b.lower) if m.classes and m.classes.bands else []
+    # class tipping points are on the index; classes cut on another value have none here
+    bands = (
+        sorted(m.classes.bands, key=lambda b: b.lower)
+        if m.classes and m.classes.bands and m.classes.on is None
+        else []
+    )
     for part in by_period:
         records = part.to_dicts()
         for pos, a in enumerate(records):

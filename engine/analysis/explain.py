@@ -113,14 +113,17 @@ class _Explainer(RankAndClassNotes):
     def steps(self) -> tuple[ExplainedStep, ...]:
         out = list(self.inputs())
         checks = []
+        classes = self.plan.classes
+        # the class follows what it is cut on: the rank of the index, or the value of `on`
+        after = "rank" if classes is None or classes.on is None else classes.column
         for column, step in self.plan.steps.items():
             if step.kind == "check":
                 checks.append(step)
                 continue
             out.append(self.explain_step(step))
-            if column == "rank" and self.plan.classes is not None:
+            if column == after and classes is not None:
                 out.append(self.classification())
-        if "rank" not in self.plan.steps and self.plan.classes is not None:
+        if after not in self.plan.steps and classes is not None:
             out.append(self.classification())
         for step in checks:
             if self._check_failed(step):
@@ -204,6 +207,10 @@ class _Explainer(RankAndClassNotes):
             scope = (
                 "within each period"
                 if norm.scope == "period" and m.layout.period
+                else "within each "
+                + ("period and " if m.layout.period else "")
+                + norm.scope.removeprefix("by ")
+                if norm.scope.startswith("by ")
                 else "over all rows"
             )
             return label, None, f"{text}, statistics {scope}"
@@ -222,6 +229,8 @@ class _Explainer(RankAndClassNotes):
             )
         if step.kind == "check":
             return next(c.label for c in m.checks if c.name == step.name), None, step.formula or ""
+        if step.kind == "class_value":
+            return "the value classes are cut on", None, step.formula or ""
         return None, None, step.formula or ""
 
     def explain_step(self, step: Step) -> ExplainedStep:
@@ -247,7 +256,7 @@ class _Explainer(RankAndClassNotes):
         nodes = (self.node_values(step, self.frame) or [{}])[0]
         substituted = self.print(step.expr, self.row, nodes)
         note = ""
-        if step.kind == "rank":
+        if step.column == "rank":  # a rank within groups is explained by its formula
             note = self._rank_note(value)
         elif step.kind == "check":
             note = self._check_note(step)

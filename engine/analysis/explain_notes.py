@@ -85,8 +85,9 @@ class RankAndClassNotes:
     def classification(self) -> ExplainedStep:
         scheme = self.plan.classes
         assert scheme is not None
-        value = self.row.get("index")
+        value = self.row.get(scheme.column)
         label = self.row.get("class")
+        name = "index" if scheme.on is None else scheme.what
         group = self.row.get("class_group")
         if getattr(scheme, "quantiles", ()):
             return self._quantile_class(scheme, value, label)
@@ -95,14 +96,14 @@ class RankAndClassNotes:
         bound = "lower" if lower_closed else "upper"
         if band is None:
             why = (
-                "no class: the index is missing"
+                f"no class: {scheme.what} is missing"
                 if value is None
-                else f"no class: the index {self.num(value)} is outside every band"
+                else f"no class: {scheme.what} {self.num(value)} is outside every band"
             )
             return ExplainedStep(
-                "class", "class", "class", "class", None, "class(index)", None, None, None, why
+                "class", "class", "class", "class", None, f"class({name})", None, None, None, why
             )
-        symbolic = _band_text(scheme, band, "index", self.num)
+        symbolic = _band_text(scheme, band, name, self.num)
         substituted = _band_text(scheme, band, self.num(value), self.num)
         note = f"{label} because {substituted} (bands include their {bound} bound)"
         if not _inside(scheme, band, value):
@@ -121,7 +122,7 @@ class RankAndClassNotes:
         cuts = {}
         ctx = _context(self.plan)
         for j in range(k - 1, 0, -1):  # the cuts classify_quantiles uses, evaluated the same way
-            node = ir.stat(ir.ColQuantile, sympy.Symbol("index"), keys, sympy.Float(j / k))
+            node = ir.stat(ir.ColQuantile, sympy.Symbol(scheme.column), keys, sympy.Float(j / k))
             cuts[j] = self._rows(
                 self.frame.select(
                     [pl.col(c) for c in self.m.layout.keys] + [to_polars(node, ctx).alias("cut")]
@@ -134,15 +135,15 @@ class RankAndClassNotes:
                 "class",
                 "class",
                 None,
-                "class(index)",
+                f"class({scheme.what})",
                 None,
                 None,
                 None,
-                "no class: the index is missing",
+                f"no class: {scheme.what} is missing",
             )
         pos = labels.index(label)  # label i lies between cut k-1-i (below) and cut k-i (above)
         lo, hi = k - 1 - pos, k - pos
-        parts_sym, parts_val = ["index"], [self.num(value)]
+        parts_sym, parts_val = ["index" if scheme.on is None else scheme.what], [self.num(value)]
         if lo >= 1:
             parts_sym.insert(0, f"q{lo}/{k} <=")
             parts_val.insert(0, f"{self.num(cuts[lo])} <=")
@@ -152,7 +153,7 @@ class RankAndClassNotes:
         symbolic, substituted = " ".join(parts_sym), " ".join(parts_val)
         where = f" in {self.m.layout.period} {self.period}" if self.m.layout.period else ""
         note = (
-            f"{label} because {substituted}: the {k} classes are cut at the quantiles of the index{where} "
+            f"{label} because {substituted}: the {k} classes are cut at the quantiles of {scheme.what}{where} "
             "(linear interpolation); a value on a cut goes to the upper class"
         )
         return ExplainedStep(

@@ -35,7 +35,7 @@ import sympy
 from engine.backends.polars.compile import Context, to_polars
 from engine.backends.polars.execute import classify, classify_quantiles, collect
 from engine.diagnostics import Code, Diagnostic, MethodologyError
-from engine.format.model import Methodology, Uncertainty
+from engine.format.model import Derived, Methodology, Uncertainty
 from engine.formula import ir
 from engine.methods import catalogue
 from engine.plan import Plan, Step, StepKind, build_plan, in_stages
@@ -132,8 +132,29 @@ def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
             expr = catalogue.aggregate(g.aggregation, g.members, weights, period_keys, spec)
         groups.append(dataclasses.replace(g, expr=expr))
     return dataclasses.replace(
-        m, indicators=tuple(indicators), groups=tuple(groups), derived=(), checks=(), screening=()
+        m,
+        indicators=tuple(indicators),
+        groups=tuple(groups),
+        derived=_derived_for_classes(m),
+        checks=(),
+        screening=(),
     )
+
+
+def _derived_for_classes(m: Methodology) -> tuple[Derived, ...]:
+    """The derived outputs the classes read (directly or through one another), which every
+    replication computes; the others are left out."""
+    if m.classes is None or m.classes.on is None:
+        return ()
+    by_name = {d.name: d for d in m.derived}
+    needed: set[str] = set()
+    todo = list(ir.free_names(m.classes.on) & set(by_name))
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo += list(ir.free_names(by_name[name].expr) & set(by_name))
+    return tuple(d for d in m.derived if d.name in needed)
 
 
 def _preparation_choices(
@@ -396,12 +417,14 @@ def _run_batch(
     if plan.classes and plan.classes.quantiles:
         lf = lf.with_columns(
             classify_quantiles(
-                plan.classes, pl.col("index"), [k for k in (m.layout.period, REP) if k]
+                plan.classes, pl.col(plan.classes.column), [k for k in (m.layout.period, REP) if k]
             ).alias("class")
         )
         cols.append("class")
     elif plan.classes:
-        lf = lf.with_columns(classify(plan.classes, pl.col("index"))[0].alias("class"))
+        lf = lf.with_columns(
+            classify(plan.classes, pl.col(plan.classes.column))[0].alias("class")
+        )
         cols.append("class")
     return collect(lf.select(cols))[0]
 

@@ -18,10 +18,7 @@ from engine.format.build_groups import GroupRules
 from engine.format.build_indicators import RESERVED, IndicatorRules
 from engine.format.build_outputs import OutputRules
 from engine.format.build_uncertainty import UncertaintyRules
-from engine.format.model import (
-    Methodology,
-    Ranking,
-)
+from engine.format.model import Methodology
 from engine.format.yamlsource import LoadedYaml
 
 __all__ = ["RESERVED", "build_methodology"]
@@ -52,22 +49,20 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
             | {i.name: "indicator" for i in indicators}
             | {g.name: "group" for g in groups}
         )
+        ranking = self.ranking(layout, index is not None)
         if index is not None:
             names |= {"index": "the index", "rank": "the rank"}
+            names |= {n: "a rank within groups" for n, _ in ranking.within}
         derived = self.derived(layout, names)
         names |= {d.name: "derived output" for d in derived}
         checks = self.checks(layout, names)
-        ranking_spec = self.data.get("ranking", {}) or {}
-        ranking = Ranking(
-            ranking_spec.get("order", "descending") == "descending", ranking_spec.get("ties", "min")
-        )
-        classes = self.classes()
-        if classes is not None and index is None:
+        classes = self.classes(layout, names)
+        if classes is not None and index is None and classes.on is None:
             self.error(
                 Code.CLASS_BANDS,
                 "classes need an index to classify",
                 self.key_at("classes"),
-                expected="an index section",
+                expected="an index section, or classes.on: the value to classify",
             )
         screening = self.screening(layout, names, classes)
         if self.problems:

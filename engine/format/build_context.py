@@ -92,7 +92,7 @@ class BuildContext:
         return Scope(
             names,
             self.stat_keys(layout),
-            frozenset(layout.detail_keys),
+            frozenset(layout.group_keys),
             expected,
             layout.period,
             class_labels,

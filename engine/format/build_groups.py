@@ -154,7 +154,7 @@ class GroupRules(BuildContext):
                 Scope(
                     {m: "member" for m in members},
                     keys,
-                    frozenset(self.layout_.keys),
+                    frozenset(self.layout_.keys + self.layout_.labels),
                     expected="a member of this group: " + ", ".join(members),
                     period=self.layout_.period,
                 ),

@@ -98,9 +98,16 @@ class IndicatorRules(NormalisationRules):
         seen: dict[str, str] = {}
         for col in layout.detail_keys + layout.labels:
             seen[col] = "data column"
-        for section in ("inputs", "indicators", "groups", "derived", "screening"):
-            for name in self.data.get(section, {}) or {}:
-                where = self.key_at(section, name)
+        sections: list[tuple[tuple[str, ...], Any]] = [
+            ((section,), self.data.get(section, {}))
+            for section in ("inputs", "indicators", "groups", "derived", "screening")
+        ]
+        within = (self.data.get("ranking", {}) or {}).get("within")
+        sections.append((("ranking", "within"), within))
+        for path, defined in sections:
+            section = path[-1]
+            for name in defined or {}:
+                where = self.key_at(*path, name)
                 if name in RESERVED:
                     self.error(
                         Code.DUPLICATE_NAME,
@@ -118,9 +125,11 @@ class IndicatorRules(NormalisationRules):
                         "indicators, groups and derived outputs",
                     )
                 else:
-                    seen[name] = {"derived": "derived output", "screening": "screening rule"}.get(
-                        section, section.rstrip("s")
-                    )
+                    seen[name] = {
+                        "derived": "derived output",
+                        "screening": "screening rule",
+                        "within": "rank within groups",
+                    }.get(section, section.rstrip("s"))
 
     def inputs(self) -> tuple[Input, ...]:
         out = []

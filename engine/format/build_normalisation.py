@@ -60,7 +60,21 @@ class NormalisationRules(BuildContext):
         method = catalogue.normalisation(spec["method"])
         written_scope = spec.get("scope", "period")
         scope, reference = str(written_scope), None
-        if isinstance(written_scope, dict):
+        within: tuple[str, ...] = ()
+        if isinstance(written_scope, dict) and "by" in written_scope:
+            within = tuple(written_scope["by"])
+            scope = "by " + ", ".join(within)
+            for i, col in enumerate(within):
+                if col not in layout.labels:
+                    self.error(
+                        Code.UNKNOWN_NAME,
+                        f"the normalisation scope of '{indicator}' groups by '{col}', which "
+                        "is not a label column",
+                        self.at(*path, "scope", "by", i),
+                        expected="a column of data.labels",
+                        hint=did_you_mean(col, layout.labels),
+                    )
+        elif isinstance(written_scope, dict):
             scope = f"period {written_scope['period']}"
             if layout.period:
                 reference = (layout.period, written_scope["period"])
@@ -71,7 +85,7 @@ class NormalisationRules(BuildContext):
                     self.at(*path, "scope"),
                     expected="data.period",
                 )
-        keys = self.stat_keys(layout) if scope == "period" else ()
+        keys = self.stat_keys(layout) + within if scope == "period" or within else ()
         params = tuple((k, v) for k, v in spec.items() if k not in ("method", "scope", "formula"))
         values = method.with_defaults(spec)
         before = len(self.problems)
@@ -99,7 +113,7 @@ class NormalisationRules(BuildContext):
                 Scope(
                     {"x": "the indicator's raw value"},
                     keys,
-                    frozenset(layout.keys),
+                    frozenset(layout.keys + layout.labels),
                     expected="'x', the indicator's raw value",
                     period=layout.period,
                 ),

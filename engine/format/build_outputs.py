@@ -24,6 +24,7 @@ from engine.format.model import (
     IndexSpec,
     Layout,
     Methodology,
+    Ranking,
     Rounding,
     Screen,
 )
@@ -56,10 +57,45 @@ class OutputRules(BuildContext):
         self.check_grain(expr, f.location, "the index", layout, must_be_unit=True)
         return IndexSpec(expr, None, f, spec.get("label"), rounding)
 
-    def classes(self) -> ClassScheme | None:
+    def ranking(self, layout: Layout, has_index: bool) -> Ranking:
+        """The order and ties of the rank, and the further ranks within label groups."""
+        spec = self.data.get("ranking", {}) or {}
+        within = spec.get("within", {}) or {}
+        if within and not has_index:
+            self.error(
+                Code.UNKNOWN_NAME,
+                "ranks within groups rank the index, but there is no index",
+                self.key_at("ranking", "within"),
+                expected="an index section",
+            )
+        for name, columns in within.items():
+            for i, col in enumerate(columns):
+                if col not in layout.labels:
+                    self.error(
+                        Code.UNKNOWN_NAME,
+                        f"rank '{name}' groups by '{col}', which is not a label column",
+                        self.at("ranking", "within", name, i),
+                        expected="a column of data.labels",
+                        hint=did_you_mean(col, layout.labels),
+                    )
+        return Ranking(
+            spec.get("order", "descending") == "descending",
+            spec.get("ties", "min"),
+            tuple((name, tuple(columns)) for name, columns in within.items()),
+        )
+
+    def classes(self, layout: Layout, names: Mapping[str, str]) -> ClassScheme | None:
         spec = self.data.get("classes")
         if not spec:
             return None
+        on, formula = None, None
+        if "on" in spec:
+            formula = self.formula("classes", "on")
+            scope = self.scope(
+                layout, names, "an input, indicator, group, index, rank or derived name"
+            )
+            on = self.parse(formula, scope, "the value classes are cut on")
+            self.check_grain(on, formula.location, "classes.on", layout, must_be_unit=True)
         groups = spec.get("groups", {}) or {}
         if "quantiles" in spec:
             if "bands" in spec:
@@ -75,6 +111,8 @@ class OutputRules(BuildContext):
                 float(spec.get("tolerance", 1e-9)),
                 tuple(groups.items()),
                 tuple(spec["quantiles"]),
+                on,
+                formula,
             )
         bands = []
         for i, b in enumerate(spec["bands"]):
@@ -127,6 +165,9 @@ class OutputRules(BuildContext):
             spec.get("closed", "lower"),
             float(spec.get("tolerance", 1e-9)),
             tuple(groups.items()),
+            (),
+            on,
+            formula,
         )
 
     def derived(self, layout: Layout, names: Mapping[str, str]) -> tuple[Derived, ...]:

@@ -83,6 +83,12 @@ class Layout:
     def detail_keys(self) -> tuple[str, ...]:
         return self.keys + self.detail
 
+    @property
+    def group_keys(self) -> tuple[str, ...]:
+        """The columns a statistic may be grouped by (``by=[...]``): the keys, detail keys
+        and labels (a region, an income group)."""
+        return self.detail_keys + self.labels
+
 
 @dataclass(frozen=True)
 class Input:
@@ -160,6 +166,9 @@ class IndexSpec:
 class Ranking:
     descending: bool = True
     ties: str = "min"
+    #: further ranks of the index, each within the groups of label columns (and the period):
+    #: (output column, label columns), e.g. ("region_rank", ("region",))
+    within: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,6 +179,10 @@ class Band:
     group: str | None = None
 
 
+#: the hidden column holding the value classes are cut on, when it is not the index
+CLASS_VALUE = "__class_value"
+
+
 @dataclass(frozen=True)
 class ClassScheme:
     """Bands sorted from the highest to the lowest."""
@@ -178,12 +191,25 @@ class ClassScheme:
     closed: str = "lower"  # "lower": [min, max), top band [min, max]; "upper": (min, max]
     tolerance: float = 1e-9
     groups: tuple[tuple[str, str], ...] = ()
-    #: labels from the highest: classes by quantiles of the index within each period
+    #: labels from the highest: classes by quantiles of the value within each period
     quantiles: tuple[str, ...] = ()
+    #: the expression classified (e.g. abs(index - 1)); None: the index
+    on: sympy.Basic | None = None
+    formula: Formula | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
         return self.quantiles or tuple(b.label for b in self.bands)
+
+    @property
+    def column(self) -> str:
+        """The column the classes are cut on: ``index``, or the value of `on`."""
+        return "index" if self.on is None else CLASS_VALUE
+
+    @property
+    def what(self) -> str:
+        """What is classified, for messages: ``the index`` or ``abs(index - 1)``."""
+        return "the index" if self.formula is None else self.formula.text
 
 
 @dataclass(frozen=True)

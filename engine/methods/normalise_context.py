@@ -135,8 +135,9 @@ SCOPE = Param(
     ParamType.SHARED,
     "Rows the normalisation's statistics (max, min, mean, SD, quantiles) are taken over: "
     "'period' = the units of the same period (default); 'pooled' = all rows of all periods "
-    "(COINr's global = TRUE); or {period: 2010}: the rows of that reference period, applied "
-    "to every period (the OECD/JRC Handbook's t0).",
+    "(COINr's global = TRUE); {period: 2010}: the rows of that reference period, applied "
+    "to every period (the OECD/JRC Handbook's t0); or {by: [income_group]}: the units of the "
+    "same period and the same label values (normalisation within groups).",
     default="period",
     ref="scope",
 )

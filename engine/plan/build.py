@@ -28,7 +28,7 @@ import dataclasses
 import sympy
 
 from engine.diagnostics import Code, Diagnostic, MethodologyError
-from engine.format.model import Indicator, Methodology
+from engine.format.model import CLASS_VALUE, Indicator, Methodology
 from engine.formula import grain, ir
 from engine.formula.render import show
 from engine.methods import catalogue
@@ -152,8 +152,21 @@ def _steps(m: Methodology) -> list[Step]:
             ir.Str(m.ranking.ties),
         )
         steps.append(Step("rank", rank, StepKind.RANK, "rank", "rank(index)"))
+        for name, labels in m.ranking.within:
+            within = ir.stat(
+                ir.ColRank,
+                sympy.Symbol("index"),
+                period_keys + labels,
+                sympy.Integer(int(m.ranking.descending)),
+                ir.Str(m.ranking.ties),
+            )
+            text = f"rank(index) within {', '.join(labels)}"
+            steps.append(Step(name, within, StepKind.RANK, name, text))
     for d in m.derived:
         steps.append(Step(d.name, d.expr, StepKind.DERIVED, d.name, d.formula.text, d.periods))
+    if m.classes is not None and m.classes.on is not None:
+        text = m.classes.what
+        steps.append(Step(CLASS_VALUE, m.classes.on, StepKind.CLASS_VALUE, "class", text))
     for c in m.checks:
         steps.append(Step("check." + c.name, c.expr, StepKind.CHECK, c.name, c.formula.text))
     return steps
@@ -284,6 +297,7 @@ def build_plan(m: Methodology) -> Plan:
     output += [g.name for g in m.groups]
     if m.index is not None:
         output += ["index"] + (["index_unrounded"] if m.index.rounding else []) + ["rank"]
+        output += [name for name, _ in m.ranking.within]
     if m.classes:
         output += ["class"] + (
             ["class_group"] if m.classes.groups and not m.classes.quantiles else []

@@ -19,6 +19,7 @@ _SECTIONS = {
     "index": "index",
     "rank": "rank",
     "class": "class",
+    "class_value": "class",
     "derived": "derived outputs",
     "screen": "screening",
     "check": "failed checks",

@@ -98,11 +98,9 @@ def evaluate_checks(
 def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic, ...]:
     """One warning per unit and period without an index, naming the missing inputs."""
     m = plan.methodology
-    if m.index is None:
-        return ()
     keys = list(m.layout.keys)
     inputs = [i.name for i in m.inputs if i.name in frame.columns]
-    if frame["index"].null_count() == 0:
+    if m.index is None or frame["index"].null_count() == 0:
         rows = frame.head(0).select(keys + inputs)
     else:
         rows = frame.lazy().filter(pl.col("index").is_null()).select(keys + inputs).collect()
@@ -138,20 +136,23 @@ def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic,
                 severity=Severity.WARNING,
             )
         )
+    value = m.classes.column if m.classes is not None else "index"
     if (
         m.classes is not None
         and "class" in frame.columns
-        and frame["class"].null_count() > frame["index"].null_count()
+        and value in frame.columns
+        and frame["class"].null_count() > frame[value].null_count()
     ):
         outside = (
-            frame.lazy().filter(pl.col("index").is_not_null() & pl.col("class").is_null()).collect()
+            frame.lazy().filter(pl.col(value).is_not_null() & pl.col("class").is_null()).collect()
         )
-        for row in outside.select(keys + ["index"]).iter_rows(named=True):
+        what = "index" if m.classes.on is None else m.classes.what
+        for row in outside.select([*keys, value]).iter_rows(named=True):
             unit = " ".join(str(row[k]) for k in keys)
             out.append(
                 Diagnostic(
                     Code.CLASS_BANDS,
-                    f"index {row['index']} of {unit} is outside every class band",
+                    f"{what} {row[value]} of {unit} is outside every class band",
                     severity=Severity.WARNING,
                 )
             )
@@ -177,9 +178,11 @@ def conventions(plan: Plan) -> list[str]:
             f"index rounded to {rd.digits} decimals ({rd.mode.replace('_', '-')}) before ranking "
             "and classing"
         )
+    if m.classes and m.classes.on is not None:
+        lines.append(f"classes are cut on {m.classes.what}, not on the index")
     if m.classes and m.classes.quantiles:
         lines.append(
-            f"classes: {len(m.classes.quantiles)} quantile classes of the index within each period "
+            f"classes: {len(m.classes.quantiles)} quantile classes within each period "
             "(linear interpolation; a value on a cut goes to the upper class)"
         )
     elif m.classes:

@@ -81,7 +81,9 @@ def _missing_though_present(plan: Plan, frame: pl.DataFrame, steps: list[Step]) 
     for s in steps:
         if _may_be_missing(s.expr):
             continue
-        reads = [c for c in ir.free_names(s.expr) if c in frame.columns]
+        # a statistic grouped by a label is missing where the label is: that is not undefined
+        grouping = {k for st in _statistics(s.expr) for k in st.keys}
+        reads = [c for c in ir.free_names(s.expr) | grouping if c in frame.columns]
         present = (
             pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
         )
@@ -155,7 +157,8 @@ def _empty_statistic(plan: Plan, step: Step, frame: pl.DataFrame) -> bool:
     for st in _statistics(step.expr):
         x = to_polars(st.operand, _context(plan))
         if st.keys:
-            counts = frame.group_by(list(st.keys)).agg(x.count().alias("n"))["n"]
+            grouped = frame.drop_nulls(list(st.keys))  # rows without a label are in no group
+            counts = grouped.group_by(list(st.keys)).agg(x.count().alias("n"))["n"]
         else:
             counts = frame.select(x.count().alias("n"))["n"]
         if (counts == 0).any():

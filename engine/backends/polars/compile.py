@@ -300,6 +300,16 @@ def _ordered_std(x: pl.Expr, ddof: int) -> pl.Expr:
 
 @_compile.register
 def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
+    # a row whose grouping label is missing belongs to no group (the data's own keys are
+    # never missing); polars would pool such rows into one group of their own
+    labels = [k for k in expr.keys if k not in ctx.keys and k not in ctx.order]
+    value = _statistic(expr, ctx)
+    if not labels:
+        return value
+    return pl.when(pl.all_horizontal(pl.col(k).is_not_null() for k in labels)).then(value)
+
+
+def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
     x = _compile(expr.operand, ctx)
     if isinstance(expr, ir.ColStd):
         return _over(

@@ -113,14 +113,14 @@ def build_query(
     assert lf is not None, "a plan needs unit-level or detail data"
     lf = _apply(lf, plan, plan.after, single)
     if m.index is not None and m.ranking.ties != "average":
-        lf = lf.with_columns(pl.col("rank").cast(pl.Int64))
+        ranks = ["rank", *(name for name, _ in m.ranking.within)]
+        lf = lf.with_columns(pl.col(ranks).cast(pl.Int64))
     if plan.classes and plan.classes.quantiles:
         period_keys = [m.layout.period] if m.layout.period else []
-        lf = lf.with_columns(
-            classify_quantiles(plan.classes, pl.col("index"), period_keys).alias("class")
-        )
+        value = pl.col(plan.classes.column)
+        lf = lf.with_columns(classify_quantiles(plan.classes, value, period_keys).alias("class"))
     elif plan.classes:
-        label, group = classify(plan.classes, pl.col("index"))
+        label, group = classify(plan.classes, pl.col(plan.classes.column))
         cols = [label.alias("class")] + ([group.alias("class_group")] if group is not None else [])
         lf = lf.with_columns(cols)
     if plan.screening:
