@@ -112,7 +112,7 @@ def units_methodology() -> str:
         *[f"  {n}: {{}}" for n in names],
         "indicators:",
         *[
-            f"  {n}: {{formula: {n}{', direction: lower' if j % 2 == 0 else ''}}}"
+            f"  {n.upper()}: {{formula: {n}{', direction: lower' if j % 2 == 0 else ''}}}"
             for j, n in enumerate(names, start=1)
         ],
         "treatment:",
@@ -120,8 +120,8 @@ def units_methodology() -> str:
         "normalisation:",
         "  default: {method: min_max, range: [0, 100]}",
         "groups:",
-        f"  P1: {{members: [{', '.join(names[:5])}], coverage: 0.01}}",
-        f"  P2: {{members: [{', '.join(names[5:])}], coverage: 0.01}}",
+        f"  P1: {{members: [{', '.join(n.upper() for n in names[:5])}], coverage: 0.01}}",
+        f"  P2: {{members: [{', '.join(n.upper() for n in names[5:])}], coverage: 0.01}}",
         "  Index: {members: [P1, P2], coverage: 0.01}",
         "index: {group: Index}",
     ]
@@ -152,7 +152,7 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):  # 1: indexlab reports failing warning checks or data problems
+    if code != 0:
         err = proc.stderr.read().decode() if proc.stderr else ""
         raise SystemExit(f"failed ({code}): {' '.join(cmd)}\n{err[-2000:]}")
     return wall, usage.ru_maxrss // 1024
@@ -234,7 +234,7 @@ def main() -> None:
                         str(ASEM / "asem.csv"),
                         "--no-sobol",
                         "-o",
-                        str(work / "ua"),
+                        str(work / "ua.csv"),
                     ],
                     "COINr get_sensitivity(UA)": [
                         rscript,
