@@ -24,7 +24,7 @@ RunResult('kireeva-innovation': 32 rows, 2 periods, 6 checks (5 fail), 1 warning
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ from engine.format.schema import methodology_schema
 from engine.format.yamlsource import load_yaml
 from engine.inputs import DataLike, bad_methodology, data_sources, is_yaml_text, methodology_text
 from engine.io import read
+from engine.io.read import InMemory
 from engine.plan import Plan, build_plan
 from engine.report.results import TableResult
 from engine.report.summary import CheckResult
@@ -71,6 +72,7 @@ __all__ = [  # and ComparisonResult, imported on first use (module __getattr__)
     "validate",
 ]
 
+
 def schema() -> dict[str, Any]:
     """The JSON Schema of the methodology format (generated from the package; the same as
     schema/methodology.schema.json)."""
@@ -79,11 +81,13 @@ def schema() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Validated:
-    """A methodology that passed every check, its plan, and its warnings."""
+    """A methodology that passed every check, its plan, and its warnings; `source` is the
+    file it was read from (None for text, a dict or a loaded object)."""
 
     methodology: Methodology
     plan: Plan
     warnings: tuple[Diagnostic, ...]
+    source: Path | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         m = self.methodology
@@ -111,17 +115,19 @@ def validate(methodology: MethodologyLike) -> Validated:
         return methodology
     if isinstance(methodology, Methodology):
         return Validated(methodology, build_plan(methodology), ())
+    source = None
     if isinstance(methodology, Mapping):
         doc = load_yaml("<dict>", text=methodology_text(methodology))
     elif isinstance(methodology, str) and is_yaml_text(methodology):
         doc = load_yaml("<string>", text=methodology)
     elif isinstance(methodology, (str, Path)):
         doc = load_yaml(methodology)
+        source = Path(methodology)
     else:
         raise bad_methodology(methodology)
     doc = resolve_document(doc, schema())  # bases merged (extends:), JSON Schema checked
-    methodology, warnings = build_methodology(doc)
-    return Validated(methodology, build_plan(methodology), warnings)
+    built, warnings = build_methodology(doc)
+    return Validated(built, build_plan(built), warnings, source)
 
 
 def load_methodology(methodology: MethodologyLike) -> Methodology:
@@ -147,6 +153,11 @@ class RunResult(TableResult):
     weights: pl.DataFrame | None = None
     #: every imputed or treated point (unit, period, indicator, before, after, action)
     adjustments: pl.DataFrame | None = None
+    #: the methodology and data files it was computed from: ``write`` never overwrites them
+    files: tuple[Path, ...] = ()
+
+    def source_files(self) -> tuple[Path, ...]:
+        return self.files
 
     @property
     def failed_errors(self) -> tuple[CheckResult, ...]:
@@ -194,9 +205,14 @@ class RunResult(TableResult):
 
 
 def execute(
-    validated: Validated, data: Data | pl.DataFrame, *, keep_detail: bool = False
+    validated: Validated,
+    data: Data | pl.DataFrame,
+    *,
+    keep_detail: bool = False,
+    files: Sequence[str | Path] = (),
 ) -> RunResult:
-    """Run a validated methodology on already-typed data."""
+    """Run a validated methodology on already-typed data (read from `files`, which the
+    result's ``write`` then never overwrites, nor the methodology's own file)."""
     if isinstance(data, pl.DataFrame):
         data = Data(data)
     done = runner.execute(validated.plan, data, keep_detail=keep_detail)
@@ -208,7 +224,19 @@ def execute(
         done.detail,
         done.weights,
         done.adjustments,
+        _source_files(validated, files),
     )
+
+
+def _paths(sources: Sequence[str | Path | InMemory]) -> list[str | Path]:
+    """The data files among `sources` (not the in-memory tables)."""
+    return [s for s in sources if not isinstance(s, InMemory)]
+
+
+def _source_files(validated: Validated, files: Sequence[str | Path]) -> tuple[Path, ...]:
+    """The methodology's own file, if it has one, and the data files."""
+    paths = [validated.source, *files]
+    return tuple(Path(p) for p in paths if p is not None)
 
 
 def run(
@@ -228,9 +256,8 @@ def run(
     """
     validated = validate(methodology)
     sources = data_sources(data)
-    return execute(
-        validated, read_data(validated.methodology, sources, options), keep_detail=keep_detail
-    )
+    typed = read_data(validated.methodology, sources, options)
+    return execute(validated, typed, keep_detail=keep_detail, files=_paths(sources))
 
 
 #: the result of :func:`compare` (defined with the comparison itself)
@@ -301,6 +328,9 @@ class SensitivityResult(TableResult):
     def to_polars(self) -> pl.DataFrame:
         return self.analysis.ranks
 
+    def source_files(self) -> tuple[Path, ...]:
+        return self.nominal.source_files()
+
     def sheets(self) -> dict[str, pl.DataFrame]:
         from engine.report import results
 
@@ -344,8 +374,9 @@ def sensitivity(
     from engine.analysis import sensitivity as sa
 
     validated = validate(methodology)
-    typed = read_data(validated.methodology, data_sources(data), options)
-    nominal = execute(validated, typed)
+    sources = data_sources(data)
+    typed = read_data(validated.methodology, sources, options)
+    nominal = execute(validated, typed, files=_paths(sources))
     if typed.units is None:
         raise UsageError(
             [
@@ -379,6 +410,11 @@ class ExplainResult(TableResult):
 
     explanations: tuple[Explanation, ...]
     title: str = ""
+    #: the methodology and data files explained: ``write`` never overwrites them
+    files: tuple[Path, ...] = ()
+
+    def source_files(self) -> tuple[Path, ...]:
+        return self.files
 
     def __iter__(self) -> Any:
         return iter(self.explanations)
@@ -430,6 +466,8 @@ def explain(
     from engine.analysis.explain import explain_all
 
     validated = validate(methodology)
-    typed = read_data(validated.methodology, data_sources(data), options)
+    sources = data_sources(data)
+    typed = read_data(validated.methodology, sources, options)
     found = explain_all(validated, typed, unit, period, detail=detail)
-    return ExplainResult(found, validated.methodology.meta.title)
+    files = _source_files(validated, _paths(sources))
+    return ExplainResult(found, validated.methodology.meta.title, files)

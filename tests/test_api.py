@@ -214,3 +214,25 @@ def test_write_by_extension(reference: api.RunResult, tmp_path: Path) -> None:
         reference.write(tmp_path / "r.docx")
     with pytest.raises(UsageError):
         reference.write(KZ, protect=[KZ])
+
+
+def test_a_result_never_writes_over_the_files_it_was_computed_from(tmp_path: Path) -> None:
+    """A result remembers its methodology and data files; ``write`` refuses them as the
+    command line does (even through another spelling of the path)."""
+    methodology = tmp_path / "m.json"  # a methodology file with an output's extension
+    methodology.write_text(KIREEVA.read_text(encoding="utf-8"), encoding="utf-8")
+    data = tmp_path / "regions.csv"
+    data.write_bytes(KZ.read_bytes())
+    before = data.read_bytes(), methodology.read_bytes()
+    results = (
+        api.run(methodology, str(data)),
+        api.explain(methodology, [data], "Almaty", 2014),
+        api.sensitivity(methodology, data, replications=10, seed=1),
+        api.compare([methodology, MINMAX], data),
+    )
+    for r in results:
+        for target in (data, tmp_path / "." / "regions.csv", methodology):
+            with pytest.raises(UsageError, match="refusing to overwrite the input file"):
+                r.write(target)
+    assert (data.read_bytes(), methodology.read_bytes()) == before
+    assert results[0].write(tmp_path / "out.csv").exists()  # any other path is fine

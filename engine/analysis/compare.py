@@ -96,6 +96,10 @@ class Comparison(TableResult):
     def reference(self) -> str:
         return self.ids[0]
 
+    def source_files(self) -> tuple[Path, ...]:
+        """Every methodology's file and the data files: ``write`` never overwrites them."""
+        return tuple(dict.fromkeys(f for r in self.results for f in r.source_files()))
+
     @property
     def keys(self) -> tuple[str, ...]:
         return (self.unit, self.period) if self.period else (self.unit,)

@@ -49,6 +49,11 @@ class TableResult:
         """The tables of the result, by sheet name, in workbook order."""
         return {"results": self.to_polars()}
 
+    def source_files(self) -> tuple[Path, ...]:
+        """The files the result was computed from (its methodology and data files):
+        ``write`` never overwrites them."""
+        return ()
+
     def to_pandas(self) -> Any:
         """The main table as a pandas DataFrame (needs the ``pandas`` extra)."""
         require("pandas", Extra.PANDAS, "to_pandas()")
@@ -57,10 +62,11 @@ class TableResult:
 
     def write(self, path: str | Path, *, protect: Sequence[str | Path] = ()) -> Path:
         """Write to `path` by its extension: ``.xlsx`` one workbook with every sheet;
-        ``.csv``, ``.parquet``, ``.json`` the main table. Atomic; never over `protect`."""
+        ``.csv``, ``.parquet``, ``.json`` the main table. Atomic; never over the result's
+        own input files (:meth:`source_files`) nor those in `protect`."""
         from engine.io import write
 
-        paths = [Path(p) for p in protect]
+        paths = [*self.source_files(), *(Path(p) for p in protect)]
         target = write.check_target(path, protect=paths)
         if target.suffix.lower() == ".xlsx":
             return write.write_workbook(self.sheets(), target, protect=paths)
