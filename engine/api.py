@@ -367,12 +367,14 @@ def sensitivity(
 ) -> SensitivityResult:
     """Monte Carlo over the methodology's ``uncertainty`` design (N replications, or
     N (d + 2) with Sobol indices), and analytic derivatives and tipping points.
+    `replications` and `seed` override the design's, within the same bounds.
 
     `progress(done, total)` is called as replications finish.
     """
     from engine.analysis import derivatives
     from engine.analysis import sensitivity as sa
 
+    _check_overrides(replications=replications, seed=seed)
     validated = validate(methodology)
     sources = data_sources(data)
     typed = read_data(validated.methodology, sources, options)
@@ -398,6 +400,29 @@ def sensitivity(
     )
     analytic = derivatives.analyse(validated.methodology, nominal.frame)
     return SensitivityResult(analysis, analytic, nominal)
+
+
+def _check_overrides(**overrides: object) -> None:
+    """Values that override the uncertainty design keep the design's bounds (the schema's
+    ``uncertainty.<name>``): a whole number within its minimum and maximum."""
+    design = schema()["properties"]["uncertainty"]["properties"]
+    problems = []
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        rule = design[name]
+        low, high = rule.get("minimum"), rule.get("maximum")
+        if isinstance(value, bool) or not isinstance(value, int):
+            wrong = f"must be a whole number, not {value!r}"
+        elif low is not None and value < low:
+            wrong = f"must be at least {low}, not {value}"
+        elif high is not None and value > high:
+            wrong = f"must be at most {high}, not {value}"
+        else:
+            continue
+        problems.append(Diagnostic(Code.USAGE, f"{name} {wrong}", expected=rule["description"]))
+    if problems:
+        raise UsageError(problems)
 
 
 @dataclass(frozen=True, repr=False)

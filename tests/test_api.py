@@ -236,3 +236,25 @@ def test_a_result_never_writes_over_the_files_it_was_computed_from(tmp_path: Pat
                 r.write(target)
     assert (data.read_bytes(), methodology.read_bytes()) == before
     assert results[0].write(tmp_path / "out.csv").exists()  # any other path is fine
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"replications": -3}, "replications must be at least 10, not -3"),
+        ({"replications": 0}, "replications must be at least 10, not 0"),
+        ({"replications": 2_000_000}, "replications must be at most 1000000, not 2000000"),
+        ({"replications": "100"}, "replications must be a whole number, not '100'"),
+        ({"replications": 12.5}, "replications must be a whole number, not 12.5"),
+        ({"seed": -1}, "seed must be at least 0, not -1"),
+    ],
+)
+def test_sensitivity_overrides_are_checked_like_the_design(
+    arguments: dict[str, object], message: str
+) -> None:
+    """The bounds of ``uncertainty.replications`` and ``seed`` in the schema hold for the
+    arguments that override them (0 was taken as "the design's N", -3 crashed)."""
+    with pytest.raises(UsageError) as err:
+        api.sensitivity(KIREEVA, KZ, **arguments)  # type: ignore[arg-type]
+    (d,) = err.value.diagnostics
+    assert d.message == message and d.expected

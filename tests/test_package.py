@@ -156,7 +156,7 @@ def test_the_core_runs_without_any_extra(tmp_path: Path) -> None:
         ("run", *PAPER, "-o", "out.csv"),
         ("compare", PAPER[0], str(ROOT / "methodologies/kireeva-minmax.yaml"), PAPER[1]),
         ("explain", *PAPER[:2], "--unit", "Almaty", "--period", "2014"),
-        ("sensitivity", *PAPER[:2], "--replications", "8", "-o", "sa.json"),
+        ("sensitivity", *PAPER[:2], "--replications", "10", "-o", "sa.json"),
     ):
         done = _cli(EXTRA_PACKAGES, *args, cwd=tmp_path)
         assert done.returncode == 0, (args, done.stderr[-2000:])

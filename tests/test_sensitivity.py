@@ -530,3 +530,11 @@ def test_cli_sensitivity_writes_json_and_reproducible_charts(tmp_path: Path) -> 
         assert svgs[-1].lstrip().startswith("<?xml") and "<svg" in svgs[-1]
     assert svgs[0] == svgs[1]
     assert (tmp_path / "s1.json").read_text() == (tmp_path / "s2.json").read_text()
+
+
+def test_cli_rejects_replications_below_the_schemas_minimum(tmp_path: Path) -> None:
+    out = tmp_path / "sa.json"
+    result = invoke("sensitivity", KIREEVA, KZ, "--replications", "-3", "-o", out, "-q")
+    assert result.exit_code == 2, result.output
+    assert "replications must be at least 10, not -3" in result.output
+    assert "internal error" not in result.output and not out.exists()
