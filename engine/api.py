@@ -182,9 +182,10 @@ class RunResult(TableResult):
 
         return results.run_sheets(self)
 
-    def chart(self, *, top: int = 5, highlight: Sequence[str] = ()) -> Any:
+    def chart(self, *, top: int = 5, highlight: str | Sequence[str] = ()) -> Any:
         """The rank of every unit over the periods (a bump chart) as a matplotlib Figure;
-        the top and bottom `top` units and those in `highlight` are coloured and named."""
+        the top and bottom `top` units and those in `highlight` (one unit or several) are
+        coloured and named."""
         from engine.report.charts import Highlight, rank_chart
 
         lay = self.methodology.layout
@@ -198,7 +199,7 @@ class RunResult(TableResult):
                     )
                 ]
             )
-        marked = Highlight(top, top, tuple(highlight))
+        marked = Highlight.of(top, highlight)
         return rank_chart(
             self.frame, lay.unit, lay.period, title=self.methodology.meta.title, highlight=marked
         )

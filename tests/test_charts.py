@@ -116,3 +116,17 @@ def test_svg_is_deterministic_and_png_size_matches_the_figure() -> None:
     assert charts.render(charts.rank_chart(frame, "u", "t"), "svg") == first
     w, h = fig.get_size_inches()
     assert _png_size(charts.render(fig, "png")) == (round(w * charts.DPI), round(h * charts.DPI))
+
+
+def test_chart_arguments_are_checked() -> None:
+    """One unit given as a string is one unit, not its characters; a negative `top` is a
+    usage error (it highlighted all but the last unit); a single period is one period."""
+    run = api.run(KIREEVA, KZ)
+    one = run.chart(highlight="Almaty")
+    assert _highlighted_colours(one) == _highlighted_colours(run.chart(highlight=["Almaty"]))
+    c = api.compare([KIREEVA, TOPSIS], KZ)
+    assert c.chart(highlight="Almaty").axes[0].texts
+    for chart in (run.chart, c.chart):
+        with pytest.raises(UsageError, match="top must be a whole number >= 0, not -1"):
+            chart(top=-1)
+    assert [ax.get_title() for ax in c.chart(periods=2014).axes] == ["year 2014"]

@@ -137,14 +137,15 @@ class Comparison(TableResult):
     def chart(
         self,
         *,
-        periods: Sequence[object] | None = None,
+        periods: object = None,
         top: int = 5,
-        highlight: Sequence[str] = (),
+        highlight: str | Sequence[str] = (),
     ) -> object:
-        """The bump chart (rank under each methodology, per period) as a matplotlib Figure."""
+        """The bump chart (rank under each methodology, per period: one period or several)
+        as a matplotlib Figure; `highlight` names one unit or several."""
         from engine.report.charts import Highlight, bump_chart
 
-        return bump_chart(self, periods=periods, highlight=Highlight(top, top, tuple(highlight)))
+        return bump_chart(self, periods=periods, highlight=Highlight.of(top, highlight))
 
 
 # --------------------------------------------------------------------------- rank statistics

@@ -79,6 +79,23 @@ class Highlight:
     bottom: int = 5
     units: tuple[str, ...] = field(default=())
 
+    @classmethod
+    def of(cls, top: object, units: str | Sequence[str] = ()) -> Highlight:
+        """The top and bottom `top` units and `units` (one name or several), checked: a
+        usage error for a `top` that is not a whole number >= 0."""
+        if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+            raise UsageError(
+                [
+                    Diagnostic(
+                        Code.USAGE,
+                        f"top must be a whole number >= 0, not {top!r}",
+                        expected="how many of the best and of the worst units to colour",
+                    )
+                ]
+            )
+        names = (units,) if isinstance(units, str) else tuple(str(u) for u in units)
+        return cls(top, top, names)
+
 
 @functools.cache
 def _figure_class() -> type[Figure]:
@@ -256,17 +273,20 @@ def rank_chart(
 def bump_chart(
     comparison: Comparison,
     *,
-    periods: Sequence[object] | None = None,
+    periods: object = None,
     highlight: Highlight = Highlight(),
 ) -> Figure:
     """Rank under each methodology (the reference first), one panel per period.
 
-    At most :data:`MAX_PANELS` periods are drawn: the last ones unless `periods` names them.
+    At most :data:`MAX_PANELS` periods are drawn: the last ones unless `periods` names them
+    (one period or a sequence of them).
     """
     c = comparison
     table, unit, period = c.table, c.unit, c.period
     _unknown_units(highlight, table[unit].unique().to_list())
     available = table[period].unique(maintain_order=True).to_list() if period else [None]
+    if periods is not None and (isinstance(periods, str) or not isinstance(periods, Sequence)):
+        periods = [periods]  # one period
     if periods is None:
         shown = available[-MAX_PANELS:]
     else:
