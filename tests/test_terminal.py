@@ -144,3 +144,20 @@ def test_hdi_run_prints_the_last_three_periods_within_80_columns() -> None:
     lines = _lines(console)
     _assert_fits(lines, 80)
     assert "first 60 of 193 units" in "\n".join(lines)
+
+
+def test_notebook_tables_format_each_column_as_a_whole() -> None:
+    """The HTML tables of a notebook follow the terminal's rule: one number of decimals per
+    column (a column of mean ranks showed 1, 2.1 and 4.0 side by side; a raw value of
+    192,568.3 showed as 1.926e+05)."""
+    import re
+
+    from engine.report.notebook import html_table
+
+    frame = pl.DataFrame(
+        {"unit": ["a", "b", "c"], "mean_rank": [1.0, 2.1, 3.95], "grp": [192568.3, 5.2, 1e4]}
+    )
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html_table(frame))
+    assert cells[1::3] == column_texts(frame["mean_rank"]) == ["1.0", "2.1", "4.0"]
+    assert cells[2::3] == column_texts(frame["grp"])
+    assert not any("e+" in c for c in cells)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 
 import polars as pl
 
-__all__ = ["Kind", "cell_text", "column_texts", "formatter", "kind_of"]
+__all__ = ["Kind", "column_texts", "formatter", "kind_of"]
 
 MISSING = "—"
 
@@ -123,13 +123,3 @@ def column_texts(series: pl.Series, kind: Kind | None = None, *, significant: in
     """Every value of `series` as text, formatted alike."""
     text = formatter(series, kind, significant=significant)
     return [text(v) for v in series.to_list()]
-
-
-def cell_text(value: object, column: str) -> str:
-    """One value on its own, by the kind of its column (raw values: 4 significant digits)."""
-    if isinstance(value, float) and not isinstance(value, bool):
-        kind = kind_of(column)
-        if kind is Kind.RAW:
-            return MISSING if math.isnan(value) else f"{value:,.4g}"
-        return formatter(pl.Series(column, [value]), kind)(value)
-    return _plain(value)

@@ -14,30 +14,30 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from engine.report.format import cell_text
+from engine.report.format import column_texts
 
 if TYPE_CHECKING:
     from engine.analysis.compare import Comparison
     from engine.api import ExplainResult, RunResult, SensitivityResult
     from engine.diagnostics import Diagnostic
 
-__all__ = ["comparison_html", "explain_html", "run_html", "sensitivity_html"]
+__all__ = ["comparison_html", "explain_html", "html_table", "run_html", "sensitivity_html"]
 
 TOP = 10
 SHOWN = 5
 
 
-def _table(frame: pl.DataFrame, caption: str = "") -> str:
+def html_table(frame: pl.DataFrame, caption: str = "") -> str:
+    """`frame` as an HTML table, each column formatted as a whole (as the terminal does:
+    :mod:`engine.report.format`), numbers right-aligned."""
     head = "".join(f"<th>{escape(c)}</th>" for c in frame.columns)
+    align = ["right" if frame.schema[c].is_numeric() else "left" for c in frame.columns]
+    columns = [column_texts(frame.get_column(c)) for c in frame.columns]
     body = "".join(
         "<tr>"
-        + "".join(
-            f"<td style='text-align:{'right' if frame.schema[c].is_numeric() else 'left'}'>"
-            f"{escape(cell_text(v, c))}</td>"
-            for c, v in zip(frame.columns, row)
-        )
+        + "".join(f"<td style='text-align:{a}'>{escape(text)}</td>" for a, text in zip(align, row))
         + "</tr>"
-        for row in frame.iter_rows()
+        for row in zip(*columns)
     )
     cap = f"<caption style='text-align:left'>{escape(caption)}</caption>" if caption else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -79,7 +79,7 @@ def run_html(r: RunResult) -> str:
     return (
         f"<div><strong>{escape(m.meta.title)}</strong>"
         f"<p><code>{escape(describe_run(r))}</code></p>"
-        f"{_table(part.select(shown).head(TOP), caption)}{checks}{_warnings(r.warnings)}</div>"
+        f"{html_table(part.select(shown).head(TOP), caption)}{checks}{_warnings(r.warnings)}</div>"
     )
 
 
@@ -91,8 +91,8 @@ def comparison_html(c: Comparison) -> str:
     return (
         f"<div><strong>{escape(' vs '.join(c.ids))}</strong> "
         f"(reference: {escape(c.reference)})"
-        f"{_table(agreement, 'Rank agreement')}"
-        f"{_table(part.select(columns).head(TOP), caption)}{_warnings(c.warnings)}</div>"
+        f"{html_table(agreement, 'Rank agreement')}"
+        f"{html_table(part.select(columns).head(TOP), caption)}{_warnings(c.warnings)}</div>"
     )
 
 
@@ -102,11 +102,11 @@ def sensitivity_html(s: SensitivityResult) -> str:
     part, when = _last_period(a.ranks, m.layout.period)
     part = part.sort("nominal_rank", nulls_last=True)
     caption = f"Rank intervals, top {min(TOP, part.height)}" + (f", {when}" if when else "")
-    sobol = _table(a.sobol, "Sobol indices") if a.sobol.height else ""
+    sobol = html_table(a.sobol, "Sobol indices") if a.sobol.height else ""
     return (
         f"<div><strong>{escape(m.meta.title)}</strong>: {a.replications} replications, "
         f"{a.runs} runs; uncertain: {escape(', '.join(a.factors))}"
-        f"{_table(part.head(TOP), caption)}{sobol}</div>"
+        f"{html_table(part.head(TOP), caption)}{sobol}</div>"
     )
 
 
