@@ -6,7 +6,7 @@ so ``import engine`` (and the ``indexlab`` command, which imports it) stays fast
 >>> import engine
 >>> result = engine.run("methodologies/kireeva.yaml", "examples/kazakhstan/regions.csv")
 >>> result.to_polars().height
-34
+32
 
 See :mod:`engine.api` for the verbs (``run``, ``validate``, ``compare``, ``sensitivity``,
 ``explain``, ``schema``) and their results.

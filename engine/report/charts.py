@@ -248,7 +248,7 @@ def rank_chart(
     >>> f = pl.DataFrame({"u": ["a", "b"] * 2, "t": [1, 1, 2, 2], "rank": [1, 2, 2, 1]})
     >>> fig = rank_chart(f, "u", "t")
     >>> [round(v) for v in fig.get_size_inches()]
-    [6, 4]
+    [4, 4]
     """
     _unknown_units(highlight, frame[unit].unique().to_list())
     periods = frame[period].unique().sort().to_list()

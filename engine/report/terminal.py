@@ -67,7 +67,7 @@ def fit_columns(
     longest word up to MAX_HEADER: longer headers fold), dropping from the end of
     `columns` but never those in `keep`; and the columns dropped.
 
-    >>> fit_columns(["unit", "a", "b", "c", "index"], 30, keep=["unit", "index"])
+    >>> fit_columns(["unit", "a", "b", "c", "index"], 31, keep=["unit", "index"])
     (['unit', 'a', 'index'], ['b', 'c'])
     """
     shown = list(columns)
