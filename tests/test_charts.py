@@ -59,12 +59,15 @@ def test_charts_never_change_the_backend_or_use_pyplot() -> None:
 
 
 def test_hdi_rank_chart_is_fast_bounded_and_distinct(hdi: api.RunResult) -> None:
-    """193 countries over 33 years: under 10 s, at most 4,000 px a side, no colour reused."""
+    """193 countries over 33 years: under 10 s, at most 4,000 px a side, no colour reused.
+
+    Timed in this process's CPU seconds, not wall-clock ones, so that a busy machine (CI
+    runners, other jobs) cannot fail it: 11 s of wall time were measured for 3 s of work."""
     assert hdi.frame["iso3"].n_unique() == 193 and hdi.frame["year"].n_unique() == 33
-    start = time.perf_counter()
+    start = time.process_time()
     fig = hdi.chart(top=8, highlight=["KAZ", "IND"])
     png = charts.render(fig, "png")
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     assert seconds < 10, seconds
     width, height = _png_size(png)
     assert max(width, height) <= charts.MAX_PIXELS and min(width, height) >= 600
@@ -80,9 +83,9 @@ def test_hdi_comparison_bump_chart_shows_at_most_four_periods(
     variant = HDI.read_text(encoding="utf-8").replace("id: undp-hdi", "id: undp-hdi-variant", 1)
     assert variant != HDI.read_text(encoding="utf-8")
     c = api.compare([HDI, variant], HDI_DATA)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds, as above
     written = charts.write_bump_chart(c, tmp_path / "bump.png")
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     assert seconds < 10, seconds
     width, height = _png_size(written[0].read_bytes())
     assert max(width, height) <= charts.MAX_PIXELS
