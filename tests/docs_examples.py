@@ -4,9 +4,10 @@ The ``sh`` blocks' ``indexlab ...`` lines (continuations joined, comments droppe
 the ``python`` blocks that use the engine are run in a fresh copy of ``methodologies/``
 and ``examples/`` (outside the checkout), with the ``indexlab`` and ``python`` given, so
 the same runner checks an editable install (tests/test_package.py) and a wheel installed
-into a fresh venv (.ci/run). A command naming a file the docs leave to the reader
-(``my-index.yaml``) is listed as a placeholder, not run. Exit code 1 if any example
-fails. This file imports nothing from the engine.
+into a fresh venv (.ci/run). A command naming a file the docs leave to the reader (a
+``my-*`` name such as ``my-index.yaml``) is listed as a placeholder, not run; any other
+missing file is a failure. Exit code 1 if any example fails. This file imports nothing
+from the engine.
 
     python tests/docs_examples.py --indexlab VENV/bin/indexlab --python VENV/bin/python
 """
@@ -56,14 +57,13 @@ def examples(root: Path = ROOT) -> list[Example]:
 
 
 def placeholder(example: Example, workdir: Path) -> str | None:
-    """The file a command names that the reader is meant to write, if any."""
+    """The file a command names that the reader is meant to write, if any: by the docs'
+    convention a ``my-*`` file that is not in the examples. Any other missing file is a
+    broken example and runs (and fails), so a renamed file is never passed over."""
     if example.kind != "sh":
         return None
     for word in shlex.split(example.text.split(">", 1)[0]):
-        if re.search(r"\.(ya?ml|csv)$", word) and not glob.glob(str(workdir / word)):
-            previous = example.text.split(word, 1)[0].split()
-            if previous and previous[-1] in ("-o", "--output", "--detail-output"):
-                continue  # an output
+        if Path(word).name.startswith("my-") and not glob.glob(str(workdir / word)):
             return word
     return None
 

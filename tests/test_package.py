@@ -230,3 +230,18 @@ def test_every_readme_and_docs_example_runs() -> None:
     indexlab = str(Path(sys.executable).parent / "indexlab")
     failures = docs_examples.run_all(indexlab, sys.executable, verbose=False)
     assert not failures, "\n\n".join(failures)
+
+
+def test_only_the_readers_own_files_are_placeholders(tmp_path: Path) -> None:
+    """A docs command naming ``my-*.yaml`` is the reader's file and is not run; one naming
+    a file that is simply missing (renamed, deleted) runs and fails, never skipped."""
+
+    def example(command: str) -> docs_examples.Example:
+        return docs_examples.Example("docs/x.md", "sh", command)
+
+    assert docs_examples.placeholder(example("indexlab validate my-index.yaml"), tmp_path) == (
+        "my-index.yaml"
+    )
+    gone = example("indexlab run methodologies/renamed.yaml examples/x.csv -o out.csv")
+    assert docs_examples.placeholder(gone, tmp_path) is None
+    assert docs_examples.examples(), "no examples found in the documents"
