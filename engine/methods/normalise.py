@@ -23,7 +23,7 @@ from engine.diagnostics import Code
 from engine.formula import ir
 from engine.methods import transform
 from engine.methods.normalise_context import SHARED, NormaliseContext, Normaliser, Requirement
-from engine.methods.registry import Kind, Param, ParamType, Problem, Usage
+from engine.methods.registry import Kind, Param, ParamType, Problem, Usage, literal
 from engine.methods.terms import X, add, clip, div, key_value, mul, num, sub
 
 __all__ = ["METHODS"]
@@ -131,6 +131,18 @@ def _min_max(n: NormaliseContext) -> sympy.Expr:
     return add(upper, mul(sub(sympy.Integer(1), t), low))
 
 
+def _range_increases(u: Usage) -> Iterator[Problem]:
+    low, high = u.params["range"]
+    if not low < high:
+        yield Problem(
+            Code.BAD_ARGUMENTS,
+            f"min_max of '{u.subject}': range {literal(u.params['range'])} does not increase",
+            expected="[lower, upper] with lower < upper",
+            hint="a 'lower is better' indicator is reversed by its direction: direction: lower",
+            at=("range",),
+        )
+
+
 MIN_MAX = Normaliser(
     name="min_max",
     title="Min-max to a range",
@@ -141,13 +153,14 @@ MIN_MAX = Normaliser(
         Param(
             "range",
             ParamType.NUMBERS,
-            "[lower, upper] of the result; default [0, 100].",
+            "[lower, upper] of the result, lower < upper; default [0, 100].",
             default=(0, 100),
             min_items=2,
             max_items=2,
         ),
         *SHARED,
     ),
+    rules=(_range_increases,),
     template=_min_max,
     formula="`(x − min)/(max − min) · (u − l) + l`",
     lower="`(max − x)/(max − min) · (u − l) + l`",
