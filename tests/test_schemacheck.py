@@ -132,6 +132,18 @@ def test_enum_gives_the_allowed_values_and_a_hint() -> None:
     assert pos(d) == (10, 17)  # after the opening quote
 
 
+def test_enum_with_a_description_still_lists_the_allowed_values() -> None:
+    """A described enum (the format's ``method`` keys: "Normalisation method.") names the
+    values, not only the description."""
+    schema = {
+        "properties": {
+            "method": {"description": "Normalisation method.", "enum": ["leader_share", "min_max"]}
+        }
+    }
+    (d,) = check("method: foo\n", schema)
+    assert d.expected == "one of: leader_share, min_max"
+
+
 def test_type_error_in_a_list_item_is_located_at_the_value() -> None:
     (d,) = check(GOOD.replace("weight: 1", "weight: heavy"))
     assert d.message == "'indicators[0].weight' must be a number, not the text 'heavy'"

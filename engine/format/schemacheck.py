@@ -147,8 +147,13 @@ def _diagnose(error: ValidationError, loaded: LoadedYaml, root: dict[str, Any]) 
         hint = None
         if isinstance(instance, str):
             hint = did_you_mean(instance, [str(v) for v in value])
+        # the values themselves, even where the key has a description ("Normalisation
+        # method."): they are what the reader has to choose from
+        allowed = truncate("one of: " + ", ".join(str(v) for v in value), 200)
         return diag(
-            f"{what} must be one of the allowed values, not {_describe(instance)}", hint=hint
+            f"{what} must be one of the allowed values, not {_describe(instance)}",
+            expected=allowed,
+            hint=hint,
         )
     if keyword == "const":
         return diag(f"{what} must be {_literal(value)}, not {_describe(instance)}")
