@@ -144,6 +144,15 @@ def test_enum_with_a_description_still_lists_the_allowed_values() -> None:
     assert d.expected == "one of: leader_share, min_max"
 
 
+def test_a_value_of_the_wrong_type_for_an_enum_is_one_problem() -> None:
+    """``weighting: {method: pca}`` broke both ``type: string`` and the enum: one mistake,
+    reported once, with the values to choose from."""
+    schema = {"properties": {"w": {"type": "string", "enum": ["equal", "pca"]}}}
+    (d,) = check("w: {method: pca}\n", schema)
+    assert d.message == "'w' must be one of the allowed values, not a mapping with 1 key"
+    assert d.expected == "one of: equal, pca"
+
+
 def test_type_error_in_a_list_item_is_located_at_the_value() -> None:
     (d,) = check(GOOD.replace("weight: 1", "weight: heavy"))
     assert d.message == "'indicators[0].weight' must be a number, not the text 'heavy'"

@@ -84,8 +84,14 @@ def check_schema(loaded: LoadedYaml, schema: dict[str, Any]) -> tuple[Diagnostic
     ["'direction' must be one of the allowed values, not the text 'upward'"]
     """
     validator = Draft202012Validator(schema)
+    errors = list(validator.iter_errors(loaded.data))
+    # a value that breaks both `type` and `enum` is one mistake: the enum's message (it
+    # lists the values) says all of it
+    enums = {tuple(e.absolute_path) for e in errors if e.validator == "enum"}
     found: list[Diagnostic] = []
-    for error in validator.iter_errors(loaded.data):
+    for error in errors:
+        if error.validator == "type" and tuple(error.absolute_path) in enums:
+            continue
         found.extend(_diagnose(error, loaded, schema))
     unique = list(dict.fromkeys(found))  # a oneOf may report the same thing twice
 
