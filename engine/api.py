@@ -37,7 +37,14 @@ from engine.format.extends import resolve_document
 from engine.format.model import Methodology
 from engine.format.schema import methodology_schema
 from engine.format.yamlsource import load_yaml
-from engine.inputs import DataLike, bad_methodology, data_sources, is_yaml_text, methodology_text
+from engine.inputs import (
+    DataLike,
+    bad_methodology,
+    checked_options,
+    data_sources,
+    is_yaml_text,
+    methodology_text,
+)
 from engine.io import read
 from engine.io.read import InMemory
 from engine.plan import Plan, build_plan
@@ -255,6 +262,7 @@ def run(
     >>> run("methodologies/kireeva.yaml", "examples/kazakhstan/regions.csv").frame.height
     32
     """
+    options = checked_options(options, "run")
     validated = validate(methodology)
     sources = data_sources(data)
     typed = read_data(validated.methodology, sources, options)
@@ -295,6 +303,7 @@ def compare(
                 )
             ]
         )
+    options = checked_options(options, "compare")
     validated = _validate_all(methodologies)
     return compare_methodologies(validated, data_sources(data), options)
 
@@ -376,6 +385,7 @@ def sensitivity(
     from engine.analysis import sensitivity as sa
 
     _check_overrides(replications=replications, seed=seed)
+    options = checked_options(options, "sensitivity")
     validated = validate(methodology)
     sources = data_sources(data)
     typed = read_data(validated.methodology, sources, options)
@@ -491,6 +501,7 @@ def explain(
     """
     from engine.analysis.explain import explain_all
 
+    options = checked_options(options, "explain")
     validated = validate(methodology)
     sources = data_sources(data)
     typed = read_data(validated.methodology, sources, options)

@@ -26,9 +26,16 @@ from typing import Any
 import polars as pl
 
 from engine.diagnostics import Code, Diagnostic, UsageError
-from engine.io.read import InMemory
+from engine.io.read import InMemory, ReadOptions
 
-__all__ = ["DataLike", "bad_methodology", "data_sources", "is_yaml_text", "methodology_text"]
+__all__ = [
+    "DataLike",
+    "bad_methodology",
+    "checked_options",
+    "data_sources",
+    "is_yaml_text",
+    "methodology_text",
+]
 
 #: what the API accepts as data: one item or a sequence of them (see the module docstring)
 DataLike = Any
@@ -78,6 +85,28 @@ def bad_methodology(value: object) -> UsageError:
                 Code.USAGE,
                 f"a methodology cannot be a {type(value).__name__}",
                 expected=_METHODOLOGY_EXPECTED,
+            )
+        ]
+    )
+
+
+def checked_options(options: object, verb: str) -> ReadOptions | None:
+    """`options` if it is reading options (or None); a usage error otherwise, which is most
+    often a second data file given after the first instead of in a list."""
+    if options is None or isinstance(options, ReadOptions):
+        return options
+    hint = None
+    if isinstance(options, (str, Path)) or _is_frame(options):
+        hint = f"give several data files as one list: {verb}(methodology, [data, more])"
+        if verb == "compare":
+            hint = "give several data files as one list: compare([m1, m2], [data, more])"
+    raise UsageError(
+        [
+            Diagnostic(
+                Code.USAGE,
+                f"options must be a ReadOptions, not a {type(options).__name__}",
+                expected="engine.io.read.ReadOptions(...) or None",
+                hint=hint,
             )
         ]
     )

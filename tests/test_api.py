@@ -258,3 +258,14 @@ def test_sensitivity_overrides_are_checked_like_the_design(
         api.sensitivity(KIREEVA, KZ, **arguments)  # type: ignore[arg-type]
     (d,) = err.value.diagnostics
     assert d.message == message and d.expected
+
+
+def test_a_second_data_file_in_place_of_the_options_is_a_usage_error() -> None:
+    """``run(m, "a.csv", "b.csv")`` (files not in a list) ended in an AttributeError."""
+    with pytest.raises(UsageError) as err:
+        api.run(KIREEVA, KZ, IT)  # type: ignore[arg-type]
+    (d,) = err.value.diagnostics
+    assert d.message == "options must be a ReadOptions, not a PosixPath"
+    assert d.hint == "give several data files as one list: run(methodology, [data, more])"
+    with pytest.raises(UsageError):
+        api.compare([KIREEVA, MINMAX], KZ, str(IT))  # type: ignore[arg-type]
