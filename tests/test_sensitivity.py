@@ -160,7 +160,7 @@ def test_replications_equal_plain_runs_of_each_variant(tmp_path: Path, small_dat
         chosen.setdefault((r[sa.NORM_CHOICE], r[sa.AGG_CHOICE], dropped), r[sa.REP])
     assert len({k[:2] for k in chosen}) == 4, chosen
     assert any(k[2] for k in chosen) and any(not k[2] for k in chosen)
-    for k, rep in sorted(chosen.items()):
+    for _key, rep in sorted(chosen.items()):
         row = rows[rep]
         assert row[sa.REP] == rep
         path = write_doc(tmp_path / f"rep{rep}.yaml", variant_doc(row, FULL_DESIGN))
@@ -373,7 +373,8 @@ ADDITIVE = (
     lambda u: 2 * u[:, 0] + u[:, 1] + 0 * u[:, 2],
     {"u1": (0.8, 0.8), "u2": (0.2, 0.2), "u3": (0.0, 0.0)},
 )
-# y = u1 u2: V = 1/9 - 1/16 = 7/144, V1 = V2 = Var(u/2) = 1/48 -> S1 = 3/7; ST = E[u2^2 / 12] / V = 4/7
+# y = u1 u2: V = 1/9 - 1/16 = 7/144, V1 = V2 = Var(u/2) = 1/48 -> S1 = 3/7;
+# ST = E[u2^2 / 12] / V = 4/7
 INTERACTION = (
     lambda u: u[:, 0] * u[:, 1] + 0 * u[:, 2],
     {"u1": (3 / 7, 4 / 7), "u2": (3 / 7, 4 / 7), "u3": (0.0, 0.0)},

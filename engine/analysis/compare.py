@@ -23,8 +23,8 @@ ties every unit.
 ...             ["examples/kazakhstan/regions.csv"])
 >>> c.ids
 ('kireeva-innovation', 'kireeva-minmax-geometric')
->>> c.table.columns[:5]
-['region', 'year', 'index_kireeva-innovation', 'rank_kireeva-innovation', 'class_kireeva-innovation']
+>>> c.table.columns[:4]
+['region', 'year', 'index_kireeva-innovation', 'rank_kireeva-innovation']
 """
 
 from __future__ import annotations
@@ -216,8 +216,8 @@ def _layout_error(first: api.Validated, other: api.Validated, what: str) -> Meth
         [
             Diagnostic(
                 Code.INCOMPARABLE,
-                f"methodologies name the {what} column differently: '{x}' in {a.path or a.meta.id}, "
-                f"'{y}' in {b.path or b.meta.id}",
+                f"methodologies name the {what} column differently: "
+                f"'{x}' in {a.path or a.meta.id}, '{y}' in {b.path or b.meta.id}",
                 Location(b.path) if b.path else None,
                 expected=f"the same data.{what} in every methodology compared",
             )
@@ -243,7 +243,8 @@ def _check(validated: Sequence[api.Validated]) -> None:
                     f"two methodologies have the id '{m.meta.id}': "
                     f"{other.path or '?'} and {m.path or '?'}",
                     Location(m.path) if m.path else None,
-                    expected="a different id in each methodology compared (columns are named by id)",
+                    expected="a different id in each methodology compared "
+                    "(columns are named by id)",
                 )
             )
         ids.setdefault(m.meta.id, v)
@@ -306,9 +307,10 @@ def compare(
 ) -> Comparison:
     """Run every methodology on `data` and compare them with the first (the reference).
 
-    Raises :class:`UsageError` for fewer than two methodologies, :class:`MethodologyError` when a methodology is invalid, two share an id,
-    or they name the unit or period column differently; :class:`DataError` when the data
-    does not fit one of them or an error-severity check fails.
+    Raises :class:`UsageError` for fewer than two methodologies, :class:`MethodologyError`
+    when a methodology is invalid, two share an id, or they name the unit or period column
+    differently; :class:`DataError` when the data does not fit one of them or an
+    error-severity check fails.
     """
     if len(methodologies) < 2:
         raise UsageError(
