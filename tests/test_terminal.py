@@ -161,3 +161,26 @@ def test_notebook_tables_format_each_column_as_a_whole() -> None:
     assert cells[1::3] == column_texts(frame["mean_rank"]) == ["1.0", "2.1", "4.0"]
     assert cells[2::3] == column_texts(frame["grp"])
     assert not any("e+" in c for c in cells)
+
+
+def test_a_failing_checks_two_sides_show_their_difference() -> None:
+    """Both sides of a check and their difference are values of one kind: they share one
+    number of decimals, enough for the difference (South Kazakhstan's printed 192,568
+    against the recomputed 192,569 hid a difference of -1.48)."""
+    failures = pl.DataFrame(
+        {
+            "region": ["South Kazakhstan", "Almaty"],
+            "printed": [192568.0, 5000.25],
+            "recomputed": [192569.48079, 5000.0],
+            "difference": [-1.48079, 0.25],
+        }
+    )
+    console = _console()
+    table = terminal.frame_table(
+        failures, left=["region"], significant=6, together=failures.columns[1:]
+    )
+    console.print(table)
+    rows = [line for line in _lines(console) if line.startswith("│")]
+    cells = [c.strip() for row in rows for c in row.strip("│").split("│")[1:]]
+    assert len({len(c.split(".")[1]) for c in cells}) == 1, cells  # one number of decimals
+    assert cells[:3] == ["192,568.000000", "192,569.480790", "-1.480790"], cells

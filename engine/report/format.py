@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 
 import polars as pl
 
-__all__ = ["Kind", "column_texts", "formatter", "kind_of"]
+__all__ = ["Kind", "column_texts", "decimals_of", "formatter", "kind_of"]
 
 MISSING = "—"
 
@@ -77,23 +77,36 @@ def _raw_decimals(values: pl.Series, significant: int = 4) -> int:
     return min(6, max(0, significant - 1 - math.floor(math.log10(typical))))
 
 
-def formatter(
-    series: pl.Series, kind: Kind | None = None, *, significant: int = 4
-) -> Callable[[object], str]:
-    """A function formatting every value of `series` alike (see the module docstring);
-    raw values get `significant` digits at the column's median magnitude. Integer
-    columns print as they are (years, counts)."""
+def decimals_of(series: pl.Series, kind: Kind | None = None, *, significant: int = 4) -> int | None:
+    """The number of decimals :func:`formatter` gives `series`; None when its values print
+    as they are (text, integer counts and years)."""
     kind = kind or kind_of(series.name)
     if not series.dtype.is_numeric() or (series.dtype.is_integer() and kind is Kind.RAW):
-        return _plain
+        return None
     floats = series.cast(pl.Float64)
     if kind is Kind.RANK:
         whole = floats.drop_nulls().drop_nans()
-        decimals = 0 if bool((whole == whole.round(0)).all()) else 1
-    elif kind is Kind.RAW:
-        decimals = _raw_decimals(floats.drop_nulls(), significant)
-    else:
-        decimals = DECIMALS[kind]
+        return 0 if bool((whole == whole.round(0)).all()) else 1
+    if kind is Kind.RAW:
+        return _raw_decimals(floats.drop_nulls(), significant)
+    return DECIMALS[kind]
+
+
+def formatter(
+    series: pl.Series,
+    kind: Kind | None = None,
+    *,
+    significant: int = 4,
+    decimals: int | None = None,
+) -> Callable[[object], str]:
+    """A function formatting every value of `series` alike (see the module docstring);
+    raw values get `significant` digits at the column's median magnitude, unless
+    `decimals` is given. Integer columns print as they are (years, counts)."""
+    kind = kind or kind_of(series.name)
+    own = decimals_of(series, kind, significant=significant)
+    if own is None:
+        return _plain
+    decimals = own if decimals is None else decimals
     signed = kind is Kind.RANK and series.name.startswith("shift")
 
     def text(value: object) -> str:

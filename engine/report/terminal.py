@@ -29,7 +29,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.report.format import Kind, formatter, kind_of
+from engine.report.format import Kind, decimals_of, formatter, kind_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,10 +94,18 @@ def frame_table(
     kinds: dict[str, Kind] | None = None,
     left: Sequence[str] = (),
     significant: int = 4,
+    together: Sequence[str] = (),
 ) -> Table:
     """A rich table of `frame`, each column formatted as a whole (raw values with
-    `significant` digits); text columns and those in `left` align left, numbers right."""
+    `significant` digits); the columns in `together` (values of one kind, such as both
+    sides of a check and their difference) share the most decimals any of them needs.
+    Text columns and those in `left` align left, numbers right."""
     table = Table(title=title or None, title_justify="left")
+    kinds = kinds or {}
+    shared = [
+        decimals_of(frame.get_column(c), kinds.get(c), significant=significant) for c in together
+    ]
+    common = max((d for d in shared if d is not None), default=None)
     columns = []
     for name in frame.columns:
         series = frame.get_column(name)
@@ -105,7 +113,8 @@ def frame_table(
         table.add_column(
             escape(name), justify="right" if numeric else "left", overflow="fold", min_width=3
         )
-        text = formatter(series, (kinds or {}).get(name), significant=significant)
+        decimals = common if name in together else None
+        text = formatter(series, kinds.get(name), significant=significant, decimals=decimals)
         columns.append([escape(text(v)) for v in series.to_list()])
     for row in zip(*columns):
         table.add_row(*row)
@@ -203,8 +212,10 @@ def print_checks(result: RunResult, *, json_format: bool = False) -> None:
             f"({escape(c.check.formula.text)}) fails for {c.failures.height} of {c.tested} rows"
         )
         keys = list(result.methodology.layout.keys)
-        # printed and recomputed values differ in the last digits: show six of them
-        console.print(frame_table(c.failures, left=keys, significant=6))
+        # printed and recomputed values differ in the last digits: six significant digits,
+        # and both sides as many decimals as their difference needs
+        values = [col for col in c.failures.columns if col not in keys]
+        console.print(frame_table(c.failures, left=keys, significant=6, together=values))
     if passed:
         console.print(
             f"[dim]checks passed: {len(passed)} of {len(result.checks)} "
