@@ -41,6 +41,9 @@ class BuildContext:
         self.problems: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
         self.grains: dict[str, str] = {}
+        # a problem of one method setting used by several subjects (a default): its place
+        # in `problems` and the subjects it names
+        self._shared: dict[tuple[object, ...], tuple[int, list[str]]] = {}
 
     # -- helpers ---------------------------------------------------------------------
     def at(self, *path: str | int) -> Location:
@@ -57,10 +60,30 @@ class BuildContext:
     ) -> None:
         self.warnings.append(Diagnostic(code, message, where, None, hint, Severity.WARNING))
 
-    def report(self, problems: Iterable[Problem], *path: str | int) -> None:
-        """Record a method's problems, each placed at `path` (and the key it names)."""
+    def report(self, problems: Iterable[Problem], *path: str | int, subject: str = "") -> None:
+        """Record a method's problems, each placed at `path` (and the key it names).
+
+        A setting used by several subjects (a default normalisation, imputation or
+        treatment) is checked once per subject; the same problem at the same place is
+        reported once, naming every subject: "goalposts of 'SD', 'SF': ...".
+        """
+        quoted = f"'{subject}'"
         for p in problems:
-            self.error(p.code, p.message, self.at(*path, *p.at), expected=p.expected, hint=p.hint)
+            where = self.at(*path, *p.at)
+            if not subject or quoted not in p.message:
+                self.error(p.code, p.message, where, expected=p.expected, hint=p.hint)
+                continue
+            template = p.message.replace(quoted, "\0")
+            key = (p.code, where, template, p.expected, p.hint)
+            if key not in self._shared:
+                self._shared[key] = (len(self.problems), [subject])
+                self.error(p.code, p.message, where, expected=p.expected, hint=p.hint)
+                continue
+            index, subjects = self._shared[key]
+            subjects.append(subject)
+            names = ", ".join(f"'{s}'" for s in subjects)
+            message = template.replace("\0", names)
+            self.problems[index] = dataclasses.replace(self.problems[index], message=message)
 
     def formula(self, *path: str | int) -> Formula:
         node: Any = self.data
@@ -182,5 +205,5 @@ class BuildContext:
             labels=layout.labels,
             keys=layout.keys,
         )
-        self.report(method.check(usage), *path)
+        self.report(method.check(usage), *path, subject=indicator)
         return () if catalogue.changes_nothing(stage, method.name) else tuple(spec.items())

@@ -88,7 +88,6 @@ class NormalisationRules(BuildContext):
         keys = self.stat_keys(layout) + within if scope == "period" or within else ()
         params = tuple((k, v) for k, v in spec.items() if k not in ("method", "scope", "formula"))
         values = method.with_defaults(spec)
-        before = len(self.problems)
         usage = Usage(
             indicator,
             values,
@@ -98,13 +97,14 @@ class NormalisationRules(BuildContext):
             labels=layout.labels,
             keys=layout.keys,
         )
-        self.report(method.check(usage), *path)
+        found = method.check(usage)
+        self.report(found, *path, subject=indicator)
         context = NormaliseContext(
             values, keys, lower, reference, layout.unit, layout.period, spec.get("transform")
         )
         requires, requirement = method.requirement(context)
         formula = None
-        if len(self.problems) > before:  # rejected: the template may not even be defined
+        if found:  # rejected: the template may not even be defined
             expr: sympy.Basic = sympy.Integer(0)
         elif method.kind is Kind.FORMULA:
             formula = self.formula(*path, "formula")
