@@ -184,8 +184,10 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
 
     plan = validated.plan
     m = validated.methodology
-    if any(g.weighting == "pca" for g in m.groups):
-        return  # weights estimated from the data: the plan itself depends on the data
+    if any(g.weighting == "pca" for g in m.groups) or any(
+        dict(i.imputation).get("method") == "em" for i in m.indicators
+    ):
+        return  # weights or imputations estimated from the data: the plan depends on it
     if plancache.cache_dir() is None:
         return
     periods = runner.count_periods(m, data)

@@ -336,6 +336,11 @@ def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
         missing_index_warnings,
     )
 
+    if any(dict(i.imputation).get("method") == "em" for i in plan.methodology.indicators):
+        from engine.methods import em  # numpy: only for EM imputation
+
+        resolved = em.resolve(plan.methodology, lambda m: compute(build_plan(m), data)[0])
+        plan = build_plan(resolved)
     if any(g.weighting == "pca" for g in plan.methodology.groups):
         from engine.methods import pca  # numpy: only for PCA weights
 

@@ -33,8 +33,12 @@ from engine.format.schema_methods import param_schema
 from engine.methods import (
     aggregate,
     aggregate_mcda,
+    aggregate_ordered,
+    aggregate_outranking,
+    aggregate_ratio,
     catalogue,
     impute,
+    impute_group,
     listing,
     normalise,
     normalise_rank,
@@ -46,7 +50,20 @@ from engine.methods.registry import Kind, Method, Param, ParamType, Stage
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "methods.md"
-MODULES = (aggregate, aggregate_mcda, impute, normalise, normalise_rank, transform, treat, weights)
+MODULES = (
+    aggregate,
+    aggregate_mcda,
+    aggregate_outranking,
+    aggregate_ratio,
+    aggregate_ordered,
+    impute,
+    impute_group,
+    normalise,
+    normalise_rank,
+    transform,
+    treat,
+    weights,
+)
 EVERY = catalogue.methods()
 
 
@@ -95,6 +112,7 @@ def _example(p: Param) -> Any:
         ParamType.COLUMNS: ["macro"],
         ParamType.FORMULA: "x",
         ParamType.NUMBERS: [1, 2],
+        ParamType.NAME: "G",
     }[p.type]
 
 

@@ -55,7 +55,9 @@ def composed_index(m: Methodology, keep: str | None = None) -> sympy.Expr | None
         if g.aggregation == "formula":
             body = g.expr
         else:
-            body = catalogue.aggregate(g.aggregation, g.members, weights, keys, dict(g.params))
+            body = catalogue.aggregate(
+                g.aggregation, g.members, weights, keys, dict(g.params), g.cost
+            )
         if g.name != keep:
             exprs[g.name] = ir.rename(body, {**{k: v for k, v in normed.items()}, **exprs})
     return ir.rename(m.index.expr, {**normed, **exprs})
@@ -80,7 +82,7 @@ def _nominal(m: Methodology) -> dict[str, sympy.Basic]:
 
 
 def _has_statistic(expr: sympy.Basic) -> bool:
-    return isinstance(expr, ir.Stat | ir.Copeland) or any(
+    return isinstance(expr, (ir.Stat, *ir.PAIRWISE)) or any(
         _has_statistic(a) for a in expr.args if isinstance(a, sympy.Basic)
     )
 

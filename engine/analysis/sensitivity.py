@@ -70,10 +70,14 @@ def _with_rep(expr: sympy.Basic) -> sympy.Basic:
         keys = sympy.Tuple(*expr.args[1], sympy.Symbol(REP))
         rest = [_with_rep(a) for a in expr.args[2:]]
         return expr.func(_with_rep(expr.args[0]), keys, *rest, evaluate=False)
-    if isinstance(expr, ir.Copeland):
+    if isinstance(expr, ir.PAIRWISE):
         keys = sympy.Tuple(*expr.args[2], sympy.Symbol(REP))
         return expr.func(
-            sympy.Tuple(*(_with_rep(a) for a in expr.args[0])), expr.args[1], keys, evaluate=False
+            sympy.Tuple(*(_with_rep(a) for a in expr.args[0])),
+            sympy.Tuple(*(_with_rep(a) for a in expr.args[1])),
+            keys,
+            *expr.args[3:],
+            evaluate=False,
         )
     if not expr.args or isinstance(expr, ir.Str):
         return expr
@@ -117,7 +121,8 @@ def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
         spec = {"method": g.aggregation, **dict(g.params)}
         if design.aggregations:
             alts = [
-                catalogue.aggregate(a, g.members, weights, period_keys) for a in design.aggregations
+                catalogue.aggregate(a, g.members, weights, period_keys, cost=g.cost)
+                for a in design.aggregations
             ]
             expr = _choice(alts, AGG_CHOICE)
         elif g.coverage != "all":
@@ -127,9 +132,11 @@ def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
                 weights,
                 float(g.coverage),  # type: ignore[arg-type]
                 dict(g.params),
+                period_keys,
+                g.cost,
             )
         else:
-            expr = catalogue.aggregate(g.aggregation, g.members, weights, period_keys, spec)
+            expr = catalogue.aggregate(g.aggregation, g.members, weights, period_keys, spec, g.cost)
         groups.append(dataclasses.replace(g, expr=expr))
     return dataclasses.replace(
         m,
@@ -172,7 +179,9 @@ def _preparation_choices(
         if design.imputations:
             options = []
             for k, spec in enumerate(design.imputations):
-                expr = catalogue.impute(dict(spec), ind.name, keys, m.layout.unit, m.layout.period)
+                expr = catalogue.impute(
+                    dict(spec), ind.name, keys, m.layout.unit, m.layout.period, m
+                )
                 if expr is None:
                     options.append(sympy.Symbol(ind.name))
                     continue

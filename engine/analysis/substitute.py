@@ -21,7 +21,7 @@ from engine.formula.render import FormulaPrinter
 ATOM, POW, UNARY, MUL, ADD, CMP, NOT, AND, OR = 9, 8, 7, 6, 5, 4, 3, 2, 1
 #: nodes replaced by their value: statistics across units, other periods' values, and
 #: the row-wise nodes that read the class or every unit
-VALUE_NODES = (ir.Stat, ir.At, ir.ClassAtLeast, ir.Copeland)
+VALUE_NODES = (ir.Stat, ir.At, ir.ClassAtLeast, *ir.PAIRWISE)
 _RELATIONS = {
     sympy.StrictLessThan: "<",
     sympy.LessThan: "<=",

@@ -44,6 +44,9 @@ class BuildContext:
         # a problem of one method setting used by several subjects (a default): its place
         # in `problems` and the subjects it names
         self._shared: dict[tuple[object, ...], tuple[int, list[str]]] = {}
+        #: "lower is better" indicators whose normalisation does not orient them, with
+        #: that normalisation's name (none, formula): aggregations decide what to do
+        self.unoriented: dict[str, str] = {}
 
     # -- helpers ---------------------------------------------------------------------
     def at(self, *path: str | int) -> Location:
@@ -197,6 +200,7 @@ class BuildContext:
         """An imputation or treatment of `indicator` checked by its method's rules: its
         settings as written, or none when the method changes nothing."""
         method = catalogue.method(stage, str(spec.get("method", catalogue.default(stage))))
+        groups = self.data.get("groups") or {}
         usage = Usage(
             indicator,
             method.with_defaults(spec),
@@ -204,6 +208,7 @@ class BuildContext:
             period=layout.period,
             labels=layout.labels,
             keys=layout.keys,
+            groups={name: tuple(g.get("members", ())) for name, g in groups.items()},
         )
         self.report(method.check(usage), *path, subject=indicator)
         return () if catalogue.changes_nothing(stage, method.name) else tuple(spec.items())

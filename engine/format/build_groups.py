@@ -23,6 +23,7 @@ from engine.format.model import (
 from engine.formula import grain, ir
 from engine.formula.parser import Scope
 from engine.methods import catalogue
+from engine.methods.aggregate import Aggregator, LowerMembers
 from engine.methods.registry import Kind, Stage, Usage
 from engine.methods.terms import num
 
@@ -135,8 +136,11 @@ class GroupRules(BuildContext):
             keys=self.layout_.keys,
             equal_weights=equal,
             coverage=coverage != "all",
+            members=members,
+            inputs=tuple(self.data.get("inputs") or ()),
         )
         self.report(method.check(usage), *where)
+        cost = self.cost_members(name, members, method)
         if coverage != "all" and method.present is None:
             self.error(
                 Code.BAD_ARGUMENTS,
@@ -162,10 +166,10 @@ class GroupRules(BuildContext):
             )
         elif coverage != "all":
             expr = catalogue.aggregate_present(
-                method.name, members, weights, float(coverage), agg_spec
+                method.name, members, weights, float(coverage), agg_spec, keys, cost
             )
         else:
-            expr = catalogue.aggregate(method.name, members, weights, keys, agg_spec)
+            expr = catalogue.aggregate(method.name, members, weights, keys, agg_spec, cost)
         if "round" in spec:
             r = spec["round"]
             expr = ir.Round(
@@ -182,7 +186,50 @@ class GroupRules(BuildContext):
             weighting,
             coverage,
             tuple((k, v) for k, v in agg_spec.items() if k not in ("method", "formula")),
+            cost,
         )
+
+    def cost_members(
+        self, name: str, members: Sequence[str], method: Aggregator
+    ) -> tuple[str, ...]:
+        """The cost criteria among the members: "lower is better" indicators that their
+        normalisation leaves as they are (``none``); a method that reverses them by its own
+        rule does so, a weighted mean uses them as they are. A method that reads oriented
+        members refuses them, and no method can tell whether a formula reverses one."""
+        cost: list[str] = []
+        for i, member in enumerate(members):
+            how = self.unoriented.get(member)
+            if how == "none":
+                cost.append(member)
+            if how is None or method.lower_members is LowerMembers.AS_GIVEN:
+                continue
+            if method.lower_members is LowerMembers.REVERSED and how == "none":
+                continue
+            where = self.at("groups", name, "members", i)
+            if how == "none":
+                self.error(
+                    Code.BAD_ARGUMENTS,
+                    f"group '{name}': member '{member}' is 'lower is better' and not "
+                    f"normalised, but {method.name} reads members where higher is better",
+                    where,
+                    expected=f"a normalisation of '{member}' that applies its direction "
+                    "(min_max, z_score, leader_share with cost, ...)",
+                )
+            else:
+                self.error(
+                    Code.BAD_ARGUMENTS,
+                    f"group '{name}': member '{member}' is 'lower is better' and normalised "
+                    f"by a {how}, which does not apply the direction; {method.name} cannot "
+                    "tell whether the formula already reverses it",
+                    where,
+                    expected="direction: higher if the formula gives higher-is-better values"
+                    + (
+                        f", or normalisation none (then {method.name} reverses it by its own rule)"
+                        if method.lower_members is LowerMembers.REVERSED
+                        else ", or a normalisation method that applies the direction"
+                    ),
+                )
+        return tuple(cost)
 
 
 def _either(names: Sequence[str]) -> str:

@@ -188,6 +188,11 @@ class IndicatorRules(NormalisationRules):
                 expr, f.location, f"indicator '{name}'", layout, must_be_unit=False
             )
             self.grains[name] = g
+            if (
+                s.get("direction") == "lower"
+                and not catalogue.normalisation(norms[name].method).orients
+            ):
+                self.unoriented[name] = norms[name].method
             out.append(
                 Indicator(
                     name,

@@ -145,6 +145,9 @@ class Group:
     weighting: str | None = None  # data-driven weighting method, if any
     coverage: object = "all"  # or the minimum share of members present
     params: tuple[tuple[str, object], ...] = ()  # the aggregation's options (p, v, penalty)
+    #: members the aggregation treats as cost criteria (raw "lower is better" indicators
+    #: that a method such as VIKOR reverses by its own rule)
+    cost: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

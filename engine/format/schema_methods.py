@@ -43,6 +43,7 @@ _TYPES: dict[ParamType, dict[str, Any]] = {
         "uniqueItems": True,
     },
     ParamType.FORMULA: {"type": "string", "minLength": 1, "maxLength": 2000},
+    ParamType.NAME: {"type": "string", "pattern": NAME_PATTERN},
 }
 
 

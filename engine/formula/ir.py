@@ -151,6 +151,11 @@ class FillForward(sympy.Function):
     order where it is missing: last observation carried forward."""
 
 
+class FillBackward(sympy.Function):
+    """``args[0]``, or the unit's (``args[1]``) earliest later value in period (``args[2]``)
+    order where it is missing: next observation carried backward."""
+
+
 class If(sympy.Function):
     """``args[1]`` where the condition ``args[0]`` holds, else ``args[2]``; missing when the
     condition is missing. Like Piecewise, but sympy never rewrites its condition (which it
@@ -184,7 +189,11 @@ class Copeland(sympy.Function):
     Tuple of their weights, ``args[2]`` a Tuple of key Symbols.
 
     score_p = sum over the other rows q of sign(O_pq - 1/2), with
-    O_pq = sum_j w_j [y_pj > y_qj] + 1/2 sum_j w_j [y_pj = y_qj] (weights summing to 1).
+    O_pq = sum_j w_j [y_pj > y_qj] + 1/2 sum_j w_j [y_pj = y_qj] (weights summing to 1),
+    that is sign(sum_j w_j sign(y_pj - y_qj)). Each pair is compared on the members both
+    rows have (a member missing for either counts for neither); a row whose members are
+    all missing ties with every other. Ties are exact: with weights that are exact
+    rationals the weighted margin is computed on integers (no rounding can break a tie).
     """
 
     @property
@@ -198,6 +207,53 @@ class Copeland(sympy.Function):
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(str(k) for k in self.args[2])
+
+
+#: the difference y_p - y_q a term of :class:`PairSum` is written in, and the sum its outer
+#: function is written in (names no column can have)
+DIFFERENCE = sympy.Symbol("Δ")
+PAIR_TOTAL = sympy.Symbol("Σ")
+
+
+class PairSum(sympy.Function):
+    """A sum over the rows sharing the keys of a function of this row's differences with
+    each of them (PROMETHEE's flows, a spatial kernel).
+
+    ``args[0]`` is a Tuple of members y_j, ``args[1]`` a Tuple of their weights w_j (numbers
+    or expressions of columns), ``args[2]`` a Tuple of key Symbols, ``args[3]`` a Tuple of
+    one term per member, an expression in :data:`DIFFERENCE` (and numbers), ``args[4]`` the
+    outer function, an expression in :data:`PAIR_TOTAL` (and numbers)::
+
+        value_p = sum over q sharing p's keys of outer(sum_j w_j term_j(y_pj - y_qj))
+
+    The row p itself is one of the q (its differences are 0). A term whose difference is
+    missing (y_pj or y_qj missing) counts 0: each pair is compared on the members both
+    rows have.
+    """
+
+    @property
+    def members(self) -> tuple[sympy.Expr, ...]:
+        return tuple(self.args[0])
+
+    @property
+    def weights(self) -> tuple[sympy.Expr, ...]:
+        return tuple(self.args[1])
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(str(k) for k in self.args[2])
+
+    @property
+    def terms(self) -> tuple[sympy.Expr, ...]:
+        return tuple(self.args[3])
+
+    @property
+    def outer(self) -> sympy.Expr:
+        return self.args[4]
+
+
+#: the nodes that compare every row with the other rows sharing its keys
+PAIRWISE = (Copeland, PairSum)
 
 
 class Round(sympy.Function):
@@ -269,8 +325,8 @@ def free_names(expr: sympy.Basic) -> set[str]:
             walk(e.args[2])
         elif isinstance(e, Stat | At):
             walk(e.args[0])
-        elif isinstance(e, Copeland):
-            for m in e.members:
+        elif isinstance(e, PAIRWISE):
+            for m in (*e.members, *e.weights):
                 walk(m)
         elif isinstance(e, ClassAtLeast):
             names.add("class")
@@ -283,6 +339,9 @@ def free_names(expr: sympy.Basic) -> set[str]:
 
 
 __all__ = [
+    "DIFFERENCE",
+    "PAIRWISE",
+    "PAIR_TOTAL",
     "STATISTICS",
     "At",
     "ClassAtLeast",
@@ -298,10 +357,12 @@ __all__ = [
     "ColStd",
     "ColSum",
     "Copeland",
+    "FillBackward",
     "FillForward",
     "If",
     "IsPresent",
     "MinPresent",
+    "PairSum",
     "Round",
     "Stat",
     "Str",

@@ -41,6 +41,9 @@ class FormulaPrinter(StrPrinter):
     def _print_FillForward(self, expr: ir.FillForward) -> str:
         return f"last_observation({self._print(expr.args[0])})"
 
+    def _print_FillBackward(self, expr: ir.FillBackward) -> str:
+        return f"next_observation({self._print(expr.args[0])})"
+
     def _print_If(self, expr: ir.If) -> str:
         cond, a, b = (self._print(x) for x in expr.args)
         return f"where({cond}, {a}, {b})"
@@ -62,6 +65,16 @@ class FormulaPrinter(StrPrinter):
             f"{self._print(m)}: {self._print(w)}" for m, w in zip(expr.members, expr.weights)
         )
         return f"copeland({pairs}, by=[{', '.join(expr.keys)}])"
+
+    def _print_PairSum(self, expr: ir.PairSum) -> str:
+        terms = ", ".join(
+            f"{self._print(w)}·({self._print(t)})" for w, t in zip(expr.weights, expr.terms)
+        )
+        members = ", ".join(self._print(m) for m in expr.members)
+        return (
+            f"pair_sum({members}; Σ = {terms}; {self._print(expr.outer)}, "
+            f"Δ = difference with each unit, by=[{', '.join(expr.keys)}])"
+        )
 
     def _print_ClassAtLeast(self, expr: ir.ClassAtLeast) -> str:
         return f"class_at_least({expr.label!r})"

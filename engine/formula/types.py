@@ -132,11 +132,11 @@ def shape_of(expr: sympy.Basic) -> Shape:
         return ROW
     if isinstance(expr, sympy.Number | Str | BooleanAtom):
         return CONSTANT
-    if isinstance(expr, ir.ROW_WISE | ir.At):
+    if isinstance(expr, (*ir.ROW_WISE, ir.At)):
         return ROW
     if isinstance(expr, ir.Stat):
         return Shape(Varies.GROUP, frozenset(expr.keys))
-    if isinstance(expr, ir.ClassAtLeast | ir.Copeland | ir.FillForward):
+    if isinstance(expr, (ir.ClassAtLeast, ir.FillForward, ir.FillBackward, *ir.PAIRWISE)):
         return ROW
     shape = CONSTANT
     for a in expr.args:  # a Piecewise's (value, condition) pairs are Tuples: looked into

@@ -33,7 +33,7 @@ from engine.methods.registry import (
 )
 from engine.methods.terms import div, normalised, num, power, total, weighted_sum
 
-__all__ = ["METHODS", "STAGE", "AggregateContext", "Aggregator", "Members"]
+__all__ = ["METHODS", "STAGE", "AggregateContext", "Aggregator", "LowerMembers", "Members"]
 
 
 class Members(enum.Enum):
@@ -44,6 +44,19 @@ class Members(enum.Enum):
     NON_NEGATIVE = ">= 0"
 
 
+class LowerMembers(enum.Enum):
+    """What the method does with a member that is "lower is better" and that its
+    normalisation leaves as it is (``none``: a raw cost criterion)."""
+
+    #: used as it is, like every other member (the weighted means: the direction is the
+    #: normalisation's business, and ``none`` does not apply it)
+    AS_GIVEN = "as given"
+    #: reversed by the method's own cost rule, as its paper defines it (see its `lower`)
+    REVERSED = "reversed"
+    #: an error: the method reads members oriented by their normalisation
+    REFUSED = "refused"
+
+
 @dataclass(frozen=True)
 class AggregateContext:
     """One group being aggregated: what an aggregation template may read."""
@@ -52,10 +65,17 @@ class AggregateContext:
     weights: tuple[sympy.Expr, ...]
     keys: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: members that are "lower is better" and not oriented by their normalisation (cost
+    #: criteria), for a method that reverses them itself (``LowerMembers.REVERSED``)
+    cost: frozenset[str] = frozenset()
 
     def symbols(self) -> list[sympy.Symbol]:
         """The members as symbols, in member order."""
         return [sympy.Symbol(m) for m in self.members]
+
+    def is_cost(self) -> list[bool]:
+        """For each member in order, whether it is a cost criterion (lower is better)."""
+        return [m in self.cost for m in self.members]
 
     def total(self) -> sympy.Expr:
         """The sum of the weights."""
@@ -95,7 +115,9 @@ class Aggregator(Method):
     `template` builds the group's expression (``None`` for ``formula``); `present` the
     value over the present members, for a group with a coverage share (``None``: coverage
     is not defined for the method); `equal_weights` says the method takes no weights;
-    `members` what the members must be, and `requirement` the sentence saying so.
+    `members` what the members must be, and `requirement` the sentence saying so;
+    `lower_members` what it does with a raw "lower is better" member (its rule is in
+    `lower`).
     """
 
     stage: Stage = Stage.AGGREGATE
@@ -104,6 +126,7 @@ class Aggregator(Method):
     equal_weights: bool = False
     members: Members = Members.ANY
     requirement: str = ""
+    lower_members: LowerMembers = LowerMembers.AS_GIVEN
 
 
 # -- the weighted means -----------------------------------------------------------------
@@ -205,19 +228,32 @@ POWER = Aggregator(
     sampleable=False,
     formula="`(Σ w y^p / Σ w)^(1/p)`",
     conventions="`p ≠ 0` (an error; use `geometric` for the limit); a negative member with "
-    "fractional `p` is a data error",
-    equivalents=("COINr `a_genmean`", "Compind `ci_generalized_mean`"),
+    "fractional `p` is a data error; with `coverage`, over the present members with their "
+    "weights renormalised",
+    equivalents=("COINr `a_genmean`", "Compind `ci_generalized_mean` (wrong, see the note)"),
+    notes="the textbook weighted power mean, as COINr's `a_genmean` (which returns NA for a "
+    "unit with a missing member although its documentation says missing values are "
+    "skipped; `coverage` gives the documented behaviour). **Compind 3.4's "
+    "`ci_generalized_mean` is wrong**: with its default `na.rm = TRUE` it returns the "
+    "constant 1 for every unit, and with `na.rm = FALSE` it computes `(mean x^p)^1/p`, "
+    "which R reads as `mean(x^p) / p`, with no weights; the engine does not reproduce it.",
 )
 
 MEDIAN = Aggregator(
     name="median",
     title="Weighted median",
     description="the weighted median, the smallest member value at which the cumulative weight "
-    "of the sorted members reaches half (COINr's definition).",
+    "of the sorted members reaches half (the lower weighted median).",
     template=lambda a: ir.WeightedMedian(*a.symbols(), *a.normalised(), evaluate=False),
     formula="weighted median: the smallest member value at which the cumulative weight of the "
     "sorted members reaches half the total",
-    equivalents=("COINr's weighted median",),
+    equivalents=("COINr's aggregation vignette (definition only; no COINr function)",),
+    notes="**COINr 1.1.14 has no weighted-median function**: its aggregation vignette "
+    "defines the weighted median (half the weight on each side) and suggests "
+    "`matrixStats::weightedMedian`, which by default interpolates between two values, so "
+    "it can differ from the engine's lower weighted median (weights 1, 1 on values 1, 2: "
+    "the engine gives 1, `weightedMedian` 1.5). A cumulative weight within 1e-12 of half "
+    "counts as half.",
 )
 
 

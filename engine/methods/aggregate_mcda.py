@@ -1,9 +1,11 @@
 """Multi-criteria aggregations: penalised means and methods that compare the units.
 
-Every method here reads members that are already normalised and oriented by their
-normalisation (higher is better), and yields a score where higher is better. TOPSIS,
-VIKOR and Copeland compare the units with each other, so their statistics are taken over
-the units of the period (the aggregation's `keys`).
+Every method here yields a score where higher is better. MPI, AMPI and WASPAS read members
+normalised and oriented by their normalisation (a raw "lower is better" member is an
+error); TOPSIS and VIKOR also take raw members and reverse a cost criterion by their own
+rule. TOPSIS and VIKOR compare the units with each other, so their statistics are taken
+over the units of the period (the aggregation's `keys`). Copeland and PROMETHEE are in
+:mod:`engine.methods.aggregate_outranking`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import sympy
 
 from engine.formula import ir
-from engine.methods.aggregate import AggregateContext, Aggregator, Members
+from engine.methods.aggregate import AggregateContext, Aggregator, LowerMembers, Members
 from engine.methods.registry import Param, ParamType
 from engine.methods.terms import add, div, mul, power, sub
 
@@ -49,18 +51,24 @@ MPI = Aggregator(
     "weights only.",
     params=(PENALTY,),
     template=_mpi,
+    lower_members=LowerMembers.REFUSED,
     equal_weights=True,
     sampleable=False,
     formula="`M − S²/M` (= `M − S·cv`), `M`, `S` the mean and **population** SD of the "
     "unit's members; `penalty: negative` gives `M + S²/M`",
     conventions="equal weights only (unequal weights are an error); members should be "
     "z-scores with mean 100, SD 10",
-    equivalents=("Compind `ci_mpi` (`M(1 − cv²)`)", "Mazziotta & Pareto"),
+    equivalents=("Compind `ci_mpi` (`M(1 − cv²)`, sample SD)", "Mazziotta & Pareto"),
     notes="**MPI uses the population SD** (divide by the number of members), as in "
     "Mazziotta and Pareto's definition; **Compind's `ci_mpi` uses R's `var`, the sample "
     "variance** (divide by members − 1), so with 6 members its penalty is 6/5 of the "
-    "engine's. Compind also expects the data already normalised (since version 3.2); so does "
-    "the engine (normalise with `z_score`, `mean: 100, sd: 10`).",
+    "engine's. To reproduce Compind, write the group as a formula: for members A, B, C, "
+    "`(A + B + C)/3 - ((A - (A + B + C)/3)**2 + (B - (A + B + C)/3)**2 + (C - (A + B + "
+    "C)/3)**2) / 2 / ((A + B + C)/3)` (`+` instead of the second `-` for `penalty: "
+    "negative`; divide by the number of members − 1). Compind also expects the data already "
+    "normalised (since version 3.2); so does the engine (normalise with `z_score`, "
+    "`mean: 100, sd: 10`; Compind's `normalise_ci` also uses the sample SD there, as "
+    "`z_score` does by default).",
     references=("De Muro, Mazziotta & Pareto (2011)",),
 )
 
@@ -71,22 +79,32 @@ AMPI = Aggregator(
     "'ampi' (population SD, as Compind's ci_ampi).",
     params=(PENALTY,),
     template=_mpi,
+    lower_members=LowerMembers.REFUSED,
     equal_weights=True,
     sampleable=False,
     formula="the same penalised mean as `mpi`, `M − S·cv` with the population SD "
     "(`penalty: negative` adds), on members normalised with `ampi`",
-    conventions="equal weights only",
-    equivalents=("Compind `ci_ampi` (population SD)",),
+    conventions="equal weights only; `penalty: positive` (default) subtracts the penalty, "
+    "`negative` adds it",
+    equivalents=("Compind `ci_ampi` (population SD; wrong on two counts, see the note)",),
+    notes="Compind 3.4's `ci_ampi` **rounds the index to 3 decimals** and **ignores its "
+    "`penalty` argument**: it overwrites it with the penalty matrix before testing "
+    "`penalty == 'POS'`, so it always returns `M − S·cv` (penalty 'POS' and 'NEG' give "
+    "identical output). The engine keeps full precision and applies the direction asked "
+    "for; with `penalty: positive` it equals Compind to its 3 decimals.",
     references=("Mazziotta & Pareto (2016)",),
 )
 
 
 def _topsis(a: AggregateContext) -> sympy.Expr:
     plus, minus = [], []
-    for y, w in zip(a.symbols(), a.normalised()):
+    for y, w, cost in zip(a.symbols(), a.normalised(), a.is_cost()):
         v = mul(w, y)
-        plus.append(power(sub(v, ir.stat(ir.ColMax, v, a.keys)), 2))
-        minus.append(power(sub(v, ir.stat(ir.ColMin, v, a.keys)), 2))
+        best, worst = ir.stat(ir.ColMax, v, a.keys), ir.stat(ir.ColMin, v, a.keys)
+        if cost:  # Hwang & Yoon: the ideal of a cost criterion is its smallest value
+            best, worst = worst, best
+        plus.append(power(sub(v, best), 2))
+        minus.append(power(sub(v, worst), 2))
     half = sympy.Rational(1, 2)
     d_plus, d_minus = power(add(*plus), half), power(add(*minus), half)
     return div(d_minus, add(d_plus, d_minus))
@@ -96,18 +114,25 @@ TOPSIS = Aggregator(
     name="topsis",
     title="TOPSIS closeness to the ideal",
     description="closeness C = D- / (D+ + D-) to the ideal, with v = w y, the ideal and "
-    "anti-ideal the max and min of v over the units of the period, D the Euclidean distances "
-    "(pymcdm's TOPSIS on already-normalised members).",
+    "anti-ideal the max and min of v over the units of the period (the min and max for a "
+    "raw 'lower is better' member), D the Euclidean distances (pymcdm's TOPSIS on "
+    "normalised members).",
     template=_topsis,
     sampleable=False,
+    lower_members=LowerMembers.REVERSED,
     formula="`C = D⁻ / (D⁺ + D⁻)`, `v = w·y`, ideal and anti-ideal the max and min of `v` "
     "over the units of the period, `D` Euclidean distances",
-    conventions="members already normalised and oriented (higher is better)",
+    lower="a member that is not normalised (`none`) and 'lower is better' is a cost "
+    "criterion: its ideal is the min of `v`, its anti-ideal the max (Hwang & Yoon)",
+    conventions="members normalised and oriented by their normalisation, or raw cost criteria",
     equivalents=("pymcdm `TOPSIS`",),
     notes="expects normalised members; pymcdm's `TOPSIS()` normalises with min-max by "
     "default, so to match it, normalise the members with `min_max` and `range: [0, 1]`; the "
-    "textbook (Hwang & Yoon) uses `vector`. A cost criterion is handled by the "
-    "normalisation's cost rule, not inside TOPSIS.",
+    "textbook (Hwang & Yoon) uses `vector` (whose cost branch `1 − x/‖x‖` gives the same "
+    "distances as Hwang & Yoon's ideal at the min). A 'lower is better' member with "
+    "normalisation `none` is reversed by TOPSIS itself (ideal at the min), so the direction "
+    "is never ignored; with normalisation `formula` it is an error (the engine cannot tell "
+    "whether the formula already reverses it).",
     references=("Hwang & Yoon (1981)",),
 )
 
@@ -116,8 +141,10 @@ def _vikor(a: AggregateContext) -> sympy.Expr:
     """1 - Q of VIKOR (pymcdm's Q is lower-is-better; 1 - Q keeps higher is better)."""
     weight_v = a.number("v")
     terms = []
-    for y, w in zip(a.symbols(), a.normalised()):
+    for y, w, cost in zip(a.symbols(), a.normalised(), a.is_cost()):
         best, worst = ir.stat(ir.ColMax, y, a.keys), ir.stat(ir.ColMin, y, a.keys)
+        if cost:  # Opricovic: f* is the best value, the min of a cost criterion
+            best, worst = worst, best
         terms.append(mul(w, div(sub(best, y), sub(best, worst))))
     s_ = add(*terms)
     r_ = terms[0] if len(terms) == 1 else sympy.Max(*terms, evaluate=False)
@@ -150,34 +177,20 @@ VIKOR = Aggregator(
     ),
     template=_vikor,
     sampleable=False,
+    lower_members=LowerMembers.REVERSED,
     formula="`1 − Q`, `Q = v (S − S*)/(S⁻ − S*) + (1 − v)(R − R*)/(R⁻ − R*)`, "
     "`S = Σ w (f* − f)/(f* − f⁻)`, `R` the largest term",
+    lower="a member that is not normalised (`none`) and 'lower is better' is a cost "
+    "criterion: `f*` is its min, `f⁻` its max (Opricovic & Tzeng)",
     conventions="statistics within the period",
     equivalents=("pymcdm `VIKOR`",),
     notes='returns `1 − Q`, not pymcdm\'s `Q`: `Q` is "lower is better", and every '
     'aggregation in the engine yields "higher is better" so that ranks and classes work the '
     "same. Ranking by `1 − Q` descending equals pymcdm's ranking by `Q` ascending. VIKOR's "
-    "acceptance conditions (advantage and stability) are not applied.",
+    "acceptance conditions (advantage and stability) are not applied. VIKOR needs no "
+    "normalisation (each term is scaled by its range): leave the members `none` and a "
+    "'lower is better' one is a cost criterion, as in pymcdm's `VIKOR` with `types = -1`.",
     references=("Opricovic & Tzeng (2004)",),
-)
-
-COPELAND = Aggregator(
-    name="copeland",
-    title="Copeland score",
-    description="sum over the other units q of sign(O_pq - 1/2), O_pq = sum(w [y_p > y_q]) + "
-    "1/2 sum(w [y_p = y_q]) (COINr a_copeland), within the period.",
-    template=lambda a: ir.Copeland(
-        sympy.Tuple(*a.symbols()),
-        sympy.Tuple(*a.normalised()),
-        sympy.Tuple(*(sympy.Symbol(k) for k in a.keys)),
-        evaluate=False,
-    ),
-    sampleable=False,
-    formula="`Σ_q sign(O_pq − ½)`, `O_pq = Σ w [y_p > y_q] + ½ Σ w [y_p = y_q]`",
-    conventions="within the period",
-    equivalents=("COINr `a_copeland`",),
-    notes="the documented COINr rule, the sum of `sign(O_pq − ½)`; COINr 1.1.14's code "
-    "returns the row sums of `O` itself, which its documentation contradicts.",
 )
 
 
@@ -207,6 +220,7 @@ WASPAS = Aggregator(
         ),
     ),
     template=_waspas,
+    lower_members=LowerMembers.REFUSED,
     members=Members.NON_NEGATIVE,
     requirement="WASPAS needs every member >= 0 (its product term y^w)",
     formula="`λ Σ w y + (1 − λ) Π y^w`",
@@ -224,4 +238,4 @@ WASPAS = Aggregator(
     ),
 )
 
-METHODS: tuple[Aggregator, ...] = (MPI, AMPI, TOPSIS, VIKOR, COPELAND, WASPAS)
+METHODS: tuple[Aggregator, ...] = (MPI, AMPI, TOPSIS, VIKOR, WASPAS)

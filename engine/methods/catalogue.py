@@ -9,7 +9,7 @@ know a method by name:
 >>> catalogue.aggregation("geometric").members.value
 '> 0'
 >>> [m.name for m in catalogue.methods(Stage.IMPUTE)]
-['none', 'mean', 'median', 'locf']
+['none', 'mean', 'median', 'locf', 'constant', 'linear', 'row_mean', 'em']
 """
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ import sympy
 from engine.diagnostics import Code, Diagnostic
 from engine.methods import aggregate as _aggregate
 from engine.methods import aggregate_mcda as _aggregate_mcda
+from engine.methods import aggregate_ordered as _aggregate_ordered
+from engine.methods import aggregate_outranking as _aggregate_outranking
+from engine.methods import aggregate_ratio as _aggregate_ratio
 from engine.methods import impute as _impute
+from engine.methods import impute_group as _impute_group
 from engine.methods import normalise as _normalise
 from engine.methods import normalise_context as _normalise_context
 from engine.methods import normalise_rank as _normalise_rank
@@ -77,9 +81,15 @@ def _formula_last(*declared: Sequence[M]) -> dict[str, M]:
 
 
 _NORMALISERS = _formula_last(_normalise.METHODS, _normalise_rank.METHODS)
-_AGGREGATORS = _formula_last(_aggregate.METHODS, _aggregate_mcda.METHODS)
+_AGGREGATORS = _formula_last(
+    _aggregate.METHODS,
+    _aggregate_mcda.METHODS,
+    _aggregate_outranking.METHODS,
+    _aggregate_ratio.METHODS,
+    _aggregate_ordered.METHODS,
+)
 _WEIGHTINGS = {m.name: m for m in _weights.METHODS}
-_IMPUTERS = {m.name: m for m in _impute.METHODS}
+_IMPUTERS = {m.name: m for m in (*_impute.METHODS, *_impute_group.METHODS)}
 _TREATMENTS = {m.name: m for m in _treat.METHODS}
 _TRANSFORMS = {m.name: m for m in _transform.METHODS}
 
@@ -178,12 +188,16 @@ def aggregate(
     weights: Sequence[sympy.Expr],
     keys: tuple[str, ...] = (),
     params: Mapping[str, Any] | None = None,
+    cost: Sequence[str] = (),
 ) -> sympy.Expr:
-    """A group's expression by the aggregation `name` (weights divided by their sum)."""
+    """A group's expression by the aggregation `name` (weights divided by their sum);
+    `cost` names the members it reverses by its own cost rule (raw "lower is better")."""
     agg = _AGGREGATORS[name]
     if agg.template is None:
         raise ValueError(f"aggregation {name} has no template (its formula is the methodology's)")
-    ctx = AggregateContext(tuple(members), tuple(weights), keys, agg.with_defaults(params or {}))
+    ctx = AggregateContext(
+        tuple(members), tuple(weights), keys, agg.with_defaults(params or {}), frozenset(cost)
+    )
     return agg.template(ctx)
 
 
@@ -193,13 +207,18 @@ def aggregate_present(
     weights: Sequence[sympy.Expr],
     share: float,
     params: Mapping[str, Any] | None = None,
+    keys: tuple[str, ...] = (),
+    cost: Sequence[str] = (),
 ) -> sympy.Expr:
     """The aggregation over the present members, weights renormalised, or missing when
-    fewer than `share` of the members are present (compared with a 1e-12 tolerance)."""
+    fewer than `share` of the members are present (compared with a 1e-12 tolerance).
+    `keys` group the statistics of a method that compares the units (Copeland)."""
     agg = _AGGREGATORS[name]
     if agg.present is None:
         raise ValueError(f"coverage is not defined for {name}")
-    ctx = AggregateContext(tuple(members), tuple(weights), (), agg.with_defaults(params or {}))
+    ctx = AggregateContext(
+        tuple(members), tuple(weights), keys, agg.with_defaults(params or {}), frozenset(cost)
+    )
     count = sympy.Add(*ctx.present(), evaluate=False)
     enough = sympy.GreaterThan(
         div(count, sympy.Integer(len(members))),
@@ -231,13 +250,25 @@ def weigh(name: str, members: Sequence[str], keys: tuple[str, ...]) -> list[symp
 
 
 def impute(
-    spec: Mapping[str, Any], column: str, keys: tuple[str, ...], unit: str, period: str | None
+    spec: Mapping[str, Any],
+    column: str,
+    keys: tuple[str, ...],
+    unit: str,
+    period: str | None,
+    framework: Methodology | None = None,
 ) -> sympy.Expr | None:
-    """The imputed indicator, or None when the method fills nothing."""
+    """The imputed indicator, or None when the method fills nothing; `framework` gives the
+    groups and directions a method reading the unit's other indicators needs."""
     imp = _IMPUTERS[str(spec.get("method", "none"))]
     if imp.template is None:
         return None
-    return imp.template(ImputeContext(column, keys, unit, period, imp.with_defaults(spec)))
+    groups: dict[str, tuple[str, ...]] = {}
+    lower: frozenset[str] = frozenset()
+    if framework is not None:
+        groups = {g.name: g.members for g in framework.groups}
+        lower = frozenset(i.name for i in framework.indicators if i.direction == "lower")
+    ctx = ImputeContext(column, keys, unit, period, imp.with_defaults(spec), groups, lower)
+    return imp.template(ctx)
 
 
 def treat(

@@ -25,19 +25,48 @@ from engine.methods.registry import (
     StageText,
     Usage,
 )
+from engine.methods.terms import add, div, mul, sub
 
 __all__ = ["METHODS", "STAGE", "ImputeContext", "Imputer"]
 
 
 @dataclass(frozen=True)
 class ImputeContext:
-    """One indicator being imputed: its column, the data's keys and the parameters."""
+    """One indicator being imputed: its column, the data's keys, the parameters, and the
+    framework (every group's members, the "lower is better" indicators) for the methods
+    that read the unit's other indicators."""
 
     column: str
     keys: tuple[str, ...]  # the columns statistics group by (the period)
     unit: str
     period: str | None
     params: Mapping[str, Any] = field(default_factory=dict)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    lower: frozenset[str] = frozenset()
+
+    def group(self) -> str | None:
+        """The group whose indicators the unit's value is imputed from: the ``group``
+        parameter, or the indicator's parent group."""
+        given = self.params.get("group")
+        if given is not None:
+            return str(given)
+        return next((g for g, members in self.groups.items() if self.column in members), None)
+
+    def siblings(self) -> tuple[str, ...]:
+        """The other indicators of :meth:`group`, at any depth, in framework order."""
+        found: list[str] = []
+
+        def walk(name: str) -> None:
+            for m in self.groups.get(name, ()):
+                if m in self.groups:
+                    walk(m)
+                elif m != self.column:
+                    found.append(m)
+
+        start = self.group()
+        if start is not None:
+            walk(start)
+        return tuple(found)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,7 +158,73 @@ LOCF = Imputer(
     equivalents=("COINr `impute_panel` (latest available value)",),
 )
 
-METHODS: tuple[Imputer, ...] = (NONE, MEAN, MEDIAN, LOCF)
+
+def _panel(c: ImputeContext) -> tuple[sympy.Expr, ...]:
+    """The unit's previous and next values in period order, and their periods."""
+    y, unit, period = sympy.Symbol(c.column), sympy.Symbol(c.unit), sympy.Symbol(str(c.period))
+    # the period of each present value (missing elsewhere), carried like the value
+    when = sympy.Piecewise(
+        (period, sympy.Eq(ir.IsPresent(y, evaluate=False), 1, evaluate=False)), evaluate=False
+    )
+    return (
+        ir.FillForward(y, unit, period, evaluate=False),
+        ir.FillBackward(y, unit, period, evaluate=False),
+        ir.FillForward(when, unit, period, evaluate=False),
+        ir.FillBackward(when, unit, period, evaluate=False),
+    )
+
+
+def _constant(c: ImputeContext) -> sympy.Expr:
+    before, after, _, _ = _panel(c)
+    return ir.Coalesce(before, after, evaluate=False)
+
+
+def _linear(c: ImputeContext) -> sympy.Expr:
+    before, after, t0, t1 = _panel(c)
+    t = sympy.Symbol(str(c.period))
+    slope = div(sub(after, before), sub(t1, t0))
+    between = add(before, mul(slope, sub(t, t0)))
+    # the ends take the nearest value (R's approx(rule = 2)); a value present is kept
+    return ir.Coalesce(
+        sympy.Symbol(c.column),
+        ir.Coalesce(between, ir.Coalesce(before, after, evaluate=False), evaluate=False),
+        evaluate=False,
+    )
+
+
+CONSTANT = Imputer(
+    name="constant",
+    title="Panel: the previous value, else the next",
+    description="panel imputation by a constant (COINr impute_panel(imp_type = 'constant')): "
+    "the unit's latest earlier period with a value, and before its first value the first "
+    "value.",
+    rules=(_needs_period,),
+    template=_constant,
+    formula="the unit's latest earlier value; before its first value, the first value",
+    conventions="in period order within the unit; a unit with no value stays missing",
+    equivalents=(
+        "COINr `impute_panel(imp_type = 'constant')` (R `approx(method = 'constant', rule = 2)`)",
+    ),
+)
+
+LINEAR = Imputer(
+    name="linear",
+    title="Panel: linear interpolation",
+    description="panel imputation by linear interpolation (COINr impute_panel(imp_type = "
+    "'linear')): between the unit's nearest earlier and later values, in proportion to the "
+    "periods; before the first value and after the last the nearest value.",
+    rules=(_needs_period,),
+    template=_linear,
+    formula="`y₀ + (y₁ − y₀)(t − t₀)/(t₁ − t₀)` between the unit's nearest values `y₀` (period "
+    "`t₀`) and `y₁` (`t₁`); the nearest value at the ends",
+    conventions="the period column is numeric (years): interpolation in proportion to it; a "
+    "unit with no value stays missing",
+    equivalents=("COINr `impute_panel(imp_type = 'linear')` (R `approx(rule = 2)`)",),
+    notes="COINr (R's `approx`) stops when a unit has a single value of an indicator; the "
+    "engine then carries that value to every period, as the rule for the ends does.",
+)
+
+METHODS: tuple[Imputer, ...] = (NONE, MEAN, MEDIAN, LOCF, CONSTANT, LINEAR)
 
 STAGE = StageText(
     description="How a missing indicator value is filled before treatment and normalisation.",

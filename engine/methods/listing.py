@@ -41,6 +41,7 @@ def param_type(p: Param) -> str:
         ParamType.UNIT: "a unit",
         ParamType.COLUMNS: "list of columns",
         ParamType.FORMULA: "formula",
+        ParamType.NAME: "a group name",
     }[p.type]
     low = (">", p.exclusive_minimum) if p.exclusive_minimum is not None else (">=", p.minimum)
     high = ("<", p.exclusive_maximum) if p.exclusive_maximum is not None else ("<=", p.maximum)
@@ -144,6 +145,7 @@ _COLUMNS: dict[Stage, tuple[tuple[str, str], ...]] = {
         ("method", "name"),
         ("formula", "formula"),
         ("parameters", "params"),
+        ("raw lower-is-better member", "cost"),
         ("conventions", "conventions"),
         ("package", "equivalents"),
     ),
@@ -183,6 +185,10 @@ def _cell(m: Method, field: str) -> str:
         return text or "—"
     if field == "equivalents":
         return "; ".join(m.equivalents) or "—"
+    if field == "cost":  # what an aggregation does with a "lower is better" member left raw
+        rule = getattr(m, "lower_members", None)
+        told = {"as given": "used as it is", "refused": "an error (normalise it first)"}
+        return m.lower or (told.get(rule.value, "—") if rule is not None else "—")
     value = getattr(m, field)
     return str(value) if value else "—"
 

@@ -110,7 +110,8 @@ LEADER_SHARE = Normaliser(
     "no cost rule for `n_fracmax`; its direction handling multiplies the indicator by −1 "
     "before normalising, and `−x / max(−x)` is `x / min x`, which gives the *worst* unit the "
     "top score. The engine never does that; the user chooses one of the two pymcdm cost "
-    "branches.",
+    "branches: `cost: min_over_x` gives `min x / x` where COINr's `n_fracmax` gives "
+    "`x / min x`.",
     references=("Kireeva A. A., IT clusters in Kazakhstan regions (the seed paper), formula 1",),
 )
 
@@ -303,7 +304,11 @@ GOALPOSTS = Normaliser(
     notes="fixed bounds, no statistics; `truncate: false` lets values beyond the goalposts "
     "score below 0 or above 1. With `transform: log` or `box_cox` the goalposts are in the "
     "units of `x` and are transformed with it; a data-dependent transform (`log_ct`, "
-    "`log_plus1`) cannot carry fixed goalposts and is an error.",
+    "`log_plus1`) cannot carry fixed goalposts and is an error. COINr's `n_scaled` (`(x − "
+    "l)/(u − l) · a`, no truncation) is `goalposts` with `truncate: false` and `scale: a` for "
+    "a 'higher is better' indicator; for a 'lower is better' one **COINr's `Normalise()` "
+    "negates x first** (`(−x − l)/(u − l) · a`), where the engine reverses within the "
+    "goalposts, `(u − x)/(u − l)`. COINr's `n_goalposts` reverses as the engine does.",
 )
 
 
@@ -341,32 +346,37 @@ DISTANCE_TO_TARGET = Normaliser(
     formula="`(x − min)/(T − min)`, capped at 1, `· scale`",
     lower="`(max − x)/(max − T)`, capped at 1, `· scale`",
     equivalents=("COINr `n_dist2targ`",),
-    notes="the worst unit scores 0, the target 1; units past the target are capped at 1 "
-    "unless `cap: false`. COINr warns when the target is below `min x`; the engine computes "
-    "the (negative) result as written.",
+    notes="the worst unit scores 0, the target 1; **units past the target are capped at 1 "
+    "by default** (`cap: true`), where COINr's `n_dist2targ` does not cap unless "
+    "`cap_max = TRUE` (write `cap: false` to match its default). COINr warns when the "
+    "target is below `min x`; the engine computes the (negative) result as written.",
 )
 
 
 def _distance_to_reference(n: NormaliseContext) -> sympy.Expr:
     x = n.x()
     ref = ir.At(x, sympy.Symbol(str(n.unit)), key_value(n.param("unit")), evaluate=False)
-    one = sympy.Integer(1)
+    # (x - min) / (x_r - min) equals COINr's 1 - (x_r - x) / (x_r - min), and its endpoints
+    # are exact: 0 / d is 0 for the worst unit, d / d is 1 for the reference
     if n.lower_is_better:
-        t = sub(one, div(sub(x, ref), sub(n.stat(ir.ColMax), ref)))
+        hi = n.stat(ir.ColMax)
+        t = div(sub(hi, x), sub(hi, ref))
     else:
-        t = sub(one, div(sub(ref, x), sub(ref, n.stat(ir.ColMin))))
+        lo = n.stat(ir.ColMin)
+        t = div(sub(x, lo), sub(ref, lo))
     if n.param("cap"):
-        t = clip(t, None, one)
+        t = clip(t, None, sympy.Integer(1))
     return n.scale(t)
 
 
 DISTANCE_TO_REFERENCE = Normaliser(
     name="distance_to_reference",
     title="Distance to a reference unit",
-    description="Distance to a reference unit r (COINr n_dist2ref): y = 1 - (x_r - x) / "
-    "(x_r - min(x)) for 'higher is better', 1 - (x - x_r) / (max(x) - x_r) for 'lower is "
-    "better' (the reference scores 1, the worst unit 0); capped at 1 when cap: true; times "
-    "scale. The reference's value is taken in the same period.",
+    description="Distance to a reference unit r (COINr n_dist2ref): y = (x - min(x)) / "
+    "(x_r - min(x)) (= 1 - (x_r - x) / (x_r - min(x))) for 'higher is better', (max(x) - x) "
+    "/ (max(x) - x_r) for 'lower is better': the reference scores exactly 1, the worst unit "
+    "exactly 0; capped at 1 when cap: true; times scale. The reference's value is taken in "
+    "the same period.",
     params=(
         Param(
             "unit",
@@ -384,12 +394,13 @@ DISTANCE_TO_REFERENCE = Normaliser(
         *SHARED,
     ),
     template=_distance_to_reference,
-    formula="`1 − (x_r − x)/(x_r − min)`, `· scale`",
-    lower="`1 − (x − x_r)/(max − x_r)`, `· scale`",
+    formula="`(x − min)/(x_r − min)` (= `1 − (x_r − x)/(x_r − min)`), `· scale`",
+    lower="`(max − x)/(max − x_r)`, `· scale`",
     equivalents=("COINr `n_dist2ref`",),
     notes="the reference unit's value `x_r` is taken in the same period; the reference "
-    "scores 1, the worst unit 0; units better than the reference score above 1 unless "
-    "`cap: true`.",
+    "scores exactly 1, the worst unit exactly 0 (computed as `(x − min)/(x_r − min)`, whose "
+    "endpoints are exact in floating point, where COINr's `1 − (x_r − x)/(x_r − min)` can "
+    "leave 1e-16); units better than the reference score above 1 unless `cap: true`.",
 )
 
 
@@ -412,6 +423,7 @@ FORMULA = Normaliser(
         *SHARED,
     ),
     kind=Kind.FORMULA,
+    orients=False,
     formula="the formula in `x`, as written",
     lower="the same (direction not applied)",
 )
@@ -421,8 +433,16 @@ NONE = Normaliser(
     title="No normalisation",
     description="No normalisation: y = x (for indicators already on a common scale).",
     template=lambda n: n.x(),
+    orients=False,
     formula="`x`",
     lower="`x` (direction not applied)",
+    notes="**Deviation:** COINr's `Normalise()` multiplies every indicator by its direction "
+    "before the normalisation function, so its `f_n = 'none'` returns `−x` for a 'lower is "
+    "better' indicator; the engine returns `x` as it is. A weighted mean then uses the raw "
+    "value; the aggregations that reverse a cost criterion themselves (`topsis`, `vikor`, "
+    "`copeland`, `promethee_ii`, `copras`, `moora`, `edas`, `wroclaw`) treat such a member "
+    "as one, and those that need oriented members (`mpi`, `ampi`, `waspas`, `owa`, `ogwa`) "
+    "refuse it.",
 )
 
 METHODS: tuple[Normaliser, ...] = (

@@ -118,12 +118,14 @@ class Normaliser(Method):
 
     `template` builds y from the context (``None`` for the ``formula`` method, whose
     formula is the methodology's); `domain` says what x must satisfy (by default what
-    the transform needs).
+    the transform needs); `orients` says whether it applies the indicator's direction
+    (so that higher is better afterwards).
     """
 
     stage: Stage = Stage.NORMALISE
     template: Callable[[NormaliseContext], sympy.Expr] | None = None
     domain: Callable[[NormaliseContext], Requirement] | None = None
+    orients: bool = True
 
     def requirement(self, ctx: NormaliseContext) -> Requirement:
         """The condition on x every row must meet, and its meaning."""

@@ -65,7 +65,7 @@ def resolve(m: Methodology, run: object) -> Methodology:
                 )
             else:
                 weights.append(sympy.Float(per_period[None][j]))
-        expr = catalogue.aggregate(g.aggregation, g.members, weights, keys, dict(g.params))
+        expr = catalogue.aggregate(g.aggregation, g.members, weights, keys, dict(g.params), g.cost)
         groups = tuple(
             dataclasses.replace(x, weights=tuple(weights), expr=expr) if x.name == g.name else x
             for x in m.groups

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.diagnostics import Code
@@ -88,6 +88,7 @@ class ParamType(enum.StrEnum):
     PERIOD = "period"  # a value of the period column
     UNIT = "unit"  # a value of the unit column
     COLUMNS = "columns"  # a list of column names
+    NAME = "name"  # a name defined in the methodology (a group)
     FORMULA = "formula"  # a formula in the formula language
     SHARED = "shared"  # a part of the format defined once (`ref`: its name in $defs)
 
@@ -143,6 +144,10 @@ class Usage:
     keys: tuple[str, ...] = ()  # the data's key columns (unit, period)
     equal_weights: bool = True  # the group's weights are all equal (aggregation)
     coverage: bool = False  # the group aggregates over the present members (aggregation)
+    #: every group's members as written (imputation from the unit's group)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    members: tuple[str, ...] = ()  # the group's members (aggregation)
+    inputs: tuple[str, ...] = ()  # the methodology's input columns
 
 
 #: a rule of a method: every problem of one use

@@ -18,6 +18,7 @@ from engine.methods.terms import div as _div
 from engine.methods.terms import mul as _mul
 from engine.methods.terms import num as _num
 from engine.methods.terms import sub as _sub
+from engine.methods.treat_second import second_step
 
 __all__ = ["treatment_steps"]
 
@@ -80,8 +81,11 @@ def treatment_steps(
     named `prefix` + ".w1", ... and `prefix` + ".treated", each preceded by the columns
     of its statistics (`prefix` + ".w1.n", ".w1.skew", ... see :func:`_moment_steps`).
 
-    `params` are ``skew``, ``kurtosis`` and ``max_points``. Units of a period with fewer
-    than 4 values are left untreated (skewness and kurtosis need n >= 4).
+    `params` are ``skew``, ``kurtosis`` and ``max_points``, and optionally ``force``
+    (COINr's force_win), ``then`` (the second step, :mod:`engine.methods.treat_second`;
+    default ``log_ct``) and ``combine`` (the second step on the winsorised values). Units
+    of a period with fewer than 4 values are left untreated (skewness and kurtosis need
+    n >= 4).
     """
     skew_max, kurt_max = _num(params["skew"]), _num(params["kurtosis"])
     original = sympy.Symbol(column)
@@ -98,9 +102,13 @@ def treatment_steps(
 
     current: sympy.Expr = original
     limit = int(params["max_points"])
+    # COINr's force_win: an indicator failing at first is winsorised up to max_points
+    initially = failing(original, prefix + ".w0")[1] if params.get("force") else None
     for k in range(limit):  # each step changes at least one point
         name = f"{prefix}.w{k + 1}"
         skew, fails = failing(current, name)
+        if initially is not None:
+            fails = initially
         hi, lo = sympy.Symbol(name + ".hi"), sympy.Symbol(name + ".lo")
         changed = sympy.Symbol(name + ".changed")
         steps += [
@@ -158,12 +166,14 @@ def treatment_steps(
         )
         steps.append((name, winsorised))
         current = sympy.Symbol(name)
-    lo, hi = ir.stat(ir.ColMin, original, keys), ir.stat(ir.ColMax, original, keys)
-    log_ct = sympy.log(
-        sympy.Add(_sub(original, lo), _mul(sympy.Rational(1, 100), _sub(hi, lo)), evaluate=False),
-        evaluate=False,
-    )
+    # if it still fails, the second step (COINr's f2) of the original values, or of the
+    # winsorised ones with combine (COINr's combine_treat)
+    source = current if params.get("combine") else original
+    then = second_step(str(params.get("then", "log_ct")), source, keys, params)
+    if then is None:
+        steps.append((prefix + ".treated", current))
+        return steps
     _, fails = failing(current, prefix + ".final")
     condition = sympy.And(*fails, evaluate=False)
-    steps.append((prefix + ".treated", ir.If(condition, log_ct, current, evaluate=False)))
+    steps.append((prefix + ".treated", ir.If(condition, then, current, evaluate=False)))
     return steps

@@ -71,10 +71,18 @@ def _steps(m: Methodology) -> list[Step]:
     steps: list[Step] = []
     for ind in m.indicators:
         steps.append(Step(ind.name, ind.expr, StepKind.INDICATOR, ind.name, ind.formula.text))
-    for ind in unit_level:
+    normalised_names = {i.name for i in unit_level}
+    # an indicator that is imputed or treated gets those steps even when it is not
+    # normalised (COINr imputes and treats without normalising)
+    prepared = [
+        i
+        for i in m.indicators
+        if i.name in normalised_names or (i.grain == grain.UNIT and (i.imputation or i.treatment))
+    ]
+    for ind in prepared:
         source = ind.name
         imputed = catalogue.impute(
-            dict(ind.imputation), ind.name, period_keys, m.layout.unit, m.layout.period
+            dict(ind.imputation), ind.name, period_keys, m.layout.unit, m.layout.period, m
         )
         if imputed is not None:
             source = ind.name + ".imputed"
@@ -92,6 +100,8 @@ def _steps(m: Methodology) -> list[Step]:
             steps.append(Step(column, expr, StepKind.TREATED, ind.name, text))
         if ind.treatment:
             source = ind.name + ".treated"
+        if ind.name not in normalised_names:
+            continue
         norm = ind.normalisation
         expr = ir.rename(norm.expr, {X.name: sympy.Symbol(source)})
         text = norm.formula.text if norm.formula else norm.method

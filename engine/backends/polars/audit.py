@@ -206,7 +206,9 @@ def diagnose(plan: Plan, frame: pl.DataFrame, step: Step) -> list[Diagnostic]:
             )
 
     def walk(node: sympy.Basic) -> None:
-        for a in node.args:
+        # a pairwise node's terms are written in the difference Δ, not in columns
+        args = node.args[:3] if isinstance(node, ir.PAIRWISE) else node.args
+        for a in args:
             if isinstance(a, sympy.Basic):
                 walk(a)
         if isinstance(node, sympy.Pow) and node.exp.is_Number and node.exp < 0:

@@ -113,7 +113,7 @@ def _divide(num: pl.Expr, den: sympy.Basic, ctx: Context) -> pl.Expr:
     (``Context.single_group``).
     """
     d = _compile(den, ctx)
-    if not _reads_rows(den) and (ctx.single_group or _pooled(den)):
+    if not _reads_rows(den, ctx.unit) and (ctx.single_group or _pooled(den)):
         d = d + num * 0.0
     return num / d
 
@@ -125,13 +125,19 @@ def _pooled(expr: sympy.Basic) -> bool:
     return any(_pooled(a) for a in expr.args if isinstance(a, sympy.Basic))
 
 
-def _reads_rows(expr: sympy.Basic) -> bool:
-    """Whether `expr` reads a column outside a statistic (is not constant within a group)."""
+def _reads_rows(expr: sympy.Basic, unit: str) -> bool:
+    """Whether `expr` reads a column outside a statistic (is not constant within a group).
+
+    ``at(x, unit='R')`` (a reference unit's value) is constant within the group: one value
+    per period, a scalar when there is a single one.
+    """
     if isinstance(expr, sympy.Symbol):
         return True
     if isinstance(expr, ir.Stat):
         return isinstance(expr, ir.ROW_WISE)
-    return any(_reads_rows(a) for a in expr.args if isinstance(a, sympy.Basic))
+    if isinstance(expr, ir.At) and unit in dict(expr.fixed):
+        return False
+    return any(_reads_rows(a, unit) for a in expr.args if isinstance(a, sympy.Basic))
 
 
 @_compile.register
@@ -359,6 +365,12 @@ def _(expr: ir.FillForward, ctx: Context) -> pl.Expr:
 
 
 @_compile.register
+def _(expr: ir.FillBackward, ctx: Context) -> pl.Expr:
+    x = _compile(expr.args[0], ctx)
+    return x.backward_fill().over(str(expr.args[1]), order_by=pl.col(str(expr.args[2])))
+
+
+@_compile.register
 def _(expr: ir.If, ctx: Context) -> pl.Expr:
     cond = _compile(expr.args[0], ctx)
     return (
@@ -391,19 +403,79 @@ def _(expr: ir.WeightedMedian, ctx: Context) -> pl.Expr:
     return _missing_if_any([_compile(m, ctx) for m in expr.members], median)
 
 
+def _pair_sum(
+    members: list[pl.Expr],
+    weights: list[pl.Expr | None],
+    keys: tuple[str, ...],
+    terms: list[pl.Expr],
+    outer: pl.Expr,
+) -> pl.Expr:
+    """sum over the rows q sharing the keys of outer(sum_j w_j term_j(y_pj - y_qj)).
+
+    Each row holds the list of its differences with every row of its group (``implode``
+    over the keys); `terms` and `outer` are written in ``pl.element()``. A missing
+    difference counts 0 (the pair is compared on the members both rows have).
+    """
+    group: list[str | pl.Expr] = [*keys] or [pl.lit(0)]
+    total: pl.Expr | None = None
+    for y, w, term in zip(members, weights, terms):
+        diffs = y - y.implode().over(group)
+        part = diffs.list.eval(term.fill_null(0.0))
+        part = part if w is None else part * w
+        total = part if total is None else total + part
+    assert total is not None
+    return total.list.eval(outer).list.sum()
+
+
+def _in_element(expr: sympy.Basic, symbol: sympy.Symbol, ctx: Context) -> pl.Expr:
+    """`expr`, written in `symbol`, as an expression of ``pl.element()`` (in list.eval)."""
+    inner = Context({symbol.name: ""}, ctx.unit, ctx.period)
+    return _compile(expr, inner)
+
+
+@_compile.register
+def _(expr: ir.PairSum, ctx: Context) -> pl.Expr:
+    weights: list[pl.Expr | None] = [None if w == 1 else _compile(w, ctx) for w in expr.weights]
+    return _pair_sum(
+        [_compile(m, ctx) for m in expr.members],
+        weights,
+        expr.keys,
+        [_in_element(t, ir.DIFFERENCE, ctx) for t in expr.terms],
+        _in_element(expr.outer, ir.PAIR_TOTAL, ctx),
+    )
+
+
+#: integer weights stay exact in float sums up to 2**53
+_EXACT = 2**53
+
+
+def _integer_weights(weights: tuple[sympy.Expr, ...]) -> list[int] | None:
+    """Rational weights scaled to integers with the same ratios (None if not all rational)."""
+    if not all(isinstance(w, sympy.Rational) for w in weights):
+        return None
+    scale = functools.reduce(sympy.ilcm, (int(w.q) for w in weights), 1)
+    out = [int(w * scale) for w in weights]
+    return out if sum(abs(k) for k in out) < _EXACT else None
+
+
 @_compile.register
 def _(expr: ir.Copeland, ctx: Context) -> pl.Expr:
-    keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
-    outrank: pl.Expr | None = None
-    for m, w in zip(expr.members, expr.weights):
-        y = _compile(m, ctx)
-        others = y.implode().over(keys)
-        # (sign(y_p - y_q) + 1) / 2: 1 if p beats q, 1/2 on a tie, 0 otherwise
-        term = ((y - others).list.eval(pl.element().sign()) + 1) * 0.5 * _compile(w, ctx)
-        outrank = term if outrank is None else outrank + term
-    assert outrank is not None
-    score = (outrank - 0.5).list.eval(pl.element().sign()).list.sum()
-    return _missing_if_any([_compile(m, ctx) for m in expr.members], score)
+    # sign(O_pq - 1/2) = sign(sum_j w_j sign(y_pj - y_qj)): the row itself adds sign(0) = 0,
+    # and with integer weights a tie is exactly 0, whatever the weights' sum in floats
+    exact = _integer_weights(expr.weights)
+    weights: list[pl.Expr | None] = (
+        [pl.lit(float(k)) for k in exact]
+        if exact is not None
+        else [_compile(w, ctx) for w in expr.weights]
+    )
+    sign = pl.element().sign()
+    return _pair_sum(
+        [_compile(m, ctx) for m in expr.members],
+        weights,
+        expr.keys,
+        [sign] * len(expr.members),
+        sign,
+    )
 
 
 @_compile.register
