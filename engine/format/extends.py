@@ -126,12 +126,16 @@ class MergedYaml(LoadedYaml):
 def shipped_directory() -> Path | None:
     """The folder of the methodologies shipped with indexlab, if there is one.
 
-    The one place that knows where they are: ``engine/methodologies`` inside the
-    installed package (package data; in a checkout a link to ``methodologies/``).
+    The one place that knows where they are: ``engine/methodologies`` inside an installed
+    wheel (package data mapped from the repository's ``methodologies/`` folder, see
+    pyproject.toml), or ``methodologies/`` next to ``engine/`` in a source checkout
+    (editable installs).
     """
-    folder = resources.files("engine").joinpath("methodologies")
-    path = Path(str(folder))
-    return path if path.is_dir() else None
+    package = Path(str(resources.files("engine")))
+    for path in (package / "methodologies", package.parent / "methodologies"):
+        if path.is_dir() and any(path.glob("*.yaml")):
+            return path
+    return None
 
 
 @functools.lru_cache(maxsize=4)
