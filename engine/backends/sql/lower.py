@@ -1,0 +1,102 @@
+"""Lay column definitions out as layers of SQL ``SELECT``s (common table expressions).
+
+SQL forbids a window function inside another one's argument, order or partition, and a
+column defined in a ``SELECT`` cannot be read by the same ``SELECT``. polars has neither
+limit, so the plan's stages are not directly layers of SQL. :func:`layer` takes the
+columns to define, in dependency order, and
+
+1. lifts every window node (statistic, ``at``, carried-forward value) nested inside
+   another window node into a helper column ``__sql_w<n>`` of its own (the same nested
+   node, met twice, is computed once), and the operand of ``round`` into a helper when
+   it is not a column (its SQL reads the operand several times);
+2. puts each column in the first layer after every column it reads: a layer becomes
+   one ``SELECT *, ... FROM <previous layer>``.
+
+Helpers are computed with the context (keys, tolerance) of the column they came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sympy
+
+from engine.backends.sql.printer import Context
+from engine.formula import ir
+
+__all__ = ["Definition", "HELPER_PREFIX", "layer"]
+
+HELPER_PREFIX = "__sql_w"
+#: nodes printed as window functions
+WINDOWED = (ir.Stat, ir.At, ir.FillForward)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A column to define: its name, its expression over columns, how to print it."""
+
+    name: str
+    expr: sympy.Basic
+    ctx: Context
+    #: only in these periods (else missing); empty: every period
+    periods: tuple[object, ...] = ()
+
+
+class _Lifter:
+    def __init__(self, start: int) -> None:
+        self.defs: list[Definition] = []
+        self.seen: dict[tuple[sympy.Basic, Context], str] = {}
+        self.count = start
+
+    def helper(self, expr: sympy.Basic, ctx: Context) -> sympy.Symbol:
+        key = (expr, ctx)
+        if key not in self.seen:
+            self.count += 1
+            name = f"{HELPER_PREFIX}{self.count}"
+            self.seen[key] = name
+            self.defs.append(Definition(name, expr, ctx))
+        return sympy.Symbol(self.seen[key])
+
+    def lift(self, expr: sympy.Basic, ctx: Context, inside: bool) -> sympy.Basic:
+        """`expr` with window nodes nested in window nodes replaced by helper columns."""
+        if isinstance(expr, WINDOWED):
+            args = [self._arg(a, ctx) for a in expr.args]
+            rebuilt = ir.rebuild(expr, args)
+            return self.helper(rebuilt, ctx) if inside else rebuilt
+        if isinstance(expr, ir.Round) and not isinstance(expr.args[0], sympy.Symbol):
+            operand = self.helper(self.lift(expr.args[0], ctx, False), ctx)
+            return ir.rebuild(expr, [operand, *expr.args[1:]])
+        if not expr.args or isinstance(expr, ir.Str | sympy.Symbol):
+            return expr
+        return ir.rebuild(expr, [self.lift(a, ctx, inside) for a in expr.args])
+
+    def _arg(self, arg: sympy.Basic, ctx: Context) -> sympy.Basic:
+        if isinstance(arg, sympy.Tuple | ir.Str | sympy.Symbol) or not arg.args:
+            return arg
+        return self.lift(arg, ctx, True)
+
+
+def layer(
+    defs: Sequence[Definition], base: set[str], *, start: int = 0
+) -> tuple[list[list[Definition]], int]:
+    """The definitions (with helpers) in layers, and the last helper number used.
+
+    `base` names the columns already present; a definition reads base columns and
+    the definitions before it. `start` numbers helpers on from an earlier call.
+    """
+    lifter = _Lifter(start)
+    ordered: list[Definition] = []
+    for d in defs:
+        expr = lifter.lift(d.expr, d.ctx, False)
+        ordered += lifter.defs
+        lifter.defs = []
+        ordered.append(Definition(d.name, expr, d.ctx, d.periods))
+    depth: dict[str, int] = dict.fromkeys(base, 0)
+    for d in ordered:
+        reads = ir.free_names(d.expr)
+        depth[d.name] = 1 + max((depth.get(c, 0) for c in reads), default=0)
+    layers: dict[int, list[Definition]] = {}
+    for d in ordered:
+        layers.setdefault(depth[d.name], []).append(d)
+    return [layers[k] for k in sorted(layers)], lifter.count
