@@ -75,6 +75,8 @@ class Code(enum.StrEnum):
     # command line
     USAGE = "usage"
     MISSING_EXTRA = "missing-extra"  # an optional package (pip extra) is not installed
+    # engines
+    UNSUPPORTED = "unsupported"  # a feature the chosen engine cannot compute (refused, not approximated)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ from engine.backends.sql.dialects import (
 )
 from engine.formula import ir
 
-__all__ = ["CompileError", "Context", "column", "is_condition", "literal", "to_sql"]
+__all__ = ["CompileError", "Context", "column", "has_rule", "is_condition", "literal", "to_sql"]
 
 DOUBLE = exp.DataType.build("DOUBLE")
 BIGINT = exp.DataType.build("BIGINT")
@@ -131,6 +131,12 @@ def is_condition(expr: sympy.Basic) -> bool:
 @functools.singledispatch
 def _print(expr: sympy.Basic, ctx: Context) -> exp.Expression:
     raise CompileError(f"no SQL rule for {type(expr).__name__}: {expr}")
+
+
+def has_rule(node: sympy.Basic | type) -> bool:
+    """Whether the printer has a rule for this node (or node class)."""
+    cls = node if isinstance(node, type) else type(node)
+    return _print.dispatch(cls) is not _print.dispatch(object)
 
 
 @_print.register

@@ -51,6 +51,7 @@ __all__ = [
     "Relation",
     "Source",
     "Statement",
+    "base_relation",
     "build_statement",
     "step_context",
     "table",
@@ -218,6 +219,14 @@ def _base(m: Methodology, source: Source, grain_name: str) -> tuple[exp.Select, 
         columns.append(_alias(exp.cast(value, DOUBLE), i.name))
         names.append(i.name)
     return exp.select(*columns).from_(source.table), names
+
+
+def base_relation(m: Methodology, source: Source, grain_name: str) -> tuple[Chain, Relation]:
+    """A chain holding only the typed input rows of one grain."""
+    chain = Chain()
+    select, names = _base(m, source, grain_name)
+    name = "units" if grain_name == grain.UNIT else "detail_input"
+    return chain, chain.add(name, select, names)
 
 
 def build_statement(

@@ -1,0 +1,257 @@
+"""The SQL engines a methodology runs on: DuckDB (embedded) and Spark (local or a cluster).
+
+An :class:`Engine` runs the printed queries and hands rows back as polars frames; the
+run itself (:mod:`.run`) is the same for both. Each engine is imported only when chosen
+(the polars path never imports them), through the ``duckdb`` and ``spark`` extras.
+
+DuckDB runs in process. Its memory limit and spill directory make it work on data
+larger than memory (``memory_limit``, ``temp_directory``); a DuckDB relation given as
+data runs on its own connection. Spark runs on ``master`` (``local[2]`` by default, or
+any master URL); a Spark DataFrame given as data runs on its own session.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import polars as pl
+from sqlglot import exp
+
+from engine.backends.sql.dialects import SqlDialect, dialect
+from engine.backends.sql.statements import Source, table
+from engine.diagnostics import Code, Diagnostic, UsageError
+from engine.extras import Extra, require
+
+__all__ = ["DuckDBEngine", "Engine", "EngineOptions", "SparkEngine", "open_engine"]
+
+ENGINES = ("polars", "duckdb", "spark")
+_counter = itertools.count(1)
+
+
+def _name(kind: str) -> str:
+    """A name for a table of ours that no user table has."""
+    return f"__indexlab_{kind}_{next(_counter)}_{uuid.uuid4().hex[:8]}"
+
+
+class Engine(Protocol):
+    """What a run needs from a SQL engine."""
+
+    dialect: SqlDialect
+
+    def fetch(self, query: exp.Expression) -> pl.DataFrame: ...
+
+    def register(self, frame: pl.DataFrame) -> Source: ...
+
+    def materialize(self, query: exp.Expression, columns: Sequence[str]) -> Source:
+        """Keep the rows of `query` as a table of the engine (to query it again)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to start an engine (each option applies to one engine only)."""
+
+    #: DuckDB: e.g. "4GB"; beyond it DuckDB spills to `temp_directory`
+    memory_limit: str | None = None
+    temp_directory: str | None = None
+    threads: int | None = None
+    #: Spark: master URL ("local[2]", "spark://host:7077", "yarn", ...)
+    master: str = "local[2]"
+    #: Spark: further configuration ("spark.executor.memory" -> "8g", ...)
+    spark_config: tuple[tuple[str, str], ...] = ()
+
+
+class DuckDBEngine:
+    """DuckDB in this process: a fresh in-memory database, or the connection of a relation."""
+
+    def __init__(self, options: EngineOptions = EngineOptions(), relation: Any = None) -> None:
+        self.duckdb = require("duckdb", Extra.DUCKDB, "the DuckDB engine")
+        require("pyarrow", Extra.DUCKDB, "the DuckDB engine")
+        self.dialect = dialect("duckdb")
+        self.relation = relation
+        self.input_name = _name("input")
+        self.temporary: list[str] = []
+        self.con = None
+        if relation is None:
+            config: dict[str, Any] = {}
+            if options.memory_limit:
+                config["memory_limit"] = options.memory_limit
+            if options.temp_directory:
+                config["temp_directory"] = options.temp_directory
+            if options.threads:
+                config["threads"] = options.threads
+            # the order of rows is ours to set (ORDER BY); not keeping it saves memory
+            config["preserve_insertion_order"] = False
+            self.con = self.duckdb.connect(config=config)
+
+    def input(self) -> Source:
+        """The relation given as data, under its name in every query."""
+        assert self.relation is not None
+        return Source(table(self.input_name), tuple(self.relation.columns))
+
+    def _run(self, sql: str) -> Any:
+        if self.con is not None:
+            return self.con.sql(sql)
+        return self.relation.query(self.input_name, sql)
+
+    def execute(self, sql: str) -> None:
+        self._run(sql)
+
+    def fetch(self, query: exp.Expression) -> pl.DataFrame:
+        result = self._run(self.dialect.sql(query, pretty=False))
+        return result.pl()  # type: ignore[no-any-return]
+
+    def register(self, frame: pl.DataFrame) -> Source:
+        assert self.con is not None, "a DuckDB relation's engine reads only that relation"
+        name = _name("data")
+        self.con.register(name, frame)
+        self.temporary.append(name)
+        return Source(table(name), tuple(frame.columns))
+
+    def scan(self, function: str, paths: Sequence[str], **options: object) -> Source:
+        """A table function (read_csv, read_parquet) over `paths`, with its columns."""
+        args: list[exp.Expression] = [
+            exp.Array(expressions=[exp.Literal.string(p) for p in paths])
+        ]
+        for key, value in options.items():
+            args.append(exp.EQ(this=exp.to_identifier(key), expression=_value(value)))
+        call = exp.Anonymous(this=function, expressions=args)
+        src = exp.Table(this=call)
+        columns = self.fetch(exp.select(exp.Star()).from_(src.copy()).limit(0)).columns
+        return Source(src, tuple(columns))
+
+    def materialize(self, query: exp.Expression, columns: Sequence[str]) -> Source:
+        name = _name("result")
+        create = exp.Create(
+            this=table(name),
+            kind="TABLE",
+            expression=query,
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+        )
+        self.execute(self.dialect.sql(create, pretty=False))
+        self.temporary.append(name)
+        return Source(table(name), tuple(columns))
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+            return
+        for name in self.temporary:
+            drop = exp.Drop(this=table(name), kind="TABLE", exists=True)
+            self.execute(self.dialect.sql(drop, pretty=False))
+        self.temporary = []
+
+
+def _value(value: object) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    if isinstance(value, list | tuple):
+        return exp.Array(expressions=[_value(v) for v in value])
+    if isinstance(value, dict):
+        return exp.Struct(
+            expressions=[
+                exp.PropertyEQ(this=exp.Literal.string(k), expression=_value(v))
+                for k, v in value.items()
+            ]
+        )
+    return exp.Literal.string(str(value))
+
+
+class SparkEngine:
+    """Spark through pyspark: our own session on `options.master`, or a DataFrame's session."""
+
+    def __init__(self, options: EngineOptions = EngineOptions(), session: Any = None) -> None:
+        require("pyspark", Extra.SPARK, "the Spark engine")
+        require("pyarrow", Extra.SPARK, "the Spark engine")
+        self.dialect = dialect("spark")
+        self.views: list[str] = []
+        self.spark = session if session is not None else _session(options)
+
+    def fetch(self, query: exp.Expression) -> pl.DataFrame:
+        arrow = self.spark.sql(self.dialect.sql(query, pretty=False)).toArrow()
+        return pl.from_arrow(arrow)  # type: ignore[return-value]
+
+    def frame(self, df: Any) -> Source:
+        """A Spark DataFrame as an input relation (a temporary view)."""
+        name = _name("data")
+        df.createOrReplaceTempView(name)
+        self.views.append(name)
+        return Source(table(name), tuple(df.columns))
+
+    def register(self, frame: pl.DataFrame) -> Source:
+        return self.frame(self.spark.createDataFrame(frame.to_arrow()))
+
+    def materialize(self, query: exp.Expression, columns: Sequence[str]) -> Source:
+        # the rows come to the driver once and go back as a local relation: a cached
+        # view of the whole query would be matched against the query plan on every use
+        return self.register(self.fetch(query).select(columns))
+
+    def close(self) -> None:
+        for name in self.views:
+            self.spark.catalog.dropTempView(name)
+        self.views = []
+
+
+def _session(options: EngineOptions) -> Any:
+    """Our Spark session (one per process: getOrCreate returns it again)."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master(options.master)
+        .appName("indexlab")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.log.structuredLogging.enabled", "false")
+        # methodology names are case-sensitive (checked before running, too)
+        .config("spark.sql.caseSensitive", "true")
+        # Spark would leave an empty spark-warehouse/ in the working directory
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="indexlab-spark-"))
+    )
+    if options.master.startswith("local"):
+        builder = builder.config("spark.sql.shuffle.partitions", "4")
+    for key, value in options.spark_config:
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as err:  # no Java, or a master that cannot be reached
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UsageError(
+            [
+                Diagnostic(
+                    Code.USAGE,
+                    f"cannot start Spark on {options.master}: {first}",
+                    hint="Spark needs Java 17 or later (java on PATH or JAVA_HOME)",
+                )
+            ]
+        ) from None
+    spark.sparkContext.setLogLevel("ERROR")
+    # PySpark logs every failed query as one JSON line with the whole Java stack
+    for logger in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        logging.getLogger(logger).setLevel(logging.CRITICAL)
+    return spark
+
+
+def open_engine(name: str, options: EngineOptions = EngineOptions(), data: Any = None) -> Engine:
+    """The engine called `name`; `data`, a DuckDB relation or a Spark DataFrame, brings
+    its own connection or session."""
+    if name == "duckdb":
+        return DuckDBEngine(options, relation=data)
+    if name == "spark":
+        return SparkEngine(options, session=data.sparkSession if data is not None else None)
+    raise UsageError(
+        [Diagnostic(Code.USAGE, f"unknown engine '{name}'", expected=", ".join(ENGINES))]
+    )

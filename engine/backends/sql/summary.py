@@ -1,0 +1,197 @@
+"""The aggregates a run needs besides its table, computed by the SQL engine.
+
+The same quantities as the polars run's (``audit_exprs`` in
+:mod:`engine.backends.polars.execute` and ``check_count_exprs`` in
+:mod:`engine.report.summary`), under the same keys, so that the report code reads them
+unchanged:
+
+``finite``
+    every computed number is finite (one sum per row of every audited column, with
+    missing values as 0: NaN and infinities survive a sum);
+``domain``
+    every declared domain (``requires``, e.g. x >= 0 for a leader share) holds where
+    it is defined;
+``nulls:<column>``
+    the number of missing values of a computed column;
+``missing:<column>``
+    whether a value is missing although everything its step reads is present (a
+    statistic over no value, an ``at`` of an absent row is expected to be missing and
+    is not counted);
+``t:<check>``, ``f:<check>``
+    rows a check tested and rows where it failed.
+
+Steps computed on the detail rows are summarised on the detail rows, within the same
+query that collapses them (:func:`detail_partials`, one aggregate per unit and period),
+so detail rows are read once.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sympy
+from sqlglot import exp
+
+from engine.backends.sql.lower import Definition
+from engine.backends.sql.printer import column, is_condition, key_literal
+from engine.backends.sql.dialects import IsFinite
+from engine.backends.sql.statements import HIDDEN, step_context
+from engine.formula import ir
+from engine.plan import Phase, Plan, Step, StepKind
+
+__all__ = [
+    "audited",
+    "check_counts",
+    "detail_partials",
+    "detail_row_checks",
+    "holds",
+    "requirement",
+    "may_be_missing",
+    "row_checks",
+    "unit_summary",
+]
+
+SUM = HIDDEN + "sum"
+PARTIAL = HIDDEN + "a_"
+
+
+def audited(plan: Plan, phase_detail: bool) -> list[Step]:
+    """The numeric computed columns of one phase, in plan order (checks excluded)."""
+    return [
+        s
+        for stage in plan.stages
+        for s in stage
+        if s.kind != StepKind.CHECK
+        and (s.phase == Phase.DETAIL) == phase_detail
+        and not is_condition(s.expr)
+    ]
+
+
+def may_be_missing(expr: sympy.Basic) -> bool:
+    """Whether `expr` can be missing with every input present (at() of an absent row)."""
+    return isinstance(expr, ir.At) or any(
+        may_be_missing(a) for a in expr.args if isinstance(a, sympy.Basic)
+    )
+
+
+def requirement(i: int) -> str:
+    """The column holding the `i`-th declared domain of a phase's audited steps."""
+    return f"{HIDDEN}req{i}"
+
+
+def row_checks(plan: Plan, steps: list[Step]) -> list[Definition]:
+    """Per row: the sum of the audited columns, and every declared domain (``requires``)."""
+    if not steps:
+        return []
+    ctx = step_context(plan, steps[0])
+    total = sympy.Add(
+        *(ir.Coalesce(sympy.Symbol(s.column), sympy.Integer(0), evaluate=False) for s in steps),
+        evaluate=False,
+    )
+    required = [s for s in steps if s.requires is not None]
+    return [Definition(SUM, total, ctx)] + [
+        Definition(requirement(i), s.requires, step_context(plan, s))
+        for i, s in enumerate(required)
+        if s.requires is not None
+    ]
+
+
+def holds(name: str) -> exp.Expression:
+    """A declared domain holds in a row (where it is undefined, it counts as holding)."""
+    return exp.Coalesce(this=column(name), expressions=[exp.true()])
+
+
+def detail_row_checks(plan: Plan) -> list[Definition]:
+    return row_checks(plan, audited(plan, True))
+
+
+def _flag(cond: exp.Expression) -> exp.Expression:
+    """1 where `cond` holds, else 0 (never NULL)."""
+    return exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+
+
+def _present(plan: Plan, step: Step, columns: set[str] | None) -> exp.Expression:
+    """Whether everything `step` reads is present (and the row is in its periods);
+    `columns` limits the names read to those present (None: all are)."""
+    reads = sorted(c for c in ir.free_names(step.expr) if columns is None or c in columns)
+    parts: list[exp.Expression] = [
+        exp.Not(this=exp.Is(this=column(c), expression=exp.Null())) for c in reads
+    ]
+    if step.periods:
+        period = plan.methodology.layout.period
+        assert period is not None
+        parts.append(
+            exp.In(this=column(period), expressions=[key_literal(p) for p in step.periods])
+        )
+    return functools.reduce(exp.and_, parts) if parts else exp.true()
+
+
+def _row_aggregates(
+    plan: Plan, steps: list[Step], columns: set[str] | None, has_domain: bool
+) -> list[tuple[str, exp.Expression]]:
+    """finite, domain, nulls:<c>, missing:<c> as aggregates over rows."""
+    if not steps:
+        return []
+    required = sum(1 for s in steps if s.requires is not None)
+    domain: exp.Expression = exp.Literal.number(1)
+    if has_domain and required:
+        every = functools.reduce(exp.and_, [holds(requirement(i)) for i in range(required)])
+        domain = exp.Min(this=_flag(every))
+    out: list[tuple[str, exp.Expression]] = [
+        ("finite", exp.Min(this=_flag(IsFinite(this=column(SUM))))),
+        ("domain", domain),
+    ]
+    for s in steps:
+        missing = exp.Is(this=column(s.column), expression=exp.Null())
+        out.append(("nulls:" + s.column, exp.Sum(this=_flag(missing))))
+        if not may_be_missing(s.expr):
+            hit = exp.and_(missing.copy(), _present(plan, s, columns))
+            out.append(("missing:" + s.column, exp.Max(this=_flag(hit))))
+    return out
+
+
+def detail_partials(plan: Plan, columns: set[str] | None) -> list[tuple[str, exp.Expression]]:
+    """The detail rows' summary, one aggregate per unit and period (see the module)."""
+    steps = audited(plan, True)
+    has_domain = any(s.requires is not None for s in steps)
+    return [(PARTIAL + n, e) for n, e in _row_aggregates(plan, steps, columns, has_domain)]
+
+
+def unit_summary(
+    plan: Plan, columns: set[str], *, detail_columns: set[str] | None = None
+) -> list[tuple[str, exp.Expression]]:
+    """Aggregates over the result rows: the unit-level summary and, under ``detail:``,
+    the detail rows' summary from their partial aggregates."""
+    steps = audited(plan, False)
+    has_domain = any(s.requires is not None for s in steps)
+    out = _row_aggregates(plan, steps, columns, has_domain)
+    if detail_columns is not None:
+        for name, _ in _row_aggregates(plan, audited(plan, True), detail_columns, True):
+            partial = column(PARTIAL + name)
+            merged: exp.Expression
+            if name in ("finite", "domain"):
+                merged = exp.Coalesce(this=exp.Min(this=partial), expressions=[exp.Literal.number(1)])
+            elif name.startswith("nulls:"):
+                merged = exp.Coalesce(this=exp.Sum(this=partial), expressions=[exp.Literal.number(0)])
+            else:
+                merged = exp.Coalesce(this=exp.Max(this=partial), expressions=[exp.Literal.number(0)])
+            out.append(("detail:" + name, merged))
+    return out + check_counts(plan)
+
+
+def check_counts(plan: Plan) -> list[tuple[str, exp.Expression]]:
+    """Tested and failing rows of every check."""
+    out: list[tuple[str, exp.Expression]] = []
+    for c in plan.methodology.checks:
+        col = column("check." + c.name)
+        out.append(("t:" + c.name, exp.Count(this=col)))
+        out.append(
+            (
+                "f:" + c.name,
+                exp.Coalesce(
+                    this=exp.Sum(this=_flag(exp.Not(this=col.copy()))),
+                    expressions=[exp.Literal.number(0)],
+                ),
+            )
+        )
+    return out
