@@ -92,9 +92,9 @@ def _flags(plan: Plan, fetch: Fetch, base: Base, steps: list[Step]) -> dict[str,
     names = {s.column: requirement(i) for i, s in enumerate(required)}
     aggs = []
     for i, s in enumerate(steps):
-        bad: exp.Expression = exp.Not(this=IsFinite(this=column(s.column)))
+        bad: exp.Expression = exp.not_(IsFinite(this=column(s.column)))
         if s.column in names:
-            bad = exp.or_(bad, exp.Not(this=holds(names[s.column])))
+            bad = exp.or_(bad, exp.not_(holds(names[s.column])))
         flag = exp.Case(ifs=[exp.If(this=bad, true=exp.Literal.number(1))], default=exp.Literal.number(0))
         aggs.append(exp.alias_(exp.Max(this=flag), f"f{i}"))
     row = fetch(looked.chain.select(looked.rel, aggs)).row(0)
@@ -137,7 +137,7 @@ def _rows(
     With `broken`, `mask` is a declared domain and the rows are those where it fails."""
     if isinstance(mask, sympy.Basic):
         looked = base.define([Definition(MASK, mask, step_context(plan, step))])
-        cond: exp.Expression = exp.Not(this=holds(MASK)) if broken else column(MASK)
+        cond: exp.Expression = exp.not_(holds(MASK)) if broken else column(MASK)
     else:
         looked, cond = base, mask
     keys = [k for k in plan.methodology.layout.detail_keys if k in looked.rel.columns]
@@ -224,8 +224,8 @@ def diagnose(plan: Plan, fetch: Fetch, base: Base, step: Step) -> list[Diagnosti
     if not problems:
         col = column(step.column)
         mask = exp.and_(
-            exp.Not(this=exp.Is(this=col, expression=exp.Null())),
-            exp.Not(this=IsFinite(this=col.copy())),
+            exp.not_(exp.Is(this=col, expression=exp.Null())),
+            exp.not_(IsFinite(this=col.copy())),
         )
         rows = _rows(plan, fetch, base, mask, step)
         problems.append(

@@ -12,6 +12,7 @@ any master URL); a Spark DataFrame given as data runs on its own session.
 
 from __future__ import annotations
 
+import codecs
 import itertools
 import logging
 import os
@@ -48,6 +49,17 @@ class Engine(Protocol):
     def fetch(self, query: exp.Expression) -> pl.DataFrame: ...
 
     def register(self, frame: pl.DataFrame) -> Source: ...
+
+    def scan(
+        self, kind: str, paths: Sequence[str], *, delimiter: str, encoding: str, root: str | None
+    ) -> tuple[Source, frozenset[str]]:
+        """CSV (every cell as text) or Parquet files read by the engine, and the columns
+        the files type as numbers."""
+        ...
+
+    def reads_encoding(self, encoding: str) -> bool:
+        """Whether the engine decodes CSV in this encoding itself."""
+        ...
 
     def materialize(self, query: exp.Expression, columns: Sequence[str]) -> Source:
         """Keep the rows of `query` as a table of the engine (to query it again)."""
@@ -117,17 +129,37 @@ class DuckDBEngine:
         self.temporary.append(name)
         return Source(table(name), tuple(frame.columns))
 
-    def scan(self, function: str, paths: Sequence[str], **options: object) -> Source:
-        """A table function (read_csv, read_parquet) over `paths`, with its columns."""
-        args: list[exp.Expression] = [
-            exp.Array(expressions=[exp.Literal.string(p) for p in paths])
-        ]
+    def scan(
+        self, kind: str, paths: Sequence[str], *, delimiter: str, encoding: str, root: str | None
+    ) -> tuple[Source, frozenset[str]]:
+        options: dict[str, object]
+        if kind == "csv":
+            function = "read_csv"
+            options = {
+                "all_varchar": True,
+                "header": True,
+                "delim": delimiter,
+                "quote": '"',
+                "escape": '"',
+                "encoding": _DUCKDB_ENCODINGS[codecs.lookup(encoding).name],
+                "union_by_name": True,
+            }
+        else:
+            function = "read_parquet"
+            options = {"union_by_name": True, "hive_partitioning": root is not None}
+        args: list[exp.Expression] = [exp.Array(expressions=[exp.Literal.string(p) for p in paths])]
         for key, value in options.items():
             args.append(exp.EQ(this=exp.to_identifier(key), expression=_value(value)))
-        call = exp.Anonymous(this=function, expressions=args)
-        src = exp.Table(this=call)
-        columns = self.fetch(exp.select(exp.Star()).from_(src.copy()).limit(0)).columns
-        return Source(src, tuple(columns))
+        src = exp.Table(this=exp.Anonymous(this=function, expressions=args))
+        empty = self.fetch(exp.select(exp.Star()).from_(src.copy()).limit(0))
+        numbers = frozenset(c for c, t in empty.schema.items() if t.is_numeric())
+        return Source(src, tuple(empty.columns)), numbers
+
+    def reads_encoding(self, encoding: str) -> bool:
+        try:
+            return codecs.lookup(encoding).name in _DUCKDB_ENCODINGS
+        except LookupError:
+            return False
 
     def materialize(self, query: exp.Expression, columns: Sequence[str]) -> Source:
         name = _name("result")
@@ -150,6 +182,10 @@ class DuckDBEngine:
             drop = exp.Drop(this=table(name), kind="TABLE", exists=True)
             self.execute(self.dialect.sql(drop, pretty=False))
         self.temporary = []
+
+
+#: Python's codec names of the encodings DuckDB's CSV reader decodes, and DuckDB's names
+_DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "iso8859-1": "latin-1"}
 
 
 def _value(value: object) -> exp.Expression:
@@ -192,6 +228,26 @@ class SparkEngine:
 
     def register(self, frame: pl.DataFrame) -> Source:
         return self.frame(self.spark.createDataFrame(frame.to_arrow()))
+
+    def scan(
+        self, kind: str, paths: Sequence[str], *, delimiter: str, encoding: str, root: str | None
+    ) -> tuple[Source, frozenset[str]]:
+        reader = self.spark.read
+        if kind == "csv":
+            reader = reader.options(
+                header=True, sep=delimiter, quote='"', escape='"', encoding=encoding, mode="FAILFAST"
+            )
+            df = reader.csv(list(paths))
+        else:
+            if root is not None:  # the partition columns come from the folder names
+                reader = reader.option("basePath", root)
+            df = reader.parquet(*paths)
+        numeric = ("double", "float", "int", "bigint", "smallint", "tinyint")
+        numbers = frozenset(c for c, t in df.dtypes if t in numeric or t.startswith("decimal"))
+        return self.frame(df), numbers
+
+    def reads_encoding(self, encoding: str) -> bool:
+        return True
 
     def materialize(self, query: exp.Expression, columns: Sequence[str]) -> Source:
         # the rows come to the driver once and go back as a local relation: a cached

@@ -287,7 +287,7 @@ _RELATIONS: dict[type, Callable[[exp.Expression, exp.Expression, Context], exp.E
     sympy.StrictGreaterThan: lambda a, b, c: exp.GT(this=a, expression=b),
     sympy.GreaterThan: lambda a, b, c: exp.GTE(this=a, expression=b),
     sympy.Equality: _close,
-    sympy.Unequality: lambda a, b, c: exp.Not(this=exp.Paren(this=_close(a, b, c))),
+    sympy.Unequality: lambda a, b, c: exp.not_(exp.Paren(this=_close(a, b, c))),
 }
 
 
@@ -311,7 +311,7 @@ def _(expr: sympy.Or, ctx: Context) -> exp.Expression:
 
 @_print.register
 def _(expr: sympy.Not, ctx: Context) -> exp.Expression:
-    return exp.Not(this=_paren(_print(expr.args[0], ctx)))
+    return exp.not_(_paren(_print(expr.args[0], ctx)))
 
 
 # -- statistics across units: window functions -------------------------------------
@@ -443,7 +443,7 @@ def _(expr: ir.ClassAtLeast, ctx: Context) -> exp.Expression:
 @_print.register
 def _(expr: ir.IsPresent, ctx: Context) -> exp.Expression:
     x = _print(expr.args[0], ctx)
-    present = exp.Not(this=exp.Is(this=x, expression=exp.Null()))
+    present = exp.not_(exp.Is(this=x, expression=exp.Null()))
     return exp.Case(ifs=[exp.If(this=present, true=literal(1.0))], default=literal(0.0))
 
 
@@ -582,7 +582,7 @@ def _round_decimal(x: exp.Expression, digits: int, mode: str) -> exp.Expression:
     return exp.Case(
         ifs=[
             exp.If(this=exp.Is(this=x.copy(), expression=exp.Null()), true=exp.Null()),
-            exp.If(this=exp.Not(this=finite), true=x.copy()),
+            exp.If(this=exp.not_(finite), true=x.copy()),
             exp.If(this=in_range, true=value),
         ],
         default=nan(),

@@ -337,7 +337,7 @@ def _collapse(expr: sympy.Basic, name: str) -> exp.Expression:
     as_number = exp.Case(
         ifs=[
             exp.If(this=column(name), true=exp.Literal.number(1)),
-            exp.If(this=exp.Not(this=column(name)), true=exp.Literal.number(0)),
+            exp.If(this=exp.not_(column(name)), true=exp.Literal.number(0)),
         ]
     )
     return exp.EQ(this=exp.Max(this=as_number), expression=exp.Literal.number(1))
@@ -365,7 +365,7 @@ def _classes(scheme: ClassScheme, m: Methodology) -> list[tuple[str, exp.Express
         def lit(v: str | None) -> exp.Expression:
             return exp.Null() if v is None else exp.Literal.string(v)
 
-        ifs = [exp.If(this=exp.Not(this=exp.Paren(this=inside.copy())), true=exp.Null())]
+        ifs = [exp.If(this=exp.not_(exp.Paren(this=inside.copy())), true=exp.Null())]
         ifs += [
             exp.If(this=cond.copy(), true=lit(values[i + 1]))
             for i, cond in reversed(list(enumerate(above)))

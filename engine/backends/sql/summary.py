@@ -115,7 +115,7 @@ def _present(plan: Plan, step: Step, columns: set[str] | None) -> exp.Expression
     `columns` limits the names read to those present (None: all are)."""
     reads = sorted(c for c in ir.free_names(step.expr) if columns is None or c in columns)
     parts: list[exp.Expression] = [
-        exp.Not(this=exp.Is(this=column(c), expression=exp.Null())) for c in reads
+        exp.not_(exp.Is(this=column(c), expression=exp.Null())) for c in reads
     ]
     if step.periods:
         period = plan.methodology.layout.period
@@ -189,7 +189,7 @@ def check_counts(plan: Plan) -> list[tuple[str, exp.Expression]]:
             (
                 "f:" + c.name,
                 exp.Coalesce(
-                    this=exp.Sum(this=_flag(exp.Not(this=col.copy()))),
+                    this=exp.Sum(this=_flag(exp.not_(col.copy()))),
                     expressions=[exp.Literal.number(0)],
                 ),
             )
