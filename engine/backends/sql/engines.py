@@ -26,6 +26,7 @@ import polars as pl
 from sqlglot import exp
 
 from engine.backends.sql.dialects import SqlDialect, dialect
+from engine.backends.sql.printer import column
 from engine.backends.sql.statements import Source, table
 from engine.diagnostics import Code, Diagnostic, UsageError
 from engine.extras import Extra, require
@@ -61,8 +62,11 @@ class Engine(Protocol):
         """Whether the engine decodes CSV in this encoding itself."""
         ...
 
-    def materialize(self, query: exp.Expression, columns: Sequence[str]) -> Source:
-        """Keep the rows of `query` as a table of the engine (to query it again)."""
+    def materialize(
+        self, query: exp.Expression, columns: Sequence[str], order: Sequence[str]
+    ) -> tuple[Source, pl.DataFrame]:
+        """Keep the rows of `query` as a table of the engine (to query it again), and
+        return them sorted by `order`."""
         ...
 
     def close(self) -> None: ...
@@ -161,7 +165,9 @@ class DuckDBEngine:
         except LookupError:
             return False
 
-    def materialize(self, query: exp.Expression, columns: Sequence[str]) -> Source:
+    def materialize(
+        self, query: exp.Expression, columns: Sequence[str], order: Sequence[str]
+    ) -> tuple[Source, pl.DataFrame]:
         name = _name("result")
         create = exp.Create(
             this=table(name),
@@ -171,7 +177,8 @@ class DuckDBEngine:
         )
         self.execute(self.dialect.sql(create, pretty=False))
         self.temporary.append(name)
-        return Source(table(name), tuple(columns))
+        rows = exp.select(exp.Star()).from_(table(name)).order_by(*(column(k) for k in order))
+        return Source(table(name), tuple(columns)), self.fetch(rows)
 
     def close(self) -> None:
         if self.con is not None:
@@ -249,10 +256,13 @@ class SparkEngine:
     def reads_encoding(self, encoding: str) -> bool:
         return True
 
-    def materialize(self, query: exp.Expression, columns: Sequence[str]) -> Source:
+    def materialize(
+        self, query: exp.Expression, columns: Sequence[str], order: Sequence[str]
+    ) -> tuple[Source, pl.DataFrame]:
         # the rows come to the driver once and go back as a local relation: a cached
         # view of the whole query would be matched against the query plan on every use
-        return self.register(self.fetch(query).select(columns))
+        rows = self.fetch(query).select(columns).sort(order)
+        return self.register(rows), rows
 
     def close(self) -> None:
         for name in self.views:

@@ -109,11 +109,11 @@ def compute(
         query = statement.chain.select(statement.result, [column(c) for c in visible], order=keys)
         return _typed(plan, engine.fetch(query)), statement, Source(exp.Null(), ()), {}
     columns = visible + [n for n, _ in partials]
-    result = engine.materialize(
-        statement.chain.select(statement.result, [column(c) for c in columns]), columns
+    result, rows = engine.materialize(
+        statement.chain.select(statement.result, [column(c) for c in columns]), columns, keys
     )
     base = _base(result)
-    frame = _typed(plan, engine.fetch(base.chain.select(base.rel, [column(c) for c in visible], order=keys)))
+    frame = _typed(plan, rows.select(visible))
     steps = audited(plan, False)
     looked = base.define(row_checks(plan, steps)) if steps else base
     aggs = unit_summary(

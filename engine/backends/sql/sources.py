@@ -237,6 +237,7 @@ class _Typed:
     select: exp.Select
     columns: tuple[str, ...]
     integer: dict[str, bool]
+    duplicated: bool
 
 
 def _typed(
@@ -260,20 +261,32 @@ def _typed(
             values[name] = exp.cast(column(name), DOUBLE)
         else:
             values[name], bads[name] = _number(column(name), options, tokens)
-    aggs: list[exp.Expression] = []
+    # one pass: per key, the rows and their bad cells; then over all keys
+    inner: list[exp.Expression] = [exp.alias_(_text(column(k)), k, quoted=True) for k in keys]
+    inner.append(exp.alias_(exp.Count(this=exp.Star()), "__n"))
+    outer: list[exp.Expression] = [
+        exp.alias_(exp.Coalesce(this=exp.Sum(this=column("__n")), expressions=[exp.Literal.number(0)]), "rows"),
+        exp.alias_(exp.Max(this=column("__n")), "most"),
+    ]
     for k in keys:
         empty = exp.or_(
-            exp.Is(this=column(k), expression=exp.Null()), exp.EQ(this=_text(column(k)), expression=exp.Literal.string(""))
+            exp.Is(this=column(k), expression=exp.Null()),
+            exp.EQ(this=column(k), expression=exp.Literal.string("")),
         )
-        aggs.append(exp.alias_(exp.Sum(this=_flag(empty)), f"empty:{k}", quoted=True))
-        plain = exp.RegexpLike(this=_text(column(k)), expression=exp.Literal.string(INTEGER))
-        aggs.append(exp.alias_(exp.Min(this=_flag(plain)), f"int:{k}", quoted=True))
-    for name, bad in bads.items():
-        aggs.append(exp.alias_(exp.Sum(this=_flag(bad)), f"bad:{name}", quoted=True))
-    for name, value in values.items():
-        odd = exp.not_(_finite(value.copy()))
-        aggs.append(exp.alias_(exp.Sum(this=_flag(odd)), f"odd:{name}", quoted=True))
-    counts = engine.fetch(exp.select(*aggs, exp.alias_(exp.Count(this=exp.Star()), "rows")).from_(raw.table.copy())).row(0, named=True)
+        rows = exp.Case(ifs=[exp.If(this=empty, true=column("__n"))], default=exp.Literal.number(0))
+        outer.append(exp.alias_(exp.Sum(this=rows), f"empty:{k}", quoted=True))
+        plain = exp.RegexpLike(this=column(k), expression=exp.Literal.string(INTEGER))
+        outer.append(exp.alias_(exp.Min(this=_flag(plain)), f"int:{k}", quoted=True))
+    cells = [(f"bad:{n}", b) for n, b in bads.items()]
+    cells += [(f"odd:{n}", exp.not_(_finite(v.copy()))) for n, v in values.items()]
+    for name, cond in cells:
+        inner.append(exp.alias_(exp.Sum(this=_flag(cond)), name, quoted=True))
+        outer.append(exp.alias_(exp.Sum(this=column(name)), name, quoted=True))
+    grouped = (
+        exp.select(*inner).from_(raw.table.copy()).group_by(*(_text(column(k)) for k in keys))
+    )
+    sub = exp.Subquery(this=grouped, alias=exp.TableAlias(this=exp.to_identifier("per_key")))
+    counts = engine.fetch(exp.select(*outer).from_(sub)).row(0, named=True)
     where = ", ".join(g.paths[:3]) + (f" and {len(g.paths) - 3} more files" if len(g.paths) > 3 else "")
     problems = []
     if not counts["rows"]:
@@ -299,7 +312,8 @@ def _typed(
     cols += [exp.alias_(v, n, quoted=True) for n, v in values.items()]
     select = exp.select(*cols).from_(raw.table.copy())
     integer = {k: bool(counts[f"int:{k}"]) for k in keys}
-    return _Typed(g, select, tuple([*keys, *text, *values]), integer)
+    duplicated = bool(counts["most"] and counts["most"] > 1)
+    return _Typed(g, select, tuple([*keys, *text, *values]), integer, duplicated)
 
 
 def _finite(value: exp.Expression) -> exp.Expression:
@@ -460,7 +474,8 @@ def _combine(
     integer = _integer_keys(typed, keys)
     parts = [_keyed(t, keys, integer) for t in typed]
     for t, part in zip(typed, parts):
-        _duplicates(engine, t, part, keys)
+        if t.duplicated:
+            _duplicates(engine, t, part, keys)
     joined = parts[0]
     for part in parts[1:]:
         on = functools.reduce(exp.and_, [_q(k, "a").eq(_q(k, "b")) for k in keys])
