@@ -253,17 +253,45 @@ def run(
     options: read.ReadOptions | None = None,
     *,
     keep_detail: bool = False,
+    engine: str | None = None,
+    engine_options: Any = None,
 ) -> RunResult:
     """Validate `methodology`, read `data` and compute every output column.
 
     `data` is a path or a list of paths, or in-memory tables (see :mod:`engine.inputs`);
-    `keep_detail` also returns the detail rows (``RunResult.detail``).
+    `keep_detail` also returns the detail rows (``RunResult.detail``). `engine` is
+    ``"polars"`` (the default), ``"duckdb"`` or ``"spark"`` (see :mod:`engine.engines`);
+    a DuckDB relation or a Spark DataFrame as `data` runs on its own engine, and
+    `engine_options` (:class:`engine.backends.sql.engines.EngineOptions`) sets memory,
+    spill directory, threads or the Spark master.
 
     >>> run("methodologies/kireeva.yaml", "examples/kazakhstan/regions.csv").frame.height
     32
     """
+    from engine.engines import Engine, engine_of, run_on
+
     options = checked_options(options, "run")
     validated = validate(methodology)
+    chosen = engine_of(data, engine)
+    if chosen != Engine.POLARS:
+        done = run_on(
+            chosen,
+            validated.plan,
+            data,
+            options,
+            keep_detail=keep_detail,
+            engine_options=engine_options,
+        )
+        c = done.computed
+        return RunResult(
+            c.frame,
+            c.checks,
+            done.data_warnings + validated.warnings + c.warnings,
+            c.plan.methodology,
+            c.detail,
+            c.weights,
+            c.adjustments,
+        )
     sources = data_sources(data)
     typed = read_data(validated.methodology, sources, options)
     return execute(validated, typed, keep_detail=keep_detail, files=_paths(sources))

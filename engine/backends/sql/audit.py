@@ -19,7 +19,7 @@ import polars as pl
 import sympy
 from sqlglot import exp
 
-from engine.backends.polars.execute import _what
+from engine.backends.polars.audit import _what
 from engine.backends.sql.dialects import IsFinite
 from engine.backends.sql.lower import Definition
 from engine.backends.sql.printer import ROUND_LIMIT, column

@@ -62,6 +62,11 @@ class Engine(Protocol):
         """Whether the engine decodes CSV in this encoding itself."""
         ...
 
+    def native(self, table: Any) -> tuple[Source, frozenset[str]]:
+        """The engine's own table (a DuckDB relation, a Spark DataFrame) as an input
+        relation, and its numeric columns."""
+        ...
+
     def materialize(
         self, query: exp.Expression, columns: Sequence[str], order: Sequence[str]
     ) -> tuple[Source, pl.DataFrame]:
@@ -109,10 +114,15 @@ class DuckDBEngine:
             config["preserve_insertion_order"] = False
             self.con = self.duckdb.connect(config=config)
 
-    def input(self) -> Source:
+    def native(self, relation: Any) -> tuple[Source, frozenset[str]]:
         """The relation given as data, under its name in every query."""
-        assert self.relation is not None
-        return Source(table(self.input_name), tuple(self.relation.columns))
+        assert relation is self.relation, "a DuckDB engine reads the relation it was opened on"
+        numbers = frozenset(
+            c
+            for c, t in zip(relation.columns, relation.types)
+            if str(t).split("(")[0] in _DUCKDB_NUMBERS
+        )
+        return Source(table(self.input_name), tuple(relation.columns)), numbers
 
     def _run(self, sql: str) -> Any:
         if self.con is not None:
@@ -191,6 +201,10 @@ class DuckDBEngine:
         self.temporary = []
 
 
+_DUCKDB_NUMBERS = {
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+    "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
+}
 #: Python's codec names of the encodings DuckDB's CSV reader decodes, and DuckDB's names
 _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "iso8859-1": "latin-1"}
 
@@ -249,12 +263,13 @@ class SparkEngine:
             if root is not None:  # the partition columns come from the folder names
                 reader = reader.option("basePath", root)
             df = reader.parquet(*paths)
-        numeric = ("double", "float", "int", "bigint", "smallint", "tinyint")
-        numbers = frozenset(c for c, t in df.dtypes if t in numeric or t.startswith("decimal"))
-        return self.frame(df), numbers
+        return self.frame(df), frozenset(c for c, t in df.dtypes if _spark_number(t))
 
     def reads_encoding(self, encoding: str) -> bool:
         return True
+
+    def native(self, df: Any) -> tuple[Source, frozenset[str]]:
+        return self.frame(df), frozenset(c for c, t in df.dtypes if _spark_number(t))
 
     def materialize(
         self, query: exp.Expression, columns: Sequence[str], order: Sequence[str]
@@ -268,6 +283,12 @@ class SparkEngine:
         for name in self.views:
             self.spark.catalog.dropTempView(name)
         self.views = []
+
+
+def _spark_number(type_name: str) -> bool:
+    return type_name in ("double", "float", "int", "bigint", "smallint", "tinyint") or (
+        type_name.startswith("decimal")
+    )
 
 
 def _session(options: EngineOptions) -> Any:
