@@ -34,6 +34,7 @@ class Extra(enum.StrEnum):
     CHARTS = "charts"  # matplotlib
     PANDAS = "pandas"  # pandas and pyarrow, for DataFrame.to_pandas and Arrow input
     REPORT = "report"  # the HTML report
+    SQL = "sql"  # sqlglot: indexlab sql (printing a methodology as SQL)
     DUCKDB = "duckdb"  # the DuckDB engine
     SPARK = "spark"  # the Spark engine
 

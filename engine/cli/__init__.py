@@ -18,6 +18,7 @@ from engine.cli import (  # noqa: F401  (each registers its commands)
     run,
     sensitivity,
     show,
+    sql,
 )
 from engine.cli.common import app
 

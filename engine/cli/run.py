@@ -29,6 +29,16 @@ from engine.cli.common import (
     say,
     show_diagnostics,
 )
+from engine.cli.sql import (
+    EngineChoice,
+    EngineOpt,
+    MasterOpt,
+    MemoryLimitOpt,
+    SparkConfOpt,
+    TempDirectoryOpt,
+    ThreadsOpt,
+    engine_options,
+)
 from engine.diagnostics import Code, Diagnostic, UsageError
 
 if TYPE_CHECKING:
@@ -40,12 +50,16 @@ if TYPE_CHECKING:
 def validate(
     methodology: Annotated[Path, typer.Argument(help="Methodology YAML file.")],
     plan_cache: PlanCacheOpt = True,
+    engine: EngineOpt = EngineChoice.polars,
     fmt: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
 ) -> None:
-    """Check a methodology completely, before any data is read."""
+    """Check a methodology completely, before any data is read (and that --engine can
+    compute it)."""
     from engine import plancache
 
+    if engine != EngineChoice.polars:  # the plan itself is needed: no cached summary
+        plan_cache = False
     cached = plancache.validate_summary(methodology) if plan_cache else None
     if cached is not None:  # validated before, unchanged, by this engine: no sympy needed
         line, warnings = cached
@@ -54,7 +68,16 @@ def validate(
         return
     from engine import api, fastrun
 
-    validated = guard(fmt, debug, lambda: api.validate(methodology))
+    def check() -> api.Validated:
+        validated = api.validate(methodology)
+        if engine != EngineChoice.polars:  # what the engine cannot compute, named
+            from engine.backends.sql.dialects import dialect
+            from engine.backends.sql.support import require_support
+
+            require_support(validated.plan, dialect(engine.value))
+        return validated
+
+    validated = guard(fmt, debug, check)
     show_diagnostics(validated.warnings, fmt)
     line = fastrun.validated_line(methodology, validated)
     print(line)
@@ -114,6 +137,12 @@ def run(
         bool, typer.Option("--quiet", "-q", help="Do not print the result table.")
     ] = False,
     plan_cache: PlanCacheOpt = True,
+    engine: EngineOpt = EngineChoice.polars,
+    master: MasterOpt = "local[2]",
+    memory_limit: MemoryLimitOpt = None,
+    temp_directory: TempDirectoryOpt = None,
+    threads: ThreadsOpt = None,
+    spark_conf: SparkConfOpt = None,
     fmt: FormatOpt = OutputFormat.text,
     debug: DebugOpt = False,
 ) -> None:
@@ -152,6 +181,18 @@ def run(
             return compute(options)
 
     def compute(options: ReadOptions) -> api.RunResult | fastrun.CachedResult:
+        if engine != EngineChoice.polars:  # DuckDB or Spark read and compute (engine.engines)
+            from engine import api
+
+            chosen = engine_options(master, memory_limit, temp_directory, threads, spark_conf)
+            return api.run(
+                methodology,
+                data,
+                options,
+                keep_detail=detail_output is not None,
+                engine=engine.value,
+                engine_options=chosen,
+            )
         typed = None
         simple = detail_output is None and chart is None
         if plan_cache and quiet and simple and (output is None or output.suffix != ".xlsx"):

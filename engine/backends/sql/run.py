@@ -22,6 +22,7 @@ import polars as pl
 from sqlglot import exp
 
 from engine.backends.sql.audit import Base, audit
+from engine.backends.sql import datachecks
 from engine.backends.sql.datachecks import check_inputs
 from engine.backends.sql.engines import Engine
 from engine.backends.sql.printer import column, is_condition
@@ -34,7 +35,9 @@ from engine.backends.sql.statements import (
     output_column,
 )
 from engine.backends.sql.summary import (
+    Aggregate,
     audited,
+    combine,
     detail_partials,
     detail_row_checks,
     row_checks,
@@ -86,17 +89,21 @@ def _typed(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def compute(
-    plan: Plan, engine: Engine, data: SqlData, *, summaries: bool = False
-) -> tuple[pl.DataFrame, Statement, Source, dict[str, object]]:
-    """Every unit-level column (fetched, sorted by key), the statement, the result as a
-    table of the engine and, if asked, the summary aggregates.
+    plan: Plan, engine: Engine, data: SqlData, *, checked: bool = False
+) -> Computed_:
+    """Every unit-level column (fetched, sorted by key) and the statement; when
+    `checked`, also the result as a table of the engine and, per period, the input
+    counts and the audit summary (one query over that table).
 
-    The unit-level rows are fetched once; the summary is then computed by the engine
-    over those rows registered back (a small table, however large the detail rows).
+    The unit-level rows are fetched once, and the aggregates are computed by the engine
+    over those rows kept in a table (small, however many the detail rows).
     """
     m = plan.methodology
     keys = list(m.layout.keys)
-    partials = detail_partials(plan, None) if summaries and data.detail is not None else []
+    with_detail = data.detail is not None
+    partials = []
+    if checked and with_detail:
+        partials = detail_partials(plan, None) + datachecks.detail_partials(m)
     statement = build_statement(
         plan,
         data.units,
@@ -105,28 +112,40 @@ def compute(
         row_checks=detail_row_checks(plan) if partials else [],
     )
     visible = list(statement.result.visible)
-    if not summaries:
+    if not checked:
         query = statement.chain.select(statement.result, [column(c) for c in visible], order=keys)
-        return _typed(plan, engine.fetch(query)), statement, Source(exp.Null(), ()), {}
+        return Computed_(_typed(plan, engine.fetch(query)), statement, None, pl.DataFrame(), [])
     columns = visible + [n for n, _ in partials]
     result, rows = engine.materialize(
         statement.chain.select(statement.result, [column(c) for c in columns]), columns, keys
     )
     base = _base(result)
-    frame = _typed(plan, rows.select(visible))
     steps = audited(plan, False)
     looked = base.define(row_checks(plan, steps)) if steps else base
-    aggs = unit_summary(
-        plan, set(result.columns), detail_columns=set() if data.detail is not None else None
-    )
-    summary: dict[str, object] = {}
-    if aggs:
-        named = [exp.alias_(e, n, quoted=True) for n, e in aggs]
-        summary = engine.fetch(looked.chain.select(looked.rel, named)).row(0, named=True)
+    aggregates = unit_summary(
+        plan, set(result.columns), detail_columns=set() if with_detail else None
+    ) + datachecks.input_aggregates(m, with_detail)
     period = m.layout.period
+    named = [exp.alias_(e, n, quoted=True) for n, e, _ in aggregates]
+    named.append(exp.alias_(exp.Count(this=exp.Star()), HIDDEN + "rows", quoted=True))
+    query = looked.chain.select(looked.rel, ([column(period)] if period else []) + named)
     if period:
-        summary["periods"] = frame[period].unique(maintain_order=True).to_list()
-    return frame, statement, result, summary
+        query = query.group_by(column(period)).order_by(column(period))
+    by_period = engine.fetch(query)
+    return Computed_(_typed(plan, rows.select(visible)), statement, base, by_period, aggregates)
+
+
+@dataclass(frozen=True)
+class Computed_:
+    """What :func:`compute` gives: the unit-level rows and how they were computed."""
+
+    frame: pl.DataFrame
+    statement: Statement
+    #: the result table in the engine (when checked)
+    result: Base | None
+    #: per period: input counts and the audit summary (when checked)
+    by_period: pl.DataFrame
+    aggregates: list[Aggregate]
 
 
 def _base(source: Source) -> Base:
@@ -143,15 +162,28 @@ def execute(
     if any(g.weighting == "pca" for g in m.groups):
         from engine.methods import pca  # numpy: only for PCA weights
 
-        estimated = pca.resolve(m, lambda mm: compute(build_plan(mm), engine, data)[0])
+        estimated = pca.resolve(m, lambda mm: compute(build_plan(mm), engine, data).frame)
         plan = build_plan(estimated)
         m = plan.methodology
-    warnings = check_inputs(m, engine.fetch, data.units, data.detail)
-    frame, statement, result, summary = compute(plan, engine, data, summaries=True)
+    done = compute(plan, engine, data, checked=True)
+    frame, statement, result = done.frame, done.statement, done.result
+    assert result is not None
+    present = set(data.units.columns if data.units is not None else ()) | set(
+        data.detail.columns if data.detail is not None else ()
+    )
+    detail_rows = (
+        (statement.chain, statement.detail_input) if statement.detail_input is not None else None
+    )
+    warnings = check_inputs(
+        m, engine.fetch, done.by_period, present, (result.chain, result.rel), detail_rows
+    )
+    summary = combine(done.by_period, done.aggregates)
+    if m.layout.period:
+        summary["periods"] = frame[m.layout.period].unique(maintain_order=True).to_list()
     detail_base = (
         Base(statement.chain, statement.detail) if statement.detail is not None else None
     )
-    audit(plan, engine.fetch, summary, _base(result), detail_base)
+    audit(plan, engine.fetch, summary, result, detail_base)
     checks = evaluate_checks(plan, frame, summary)
     warnings += missing_index_warnings(plan, frame)
     kept = None

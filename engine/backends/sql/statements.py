@@ -159,6 +159,8 @@ class Statement:
     result: Relation
     #: the detail rows after the detail steps (None without detail data)
     detail: Relation | None
+    #: the typed detail input rows (None without detail data)
+    detail_input: Relation | None = None
 
     def output(self, plan: Plan, *, checks: bool = True) -> exp.Select:
         """The result query a user runs: the output columns (and the checks), by key."""
@@ -248,6 +250,7 @@ def build_statement(
     keys = list(m.layout.keys)
     chain = Chain()
     rel: Relation | None = None
+    detail_input: Relation | None = None
     if units is not None:
         select, names = _base(m, units, grain.UNIT)
         rel = chain.add("units", select, names)
@@ -267,7 +270,7 @@ def build_statement(
     detail_rel = None
     if detail is not None:
         select, names = _base(m, detail, grain.DETAIL)
-        drel = chain.add("detail_input", select, names)
+        drel = detail_input = chain.add("detail_input", select, names)
         if rel is not None:
             extra = [c for c in rel.columns if c not in drel.columns]
             on = functools.reduce(
@@ -323,7 +326,7 @@ def build_statement(
     if plan.screening:
         screens = [Definition(s.column, s.expr, step_context(plan, s)) for s in plan.screening]
         rel = chain.define(rel, screens, "s")
-    return Statement(chain, rel, detail_rel)
+    return Statement(chain, rel, detail_rel, detail_input)
 
 
 def _star(alias: str) -> exp.Column:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 
+import polars as pl
 import sympy
 from sqlglot import exp
 
@@ -40,8 +41,10 @@ from engine.formula import ir
 from engine.plan import Phase, Plan, Step, StepKind
 
 __all__ = [
+    "Aggregate",
     "audited",
     "check_counts",
+    "combine",
     "detail_partials",
     "detail_row_checks",
     "holds",
@@ -157,41 +160,51 @@ def detail_partials(plan: Plan, columns: set[str] | None) -> list[tuple[str, exp
     return [(PARTIAL + n, e) for n, e in _row_aggregates(plan, steps, columns, has_domain)]
 
 
+#: an aggregate over the result rows of one period, and how periods combine
+Aggregate = tuple[str, exp.Expression, str]
+_COMBINE = {"finite": "min", "domain": "min", "nulls": "sum", "missing": "max"}
+
+
+def _combine(name: str) -> str:
+    return _COMBINE[name.split(":")[0]]
+
+
 def unit_summary(
     plan: Plan, columns: set[str], *, detail_columns: set[str] | None = None
-) -> list[tuple[str, exp.Expression]]:
+) -> list[Aggregate]:
     """Aggregates over the result rows: the unit-level summary and, under ``detail:``,
-    the detail rows' summary from their partial aggregates."""
+    the detail rows' summary from their partial aggregates (with how periods combine)."""
     steps = audited(plan, False)
     has_domain = any(s.requires is not None for s in steps)
-    out = _row_aggregates(plan, steps, columns, has_domain)
+    out = [(n, e, _combine(n)) for n, e in _row_aggregates(plan, steps, columns, has_domain)]
     if detail_columns is not None:
         for name, _ in _row_aggregates(plan, audited(plan, True), detail_columns, True):
-            partial = column(PARTIAL + name)
-            merged: exp.Expression
-            if name in ("finite", "domain"):
-                merged = exp.Coalesce(this=exp.Min(this=partial), expressions=[exp.Literal.number(1)])
-            elif name.startswith("nulls:"):
-                merged = exp.Coalesce(this=exp.Sum(this=partial), expressions=[exp.Literal.number(0)])
-            else:
-                merged = exp.Coalesce(this=exp.Max(this=partial), expressions=[exp.Literal.number(0)])
-            out.append(("detail:" + name, merged))
+            how = _combine(name)
+            agg = {"min": exp.Min, "sum": exp.Sum, "max": exp.Max}[how]
+            out.append(("detail:" + name, agg(this=column(PARTIAL + name)), how))
     return out + check_counts(plan)
 
 
-def check_counts(plan: Plan) -> list[tuple[str, exp.Expression]]:
+def combine(by_period: pl.DataFrame, aggregates: list[Aggregate]) -> dict[str, object]:
+    """The aggregates over all periods from their values per period (NULL where no row
+    had a value: a finite, domain or missing flag then holds, a count is 0)."""
+    out: dict[str, object] = {}
+    for name, _, how in aggregates:
+        values = [v for v in by_period[name].to_list() if v is not None]
+        if how == "sum":
+            out[name] = int(sum(values))
+        elif not values:
+            out[name] = 1 if how == "min" else 0
+        else:
+            out[name] = min(values) if how == "min" else max(values)
+    return out
+
+
+def check_counts(plan: Plan) -> list[Aggregate]:
     """Tested and failing rows of every check."""
-    out: list[tuple[str, exp.Expression]] = []
+    out: list[Aggregate] = []
     for c in plan.methodology.checks:
         col = column("check." + c.name)
-        out.append(("t:" + c.name, exp.Count(this=col)))
-        out.append(
-            (
-                "f:" + c.name,
-                exp.Coalesce(
-                    this=exp.Sum(this=_flag(exp.not_(col.copy()))),
-                    expressions=[exp.Literal.number(0)],
-                ),
-            )
-        )
+        out.append(("t:" + c.name, exp.Count(this=col), "sum"))
+        out.append(("f:" + c.name, exp.Sum(this=_flag(exp.not_(col.copy()))), "sum"))
     return out
