@@ -166,7 +166,12 @@ def _(expr: sympy.Basic, ctx: Context) -> exp.Expression:
 
 
 def _paren(e: exp.Expression) -> exp.Expression:
-    return e if isinstance(e, exp.Column | exp.Literal | exp.Cast | exp.Func) else exp.Paren(this=e)
+    """`e` in parentheses unless it is a column, a literal or a function call (sqlglot
+    prints the tree as built: it adds no parentheses for precedence)."""
+    atomic = isinstance(e, exp.Column | exp.Literal | exp.Cast | exp.Paren) or (
+        isinstance(e, exp.Func) and not isinstance(e, IeeeDiv)  # IeeeDiv may print as a / b
+    )
+    return e if atomic else exp.Paren(this=e)
 
 
 @_print.register
