@@ -52,11 +52,17 @@ def relative_gap(a: pl.Series, b: pl.Series) -> float:
     if frame.height == 0:
         return 0.0
     scale = pl.max_horizontal(pl.col("a").abs(), pl.col("b").abs())
-    gap = pl.when(pl.col("a") == pl.col("b")).then(0.0).otherwise((pl.col("a") - pl.col("b")).abs() / scale)
+    gap = (
+        pl.when(pl.col("a") == pl.col("b"))
+        .then(0.0)
+        .otherwise((pl.col("a") - pl.col("b")).abs() / scale)
+    )
     return float(frame.select(gap.max()).item())
 
 
-def assert_same_table(expected: pl.DataFrame, got: pl.DataFrame, keys: list[str], what: str) -> float:
+def assert_same_table(
+    expected: pl.DataFrame, got: pl.DataFrame, keys: list[str], what: str
+) -> float:
     """Same columns, types and rows; numbers to RTOL, the rest exactly. The largest gap."""
     assert got.columns == expected.columns, what
     assert got.schema == expected.schema, what
@@ -82,12 +88,16 @@ def assert_same_run(expected: api.RunResult, got: api.RunResult, what: str) -> f
     if expected.detail is not None:
         assert got.detail is not None
         detail_keys = list(expected.methodology.layout.detail_keys)
-        worst = max(worst, assert_same_table(expected.detail, got.detail, detail_keys, what + " detail"))
+        worst = max(
+            worst, assert_same_table(expected.detail, got.detail, detail_keys, what + " detail")
+        )
     assert [(c.check.name, c.tested, c.failures.height) for c in got.checks] == [
         (c.check.name, c.tested, c.failures.height) for c in expected.checks
     ], what
     for e, g in zip(expected.checks, got.checks):
-        worst = max(worst, assert_same_table(e.failures, g.failures, keys, what + " check " + e.check.name))
+        worst = max(
+            worst, assert_same_table(e.failures, g.failures, keys, what + " check " + e.check.name)
+        )
     assert [w.message for w in got.warnings] == [w.message for w in expected.warnings], what
     for name in ("weights", "adjustments"):
         e_frame, g_frame = getattr(expected, name), getattr(got, name)
@@ -101,7 +111,9 @@ def assert_same_run(expected: api.RunResult, got: api.RunResult, what: str) -> f
 
 def run_case(case: str, engine: str) -> api.RunResult:
     methodology, data = CASES[case]
-    return api.run(ROOT / methodology, [str(ROOT / d) for d in data], keep_detail=True, engine=engine)
+    return api.run(
+        ROOT / methodology, [str(ROOT / d) for d in data], keep_detail=True, engine=engine
+    )
 
 
 @pytest.mark.parametrize("case", CASES)

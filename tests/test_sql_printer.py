@@ -84,7 +84,9 @@ def frame() -> pl.DataFrame:
     )
 
 
-def on_duckdb(data: pl.DataFrame, exprs: dict[str, sympy.Basic], ctx: Context = CTX) -> pl.DataFrame:
+def on_duckdb(
+    data: pl.DataFrame, exprs: dict[str, sympy.Basic], ctx: Context = CTX
+) -> pl.DataFrame:
     con = duckdb.connect()
     con.register("t", data)
     chain = Chain()
@@ -210,7 +212,9 @@ def test_nan_is_not_skipped_by_max() -> None:
 
 
 def test_at_takes_the_row_of_a_fixed_period() -> None:
-    at = ir.At(sympy.Mul(X, Y, evaluate=False), sympy.Symbol("year"), sympy.Integer(2020), evaluate=False)
+    at = ir.At(
+        sympy.Mul(X, Y, evaluate=False), sympy.Symbol("year"), sympy.Integer(2020), evaluate=False
+    )
     assert_same({"v": _div(X, at)})
 
 
@@ -228,9 +232,13 @@ def one_year(x: list[float | None]) -> pl.DataFrame:
     )
 
 
-@pytest.mark.parametrize(("ties", "method"), [("min", "min"), ("max", "max"), ("dense", "dense"), ("average", "average")])
+@pytest.mark.parametrize(
+    ("ties", "method"), [("min", "min"), ("max", "max"), ("dense", "dense"), ("average", "average")]
+)
 @pytest.mark.parametrize("descending", [True, False])
-def test_ranks_are_scipys_and_missing_values_get_none(ties: str, method: str, descending: bool) -> None:
+def test_ranks_are_scipys_and_missing_values_get_none(
+    ties: str, method: str, descending: bool
+) -> None:
     x = [3.0, None, 1.5, 3.0, 7.0, None, 1.5, 0.0]
     rank = ir.stat(ir.ColRank, X, ("year",), sympy.Integer(int(descending)), ir.Str(ties))
     got = values(rank, one_year(x))

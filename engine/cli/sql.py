@@ -67,14 +67,12 @@ TempDirectoryOpt = Annotated[
     Path | None,
     typer.Option("--temp-directory", help="DuckDB: where to spill data larger than memory."),
 ]
-ThreadsOpt = Annotated[
-    int | None, typer.Option("--threads", min=1, help="DuckDB: threads to use.")
-]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="DuckDB: threads to use.")]
 SparkConfOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--spark-conf", help="Spark configuration KEY=VALUE (repeatable), e.g. "
-        "spark.executor.memory=8g."
+        "--spark-conf",
+        help="Spark configuration KEY=VALUE (repeatable), e.g. spark.executor.memory=8g.",
     ),
 ]
 

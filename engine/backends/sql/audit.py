@@ -33,7 +33,7 @@ from engine.plan import Plan, Step
 __all__ = ["Base", "Fetch", "audit"]
 
 #: runs a query and returns its rows
-Fetch = Callable[[exp.Expression], pl.DataFrame]
+Fetch = Callable[[exp.Expr], pl.DataFrame]
 MASK = HIDDEN + "mask"
 LIMIT = 10
 
@@ -92,10 +92,12 @@ def _flags(plan: Plan, fetch: Fetch, base: Base, steps: list[Step]) -> dict[str,
     names = {s.column: requirement(i) for i, s in enumerate(required)}
     aggs = []
     for i, s in enumerate(steps):
-        bad: exp.Expression = exp.not_(IsFinite(this=column(s.column)))
+        bad: exp.Expr = exp.not_(IsFinite(this=column(s.column)))
         if s.column in names:
             bad = exp.or_(bad, exp.not_(holds(names[s.column])))
-        flag = exp.Case(ifs=[exp.If(this=bad, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+        flag = exp.Case(
+            ifs=[exp.If(this=bad, true=exp.Literal.number(1))], default=exp.Literal.number(0)
+        )
         aggs.append(exp.alias_(exp.Max(this=flag), f"f{i}"))
     row = fetch(looked.chain.select(looked.rel, aggs)).row(0)
     return {s.column: bool(v) for s, v in zip(steps, row)}
@@ -128,7 +130,7 @@ def _rows(
     plan: Plan,
     fetch: Fetch,
     base: Base,
-    mask: sympy.Basic | exp.Expression,
+    mask: sympy.Basic | exp.Expr,
     step: Step,
     *,
     broken: bool = False,
@@ -137,7 +139,7 @@ def _rows(
     With `broken`, `mask` is a declared domain and the rows are those where it fails."""
     if isinstance(mask, sympy.Basic):
         looked = base.define([Definition(MASK, mask, step_context(plan, step))])
-        cond: exp.Expression = exp.not_(holds(MASK)) if broken else column(MASK)
+        cond: exp.Expr = exp.not_(holds(MASK)) if broken else column(MASK)
     else:
         looked, cond = base, mask
     keys = [k for k in plan.methodology.layout.detail_keys if k in looked.rel.columns]
@@ -162,14 +164,14 @@ def diagnose(plan: Plan, fetch: Fetch, base: Base, step: Step) -> list[Diagnosti
     problems: list[Diagnostic] = []
     where = f"in the {_what(step)} ({step.formula})" if step.formula else f"in {_what(step)}"
 
-    def test(
-        mask: sympy.Basic | exp.Expression, code: Code, text: str, broken: bool = False
-    ) -> None:
+    def test(mask: sympy.Basic | exp.Expr, code: Code, text: str, broken: bool = False) -> None:
         rows = _rows(plan, fetch, base, mask, step, broken=broken)
         if rows is not None:
             problems.append(
                 Diagnostic(
-                    code, f"{text} {where}, for: {rows}", expected="data on which the formula is defined"
+                    code,
+                    f"{text} {where}, for: {rows}",
+                    expected="data on which the formula is defined",
                 )
             )
 
@@ -201,12 +203,15 @@ def diagnose(plan: Plan, fetch: Fetch, base: Base, step: Step) -> list[Diagnosti
             test(
                 sympy.Eq(count, zero, evaluate=False),
                 Code.ALL_MISSING,
-                f"{node.label}() over no present value: {show(node.operand)} is missing for every unit",
+                f"{node.label}() over no present value: "
+                f"{show(node.operand)} is missing for every unit",
             )
         elif isinstance(node, ir.Round):
             test(
                 sympy.GreaterThan(
-                    sympy.Abs(node.args[0], evaluate=False), sympy.Float(ROUND_LIMIT), evaluate=False
+                    sympy.Abs(node.args[0], evaluate=False),
+                    sympy.Float(ROUND_LIMIT),
+                    evaluate=False,
                 ),
                 Code.DOMAIN,
                 f"round() on a SQL engine needs |x| < {ROUND_LIMIT:g}: {show(node.args[0])}",

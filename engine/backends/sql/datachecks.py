@@ -26,26 +26,30 @@ from engine.formula import grain
 
 __all__ = ["Aggregate", "check_inputs", "detail_partials", "input_aggregates"]
 
-Fetch = Callable[[exp.Expression], pl.DataFrame]
+Fetch = Callable[[exp.Expr], pl.DataFrame]
 LIMIT = 10
 PARTIAL = HIDDEN + "in_"
 
 #: an aggregate over the result rows of one period, and how periods combine ("sum", "min", "max")
-Aggregate = tuple[str, exp.Expression, str]
+Aggregate = tuple[str, exp.Expr, str]
 
 
-def _flag(cond: exp.Expression) -> exp.Expression:
+def _flag(cond: exp.Expr) -> exp.Expr:
     return exp.Case(
         ifs=[exp.If(this=cond, true=exp.Literal.number(1))], default=exp.Literal.number(0)
     )
 
 
-def _bounds(i: Input) -> list[tuple[str, float, exp.Expression]]:
-    out = []
+def _bounds(i: Input) -> list[tuple[str, float, exp.Expr]]:
+    out: list[tuple[str, float, exp.Expr]] = []
     if i.minimum is not None:
-        out.append(("minimum", i.minimum, exp.LT(this=column(i.name), expression=literal(i.minimum))))
+        out.append(
+            ("minimum", i.minimum, exp.LT(this=column(i.name), expression=literal(i.minimum)))
+        )
     if i.maximum is not None:
-        out.append(("maximum", i.maximum, exp.GT(this=column(i.name), expression=literal(i.maximum))))
+        out.append(
+            ("maximum", i.maximum, exp.GT(this=column(i.name), expression=literal(i.maximum)))
+        )
     return out
 
 
@@ -53,14 +57,19 @@ def _inputs(m: Methodology, grain_name: str) -> list[Input]:
     return [i for i in m.inputs if i.grain == grain_name]
 
 
-def detail_partials(m: Methodology) -> list[tuple[str, exp.Expression]]:
+def detail_partials(m: Methodology) -> list[tuple[str, exp.Expr]]:
     """Per unit and period, over its detail rows: present values, missing cells and
     values out of range of every detail input."""
-    out: list[tuple[str, exp.Expression]] = []
+    out: list[tuple[str, exp.Expr]] = []
     for i in _inputs(m, grain.DETAIL):
         x = column(i.name)
         out.append((f"{PARTIAL}n:{i.name}", exp.Count(this=x)))
-        out.append((f"{PARTIAL}z:{i.name}", exp.Sum(this=_flag(exp.Is(this=x.copy(), expression=exp.Null())))))
+        out.append(
+            (
+                f"{PARTIAL}z:{i.name}",
+                exp.Sum(this=_flag(exp.Is(this=x.copy(), expression=exp.Null()))),
+            )
+        )
         for bound, _, bad in _bounds(i):
             out.append((f"{PARTIAL}{bound}:{i.name}", exp.Max(this=_flag(bad))))
     return out
@@ -131,7 +140,11 @@ def check_inputs(
 
 
 def _hits(
-    m: Methodology, fetch: Fetch, where: tuple[Chain, Relation], cond: exp.Expression, value: str | None
+    m: Methodology,
+    fetch: Fetch,
+    where: tuple[Chain, Relation],
+    cond: exp.Expr,
+    value: str | None,
 ) -> tuple[pl.DataFrame, int]:
     chain, rel = where
     keys = [k for k in m.layout.detail_keys if k in rel.columns]
@@ -149,7 +162,7 @@ def _out_of_range(
     i: Input,
     bound: str,
     limit: float,
-    bad: exp.Expression,
+    bad: exp.Expr,
 ) -> Diagnostic:
     rows, n = _hits(m, fetch, where, bad, i.name)
     listed = ", ".join(" ".join(str(v) for v in r[:-1]) + f" ({r[-1]})" for r in rows.iter_rows())

@@ -64,7 +64,7 @@ class IeeeDiv(exp.Expression, exp.Func):
     """``this / expression`` with IEEE semantics: infinite or NaN (never an error) when
     the divisor is 0."""
 
-    arg_types = {"this": True, "expression": True}
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expression": True}
 
 
 class NaturalLog(exp.Expression, exp.Func):
@@ -78,7 +78,7 @@ class SafeSqrt(exp.Expression, exp.Func):
 class SafePow(exp.Expression, exp.Func):
     """x ** y; NaN (or inf) where undefined."""
 
-    arg_types = {"this": True, "expression": True}
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expression": True}
 
 
 class SafeExp(exp.Expression, exp.Func):
@@ -92,7 +92,7 @@ class FloatSum(exp.Expression, exp.AggFunc):
 class QuantileCont(exp.Expression, exp.AggFunc):
     """The ``quantile`` (0..1) of ``this`` with linear interpolation."""
 
-    arg_types = {"this": True, "quantile": True}
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "quantile": True}
 
 
 def double(value: str) -> exp.Cast:
@@ -104,7 +104,7 @@ def nan() -> exp.Cast:
     return double("NaN")
 
 
-def _case(cond: exp.Expression, then: exp.Expression, other: exp.Expression) -> exp.Case:
+def _case(cond: exp.Expr, then: exp.Expr, other: exp.Expr) -> exp.Case:
     return exp.Case(ifs=[exp.If(this=cond, true=then)], default=other)
 
 
@@ -112,11 +112,11 @@ def _zero() -> exp.Cast:
     return exp.cast(exp.Literal.number(0), exp.DataType.build("DOUBLE"))
 
 
-def _two(e: exp.Func) -> tuple[exp.Expression, exp.Expression]:
+def _two(e: exp.Func) -> tuple[exp.Expr, exp.Expr]:
     return e.this.copy(), e.expression.copy()
 
 
-def _finite_by_comparison(gen: Any, e: exp.Expression) -> str:
+def _finite_by_comparison(gen: Any, e: exp.Expr) -> str:
     # NaN sorts above +inf in Spark and PostgreSQL (and DuckDB), so it fails `x < inf`
     x = e.this
     inside = exp.and_(
@@ -126,27 +126,27 @@ def _finite_by_comparison(gen: Any, e: exp.Expression) -> str:
     return str(gen.sql(exp.Paren(this=inside)))
 
 
-def _guarded_div(gen: Any, e: exp.Expression) -> str:
+def _guarded_div(gen: Any, e: exp.Expr) -> str:
     num, den = _two(e)  # type: ignore[arg-type]
     plain = exp.Div(this=num, expression=den.copy(), typed=False, safe=False)
     return str(gen.sql(_case(exp.EQ(this=den, expression=_zero()), nan(), plain)))
 
 
-def _guarded_ln(gen: Any, e: exp.Expression) -> str:
+def _guarded_ln(gen: Any, e: exp.Expr) -> str:
     x = e.this
     return str(
         gen.sql(_case(exp.LTE(this=x.copy(), expression=_zero()), nan(), exp.Ln(this=x.copy())))
     )
 
 
-def _guarded_sqrt(gen: Any, e: exp.Expression) -> str:
+def _guarded_sqrt(gen: Any, e: exp.Expr) -> str:
     x = e.this
     return str(
         gen.sql(_case(exp.LT(this=x.copy(), expression=_zero()), nan(), exp.Sqrt(this=x.copy())))
     )
 
 
-def _guarded_pow(gen: Any, e: exp.Expression) -> str:
+def _guarded_pow(gen: Any, e: exp.Expr) -> str:
     base, power = _two(e)  # type: ignore[arg-type]
     fractional = exp.NEQ(this=power.copy(), expression=exp.Floor(this=power.copy()))
     negative = exp.and_(exp.LT(this=base.copy(), expression=_zero()), fractional)
@@ -168,7 +168,7 @@ def _guarded_pow(gen: Any, e: exp.Expression) -> str:
     )
 
 
-def _guarded_exp(gen: Any, e: exp.Expression) -> str:
+def _guarded_exp(gen: Any, e: exp.Expr) -> str:
     x = e.this
     # exp(709.78...) is the largest finite double; PostgreSQL raises beyond it
     return str(
@@ -182,16 +182,16 @@ def _guarded_exp(gen: Any, e: exp.Expression) -> str:
     )
 
 
-def _call(name: str) -> Callable[[Any, exp.Expression], str]:
-    def render(gen: Any, e: exp.Expression) -> str:
+def _call(name: str) -> Callable[[Any, exp.Expr], str]:
+    def render(gen: Any, e: exp.Expr) -> str:
         args = [a for a in (e.this, e.args.get("expression"), e.args.get("quantile")) if a]
         return str(gen.func(name, *args))
 
     return render
 
 
-def _plain(cls: type[exp.Expression]) -> Callable[[Any, exp.Expression], str]:
-    def render(gen: Any, e: exp.Expression) -> str:
+def _plain(cls: type[exp.Expr]) -> Callable[[Any, exp.Expr], str]:
+    def render(gen: Any, e: exp.Expr) -> str:
         args = {"this": e.this.copy()}
         if e.args.get("expression") is not None:
             args["expression"] = e.expression.copy()
@@ -218,8 +218,8 @@ class _ExplicitNulls:
 
 
 class IndexlabDuckDB(DuckDB):
-    class Generator(_ExplicitNulls, DuckDB.Generator):  # type: ignore[misc]
-        TRANSFORMS = {
+    class Generator(_ExplicitNulls, DuckDB.Generator):  # type: ignore[misc,valid-type]
+        TRANSFORMS: ClassVar[dict[type[exp.Expr], Callable[..., str]]] = {
             **DuckDB.Generator.TRANSFORMS,
             IsFinite: _call("ISFINITE"),
             IeeeDiv: _plain(exp.Div),  # DOUBLE / 0 is inf or NaN in DuckDB
@@ -233,8 +233,8 @@ class IndexlabDuckDB(DuckDB):
 
 
 class IndexlabSpark(Spark):
-    class Generator(_ExplicitNulls, Spark.Generator):  # type: ignore[misc]
-        TRANSFORMS = {
+    class Generator(_ExplicitNulls, Spark.Generator):  # type: ignore[misc,valid-type]
+        TRANSFORMS: ClassVar[dict[type[exp.Expr], Callable[..., str]]] = {
             **Spark.Generator.TRANSFORMS,
             IsFinite: _finite_by_comparison,
             IeeeDiv: _guarded_div,  # ANSI mode raises on / 0
@@ -248,8 +248,8 @@ class IndexlabSpark(Spark):
 
 
 class IndexlabPostgres(Postgres):
-    class Generator(_ExplicitNulls, Postgres.Generator):  # type: ignore[misc]
-        TRANSFORMS = {
+    class Generator(_ExplicitNulls, Postgres.Generator):  # type: ignore[misc,valid-type]
+        TRANSFORMS: ClassVar[dict[type[exp.Expr], Callable[..., str]]] = {
             **Postgres.Generator.TRANSFORMS,
             IsFinite: _finite_by_comparison,
             IeeeDiv: _guarded_div,  # raises on / 0
@@ -280,8 +280,10 @@ class SqlDialect:
     LOCF: ClassVar[str] = "locf"
     QUANTILE: ClassVar[str] = "quantile"
 
-    def sql(self, tree: exp.Expression, *, pretty: bool = True) -> str:
-        return tree.sql(dialect=self.glot, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    def sql(self, tree: exp.Expr, *, pretty: bool = True) -> str:
+        return tree.sql(
+            dialect=self.glot, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE
+        )
 
 
 DIALECTS: dict[str, SqlDialect] = {

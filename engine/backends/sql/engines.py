@@ -47,7 +47,7 @@ class Engine(Protocol):
 
     dialect: SqlDialect
 
-    def fetch(self, query: exp.Expression) -> pl.DataFrame: ...
+    def fetch(self, query: exp.Expr) -> pl.DataFrame: ...
 
     def register(self, frame: pl.DataFrame) -> Source: ...
 
@@ -68,7 +68,7 @@ class Engine(Protocol):
         ...
 
     def materialize(
-        self, query: exp.Expression, columns: Sequence[str], order: Sequence[str]
+        self, query: exp.Expr, columns: Sequence[str], order: Sequence[str]
     ) -> tuple[Source, pl.DataFrame]:
         """Keep the rows of `query` as a table of the engine (to query it again), and
         return them sorted by `order`."""
@@ -132,7 +132,7 @@ class DuckDBEngine:
     def execute(self, sql: str) -> None:
         self._run(sql)
 
-    def fetch(self, query: exp.Expression) -> pl.DataFrame:
+    def fetch(self, query: exp.Expr) -> pl.DataFrame:
         result = self._run(self.dialect.sql(query, pretty=False))
         return result.pl()  # type: ignore[no-any-return]
 
@@ -161,7 +161,7 @@ class DuckDBEngine:
         else:
             function = "read_parquet"
             options = {"union_by_name": True, "hive_partitioning": root is not None}
-        args: list[exp.Expression] = [exp.Array(expressions=[exp.Literal.string(p) for p in paths])]
+        args: list[exp.Expr] = [exp.Array(expressions=[exp.Literal.string(p) for p in paths])]
         for key, value in options.items():
             args.append(exp.EQ(this=exp.to_identifier(key), expression=_value(value)))
         src = exp.Table(this=exp.Anonymous(this=function, expressions=args))
@@ -176,7 +176,7 @@ class DuckDBEngine:
             return False
 
     def materialize(
-        self, query: exp.Expression, columns: Sequence[str], order: Sequence[str]
+        self, query: exp.Expr, columns: Sequence[str], order: Sequence[str]
     ) -> tuple[Source, pl.DataFrame]:
         name = _name("result")
         create = exp.Create(
@@ -202,14 +202,25 @@ class DuckDBEngine:
 
 
 _DUCKDB_NUMBERS = {
-    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-    "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
 }
 #: Python's codec names of the encodings DuckDB's CSV reader decodes, and DuckDB's names
 _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "iso8859-1": "latin-1"}
 
 
-def _value(value: object) -> exp.Expression:
+def _value(value: object) -> exp.Expr:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int | float):
@@ -236,7 +247,7 @@ class SparkEngine:
         self.views: list[str] = []
         self.spark = session if session is not None else _session(options)
 
-    def fetch(self, query: exp.Expression) -> pl.DataFrame:
+    def fetch(self, query: exp.Expr) -> pl.DataFrame:
         arrow = self.spark.sql(self.dialect.sql(query, pretty=False)).toArrow()
         return pl.from_arrow(arrow)  # type: ignore[return-value]
 
@@ -256,7 +267,12 @@ class SparkEngine:
         reader = self.spark.read
         if kind == "csv":
             reader = reader.options(
-                header=True, sep=delimiter, quote='"', escape='"', encoding=encoding, mode="FAILFAST"
+                header=True,
+                sep=delimiter,
+                quote='"',
+                escape='"',
+                encoding=encoding,
+                mode="FAILFAST",
             )
             df = reader.csv(list(paths))
         else:
@@ -272,7 +288,7 @@ class SparkEngine:
         return self.frame(df), frozenset(c for c, t in df.dtypes if _spark_number(t))
 
     def materialize(
-        self, query: exp.Expression, columns: Sequence[str], order: Sequence[str]
+        self, query: exp.Expr, columns: Sequence[str], order: Sequence[str]
     ) -> tuple[Source, pl.DataFrame]:
         # the rows come to the driver once and go back as a local relation: a cached
         # view of the whole query would be matched against the query plan on every use

@@ -25,7 +25,7 @@ import sympy
 from engine.backends.sql.printer import Context
 from engine.formula import ir
 
-__all__ = ["Definition", "HELPER_PREFIX", "layer"]
+__all__ = ["HELPER_PREFIX", "Definition", "layer"]
 
 HELPER_PREFIX = "__sql_w"
 #: nodes printed as window functions

@@ -85,7 +85,7 @@ class CompileError(Exception):
     """An IR node the SQL printer has no rule for: an engine bug, not a user error."""
 
 
-def to_sql(expr: sympy.Basic, ctx: Context) -> exp.Expression:
+def to_sql(expr: sympy.Basic, ctx: Context) -> exp.Expr:
     """The SQL expression of a (lowered) IR expression.
 
     >>> import sympy
@@ -101,7 +101,7 @@ def column(name: str) -> exp.Column:
     return exp.Column(this=exp.to_identifier(name, quoted=True))
 
 
-def literal(value: float) -> exp.Expression:
+def literal(value: float) -> exp.Expr:
     """A DOUBLE literal that every engine reads as exactly `value`."""
     if value != value or value in (float("inf"), float("-inf")):
         return double(repr(value).replace("inf", "Infinity").replace("nan", "NaN"))
@@ -110,7 +110,7 @@ def literal(value: float) -> exp.Expression:
     return double(repr(value))
 
 
-def key_literal(value: object) -> exp.Expression:
+def key_literal(value: object) -> exp.Expr:
     """A key value as written in a formula or a methodology (an integer or text)."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise CompileError(f"a key value must be an integer or text, not {value!r}")
@@ -129,7 +129,7 @@ def is_condition(expr: sympy.Basic) -> bool:
 
 
 @functools.singledispatch
-def _print(expr: sympy.Basic, ctx: Context) -> exp.Expression:
+def _print(expr: sympy.Basic, ctx: Context) -> exp.Expr:
     raise CompileError(f"no SQL rule for {type(expr).__name__}: {expr}")
 
 
@@ -140,7 +140,7 @@ def has_rule(node: sympy.Basic | type) -> bool:
 
 
 @_print.register
-def _(expr: sympy.Symbol, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Symbol, ctx: Context) -> exp.Expr:
     return column(expr.name)
 
 
@@ -151,21 +151,21 @@ def _(expr: sympy.Symbol, ctx: Context) -> exp.Expression:
 @_print.register(sympy.core.numbers.One)
 @_print.register(sympy.core.numbers.Zero)
 @_print.register(sympy.core.numbers.Half)
-def _(expr: sympy.Number, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Number, ctx: Context) -> exp.Expr:
     return literal(float(expr))
 
 
 @_print.register(sympy.logic.boolalg.BooleanTrue)
-def _(expr: sympy.Basic, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Basic, ctx: Context) -> exp.Expr:
     return exp.true()
 
 
 @_print.register(sympy.logic.boolalg.BooleanFalse)
-def _(expr: sympy.Basic, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Basic, ctx: Context) -> exp.Expr:
     return exp.false()
 
 
-def _paren(e: exp.Expression) -> exp.Expression:
+def _paren(e: exp.Expr) -> exp.Expr:
     """`e` in parentheses unless it is a column, a literal or a function call (sqlglot
     prints the tree as built: it adds no parentheses for precedence)."""
     atomic = isinstance(e, exp.Column | exp.Literal | exp.Cast | exp.Paren) or (
@@ -175,18 +175,18 @@ def _paren(e: exp.Expression) -> exp.Expression:
 
 
 @_print.register
-def _(expr: sympy.Add, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Add, ctx: Context) -> exp.Expr:
     # left to right, in the author's order: float addition is not associative
     terms = [_print(a, ctx) for a in expr.args]
     return functools.reduce(lambda a, b: exp.Add(this=_paren(a), expression=_paren(b)), terms)
 
 
 @_print.register
-def _(expr: sympy.Mul, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Mul, ctx: Context) -> exp.Expr:
     args = list(expr.args)
     if len(args) == 2 and args[0] == sympy.Integer(-1):
         return exp.Neg(this=_paren(_print(args[1], ctx)))
-    out: exp.Expression | None = None
+    out: exp.Expr | None = None
     for a in args:
         if isinstance(a, sympy.Pow) and a.exp == sympy.Integer(-1):
             num = out if out is not None else literal(1.0)
@@ -199,7 +199,7 @@ def _(expr: sympy.Mul, ctx: Context) -> exp.Expression:
 
 
 @_print.register
-def _(expr: sympy.Pow, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Pow, ctx: Context) -> exp.Expr:
     base, power = expr.args
     if power == sympy.Integer(-1):
         return IeeeDiv(this=literal(1.0), expression=_paren(_print(base, ctx)))
@@ -210,7 +210,7 @@ def _(expr: sympy.Pow, ctx: Context) -> exp.Expression:
 
 
 @_print.register
-def _(expr: sympy.log, ctx: Context) -> exp.Expression:
+def _(expr: sympy.log, ctx: Context) -> exp.Expr:
     arg = expr.args[0]
     if arg.is_Number:  # a constant such as log(10) in log10(x) = log(x) / log(10)
         return literal(float(sympy.log(arg).evalf()))
@@ -218,26 +218,26 @@ def _(expr: sympy.log, ctx: Context) -> exp.Expression:
 
 
 @_print.register
-def _(expr: sympy.exp, ctx: Context) -> exp.Expression:
+def _(expr: sympy.exp, ctx: Context) -> exp.Expr:
     return SafeExp(this=_print(expr.args[0], ctx))
 
 
 @_print.register
-def _(expr: sympy.Abs, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Abs, ctx: Context) -> exp.Expr:
     return exp.Abs(this=_print(expr.args[0], ctx))
 
 
-def _any_null(args: list[exp.Expression]) -> exp.Expression:
-    return functools.reduce(exp.or_, [exp.Is(this=a.copy(), expression=exp.Null()) for a in args])
+def _any_null(args: list[exp.Expr]) -> exp.Expr:
+    return exp.or_(*(exp.Is(this=a.copy(), expression=exp.Null()) for a in args))
 
 
-def _missing_if_any(args: list[exp.Expression], value: exp.Expression) -> exp.Expression:
+def _missing_if_any(args: list[exp.Expr], value: exp.Expr) -> exp.Expr:
     """`value`, or NULL when an argument is NULL (GREATEST/LEAST skip NULLs)."""
     return exp.Case(ifs=[exp.If(this=_any_null(args), true=exp.Null())], default=value)
 
 
 @_print.register
-def _(expr: sympy.Max, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Max, ctx: Context) -> exp.Expr:
     args = [_print(a, ctx) for a in expr.args]
     greatest = exp.Greatest(
         this=args[0].copy(), expressions=[a.copy() for a in args[1:]], ignore_nulls=True
@@ -246,7 +246,7 @@ def _(expr: sympy.Max, ctx: Context) -> exp.Expression:
 
 
 @_print.register
-def _(expr: sympy.Min, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Min, ctx: Context) -> exp.Expr:
     args = [_print(a, ctx) for a in expr.args]
     least = exp.Least(
         this=args[0].copy(), expressions=[a.copy() for a in args[1:]], ignore_nulls=True
@@ -254,7 +254,7 @@ def _(expr: sympy.Min, ctx: Context) -> exp.Expression:
     return _missing_if_any(args, least)
 
 
-def _when(cond: exp.Expression, value: exp.Expression) -> list[exp.If]:
+def _when(cond: exp.Expr, value: exp.Expr) -> list[exp.If]:
     """A branch that a missing condition turns missing, not into the next branch."""
     return [
         exp.If(this=exp.Is(this=cond.copy(), expression=exp.Null()), true=exp.Null()),
@@ -263,9 +263,9 @@ def _when(cond: exp.Expression, value: exp.Expression) -> list[exp.If]:
 
 
 @_print.register
-def _(expr: sympy.Piecewise, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Piecewise, ctx: Context) -> exp.Expr:
     ifs: list[exp.If] = []
-    default: exp.Expression = exp.Null()
+    default: exp.Expr = exp.Null()
     for value, cond in expr.args:
         if cond == sympy.true:
             default = _print(value, ctx)
@@ -274,11 +274,11 @@ def _(expr: sympy.Piecewise, ctx: Context) -> exp.Expression:
     return exp.Case(ifs=ifs, default=default)
 
 
-def _close(a: exp.Expression, b: exp.Expression, ctx: Context) -> exp.Expression:
+def _close(a: exp.Expr, b: exp.Expr, ctx: Context) -> exp.Expr:
     if ctx.atol == 0 and ctx.rtol == 0:
         return exp.EQ(this=a, expression=b)
     gap = exp.Abs(this=exp.Sub(this=_paren(a), expression=_paren(b.copy())))
-    bound: exp.Expression = literal(ctx.atol)
+    bound: exp.Expr = literal(ctx.atol)
     if ctx.rtol != 0:
         bound = exp.Add(
             this=bound, expression=exp.Mul(this=literal(ctx.rtol), expression=exp.Abs(this=b))
@@ -286,7 +286,7 @@ def _close(a: exp.Expression, b: exp.Expression, ctx: Context) -> exp.Expression
     return exp.LTE(this=gap, expression=bound)
 
 
-_RELATIONS: dict[type, Callable[[exp.Expression, exp.Expression, Context], exp.Expression]] = {
+_RELATIONS: dict[type, Callable[[exp.Expr, exp.Expr, Context], exp.Expr]] = {
     sympy.StrictLessThan: lambda a, b, c: exp.LT(this=a, expression=b),
     sympy.LessThan: lambda a, b, c: exp.LTE(this=a, expression=b),
     sympy.StrictGreaterThan: lambda a, b, c: exp.GT(this=a, expression=b),
@@ -297,7 +297,7 @@ _RELATIONS: dict[type, Callable[[exp.Expression, exp.Expression, Context], exp.E
 
 
 @_print.register(sympy.core.relational.Relational)
-def _(expr: sympy.core.relational.Relational, ctx: Context) -> exp.Expression:
+def _(expr: sympy.core.relational.Relational, ctx: Context) -> exp.Expr:
     rule = _RELATIONS.get(type(expr))
     if rule is None:
         raise CompileError(f"no SQL rule for relation {type(expr).__name__}")
@@ -305,17 +305,17 @@ def _(expr: sympy.core.relational.Relational, ctx: Context) -> exp.Expression:
 
 
 @_print.register
-def _(expr: sympy.And, ctx: Context) -> exp.Expression:
+def _(expr: sympy.And, ctx: Context) -> exp.Expr:
     return exp.Paren(this=exp.and_(*(_paren(_print(a, ctx)) for a in expr.args)))
 
 
 @_print.register
-def _(expr: sympy.Or, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Or, ctx: Context) -> exp.Expr:
     return exp.Paren(this=exp.or_(*(_paren(_print(a, ctx)) for a in expr.args)))
 
 
 @_print.register
-def _(expr: sympy.Not, ctx: Context) -> exp.Expression:
+def _(expr: sympy.Not, ctx: Context) -> exp.Expr:
     return exp.not_(_paren(_print(expr.args[0], ctx)))
 
 
@@ -323,7 +323,7 @@ def _(expr: sympy.Not, ctx: Context) -> exp.Expression:
 
 
 def window(
-    func: exp.Expression,
+    func: exp.Expr,
     keys: tuple[str, ...],
     order: list[exp.Ordered] | None = None,
     frame: str | None = None,
@@ -340,15 +340,15 @@ def window(
     return exp.Window(**args)
 
 
-def ordered(e: exp.Expression, *, desc: bool = False, nulls_first: bool = False) -> exp.Ordered:
+def ordered(e: exp.Expr, *, desc: bool = False, nulls_first: bool = False) -> exp.Ordered:
     return exp.Ordered(this=e, desc=desc, nulls_first=nulls_first)
 
 
-def _as_double(e: exp.Expression) -> exp.Expression:
+def _as_double(e: exp.Expr) -> exp.Expr:
     return exp.cast(e, DOUBLE)
 
 
-def _if_present(x: exp.Expression, value: exp.Expression) -> exp.Expression:
+def _if_present(x: exp.Expr, value: exp.Expr) -> exp.Expr:
     """`value` where `x` has a value, else NULL."""
     return exp.Case(
         ifs=[exp.If(this=exp.Is(this=x.copy(), expression=exp.Null()), true=exp.Null())],
@@ -356,7 +356,7 @@ def _if_present(x: exp.Expression, value: exp.Expression) -> exp.Expression:
     )
 
 
-def _mean(x: exp.Expression, keys: tuple[str, ...]) -> exp.Expression:
+def _mean(x: exp.Expr, keys: tuple[str, ...]) -> exp.Expr:
     # the sum over the count of present values, as polars; NULL over no value
     total = window(FloatSum(this=x.copy()), keys)
     count = window(exp.Count(this=x.copy()), keys)
@@ -368,12 +368,12 @@ def _mean(x: exp.Expression, keys: tuple[str, ...]) -> exp.Expression:
     )
 
 
-def _rank(expr: ir.ColRank, x: exp.Expression, keys: tuple[str, ...]) -> exp.Expression:
+def _rank(expr: ir.ColRank, x: exp.Expr, keys: tuple[str, ...]) -> exp.Expr:
     order = [ordered(x.copy(), desc=expr.descending, nulls_first=False)]
     lowest = window(exp.Rank(), keys, order)
     # the count of rows sorting before or level with this one (its ties included)
     highest = window(exp.Count(this=x.copy()), keys, order, frame="RANGE")
-    value: exp.Expression
+    value: exp.Expr
     if expr.ties == "min":
         value = lowest
     elif expr.ties == "dense":
@@ -393,7 +393,7 @@ def _rank(expr: ir.ColRank, x: exp.Expression, keys: tuple[str, ...]) -> exp.Exp
 
 
 @_print.register
-def _(expr: ir.Stat, ctx: Context) -> exp.Expression:
+def _(expr: ir.Stat, ctx: Context) -> exp.Expr:
     x = _print(expr.operand, ctx)
     keys = expr.keys
     if isinstance(expr, ir.ColMax):
@@ -427,11 +427,9 @@ def _(expr: ir.Stat, ctx: Context) -> exp.Expression:
 
 
 @_print.register
-def _(expr: ir.At, ctx: Context) -> exp.Expression:
+def _(expr: ir.At, ctx: Context) -> exp.Expr:
     fixed = expr.fixed
-    cond = functools.reduce(
-        exp.and_, [exp.EQ(this=column(k), expression=key_literal(v)) for k, v in fixed]
-    )
+    cond = exp.and_(*(exp.EQ(this=column(k), expression=key_literal(v)) for k, v in fixed))
     rest = tuple(k for k in ctx.keys if k not in dict(fixed))
     # keys are unique, so at most one row of the partition matches: MAX is its value
     picked = exp.Case(ifs=[exp.If(this=cond, true=_print(expr.args[0], ctx))])
@@ -439,21 +437,21 @@ def _(expr: ir.At, ctx: Context) -> exp.Expression:
 
 
 @_print.register
-def _(expr: ir.ClassAtLeast, ctx: Context) -> exp.Expression:
+def _(expr: ir.ClassAtLeast, ctx: Context) -> exp.Expr:
     labels = list(ctx.class_labels)
     chosen = labels[: labels.index(expr.label) + 1]
     return exp.In(this=column("class"), expressions=[exp.Literal.string(s) for s in chosen])
 
 
 @_print.register
-def _(expr: ir.IsPresent, ctx: Context) -> exp.Expression:
+def _(expr: ir.IsPresent, ctx: Context) -> exp.Expr:
     x = _print(expr.args[0], ctx)
     present = exp.not_(exp.Is(this=x, expression=exp.Null()))
     return exp.Case(ifs=[exp.If(this=present, true=literal(1.0))], default=literal(0.0))
 
 
 @_print.register
-def _(expr: ir.FillForward, ctx: Context) -> exp.Expression:
+def _(expr: ir.FillForward, ctx: Context) -> exp.Expr:
     x = _print(expr.args[0], ctx)
     order = [ordered(column(str(expr.args[2])), nulls_first=True)]
     last = exp.IgnoreNulls(this=exp.LastValue(this=x))
@@ -461,15 +459,13 @@ def _(expr: ir.FillForward, ctx: Context) -> exp.Expression:
 
 
 @_print.register
-def _(expr: ir.If, ctx: Context) -> exp.Expression:
+def _(expr: ir.If, ctx: Context) -> exp.Expr:
     cond = _print(expr.args[0], ctx)
-    return exp.Case(
-        ifs=_when(cond, _print(expr.args[1], ctx)), default=_print(expr.args[2], ctx)
-    )
+    return exp.Case(ifs=_when(cond, _print(expr.args[1], ctx)), default=_print(expr.args[2], ctx))
 
 
 @_print.register
-def _(expr: ir.MinPresent, ctx: Context) -> exp.Expression:
+def _(expr: ir.MinPresent, ctx: Context) -> exp.Expr:
     args = [_print(a, ctx) for a in expr.args]
     if len(args) == 1:
         return args[0]
@@ -477,12 +473,12 @@ def _(expr: ir.MinPresent, ctx: Context) -> exp.Expression:
 
 
 @_print.register
-def _(expr: ir.Coalesce, ctx: Context) -> exp.Expression:
+def _(expr: ir.Coalesce, ctx: Context) -> exp.Expr:
     return exp.Coalesce(this=_print(expr.args[0], ctx), expressions=[_print(expr.args[1], ctx)])
 
 
 @_print.register
-def _(expr: ir.WeightedMedian, ctx: Context) -> exp.Expression:
+def _(expr: ir.WeightedMedian, ctx: Context) -> exp.Expr:
     """The smallest member whose cumulative weight (of the members up to and level with
     it) reaches half the total; polars sorts the members and takes the first such
     position, which is the same value."""
@@ -491,7 +487,7 @@ def _(expr: ir.WeightedMedian, ctx: Context) -> exp.Expression:
     total = functools.reduce(lambda a, b: exp.Add(this=a, expression=b), [w.copy() for w in ws])
     candidates = []
     for y in ys:
-        upto = [
+        upto: list[exp.Expr] = [
             exp.Case(
                 ifs=[exp.If(this=exp.LTE(this=other.copy(), expression=y.copy()), true=w.copy())],
                 default=literal(0.0),
@@ -511,12 +507,12 @@ def _(expr: ir.WeightedMedian, ctx: Context) -> exp.Expression:
 
 
 @_print.register
-def _(expr: ir.Round, ctx: Context) -> exp.Expression:
+def _(expr: ir.Round, ctx: Context) -> exp.Expr:
     digits = int(expr.args[1])
     return _round_decimal(_print(expr.args[0], ctx), digits, str(expr.args[2]))
 
 
-def _round_decimal(x: exp.Expression, digits: int, mode: str) -> exp.Expression:
+def _round_decimal(x: exp.Expr, digits: int, mode: str) -> exp.Expr:
     """Round as polars does (:func:`engine.backends.polars.compile.round_decimal`), in
     integer arithmetic so that every engine gives the same bits.
 
@@ -535,8 +531,10 @@ def _round_decimal(x: exp.Expression, digits: int, mode: str) -> exp.Expression:
     low = exp.Floor(this=m.copy())
     frac = exp.Sub(this=m.copy(), expression=low.copy())
     low_int = exp.cast(low.copy(), BIGINT)
-    odd = exp.EQ(this=exp.Mod(this=exp.Abs(this=low_int.copy()), expression=exp.Literal.number(2)),
-                 expression=exp.Literal.number(1))
+    odd = exp.EQ(
+        this=exp.Mod(this=exp.Abs(this=low_int.copy()), expression=exp.Literal.number(2)),
+        expression=exp.Literal.number(1),
+    )
     up = exp.or_(
         exp.GT(this=frac.copy(), expression=literal(0.5)),
         exp.and_(exp.EQ(this=frac.copy(), expression=literal(0.5)), odd),
@@ -550,7 +548,7 @@ def _round_decimal(x: exp.Expression, digits: int, mode: str) -> exp.Expression:
     q = 10 ** (12 - digits)
     magnitude = exp.Abs(this=exp.Paren(this=big_m))
     if mode == "half_up":
-        r: exp.Expression = exp.IntDiv(
+        r: exp.Expr = exp.IntDiv(
             this=exp.Paren(this=exp.Add(this=magnitude, expression=exp.Literal.number(q // 2))),
             expression=exp.Literal.number(q),
         )
@@ -594,6 +592,6 @@ def _round_decimal(x: exp.Expression, digits: int, mode: str) -> exp.Expression:
     )
 
 
-def sql_text(tree: exp.Expression, dialect: type[sqlglot.Dialect]) -> str:
+def sql_text(tree: exp.Expr, dialect: type[sqlglot.Dialect]) -> str:
     """Print an expression in `dialect` (tests and messages)."""
     return tree.sql(dialect=dialect)

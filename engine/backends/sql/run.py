@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import polars as pl
 from sqlglot import exp
 
-from engine.backends.sql.audit import Base, audit
 from engine.backends.sql import datachecks
+from engine.backends.sql.audit import Base, audit
 from engine.backends.sql.datachecks import check_inputs
 from engine.backends.sql.engines import Engine
 from engine.backends.sql.printer import column, is_condition
@@ -88,9 +88,7 @@ def _typed(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def compute(
-    plan: Plan, engine: Engine, data: SqlData, *, checked: bool = False
-) -> Computed_:
+def compute(plan: Plan, engine: Engine, data: SqlData, *, checked: bool = False) -> Computed_:
     """Every unit-level column (fetched, sorted by key) and the statement; when
     `checked`, also the result as a table of the engine and, per period, the input
     counts and the audit summary (one query over that table).
@@ -154,9 +152,7 @@ def _base(source: Source) -> Base:
     return Base(chain, rel)
 
 
-def execute(
-    plan: Plan, engine: Engine, data: SqlData, *, keep_detail: bool = False
-) -> Computed:
+def execute(plan: Plan, engine: Engine, data: SqlData, *, keep_detail: bool = False) -> Computed:
     """Run `plan` on the engine: check, compute, audit, evaluate the checks, report."""
     m = plan.methodology
     if any(g.weighting == "pca" for g in m.groups):
@@ -180,9 +176,7 @@ def execute(
     summary = combine(done.by_period, done.aggregates)
     if m.layout.period:
         summary["periods"] = frame[m.layout.period].unique(maintain_order=True).to_list()
-    detail_base = (
-        Base(statement.chain, statement.detail) if statement.detail is not None else None
-    )
+    detail_base = Base(statement.chain, statement.detail) if statement.detail is not None else None
     audit(plan, engine.fetch, summary, result, detail_base)
     checks = evaluate_checks(plan, frame, summary)
     warnings += missing_index_warnings(plan, frame)
@@ -212,4 +206,3 @@ def execute(
 def sources(engine: Engine, frames: Sequence[pl.DataFrame | None]) -> list[Source | None]:
     """polars frames (read by indexlab's reader) as input relations of the engine."""
     return [engine.register(f) if f is not None else None for f in frames]
-

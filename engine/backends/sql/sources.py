@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import functools
 import glob
 import io
 import os
@@ -101,7 +100,11 @@ def _expand(path: str) -> list[str]:
     return [path]
 
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def _csv_header(path: str, options: ReadOptions) -> tuple[tuple[str, ...], str, str]:
@@ -153,9 +156,9 @@ def _native(engine: Engine, items: Sequence[Any], options: ReadOptions) -> bool:
         for f in _expand(str(item)):
             if not f.lower().endswith(NATIVE):
                 return False
-            if f.lower().endswith(CSV) and os.path.isfile(f):
-                if not engine.reads_encoding(_csv_header(f, options)[2]):
-                    return False
+            csv_file = f.lower().endswith(CSV) and os.path.isfile(f)
+            if csv_file and not engine.reads_encoding(_csv_header(f, options)[2]):
+                return False
     return True
 
 
@@ -185,42 +188,42 @@ def _group(paths: Sequence[str], options: ReadOptions) -> list[Files]:
 # -- cells -------------------------------------------------------------------------------
 
 
-def _text(e: exp.Expression) -> exp.Expression:
+def _text(e: exp.Expr) -> exp.Expr:
     return exp.Trim(this=exp.cast(e, VARCHAR))
 
 
-def _flag(cond: exp.Expression) -> exp.Expression:
+def _flag(cond: exp.Expr) -> exp.Expr:
     return exp.Case(
         ifs=[exp.If(this=cond, true=exp.Literal.number(1))], default=exp.Literal.number(0)
     )
 
 
-def _absent(s: exp.Expression, tokens: tuple[str, ...]) -> exp.Expression:
+def _absent(s: exp.Expr, tokens: tuple[str, ...]) -> exp.Expr:
     return exp.or_(
         exp.Is(this=s.copy(), expression=exp.Null()),
         exp.In(this=s.copy(), expressions=[exp.Literal.string(t) for t in tokens]),
     )
 
 
-def _replace(s: exp.Expression, old: str, new: str) -> exp.Expression:
+def _replace(s: exp.Expr, old: str, new: str) -> exp.Expr:
     return exp.Anonymous(
         this="REPLACE", expressions=[s, exp.Literal.string(old), exp.Literal.string(new)]
     )
 
 
-def _matches(s: exp.Expression, pattern: str) -> exp.Expression:
+def _matches(s: exp.Expr, pattern: str) -> exp.Expr:
     return exp.RegexpLike(this=s, expression=exp.Literal.string(pattern))
 
 
 def _number(
-    token: exp.Expression, options: ReadOptions, tokens: tuple[str, ...]
-) -> tuple[exp.Expression, exp.Expression]:
+    token: exp.Expr, options: ReadOptions, tokens: tuple[str, ...]
+) -> tuple[exp.Expr, exp.Expr]:
     """(value, bad) of a text cell, parsed as indexlab's reader parses numbers."""
     s = _text(token)
     missing = _absent(s, tokens)
     if options.accepts_unicode_minus:
         s = _replace(s, "\u2212", "-")
-    ok: exp.Expression = exp.true()
+    ok: exp.Expr = exp.true()
     if options.thousands is not None:
         seps = SPACES if options.thousands == " " else (options.thousands,)
         group = "[" + "".join(re.escape(c) for c in seps) + "]"
@@ -233,7 +236,10 @@ def _number(
         ok = exp.and_(ok, exp.not_(_matches(s.copy(), r"\.")))
         s = _replace(s, ",", ".")
     # only plain decimal numbers: engines would also read '0x1A', '1_000' or 'Infinity'
-    shape = _matches(s.copy(), r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?(nan|NaN|NAN|inf|Inf|INF|infinity|Infinity)$")
+    shape = _matches(
+        s.copy(),
+        r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?(nan|NaN|NAN|inf|Inf|INF|infinity|Infinity)$",
+    )
     usable = exp.and_(exp.Paren(this=ok), shape, exp.not_(exp.Paren(this=missing)))
     value = exp.Case(ifs=[exp.If(this=usable, true=exp.TryCast(this=s, to=DOUBLE))])
     bad = exp.and_(
@@ -242,7 +248,7 @@ def _number(
     return value, bad
 
 
-def _finite(value: exp.Expression) -> exp.Expression:
+def _finite(value: exp.Expr) -> exp.Expr:
     """A missing value, or one between -inf and inf (NaN sorts above inf everywhere)."""
     inside = exp.and_(
         exp.GT(this=value.copy(), expression=double("-Infinity")),
@@ -278,23 +284,25 @@ def _typed(
     tokens: tuple[str, ...],
 ) -> tuple[_Typed, list[Diagnostic]]:
     """Check one group's cells with one grouped query; its rows, and any warnings."""
-    values: dict[str, exp.Expression] = {}
-    bads: dict[str, exp.Expression] = {}
+    values: dict[str, exp.Expr] = {}
+    bads: dict[str, exp.Expr] = {}
     for name in numeric:
         if name in numbers:
             values[name] = exp.cast(column(name), DOUBLE)
         else:
             values[name], bads[name] = _number(column(name), options, tokens)
-    inner: list[exp.Expression] = [exp.alias_(_text(column(k)), k, quoted=True) for k in keys]
+    inner: list[exp.Expr] = [exp.alias_(_text(column(k)), k, quoted=True) for k in keys]
     inner.append(exp.alias_(exp.Count(this=exp.Star()), "__n"))
-    spaced = [exp.NEQ(this=exp.cast(column(k), VARCHAR), expression=_text(column(k))) for k in keys]
+    spaced: list[exp.Expr] = [
+        exp.NEQ(this=exp.cast(column(k), VARCHAR), expression=_text(column(k))) for k in keys
+    ]
     for k, cond in zip(keys, spaced):
         inner.append(exp.alias_(exp.Max(this=_flag(cond)), f"spaced:{k}", quoted=True))
-    cells = [(f"bad:{n}", b) for n, b in bads.items()]
+    cells: list[tuple[str, exp.Expr]] = [(f"bad:{n}", b) for n, b in bads.items()]
     cells += [(f"odd:{n}", exp.not_(_finite(v.copy()))) for n, v in values.items()]
     for name, cond in cells:
         inner.append(exp.alias_(exp.Sum(this=_flag(cond)), name, quoted=True))
-    outer: list[exp.Expression] = [
+    outer: list[exp.Expr] = [
         exp.alias_(exp.Sum(this=column("__n")), "rows"),
         exp.alias_(exp.Max(this=column("__n")), "most"),
     ]
@@ -305,7 +313,11 @@ def _typed(
         )
         outer.append(
             exp.alias_(
-                exp.Sum(this=exp.Case(ifs=[exp.If(this=empty, true=column("__n"))], default=exp.Literal.number(0))),
+                exp.Sum(
+                    this=exp.Case(
+                        ifs=[exp.If(this=empty, true=column("__n"))], default=exp.Literal.number(0)
+                    )
+                ),
                 f"empty:{k}",
                 quoted=True,
             )
@@ -322,34 +334,97 @@ def _typed(
     counts = engine.fetch(exp.select(*outer).from_(sub)).row(0, named=True)
     problems, warnings = [], []
     if not counts["rows"]:
-        problems.append(Diagnostic(Code.DATA_FILE, "has a header but no data rows", Location(location)))
+        problems.append(
+            Diagnostic(Code.DATA_FILE, "has a header but no data rows", Location(location))
+        )
     for k in keys:
         if counts[f"empty:{k}"]:
             n = counts[f"empty:{k}"]
             problems.append(
-                Diagnostic(Code.MISSING_KEY, f"key column '{k}' is empty in {n} rows of {where}", Location(location))
+                Diagnostic(
+                    Code.MISSING_KEY,
+                    f"key column '{k}' is empty in {n} rows of {where}",
+                    Location(location),
+                )
             )
         if counts[f"control:{k}"]:
             bad = _matches(_text(column(k)), CONTROL)
-            problems.append(_cells(engine, raw, keys, k, bad, "has control characters (tab, newline, …)", Code.MISSING_KEY, where, location))
+            problems.append(
+                _cells(
+                    engine,
+                    raw,
+                    keys,
+                    k,
+                    bad,
+                    "has control characters (tab, newline, …)",
+                    Code.MISSING_KEY,
+                    where,
+                    location,
+                )
+            )
         if counts[f"spaced:{k}"]:
             cond = exp.NEQ(this=exp.cast(column(k), VARCHAR), expression=_text(column(k)))
-            d = _cells(engine, raw, keys, k, cond, "has spaces around values, trimmed", Code.ID_SPACES, where, location)
-            warnings.append(Diagnostic(d.code, d.message, d.location, severity=Severity.WARNING, hint="to keep them (two different ids), read with id_spaces='keep' (indexlab's reader)"))
+            d = _cells(
+                engine,
+                raw,
+                keys,
+                k,
+                cond,
+                "has spaces around values, trimmed",
+                Code.ID_SPACES,
+                where,
+                location,
+            )
+            warnings.append(
+                Diagnostic(
+                    d.code,
+                    d.message,
+                    d.location,
+                    severity=Severity.WARNING,
+                    hint="to keep them (two different ids), read with id_spaces='keep' "
+                    "(indexlab's reader)",
+                )
+            )
     for name, bad in bads.items():
         if counts[f"bad:{name}"]:
-            problems.append(_cells(engine, raw, keys, name, bad, "has text where a number is expected", Code.NOT_NUMERIC, where, location))
+            problems.append(
+                _cells(
+                    engine,
+                    raw,
+                    keys,
+                    name,
+                    bad,
+                    "has text where a number is expected",
+                    Code.NOT_NUMERIC,
+                    where,
+                    location,
+                )
+            )
     for name, value in values.items():
         if counts[f"odd:{name}"]:
             odd = exp.not_(_finite(value.copy()))
-            problems.append(_cells(engine, raw, keys, name, odd, "has NaN or infinite values", Code.NOT_FINITE, where, location))
+            problems.append(
+                _cells(
+                    engine,
+                    raw,
+                    keys,
+                    name,
+                    odd,
+                    "has NaN or infinite values",
+                    Code.NOT_FINITE,
+                    where,
+                    location,
+                )
+            )
     if problems:
         raise DataError(problems)
-    cols: list[exp.Expression] = [exp.alias_(_text(column(k)), k, quoted=True) for k in keys]
+    cols: list[exp.Expr] = [exp.alias_(_text(column(k)), k, quoted=True) for k in keys]
     for name in text:
-        s = _text(column(name))
-        label = exp.Case(ifs=[exp.If(this=_absent(s, tokens), true=exp.Null())], default=s.copy())
-        cols.append(exp.alias_(label, name, quoted=True))
+        cell = _text(column(name))
+        kept = exp.Case(
+            ifs=[exp.If(this=_absent(cell, tokens), true=exp.Null())], default=cell.copy()
+        )
+        cols.append(exp.alias_(kept, name, quoted=True))
     cols += [exp.alias_(v, n, quoted=True) for n, v in values.items()]
     typed = _Typed(
         where,
@@ -368,7 +443,7 @@ def _cells(
     raw: Source,
     keys: Sequence[str],
     name: str,
-    bad: exp.Expression,
+    bad: exp.Expr,
     what: str,
     code: Code,
     where: str,
@@ -406,7 +481,7 @@ def _cells(
 
 def _keyed(t: _Typed, keys: Sequence[str], integer: set[str], whole: set[str]) -> Source:
     """The rows with keys typed: integer keys as BIGINT (whole-float periods too)."""
-    cols: list[exp.Expression] = []
+    cols: list[exp.Expr] = []
     for c in t.columns:
         if c in integer:
             cols.append(exp.alias_(exp.cast(column(c), BIGINT), c, quoted=True))
@@ -416,7 +491,9 @@ def _keyed(t: _Typed, keys: Sequence[str], integer: set[str], whole: set[str]) -
             cols.append(column(c))
     inner = exp.Subquery(this=t.select, alias=exp.TableAlias(this=exp.to_identifier("cells")))
     select = exp.select(*cols).from_(inner)
-    return Source(exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("typed"))), t.columns)
+    return Source(
+        exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("typed"))), t.columns
+    )
 
 
 def _duplicates(engine: Engine, t: _Typed, src: Source, keys: Sequence[str]) -> list[Diagnostic]:
@@ -441,15 +518,17 @@ def _duplicates(engine: Engine, t: _Typed, src: Source, keys: Sequence[str]) -> 
 
 
 def _q(name: str, alias: str) -> exp.Column:
-    return exp.Column(this=exp.to_identifier(name, quoted=True), table=exp.to_identifier(alias, quoted=True))
+    return exp.Column(
+        this=exp.to_identifier(name, quoted=True), table=exp.to_identifier(alias, quoted=True)
+    )
 
 
 def _join(parts: list[Source], keys: Sequence[str]) -> Source:
     """Sources with different columns, full-joined on the keys."""
     joined = parts[0]
     for part in parts[1:]:
-        on = functools.reduce(exp.and_, [_q(k, "a").eq(_q(k, "b")) for k in keys])
-        cols: list[exp.Expression] = [
+        on = exp.and_(*(_q(k, "a").eq(_q(k, "b")) for k in keys))
+        cols: list[exp.Expr] = [
             exp.alias_(exp.Coalesce(this=_q(k, "a"), expressions=[_q(k, "b")]), k, quoted=True)
             for k in keys
         ]
@@ -486,7 +565,8 @@ def _combine(
                 problems.append(
                     Diagnostic(
                         Code.MISSING_COLUMN,
-                        f"key column '{k}' is missing from {where} (columns present: {', '.join(header)})",
+                        f"key column '{k}' is missing from {where} "
+                        f"(columns present: {', '.join(header)})",
                         Location(location),
                     )
                 )
@@ -495,23 +575,44 @@ def _combine(
         if name not in everywhere:
             names = ", ".join(p[2] for p in pieces)
             problems.append(
-                Diagnostic(Code.MISSING_COLUMN, f"column '{name}' is missing from {names}", Location(pieces[0][3]))
+                Diagnostic(
+                    Code.MISSING_COLUMN,
+                    f"column '{name}' is missing from {names}",
+                    Location(pieces[0][3]),
+                )
             )
     if problems:
         raise DataError(problems)
     typed, warnings = [], []
     for raw, numbers, where, location, header in pieces:
         t, w = _typed(
-            engine, raw, numbers, where, location, keys,
-            [c for c in numeric if c in header], [c for c in text if c in header], options, tokens,
+            engine,
+            raw,
+            numbers,
+            where,
+            location,
+            keys,
+            [c for c in numeric if c in header],
+            [c for c in text if c in header],
+            options,
+            tokens,
         )
         typed.append(t)
         warnings += w
     integer = {k for k in keys if all(t.integer[k] for t in typed)}
     period = m.layout.period
-    whole = {k for k in keys if k == period and k not in integer and all(t.whole[k] or t.integer[k] for t in typed)}
+    whole = {
+        k
+        for k in keys
+        if k == period and k not in integer and all(t.whole[k] or t.integer[k] for t in typed)
+    }
     parts = [_keyed(t, keys, integer, whole) for t in typed]
-    dupes = [d for t, part in zip(typed, parts) if t.duplicated for d in _duplicates(engine, t, part, keys)]
+    dupes = [
+        d
+        for t, part in zip(typed, parts)
+        if t.duplicated
+        for d in _duplicates(engine, t, part, keys)
+    ]
     if dupes:
         raise DataError(dupes)
     return _join(parts, keys), warnings
@@ -576,12 +677,20 @@ def read_sources(
     labels = m.layout.labels
     if detail_groups:
         detail, w = _combine(
-            engine, m, pieces(detail_groups), m.layout.detail_keys, detail_inputs,
-            labels if not unit_groups else (), opts, tokens,
+            engine,
+            m,
+            pieces(detail_groups),
+            m.layout.detail_keys,
+            detail_inputs,
+            labels if not unit_groups else (),
+            opts,
+            tokens,
         )
         warnings += w
     if unit_groups:
-        units, w = _combine(engine, m, pieces(unit_groups), m.layout.keys, unit_inputs, labels, opts, tokens)
+        units, w = _combine(
+            engine, m, pieces(unit_groups), m.layout.keys, unit_inputs, labels, opts, tokens
+        )
         warnings += w
     return SqlData(units, detail, tuple(warnings) + notes)
 
@@ -597,8 +706,14 @@ def table_source(m: Methodology, engine: Engine, table: Any) -> SqlData:
     keys = m.layout.detail_keys if on_detail else m.layout.keys
     name = f"<{type(table).__name__}>"
     source, warnings = _combine(
-        engine, m, [(raw, numbers, name, name, header)], keys, numeric, m.layout.labels,
-        ReadOptions(), _tokens(m, ReadOptions()),
+        engine,
+        m,
+        [(raw, numbers, name, name, header)],
+        keys,
+        numeric,
+        m.layout.labels,
+        ReadOptions(),
+        _tokens(m, ReadOptions()),
     )
     if on_detail:
         return SqlData(None, source, tuple(warnings) + notes)

@@ -20,13 +20,13 @@ by the keys.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sympy
 from sqlglot import exp
 
+from engine.backends.sql.dialects import QuantileCont
 from engine.backends.sql.lower import HELPER_PREFIX, Definition, layer
 from engine.backends.sql.printer import (
     BIGINT,
@@ -40,7 +40,6 @@ from engine.backends.sql.printer import (
     to_sql,
     window,
 )
-from engine.backends.sql.dialects import QuantileCont
 from engine.format.model import ClassScheme, Methodology
 from engine.formula import grain
 from engine.plan import Phase, Plan, Step, StepKind
@@ -71,7 +70,7 @@ def _qualified(name: str, alias: str) -> exp.Column:
     )
 
 
-def _alias(e: exp.Expression, name: str) -> exp.Alias:
+def _alias(e: exp.Expr, name: str) -> exp.Expr:
     return exp.alias_(e, exp.to_identifier(name, quoted=True))
 
 
@@ -79,7 +78,7 @@ def _alias(e: exp.Expression, name: str) -> exp.Alias:
 class Source:
     """An input relation: a table reference (or subquery) and the columns it has."""
 
-    table: exp.Expression
+    table: exp.Expr
     columns: tuple[str, ...]
 
 
@@ -99,10 +98,10 @@ class Relation:
 class Chain:
     """Common table expressions, in order, built one after another."""
 
-    ctes: list[tuple[str, exp.Expression]] = field(default_factory=list)
+    ctes: list[tuple[str, exp.Expr]] = field(default_factory=list)
     helpers: int = 0
 
-    def add(self, name: str, select: exp.Expression, columns: Sequence[str]) -> Relation:
+    def add(self, name: str, select: exp.Expr, columns: Sequence[str]) -> Relation:
         self.ctes.append((name, select))
         return Relation(name, tuple(columns))
 
@@ -119,10 +118,10 @@ class Chain:
     def select(
         self,
         rel: Relation | str,
-        columns: Sequence[exp.Expression],
+        columns: Sequence[exp.Expr],
         *,
         order: Sequence[str] = (),
-        where: exp.Expression | None = None,
+        where: exp.Expr | None = None,
     ) -> exp.Select:
         """``WITH <every CTE up to rel> SELECT columns FROM rel``."""
         name = rel if isinstance(rel, str) else rel.name
@@ -140,7 +139,7 @@ class Chain:
         return Chain(list(self.ctes), self.helpers)
 
 
-def _define(d: Definition) -> exp.Expression:
+def _define(d: Definition) -> exp.Expr:
     value = to_sql(d.expr, d.ctx)
     if d.periods:
         period = d.ctx.period
@@ -172,7 +171,7 @@ class Statement:
         )
 
 
-def output_column(plan: Plan, name: str) -> exp.Expression:
+def output_column(plan: Plan, name: str) -> exp.Expr:
     """A result column as written out (the rank is an integer unless ties are averaged)."""
     m = plan.methodology
     if name == "rank" and m.index is not None and m.ranking.ties != "average":
@@ -212,7 +211,7 @@ def _base(m: Methodology, source: Source, grain_name: str) -> tuple[exp.Select, 
     """Keys, labels and inputs of one grain; numbers as DOUBLE, absent optional inputs NULL."""
     keys = m.layout.detail_keys if grain_name == grain.DETAIL else m.layout.keys
     labels = [lab for lab in m.layout.labels if lab in source.columns]
-    columns: list[exp.Expression] = [column(k) for k in keys] + [column(lab) for lab in labels]
+    columns: list[exp.Expr] = [*(column(k) for k in keys), *(column(lab) for lab in labels)]
     names = list(keys) + labels
     for i in m.inputs:
         if i.grain != grain_name:
@@ -236,7 +235,7 @@ def build_statement(
     units: Source | None,
     detail: Source | None = None,
     *,
-    partials: Sequence[tuple[str, exp.Expression]] = (),
+    partials: Sequence[tuple[str, exp.Expr]] = (),
     row_checks: Sequence[Definition] = (),
 ) -> Statement:
     """The query computing every column of `plan` from the input relations.
@@ -273,20 +272,23 @@ def build_statement(
         drel = detail_input = chain.add("detail_input", select, names)
         if rel is not None:
             extra = [c for c in rel.columns if c not in drel.columns]
-            on = functools.reduce(
-                exp.and_, [_qualified(k, "d").eq(_qualified(k, "u")) for k in keys]
-            )
+            on = exp.and_(*(_qualified(k, "d").eq(_qualified(k, "u")) for k in keys))
             joined = (
                 exp.select(_star("d"), *(_qualified(c, "u") for c in extra))
-                .from_(exp.alias_(table(drel.name), exp.to_identifier("d", quoted=True), table=True))
-                .join(exp.alias_(table(rel.name), exp.to_identifier("u", quoted=True), table=True),
-                      on=on, join_type="left")
+                .from_(
+                    exp.alias_(table(drel.name), exp.to_identifier("d", quoted=True), table=True)
+                )
+                .join(
+                    exp.alias_(table(rel.name), exp.to_identifier("u", quoted=True), table=True),
+                    on=on,
+                    join_type="left",
+                )
             )
             drel = chain.add("detail", joined, drel.columns + tuple(extra))
         detail_rel = chain.define(drel, _definitions(plan, plan.detail) + list(row_checks), "d")
-        collapse = [
-            _alias(_collapse(plan.steps[c].expr, c), c) for c in plan.collapse
-        ] + [_alias(agg, name) for name, agg in partials]
+        collapse = [_alias(_collapse(plan.steps[c].expr, c), c) for c in plan.collapse] + [
+            _alias(agg, name) for name, agg in partials
+        ]
         names = keys + list(plan.collapse) + [name for name, _ in partials]
         grouped = (
             exp.select(*(column(k) for k in keys), *collapse)
@@ -297,13 +299,9 @@ def build_statement(
         if rel is None:
             rel = crel
         else:
-            on = functools.reduce(
-                exp.and_, [_qualified(k, "u").eq(_qualified(k, "c")) for k in keys]
-            )
-            merged = [
-                _alias(
-                    exp.Coalesce(this=_qualified(k, "u"), expressions=[_qualified(k, "c")]), k
-                )
+            on = exp.and_(*(_qualified(k, "u").eq(_qualified(k, "c")) for k in keys))
+            merged: list[exp.Expr] = [
+                _alias(exp.Coalesce(this=_qualified(k, "u"), expressions=[_qualified(k, "c")]), k)
                 for k in keys
             ]
             merged += [_qualified(c, "u") for c in rel.columns if c not in keys]
@@ -311,8 +309,11 @@ def build_statement(
             full = (
                 exp.select(*merged)
                 .from_(exp.alias_(table(rel.name), exp.to_identifier("u", quoted=True), table=True))
-                .join(exp.alias_(table(crel.name), exp.to_identifier("c", quoted=True), table=True),
-                      on=on, join_type="full")
+                .join(
+                    exp.alias_(table(crel.name), exp.to_identifier("c", quoted=True), table=True),
+                    on=on,
+                    join_type="full",
+                )
             )
             rel = chain.add(
                 "joined", full, rel.columns + tuple(c for c in crel.columns if c not in keys)
@@ -333,7 +334,7 @@ def _star(alias: str) -> exp.Column:
     return exp.Column(this=exp.Star(), table=exp.to_identifier(alias, quoted=True))
 
 
-def _collapse(expr: sympy.Basic, name: str) -> exp.Expression:
+def _collapse(expr: sympy.Basic, name: str) -> exp.Expr:
     """The one value of a unit-level column over the unit's detail rows (all equal)."""
     if not is_condition(expr):
         return exp.Max(this=column(name))
@@ -346,7 +347,7 @@ def _collapse(expr: sympy.Basic, name: str) -> exp.Expression:
     return exp.EQ(this=exp.Max(this=as_number), expression=exp.Literal.number(1))
 
 
-def _classes(scheme: ClassScheme, m: Methodology) -> list[tuple[str, exp.Expression]]:
+def _classes(scheme: ClassScheme, m: Methodology) -> list[tuple[str, exp.Expr]]:
     value = column("index")
     if scheme.quantiles:
         return [("class", _quantile_classes(scheme, m))]
@@ -359,13 +360,13 @@ def _classes(scheme: ClassScheme, m: Methodology) -> list[tuple[str, exp.Express
     # a value on a break belongs to the band it opens (closed lower) or closes (upper)
     if scheme.closed == "lower":
         breaks = [b.lower - tol for b in ascending[1:]]
-        above = [exp.GTE(this=value.copy(), expression=literal(b)) for b in breaks]
+        above: list[exp.Expr] = [exp.GTE(this=value.copy(), expression=literal(b)) for b in breaks]
     else:
         breaks = [b.upper + tol for b in ascending[:-1]]
         above = [exp.GT(this=value.copy(), expression=literal(b)) for b in breaks]
 
-    def pick(values: list[str | None]) -> exp.Expression:
-        def lit(v: str | None) -> exp.Expression:
+    def pick(values: list[str | None]) -> exp.Expr:
+        def lit(v: str | None) -> exp.Expr:
             return exp.Null() if v is None else exp.Literal.string(v)
 
         ifs = [exp.If(this=exp.not_(exp.Paren(this=inside.copy())), true=exp.Null())]
@@ -378,11 +379,13 @@ def _classes(scheme: ClassScheme, m: Methodology) -> list[tuple[str, exp.Express
     out = [("class", pick([b.label for b in ascending]))]
     if scheme.groups:
         names = dict(scheme.groups)
-        out.append(("class_group", pick([names.get(b.group) if b.group else None for b in ascending])))
+        out.append(
+            ("class_group", pick([names.get(b.group) if b.group else None for b in ascending]))
+        )
     return out
 
 
-def _quantile_classes(scheme: ClassScheme, m: Methodology) -> exp.Expression:
+def _quantile_classes(scheme: ClassScheme, m: Methodology) -> exp.Expr:
     """k labels from the top: the j/k quantiles of the index within the period cut the
     classes; a value on a cut goes to the upper class."""
     labels = scheme.quantiles
@@ -392,7 +395,9 @@ def _quantile_classes(scheme: ClassScheme, m: Methodology) -> exp.Expression:
     ifs = [exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null())]
     for label, j in zip(labels, range(k - 1, 0, -1)):
         cut = window(QuantileCont(this=value.copy(), quantile=literal(j / k)), keys)
-        ifs.append(exp.If(this=exp.GTE(this=value.copy(), expression=cut), true=exp.Literal.string(label)))
+        ifs.append(
+            exp.If(this=exp.GTE(this=value.copy(), expression=cut), true=exp.Literal.string(label))
+        )
     return exp.Case(ifs=ifs, default=exp.Literal.string(labels[-1]))
 
 

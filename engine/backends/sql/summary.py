@@ -33,9 +33,9 @@ import polars as pl
 import sympy
 from sqlglot import exp
 
+from engine.backends.sql.dialects import IsFinite
 from engine.backends.sql.lower import Definition
 from engine.backends.sql.printer import column, is_condition, key_literal
-from engine.backends.sql.dialects import IsFinite
 from engine.backends.sql.statements import HIDDEN, step_context
 from engine.formula import ir
 from engine.plan import Phase, Plan, Step, StepKind
@@ -48,8 +48,8 @@ __all__ = [
     "detail_partials",
     "detail_row_checks",
     "holds",
-    "requirement",
     "may_be_missing",
+    "requirement",
     "row_checks",
     "unit_summary",
 ]
@@ -99,7 +99,7 @@ def row_checks(plan: Plan, steps: list[Step]) -> list[Definition]:
     ]
 
 
-def holds(name: str) -> exp.Expression:
+def holds(name: str) -> exp.Expr:
     """A declared domain holds in a row (where it is undefined, it counts as holding)."""
     return exp.Coalesce(this=column(name), expressions=[exp.true()])
 
@@ -108,18 +108,18 @@ def detail_row_checks(plan: Plan) -> list[Definition]:
     return row_checks(plan, audited(plan, True))
 
 
-def _flag(cond: exp.Expression) -> exp.Expression:
+def _flag(cond: exp.Expr) -> exp.Expr:
     """1 where `cond` holds, else 0 (never NULL)."""
-    return exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+    return exp.Case(
+        ifs=[exp.If(this=cond, true=exp.Literal.number(1))], default=exp.Literal.number(0)
+    )
 
 
-def _present(plan: Plan, step: Step, columns: set[str] | None) -> exp.Expression:
+def _present(plan: Plan, step: Step, columns: set[str] | None) -> exp.Expr:
     """Whether everything `step` reads is present (and the row is in its periods);
     `columns` limits the names read to those present (None: all are)."""
     reads = sorted(c for c in ir.free_names(step.expr) if columns is None or c in columns)
-    parts: list[exp.Expression] = [
-        exp.not_(exp.Is(this=column(c), expression=exp.Null())) for c in reads
-    ]
+    parts: list[exp.Expr] = [exp.not_(exp.Is(this=column(c), expression=exp.Null())) for c in reads]
     if step.periods:
         period = plan.methodology.layout.period
         assert period is not None
@@ -131,16 +131,16 @@ def _present(plan: Plan, step: Step, columns: set[str] | None) -> exp.Expression
 
 def _row_aggregates(
     plan: Plan, steps: list[Step], columns: set[str] | None, has_domain: bool
-) -> list[tuple[str, exp.Expression]]:
+) -> list[tuple[str, exp.Expr]]:
     """finite, domain, nulls:<c>, missing:<c> as aggregates over rows."""
     if not steps:
         return []
     required = sum(1 for s in steps if s.requires is not None)
-    domain: exp.Expression = exp.Literal.number(1)
+    domain: exp.Expr = exp.Literal.number(1)
     if has_domain and required:
         every = functools.reduce(exp.and_, [holds(requirement(i)) for i in range(required)])
         domain = exp.Min(this=_flag(every))
-    out: list[tuple[str, exp.Expression]] = [
+    out: list[tuple[str, exp.Expr]] = [
         ("finite", exp.Min(this=_flag(IsFinite(this=column(SUM))))),
         ("domain", domain),
     ]
@@ -153,7 +153,7 @@ def _row_aggregates(
     return out
 
 
-def detail_partials(plan: Plan, columns: set[str] | None) -> list[tuple[str, exp.Expression]]:
+def detail_partials(plan: Plan, columns: set[str] | None) -> list[tuple[str, exp.Expr]]:
     """The detail rows' summary, one aggregate per unit and period (see the module)."""
     steps = audited(plan, True)
     has_domain = any(s.requires is not None for s in steps)
@@ -161,7 +161,7 @@ def detail_partials(plan: Plan, columns: set[str] | None) -> list[tuple[str, exp
 
 
 #: an aggregate over the result rows of one period, and how periods combine
-Aggregate = tuple[str, exp.Expression, str]
+Aggregate = tuple[str, exp.Expr, str]
 _COMBINE = {"finite": "min", "domain": "min", "nulls": "sum", "missing": "max"}
 
 
