@@ -196,7 +196,7 @@ class DuckDBEngine:
             self.con = None
             return
         for name in self.temporary:
-            drop = exp.Drop(this=table(name), kind="TABLE", exists=True)
+            drop = exp.Drop(tables=[table(name)], kind="TABLE", exists=True)
             self.execute(self.dialect.sql(drop, pretty=False))
         self.temporary = []
 
