@@ -124,3 +124,21 @@ def test_a_table_of_the_wrong_engine_is_a_usage_error() -> None:
     relation = duckdb.connect().sql(f"SELECT * FROM read_csv('{HDI_DATA}')")
     with pytest.raises(Exception, match="cannot run on the spark engine"):
         api.run(HDI, relation, engine="spark")
+
+
+def test_headers_mapped_by_data_columns(tmp_path: Path) -> None:
+    """data.columns names a header that is not a valid name; the engines read it too."""
+    methodology = tmp_path / "m.yaml"
+    methodology.write_text(
+        "indexlab: 1\nid: t\ntitle: t\n"
+        "data:\n  unit: region\n  period: year\n  columns: {gdp: 'GDP, bn $'}\n"
+        "inputs: {gdp: {}}\nindicators:\n  a: {formula: gdp}\n"
+        "normalisation: {default: {method: leader_share}}\nindex: {formula: a}\n",
+        encoding="utf-8",
+    )
+    data = tmp_path / "d.csv"
+    data.write_text('region,year,"GDP, bn $"\nA,2020,3\nB,2020,4\nA,2021,5\nB,2021,1\n')
+    expected = api.run(methodology, [data])
+    assert_same_run(expected, api.run(methodology, [data], engine="duckdb"), "data.columns")
+    relation = duckdb.connect().sql(f"SELECT * FROM read_csv('{data}')")
+    assert_same_run(expected, api.run(methodology, relation), "data.columns relation")

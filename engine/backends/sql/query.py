@@ -1,7 +1,7 @@
 """The printed query of ``indexlab sql``: a methodology's output columns from input tables.
 
 The query reads a table with one row per unit and period (keys, labels and the
-unit-level inputs under their methodology names) and, with detail data, a table of
+unit-level inputs, under their headers in the data: the names, or ``data.columns``) and, with detail data, a table of
 detail rows; it returns the output columns and the checks, sorted by the keys. What it
 cannot compute on the chosen engine is refused first, naming the feature.
 """
@@ -33,12 +33,15 @@ def print_query(plan: Plan, dialect: str, units_table: str, detail_table: str) -
     m = plan.methodology
     unit_inputs = tuple(i.name for i in m.inputs if i.grain == grain.UNIT)
     detail_inputs = tuple(i.name for i in m.inputs if i.grain == grain.DETAIL)
+    h = m.layout.header  # the data's header of a name (data.columns)
     units = None
     if unit_inputs or not detail_inputs:
-        units = Source(table(units_table), m.layout.keys + m.layout.labels + unit_inputs)
+        names = m.layout.keys + m.layout.labels + unit_inputs
+        units = Source(table(units_table), tuple(h(n) for n in names))
     detail = None
     if detail_inputs:
         labels = m.layout.labels if units is None else ()
-        detail = Source(table(detail_table), m.layout.detail_keys + labels + detail_inputs)
+        names = m.layout.detail_keys + labels + detail_inputs
+        detail = Source(table(detail_table), tuple(h(n) for n in names))
     statement = build_statement(plan, units, detail)
     return HEADER + d.sql(statement.output(plan)) + ";\n"

@@ -549,7 +549,7 @@ def _join(parts: list[Source], keys: Sequence[str]) -> Source:
 def _combine(
     engine: Engine,
     m: Methodology,
-    pieces: list[tuple[Source, frozenset[str], str, str, tuple[str, ...]]],
+    pieces: list[Piece],
     keys: Sequence[str],
     numeric: Sequence[str],
     text: Sequence[str],
@@ -621,6 +621,33 @@ def _combine(
 # -- entry points ----------------------------------------------------------------------------
 
 
+Piece = tuple[Source, frozenset[str], str, str, tuple[str, ...]]
+
+
+def _renamed(m: Methodology, piece: Piece) -> Piece:
+    """A raw relation with the data's headers (``data.columns``) renamed to the
+    methodology's names, as indexlab's reader renames them."""
+    names = {header: name for name, header in m.layout.columns}
+    raw, numbers, where, location, header = piece
+    if not names.keys() & set(header):
+        return piece
+    cols = [
+        exp.alias_(column(h), names[h], quoted=True) if h in names else column(h) for h in header
+    ]
+    sub = exp.Subquery(
+        this=exp.select(*cols).from_(raw.table.copy()),
+        alias=exp.TableAlias(this=exp.to_identifier("named")),
+    )
+    renamed = tuple(names.get(h, h) for h in header)
+    return (
+        Source(sub, renamed),
+        frozenset(names.get(h, h) for h in numbers),
+        where,
+        location,
+        renamed,
+    )
+
+
 def _tokens(m: Methodology, options: ReadOptions) -> tuple[str, ...]:
     return options.missing + tuple(t for t in (m.layout.missing or ()) if t not in options.missing)
 
@@ -653,23 +680,26 @@ def read_sources(
         return SqlData(units, detail, data.warnings)
     tokens = _tokens(m, opts)
     groups = _group([str(i) for i in items], opts)
-    skipped, notes = _absent_optional(m, {n for g in groups for n in g.header})
+    names = {header: name for name, header in m.layout.columns}
+    skipped, notes = _absent_optional(m, {names.get(n, n) for g in groups for n in g.header})
     detail_inputs = [i.name for i in m.inputs if i.grain == "detail" and i.name not in skipped]
     unit_inputs = [i.name for i in m.inputs if i.grain == "unit" and i.name not in skipped]
     detail_groups = (
-        [g for g in groups if set(m.layout.detail) <= set(g.header)] if detail_inputs else []
+        [g for g in groups if {m.layout.header(k) for k in m.layout.detail} <= set(g.header)]
+        if detail_inputs
+        else []
     )
     unit_groups = [g for g in groups if g not in detail_groups]
     if detail_inputs and not detail_groups:
         detail_groups, unit_groups = groups, []  # the check names the missing detail keys
 
-    def pieces(gs: list[Files]) -> list[tuple[Source, frozenset[str], str, str, tuple[str, ...]]]:
+    def pieces(gs: list[Files]) -> list[Piece]:
         out = []
         for g in gs:
             raw, numbers = engine.scan(
                 g.kind, g.paths, delimiter=g.delimiter, encoding=g.encoding, root=g.root
             )
-            out.append((raw, numbers, g.where, g.paths[0], g.header))
+            out.append(_renamed(m, (raw, numbers, g.where, g.paths[0], g.header)))
         return out
 
     warnings: list[Diagnostic] = []
@@ -698,22 +728,17 @@ def read_sources(
 def table_source(m: Methodology, engine: Engine, table: Any) -> SqlData:
     """A DuckDB relation or a Spark DataFrame as the data, checked and typed like a file."""
     raw, numbers = engine.native(table)
-    header = raw.columns
+    name = f"<{type(table).__name__}>"
+    piece = _renamed(m, (raw, numbers, name, name, raw.columns))
+    header = piece[4]
     skipped, notes = _absent_optional(m, set(header))
     on_detail = bool(m.layout.detail) and set(m.layout.detail) <= set(header)
     grain_name = "detail" if on_detail else "unit"
     numeric = [i.name for i in m.inputs if i.grain == grain_name and i.name not in skipped]
     keys = m.layout.detail_keys if on_detail else m.layout.keys
-    name = f"<{type(table).__name__}>"
+    tokens = _tokens(m, ReadOptions())
     source, warnings = _combine(
-        engine,
-        m,
-        [(raw, numbers, name, name, header)],
-        keys,
-        numeric,
-        m.layout.labels,
-        ReadOptions(),
-        _tokens(m, ReadOptions()),
+        engine, m, [piece], keys, numeric, m.layout.labels, ReadOptions(), tokens
     )
     if on_detail:
         return SqlData(None, source, tuple(warnings) + notes)

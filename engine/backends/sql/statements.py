@@ -210,14 +210,21 @@ def _definitions(plan: Plan, stages: Sequence[Sequence[Step]]) -> list[Definitio
 def _base(m: Methodology, source: Source, grain_name: str) -> tuple[exp.Select, list[str]]:
     """Keys, labels and inputs of one grain; numbers as DOUBLE, absent optional inputs NULL."""
     keys = m.layout.detail_keys if grain_name == grain.DETAIL else m.layout.keys
-    labels = [lab for lab in m.layout.labels if lab in source.columns]
-    columns: list[exp.Expr] = [*(column(k) for k in keys), *(column(lab) for lab in labels)]
+
+    def read(name: str) -> exp.Expr | None:
+        """The source's column holding `name`: the name, or its header (data.columns)."""
+        for candidate in (name, m.layout.header(name)):
+            if candidate in source.columns:
+                return column(candidate)
+        return None
+
+    labels = [lab for lab in m.layout.labels if read(lab) is not None]
+    columns: list[exp.Expr] = [_alias(c, n) for n in [*keys, *labels] if (c := read(n)) is not None]
     names = list(keys) + labels
     for i in m.inputs:
         if i.grain != grain_name:
             continue
-        value = column(i.name) if i.name in source.columns else exp.Null()
-        columns.append(_alias(exp.cast(value, DOUBLE), i.name))
+        columns.append(_alias(exp.cast(read(i.name) or exp.Null(), DOUBLE), i.name))
         names.append(i.name)
     return exp.select(*columns).from_(source.table), names
 
@@ -253,23 +260,25 @@ def build_statement(
     if units is not None:
         select, names = _base(m, units, grain.UNIT)
         rel = chain.add("units", select, names)
-    elif detail is not None and any(lab in detail.columns for lab in m.layout.labels):
-        labels = [lab for lab in m.layout.labels if lab in detail.columns]
+    drel: Relation | None = None
+    if detail is not None:
+        select, names = _base(m, detail, grain.DETAIL)
+        drel = detail_input = chain.add("detail_input", select, names)
+    if rel is None and drel is not None and any(lab in drel.columns for lab in m.layout.labels):
+        labels = [lab for lab in m.layout.labels if lab in drel.columns]
         select = (
             exp.select(
                 *(column(k) for k in keys),
                 *(_alias(exp.Min(this=column(lab)), lab) for lab in labels),
             )
-            .from_(detail.table)
+            .from_(table(drel.name))
             .group_by(*(column(k) for k in keys))
         )
         rel = chain.add("units", select, keys + labels)
     if rel is not None:
         rel = chain.define(rel, _definitions(plan, plan.first), "u")
     detail_rel = None
-    if detail is not None:
-        select, names = _base(m, detail, grain.DETAIL)
-        drel = detail_input = chain.add("detail_input", select, names)
+    if drel is not None:
         if rel is not None:
             extra = [c for c in rel.columns if c not in drel.columns]
             on = exp.and_(*(_qualified(k, "d").eq(_qualified(k, "u")) for k in keys))
