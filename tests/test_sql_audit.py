@@ -102,7 +102,9 @@ indicators:
   hhi: {formula: "sum(share ** 2, by=[land, year])"}
 """
 DETAIL_CASES = {
-    "detail input below its minimum": "land,year,industry,jobs\nA,2020,B,5\nA,2020,C,-2\nB,2020,B,3\n",
+    "detail input below its minimum": (
+        "land,year,industry,jobs\nA,2020,B,5\nA,2020,C,-2\nB,2020,B,3\n"
+    ),
     "detail division by zero": "land,year,industry,jobs\nA,2020,B,0\nA,2020,C,0\nB,2020,B,3\n",
 }
 

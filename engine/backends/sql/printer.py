@@ -51,6 +51,7 @@ from engine.backends.sql.dialects import (
     nan,
 )
 from engine.formula import ir
+from engine.formula.types import is_condition
 
 __all__ = ["CompileError", "Context", "column", "has_rule", "is_condition", "literal", "to_sql"]
 
@@ -115,17 +116,6 @@ def key_literal(value: object) -> exp.Expr:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise CompileError(f"a key value must be an integer or text, not {value!r}")
     return exp.Literal.number(value) if isinstance(value, int) else exp.Literal.string(value)
-
-
-def is_condition(expr: sympy.Basic) -> bool:
-    """Whether `expr` is true/false rather than a number."""
-    return isinstance(
-        expr,
-        sympy.core.relational.Relational
-        | sympy.logic.boolalg.BooleanFunction
-        | sympy.logic.boolalg.BooleanAtom
-        | ir.ClassAtLeast,
-    )
 
 
 @functools.singledispatch

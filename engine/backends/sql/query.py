@@ -1,9 +1,10 @@
 """The printed query of ``indexlab sql``: a methodology's output columns from input tables.
 
 The query reads a table with one row per unit and period (keys, labels and the
-unit-level inputs, under their headers in the data: the names, or ``data.columns``) and, with detail data, a table of
-detail rows; it returns the output columns and the checks, sorted by the keys. What it
-cannot compute on the chosen engine is refused first, naming the feature.
+unit-level inputs, under their headers in the data: the names, or ``data.columns``)
+and, with detail data, a table of detail rows; it returns the output columns and the
+checks, sorted by the keys. What it cannot compute on the chosen engine is refused
+first, naming the feature.
 """
 
 from __future__ import annotations
