@@ -191,3 +191,19 @@ def test_refused_before_reading_data(tmp_path: Path) -> None:
         api.run(methodology, [str(tmp_path / "absent.csv")], engine="duckdb")
     message = err.value.diagnostics[0].message
     assert "duckdb engine cannot compute 'g'" in message and "Copeland" in message
+
+
+def test_names_that_differ_only_in_case_are_refused(tmp_path: Path) -> None:
+    """DuckDB reads "A" as "a" (silently: the other column's values), so such names are
+    refused on DuckDB and Spark."""
+    methodology = HEAD + "inputs: {a: {}}\nindicators:\n  A: {formula: a * 2}\n"
+    data = write(tmp_path, "d.csv", "region,year,a\nX,2020,1\n")
+    assert problems(methodology, data, "polars") == []
+    found = problems(methodology, data, "duckdb")
+    assert found == [
+        (
+            "unsupported",
+            "the duckdb engine cannot tell 'a' from 'A': it compares column names without "
+            "regard to case",
+        )
+    ]

@@ -24,7 +24,7 @@ from engine.backends.sql.dialects import IsFinite
 from engine.backends.sql.lower import Definition
 from engine.backends.sql.printer import ROUND_LIMIT, column
 from engine.backends.sql.statements import HIDDEN, Chain, Relation, step_context
-from engine.backends.sql.summary import audited, holds, requirement, row_checks
+from engine.backends.sql.summary import audited, holds, requirement, row_checks, statistics
 from engine.diagnostics import Code, DataError, Diagnostic
 from engine.formula import ir
 from engine.formula.render import show
@@ -103,23 +103,18 @@ def _flags(plan: Plan, fetch: Fetch, base: Base, steps: list[Step]) -> dict[str,
     return {s.column: bool(v) for s, v in zip(steps, row)}
 
 
-def _statistics(expr: sympy.Basic) -> list[ir.Stat]:
-    found = [expr] if isinstance(expr, ir.Stat) and not isinstance(expr, ir.ColCount) else []
-    for a in expr.args:
-        if isinstance(a, sympy.Basic):
-            found += _statistics(a)
-    return found
-
-
 def _empty_statistic(plan: Plan, fetch: Fetch, base: Base, step: Step) -> bool:
     """Whether a statistic in `step` is taken over a group with no present value."""
     ctx = step_context(plan, step)
-    for st in _statistics(step.expr):
+    for st in statistics(step.expr):
         looked = base.define([Definition(f"{HIDDEN}operand", st.operand, ctx)])
         count = exp.alias_(exp.Count(this=column(f"{HIDDEN}operand")), "n")
         query = looked.chain.select(looked.rel, [count])
-        if st.keys:
-            query = query.group_by(*(column(k) for k in st.keys))
+        if st.keys:  # rows without a label are in no group
+            present = exp.and_(
+                *(exp.not_(exp.Is(this=column(k), expression=exp.Null())) for k in st.keys)
+            )
+            query = query.where(present).group_by(*(column(k) for k in st.keys))
         counts = fetch(query)["n"]
         if (counts == 0).any():
             return True

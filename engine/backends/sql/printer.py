@@ -31,7 +31,7 @@ that the arguments of a statistic hold none.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import sqlglot
@@ -51,9 +51,17 @@ from engine.backends.sql.dialects import (
     nan,
 )
 from engine.formula import ir
-from engine.formula.types import is_condition
+from engine.formula.types import is_condition as _is_condition
 
-__all__ = ["CompileError", "Context", "column", "has_rule", "is_condition", "literal", "to_sql"]
+__all__ = [
+    "CompileError",
+    "Context",
+    "column",
+    "condition_columns",
+    "has_rule",
+    "literal",
+    "to_sql",
+]
 
 DOUBLE = exp.DataType.build("DOUBLE")
 BIGINT = exp.DataType.build("BIGINT")
@@ -116,6 +124,20 @@ def key_literal(value: object) -> exp.Expr:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise CompileError(f"a key value must be an integer or text, not {value!r}")
     return exp.Literal.number(value) if isinstance(value, int) else exp.Literal.string(value)
+
+
+def condition_columns(steps: Iterable[tuple[str, sympy.Basic]]) -> frozenset[str]:
+    """The columns among `steps` (name, expression, in dependency order) that hold
+    conditions. A bare name has the kind of the column it names (sympy's Symbol is also a
+    Boolean, so its class cannot tell)."""
+    found: set[str] = set()
+    for name, expr in steps:
+        if isinstance(expr, sympy.Symbol):
+            if expr.name in found:
+                found.add(name)
+        elif _is_condition(expr):
+            found.add(name)
+    return frozenset(found)
 
 
 @functools.singledispatch
@@ -384,6 +406,17 @@ def _rank(expr: ir.ColRank, x: exp.Expr, keys: tuple[str, ...]) -> exp.Expr:
 
 @_print.register
 def _(expr: ir.Stat, ctx: Context) -> exp.Expr:
+    # a row whose grouping label is missing belongs to no group (the data's own keys are
+    # never missing); PARTITION BY would pool such rows into one group of their own
+    labels = [k for k in expr.keys if k not in ctx.keys and k not in ctx.order]
+    value = _statistic(expr, ctx)
+    if not labels:
+        return value
+    present = exp.and_(*(exp.not_(exp.Is(this=column(k), expression=exp.Null())) for k in labels))
+    return exp.Case(ifs=[exp.If(this=present, true=value)])
+
+
+def _statistic(expr: ir.Stat, ctx: Context) -> exp.Expr:
     x = _print(expr.operand, ctx)
     keys = expr.keys
     if isinstance(expr, ir.ColMax):

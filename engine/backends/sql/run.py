@@ -25,13 +25,14 @@ from engine.backends.sql import datachecks
 from engine.backends.sql.audit import Base, audit
 from engine.backends.sql.datachecks import check_inputs
 from engine.backends.sql.engines import Engine
-from engine.backends.sql.printer import column, is_condition
+from engine.backends.sql.printer import column, condition_columns
 from engine.backends.sql.statements import (
     HIDDEN,
     Chain,
     Source,
     Statement,
     build_statement,
+    integer_ranks,
     output_column,
 )
 from engine.backends.sql.summary import (
@@ -68,11 +69,12 @@ class SqlData:
 def _dtypes(plan: Plan) -> dict[str, pl.DataType]:
     """The polars type of every computed column, as a polars run gives it."""
     out: dict[str, pl.DataType] = {}
+    conditions = condition_columns((s.column, s.expr) for s in plan.steps.values())
     for s in plan.steps.values():
-        out[s.column] = pl.Boolean() if is_condition(s.expr) else pl.Float64()
+        out[s.column] = pl.Boolean() if s.column in conditions else pl.Float64()
     m = plan.methodology
-    if m.index is not None and m.ranking.ties != "average":
-        out["rank"] = pl.Int64()
+    for name in integer_ranks(plan):
+        out[name] = pl.Int64()
     out["class"] = out["class_group"] = pl.String()
     for lab in m.layout.labels:
         out[lab] = pl.String()

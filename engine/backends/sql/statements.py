@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import sympy
 from sqlglot import exp
 
 from engine.backends.sql.dialects import QuantileCont
@@ -33,7 +32,7 @@ from engine.backends.sql.printer import (
     DOUBLE,
     Context,
     column,
-    is_condition,
+    condition_columns,
     key_literal,
     literal,
     ordered,
@@ -52,6 +51,7 @@ __all__ = [
     "Statement",
     "base_relation",
     "build_statement",
+    "plan_conditions",
     "step_context",
     "table",
 ]
@@ -173,10 +173,17 @@ class Statement:
 
 def output_column(plan: Plan, name: str) -> exp.Expr:
     """A result column as written out (the rank is an integer unless ties are averaged)."""
-    m = plan.methodology
-    if name == "rank" and m.index is not None and m.ranking.ties != "average":
+    if name in integer_ranks(plan):
         return _alias(exp.cast(column(name), BIGINT), name)
     return column(name)
+
+
+def integer_ranks(plan: Plan) -> tuple[str, ...]:
+    """The rank columns written as integers (all unless ties are averaged)."""
+    m = plan.methodology
+    if m.index is None or m.ranking.ties == "average":
+        return ()
+    return ("rank", *(name for name, _ in m.ranking.within))
 
 
 def step_context(plan: Plan, step: Step | None = None) -> Context:
@@ -295,7 +302,8 @@ def build_statement(
             )
             drel = chain.add("detail", joined, drel.columns + tuple(extra))
         detail_rel = chain.define(drel, _definitions(plan, plan.detail) + list(row_checks), "d")
-        collapse = [_alias(_collapse(plan.steps[c].expr, c), c) for c in plan.collapse] + [
+        conditions = plan_conditions(plan)
+        collapse = [_alias(_collapse(c in conditions, c), c) for c in plan.collapse] + [
             _alias(agg, name) for name, agg in partials
         ]
         names = keys + list(plan.collapse) + [name for name, _ in partials]
@@ -343,9 +351,14 @@ def _star(alias: str) -> exp.Column:
     return exp.Column(this=exp.Star(), table=exp.to_identifier(alias, quoted=True))
 
 
-def _collapse(expr: sympy.Basic, name: str) -> exp.Expr:
+def plan_conditions(plan: Plan) -> frozenset[str]:
+    """The plan's columns that hold conditions (checks, screening rules, ...)."""
+    return condition_columns((s.column, s.expr) for s in plan.steps.values())
+
+
+def _collapse(condition: bool, name: str) -> exp.Expr:
     """The one value of a unit-level column over the unit's detail rows (all equal)."""
-    if not is_condition(expr):
+    if not condition:
         return exp.Max(this=column(name))
     as_number = exp.Case(
         ifs=[
@@ -357,7 +370,7 @@ def _collapse(expr: sympy.Basic, name: str) -> exp.Expr:
 
 
 def _classes(scheme: ClassScheme, m: Methodology) -> list[tuple[str, exp.Expr]]:
-    value = column("index")
+    value = column(scheme.column)
     if scheme.quantiles:
         return [("class", _quantile_classes(scheme, m))]
     tol = scheme.tolerance
@@ -400,7 +413,7 @@ def _quantile_classes(scheme: ClassScheme, m: Methodology) -> exp.Expr:
     labels = scheme.quantiles
     k = len(labels)
     keys = (m.layout.period,) if m.layout.period else ()
-    value = column("index")
+    value = column(scheme.column)
     ifs = [exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null())]
     for label, j in zip(labels, range(k - 1, 0, -1)):
         cut = window(QuantileCont(this=value.copy(), quantile=literal(j / k)), keys)

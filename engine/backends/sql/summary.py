@@ -35,8 +35,8 @@ from sqlglot import exp
 
 from engine.backends.sql.dialects import IsFinite
 from engine.backends.sql.lower import Definition
-from engine.backends.sql.printer import column, is_condition, key_literal
-from engine.backends.sql.statements import HIDDEN, step_context
+from engine.backends.sql.printer import column, key_literal
+from engine.backends.sql.statements import HIDDEN, plan_conditions, step_context
 from engine.formula import ir
 from engine.plan import Phase, Plan, Step, StepKind
 
@@ -49,6 +49,7 @@ __all__ = [
     "detail_row_checks",
     "holds",
     "may_be_missing",
+    "statistics",
     "requirement",
     "row_checks",
     "unit_summary",
@@ -60,14 +61,24 @@ PARTIAL = HIDDEN + "a_"
 
 def audited(plan: Plan, phase_detail: bool) -> list[Step]:
     """The numeric computed columns of one phase, in plan order (checks excluded)."""
+    conditions = plan_conditions(plan)
     return [
         s
         for stage in plan.stages
         for s in stage
         if s.kind != StepKind.CHECK
         and (s.phase == Phase.DETAIL) == phase_detail
-        and not is_condition(s.expr)
+        and s.column not in conditions
     ]
+
+
+def statistics(expr: sympy.Basic) -> list[ir.Stat]:
+    """The statistics in `expr` (counts excluded: a count is never undefined)."""
+    found = [expr] if isinstance(expr, ir.Stat) and not isinstance(expr, ir.ColCount) else []
+    for a in expr.args:
+        if isinstance(a, sympy.Basic):
+            found += statistics(a)
+    return found
 
 
 def may_be_missing(expr: sympy.Basic) -> bool:
@@ -118,7 +129,10 @@ def _flag(cond: exp.Expr) -> exp.Expr:
 def _present(plan: Plan, step: Step, columns: set[str] | None) -> exp.Expr:
     """Whether everything `step` reads is present (and the row is in its periods);
     `columns` limits the names read to those present (None: all are)."""
-    reads = sorted(c for c in ir.free_names(step.expr) if columns is None or c in columns)
+    # a statistic grouped by a label is missing where the label is: that is not undefined
+    grouping = {k for st in statistics(step.expr) for k in st.keys}
+    names = ir.free_names(step.expr) | grouping
+    reads = sorted(c for c in names if columns is None or c in columns)
     parts: list[exp.Expr] = [exp.not_(exp.Is(this=column(c), expression=exp.Null())) for c in reads]
     if step.periods:
         period = plan.methodology.layout.period
