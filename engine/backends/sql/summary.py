@@ -49,9 +49,9 @@ __all__ = [
     "detail_row_checks",
     "holds",
     "may_be_missing",
-    "statistics",
     "requirement",
     "row_checks",
+    "statistics",
     "unit_summary",
 ]
 
