@@ -142,9 +142,21 @@ def test_duckdb_reports_what_polars_reports(tmp_path: Path) -> None:
         assert problems(methodology, data, "duckdb") == problems(methodology, data, "polars"), name
 
 
+#: Spark is slow on tiny data (seconds a query): the cases whose SQL differs from DuckDB's
+#: (guarded division and logarithm, detail rows, a statistic over no value)
+SPARK_CASES = (
+    "division by zero",
+    "logarithm of a negative value",
+    "statistic over no value",
+    "detail division by zero",
+)
+
+
 def test_spark_reports_what_polars_reports(tmp_path: Path, spark: Any) -> None:
     for name, methodology, data in all_cases(tmp_path):
-        assert problems(methodology, data, "spark") == problems(methodology, data, "polars"), name
+        if name in SPARK_CASES:
+            expected = problems(methodology, data, "polars")
+            assert problems(methodology, data, "spark") == expected, name
 
 
 def test_missing_detail_cells_warn_on_every_engine(tmp_path: Path) -> None:

@@ -52,9 +52,10 @@ def test_partitioned_parquet_folder_on_duckdb(tmp_path: Path) -> None:
 
 
 def test_partitioned_parquet_folder_on_spark(tmp_path: Path, spark: Any) -> None:
+    """Given as a URL, as a cluster's data is (hdfs://, s3://): Spark reads the dataset."""
     root = partitioned(tmp_path)
     expected = api.run(HDI, [HDI_DATA]).frame.filter(pl.col("year") >= 2015)
-    got = api.run(HDI, [str(root)], engine="spark")
+    got = api.run(HDI, [root.as_uri()], engine="spark")
     assert got.frame.select("iso3", "year", "index", "rank", "class").equals(
         expected.sort("iso3", "year").select("iso3", "year", "index", "rank", "class")
     )
@@ -72,6 +73,9 @@ def test_a_parquet_file_of_detail_rows(tmp_path: Path, germany: api.RunResult) -
     path = tmp_path / "employment.parquet"
     pl.read_csv(DE_DATA).write_parquet(path)
     assert_same_run(germany, api.run(DE, [path], engine="duckdb", keep_detail=True), "parquet")
+    # a URL: its header comes from the engine
+    by_url = api.run(DE, [path.as_uri()], engine="duckdb", keep_detail=True)
+    assert_same_run(germany, by_url, "parquet URL")
 
 
 def test_decimal_comma_and_semicolons(tmp_path: Path, hdi: api.RunResult) -> None:

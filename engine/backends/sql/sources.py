@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import glob
 import io
 import os
@@ -153,6 +154,8 @@ def _native(engine: Engine, items: Sequence[Any], options: ReadOptions) -> bool:
     for item in items:
         if isinstance(item, InMemory):
             return False
+        if _remote(str(item)):
+            continue
         for f in _expand(str(item)):
             if not f.lower().endswith(NATIVE):
                 return False
@@ -162,11 +165,31 @@ def _native(engine: Engine, items: Sequence[Any], options: ReadOptions) -> bool:
     return True
 
 
+def _remote(path: str) -> bool:
+    """A URL (s3://, hdfs://, https://...): read by the engine, not looked at here."""
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", path) is not None
+
+
 def _group(paths: Sequence[str], options: ReadOptions) -> list[Files]:
-    """Files grouped by kind and header."""
+    """Files grouped by kind and header; a URL is a group of its own, its header read by
+    the engine (a URL without a data file's extension is a Parquet dataset)."""
     groups: dict[tuple[str, tuple[str, ...], str | None, str, str], list[str]] = {}
     problems = []
+    remote = []
     for given in paths:
+        if _remote(given):
+            csv_url = given.lower().endswith(CSV)
+            remote.append(
+                Files(
+                    "csv" if csv_url else "parquet",
+                    (given,),
+                    (),
+                    None if given.lower().endswith(NATIVE) else given,
+                    options.delimiter or ",",
+                    options.encoding if csv_url else "",
+                )
+            )
+            continue
         files = _expand(given)
         if not files:
             problems.append(Diagnostic(Code.DATA_FILE, "no data files match", Location(given)))
@@ -182,7 +205,7 @@ def _group(paths: Sequence[str], options: ReadOptions) -> list[Files]:
                 groups.setdefault(("parquet", header, root, ",", ""), []).append(f)
     if problems:
         raise DataError(problems)
-    return [Files(k, tuple(v), h, r, d, e) for (k, h, r, d, e), v in groups.items()]
+    return [Files(k, tuple(v), h, r, d, e) for (k, h, r, d, e), v in groups.items()] + remote
 
 
 # -- cells -------------------------------------------------------------------------------
@@ -679,7 +702,16 @@ def read_sources(
         detail = engine.register(data.detail) if data.detail is not None else None
         return SqlData(units, detail, data.warnings)
     tokens = _tokens(m, opts)
-    groups = _group([str(i) for i in items], opts)
+    found = _group([str(i) for i in items], opts)
+    scanned = {}
+    groups = []
+    for g in found:  # the engine reads each group once; a URL's header comes from it
+        raw, numbers = engine.scan(
+            g.kind, g.paths, delimiter=g.delimiter, encoding=g.encoding, root=g.root
+        )
+        g = dataclasses.replace(g, header=g.header or raw.columns)
+        scanned[g] = (raw, numbers)
+        groups.append(g)
     names = {header: name for name, header in m.layout.columns}
     skipped, notes = _absent_optional(m, {names.get(n, n) for g in groups for n in g.header})
     detail_inputs = [i.name for i in m.inputs if i.grain == "detail" and i.name not in skipped]
@@ -696,9 +728,7 @@ def read_sources(
     def pieces(gs: list[Files]) -> list[Piece]:
         out = []
         for g in gs:
-            raw, numbers = engine.scan(
-                g.kind, g.paths, delimiter=g.delimiter, encoding=g.encoding, root=g.root
-            )
+            raw, numbers = scanned[g]
             out.append(_renamed(m, (raw, numbers, g.where, g.paths[0], g.header)))
         return out
 
