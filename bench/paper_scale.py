@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  run {r + 1} {side:<13} {s:7.3f} s   peak RSS {peak:8,.0f} MiB")
         if not args.no_parquet_run:
             results["indexlab-parquet"] = []
-            for r in range(args.reps):
+            for _ in range(args.reps):
                 results["indexlab-parquet"].append(
                     run_side(ctx, "indexlab-parquet", data_path, methodology)
                 )

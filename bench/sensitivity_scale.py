@@ -174,7 +174,7 @@ def _child(kind: str, yaml_path: str, data_path: str, profile: bool, conn) -> No
             info["seconds"] = time.perf_counter() - t0
             stats = pstats.Stats(prof)
             phases = {}
-            for (file, _line, func), (_cc, _nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+            for (file, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
                 if file.endswith("sensitivity.py") and func in (
                     "design_table",
                     "_replicated_plan",

@@ -217,7 +217,7 @@ def test_text_in_numeric_column_names_column_and_line(tmp_path: Path) -> None:
 
 def test_duplicate_region_year_rows(tmp_path: Path) -> None:
     columns, rows = regions()
-    data = write_csv(tmp_path / "dup.csv", columns, rows + [rows[0]])
+    data = write_csv(tmp_path / "dup.csv", columns, [*rows, rows[0]])
     result = run_on(data, tmp_path)
     assert_clean_failure(result)
     assert "duplicate-row" in result.stderr

@@ -187,17 +187,22 @@ def independent_events(
                     W = float(len(members))
                     for k in members:
 
-                        def parts(r: dict[str, Any]) -> tuple[float, float, float]:
+                        def parts(
+                            r: dict[str, Any],
+                            members: list[str] = members,
+                            k: str = k,
+                            rest: str = rest,
+                        ) -> tuple[float, float, float]:
                             return sum(r[f"{m}.norm"] for m in members), r[f"{k}.norm"], r[rest]
 
-                        S, x, O = parts(a)
+                        S, x, Oth = parts(a)
                         if kind == "swap":
                             Sb, xb, Ob = parts(other)
                             # (S - Sb) + d (x - xb) + (W + d)(O - Ob) = 0
-                            num, den = (S - Sb) + W * (O - Ob), (x - xb) + (O - Ob)
+                            num, den = (S - Sb) + W * (Oth - Ob), (x - xb) + (Oth - Ob)
                         else:
                             # (S + d x) / (W + d) + O = 2 c
-                            num, den = S + W * (O - 2 * other), x + O - 2 * other
+                            num, den = S + W * (Oth - 2 * other), x + Oth - 2 * other
                         if den == 0:
                             continue
                         d = -num / den

@@ -429,7 +429,9 @@ def test_cli_explains_imputed_and_treated_steps(tmp_path: Path) -> None:
     methodology = tmp_path / "m.yaml"
     methodology.write_text(IMPUTE_TREAT, encoding="utf-8")
     data = tmp_path / "d.csv"
-    rows = ["town,year,a,b"] + [f"t{i},2020,{i + 1},{'' if i == 3 else (i * 7) % 11 + 1}" for i in range(8)]
+    rows = ["town,year,a,b"] + [
+        f"t{i},2020,{i + 1},{'' if i == 3 else (i * 7) % 11 + 1}" for i in range(8)
+    ]
     data.write_text("\n".join(rows) + "\n", encoding="utf-8")
     result = invoke(methodology, data, "--unit", "t3", "--period", "2020")
     assert result.exit_code == 0, result.output
@@ -437,4 +439,6 @@ def test_cli_explains_imputed_and_treated_steps(tmp_path: Path) -> None:
     # the imputed value is the period's mean of the present values
     explained = explain(str(methodology), [data], "t3", 2020)
     present = [(i * 7) % 11 + 1 for i in range(8) if i != 3]
-    assert explained.step("B.imputed").value == pytest.approx(sum(present) / len(present), rel=1e-12)
+    assert explained.step("B.imputed").value == pytest.approx(
+        sum(present) / len(present), rel=1e-12
+    )

@@ -211,7 +211,7 @@ def test_each_cap_is_needed(cap: str, expected: int, tmp_path: Path) -> None:
 def test_a_missing_input_gives_no_hdi_rank_or_group(tmp_path: Path) -> None:
     # untested by the published data (it has no gaps): HDR practice, a missing input -> no HDI
     lines = DATA.read_text(encoding="utf-8").splitlines()
-    header, rows = lines[0], [l for l in lines[1:] if ",1990," in l][:3]
+    header, rows = lines[0], [line for line in lines[1:] if ",1990," in line][:3]
     data = tmp_path / "gap.csv"
     data.write_text(
         "\n".join([header, *rows, "XXX,Nowhere,1990,,10,5,5000"]) + "\n", encoding="utf-8"

@@ -256,7 +256,7 @@ def test_distance_to_reference_unit(tmp_path: Path) -> None:
         spec = "{method: distance_to_reference, unit: C}"
         result = run(tmp_path, norm_methodology(spec, direction), panel_csv(), name=direction)
 
-        def f(x, xs, k):
+        def f(x, xs, k, direction=direction):
             ref = PANEL[("C", k[1])]["a"]
             if direction == "higher":
                 return 1 - (ref - x) / (ref - min(xs))
@@ -1192,7 +1192,7 @@ def test_imputation_mean_median_within_period(tmp_path: Path, method: str) -> No
         want_adj[(r, y, var.upper())] = (None, fill, "imputed")
     got = adjustments_of(result)
     assert set(got) == set(want_adj)  # exactly the imputed points
-    for k, (b, a, act) in want_adj.items():
+    for k, (_b, a, act) in want_adj.items():
         assert got[k][0] is None and got[k][1] == pytest.approx(a) and got[k][2] == act
     # the normalisation sees the imputed value
     filled = {k: dict(v) for k, v in data.items()}

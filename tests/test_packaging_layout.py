@@ -20,9 +20,13 @@ def test_every_engine_package_is_listed() -> None:
         ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "engine").rglob("__init__.py")
     }
     missing = sorted(on_disk - listed)
-    assert not missing, f"add these packages to [tool.setuptools] packages in pyproject.toml: {missing}"
+    assert not missing, (
+        f"add these packages to [tool.setuptools] packages in pyproject.toml: {missing}"
+    )
     mapped = config["tool"]["setuptools"]["package-dir"]
-    assert listed - on_disk == set(mapped), "only mapped packages may be listed without engine/ folders"
+    assert listed - on_disk == set(mapped), (
+        "only mapped packages may be listed without engine/ folders"
+    )
     for package, folder in mapped.items():
         assert (ROOT / folder).is_dir(), f"{package} maps to a missing folder {folder}"
 

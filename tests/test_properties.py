@@ -10,6 +10,7 @@ min-max spans its range, and class bands treat their bounds as documented.
 from __future__ import annotations
 
 import atexit
+import itertools
 import math
 import shutil
 import tempfile
@@ -268,7 +269,7 @@ def test_min_max_lands_in_the_range_and_hits_both_ends(panel, rng) -> None:  # t
 def schemes(draw: st.DrawFn) -> ClassScheme:
     bounds = sorted(draw(st.lists(st.integers(-50, 150), min_size=2, max_size=7, unique=True)))
     bands = [
-        Band(f"b{i}", float(lo), float(hi)) for i, (lo, hi) in enumerate(zip(bounds, bounds[1:]))
+        Band(f"b{i}", float(lo), float(hi)) for i, (lo, hi) in enumerate(itertools.pairwise(bounds))
     ]
     return ClassScheme(tuple(reversed(bands)), "lower", 1e-9)
 

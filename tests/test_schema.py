@@ -55,11 +55,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
 
 def test_every_field_has_a_description() -> None:
     missing = sorted(
-        {
-            p
-            for p, sub in _properties(SCHEMA)
-            if isinstance(sub, dict) and not _described(sub)
-        }
+        {p for p, sub in _properties(SCHEMA) if isinstance(sub, dict) and not _described(sub)}
     )
     assert missing == [], f"fields without a description: {missing}"
 

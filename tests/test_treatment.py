@@ -125,7 +125,7 @@ def left_skewed(seed: int) -> list[float]:
 def tied_top(seed: int) -> list[float]:
     r = random.Random(seed)
     x = [r.lognormvariate(0, 2) for _ in range(60)]
-    return x + [max(x), max(x)]  # three points share the maximum
+    return [*x, max(x), max(x)]  # three points share the maximum
 
 
 CASES = [

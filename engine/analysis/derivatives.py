@@ -111,7 +111,7 @@ def analyse(m: Methodology, frame: pl.DataFrame) -> Analytic:
         if norm_column(i.name) in frame.columns
     ]
     columns = {}
-    for name, kind in variables:
+    for name, _kind in variables:
         d = sympy.diff(index, sympy.Symbol(name))
         columns[name] = to_polars(ir.rename(d, nominal), ctx)
     values = frame.select(*keys, "index", *[e.alias(n) for n, e in columns.items()])
@@ -120,7 +120,7 @@ def analyse(m: Methodology, frame: pl.DataFrame) -> Analytic:
     ).with_columns(
         pl.col("variable").replace_strict(dict(variables), return_dtype=pl.String).alias("kind")
     )
-    return Analytic(derivatives.sort(keys + ["variable"]), _tipping(m, index, values, nominal), "")
+    return Analytic(derivatives.sort([*keys, "variable"]), _tipping(m, index, values, nominal), "")
 
 
 def _tipping(

@@ -59,7 +59,8 @@ class RankAndClassNotes:
         )
         where = f" in {self.m.layout.period} {self.period}" if self.m.layout.period else ""
         part = self._period_frame().filter(pl.col("rank").is_not_null())
-        note = f"{order}; ties '{r.ties}': {_TIES.get(r.ties, r.ties)}; {part.height} ranked units{where}"
+        ties = _TIES.get(r.ties, r.ties)
+        note = f"{order}; ties '{r.ties}': {ties}; {part.height} ranked units{where}"
         if rank is None:
             return note + "; no rank: the index is missing"
         unit = self.m.layout.unit
@@ -153,7 +154,8 @@ class RankAndClassNotes:
         symbolic, substituted = " ".join(parts_sym), " ".join(parts_val)
         where = f" in {self.m.layout.period} {self.period}" if self.m.layout.period else ""
         note = (
-            f"{label} because {substituted}: the {k} classes are cut at the quantiles of {scheme.what}{where} "
+            f"{label} because {substituted}: the {k} classes are cut at the quantiles of "
+            f"{scheme.what}{where} "
             "(linear interpolation); a value on a cut goes to the upper class"
         )
         return ExplainedStep(

@@ -37,7 +37,9 @@ class ExplainedStep:
     """
 
     column: str
-    kind: str  # input | indicator | normalised | group | index | rank | class | derived | screen | check
+    #: input | indicator | imputed | treated | normalised | group | index | rank | class |
+    #: derived | screen | check
+    kind: str
     name: str
     label: str | None
     formula_text: str | None

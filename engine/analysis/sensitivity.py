@@ -431,9 +431,7 @@ def _run_batch(
         )
         cols.append("class")
     elif plan.classes:
-        lf = lf.with_columns(
-            classify(plan.classes, pl.col(plan.classes.column))[0].alias("class")
-        )
+        lf = lf.with_columns(classify(plan.classes, pl.col(plan.classes.column))[0].alias("class"))
         cols.append("class")
     return collect(lf.select(cols))[0]
 

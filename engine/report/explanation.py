@@ -50,9 +50,8 @@ def print_explanation(
                 console.print(f"  [bold]{escape(s.name)}[/bold]{label}{unit}")
                 console.print(f"      [dim]{escape(s.note)}[/dim]")
             else:
-                console.print(
-                    f"  [bold]{escape(s.name)}[/bold] = {escape(str(s.substituted))}{measured}{label}"
-                )
+                value = escape(str(s.substituted))
+                console.print(f"  [bold]{escape(s.name)}[/bold] = {value}{measured}{label}")
                 if s.note:
                     console.print(f"      [yellow]{escape(s.note)}[/yellow]")
             for d in s.detail:

@@ -56,11 +56,11 @@ def main() -> None:
         "inputs:",
     ]
     for r in indicators:
-        out.append(f"  {r['iCode']}: {{label: \"{r['iName']}\", unit: \"{r['Unit']}\"}}")
+        out.append(f'  {r["iCode"]}: {{label: "{r["iName"]}", unit: "{r["Unit"]}"}}')
     out += ["", "indicators:"]
     for r in indicators:
         out.append(f"  {code(r)}:")
-        out.append(f"    label: \"{r['iName']}\"")
+        out.append(f'    label: "{r["iName"]}"')
         out.append(f"    formula: {r['iCode']}")
         if r["Direction"] == "-1":
             out.append("    direction: lower")
@@ -77,7 +77,7 @@ def main() -> None:
     for r in aggregates:
         members = [x for x in rows if x["Parent"] == r["iCode"]]
         out.append(f"  {code(r)}:")
-        out.append(f"    label: \"{r['iName']}\"")
+        out.append(f'    label: "{r["iName"]}"')
         out.append(f"    members: [{', '.join(code(x) for x in members)}]")
         out.append("    coverage: 0.01                 # COINr's a_amean skips missing members")
         weights = {code(x): x["Weight"] for x in members}

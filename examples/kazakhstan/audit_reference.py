@@ -123,7 +123,7 @@ for y, reg, col, ps, v, rel, src in gross:
         f"rel {rel:+8.2%}  printed value = recomputed value of {src}"
     )
 print("  -- disagreements beyond output rounding only (explained by input rounding):")
-for y, reg, col, ps, v, rel, src in minor:
+for y, reg, col, ps, v, rel, _src in minor:
     print(f"  {y} {reg:17s} {col:28s} printed {ps:>10s} recomputed {v:12.4f} rel {rel:+.2e}")
 print(f"  total: {len(gross)} gross, {len(minor)} minor")
 

@@ -122,7 +122,7 @@ def main() -> int:
         )
 
     # ---- 2. sensitivity -------------------------------------------------------
-    print("\n[2] sensitivity (matches out of %d, exact half-up rounding of the float HDI)" % n)
+    print(f"\n[2] sensitivity (matches out of {n}, exact half-up rounding of the float HDI)")
     caps = df.select(
         le=(pl.col("le") > LE_MAX).sum(),
         eys=(pl.col("eys") > EYS_MAX).sum(),
