@@ -76,7 +76,8 @@ class Code(enum.StrEnum):
     USAGE = "usage"
     MISSING_EXTRA = "missing-extra"  # an optional package (pip extra) is not installed
     # engines
-    UNSUPPORTED = "unsupported"  # a feature the chosen engine cannot compute (refused, not approximated)
+    #: a feature the chosen engine cannot compute (refused, not approximated)
+    UNSUPPORTED = "unsupported"
 
 
 @dataclass(frozen=True)
