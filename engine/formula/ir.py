@@ -184,17 +184,10 @@ class WeightedMedian(sympy.Function):
         return tuple(self.args[len(self.args) // 2 :])
 
 
-class Copeland(sympy.Function):
-    """Copeland score within groups of rows: ``args[0]`` is a Tuple of members, ``args[1]`` a
-    Tuple of their weights, ``args[2]`` a Tuple of key Symbols.
-
-    score_p = sum over the other rows q of sign(O_pq - 1/2), with
-    O_pq = sum_j w_j [y_pj > y_qj] + 1/2 sum_j w_j [y_pj = y_qj] (weights summing to 1),
-    that is sign(sum_j w_j sign(y_pj - y_qj)). Each pair is compared on the members both
-    rows have (a member missing for either counts for neither); a row whose members are
-    all missing ties with every other. Ties are exact: with weights that are exact
-    rationals the weighted margin is computed on integers (no rounding can break a tie).
-    """
+class _Pairwise(sympy.Function):
+    """What the nodes that compare each row with the rows sharing its keys have in common
+    (never built itself): ``args[0]`` is a Tuple of members, ``args[1]`` a Tuple of their
+    weights, ``args[2]`` a Tuple of key Symbols."""
 
     @property
     def members(self) -> tuple[sympy.Expr, ...]:
@@ -209,13 +202,26 @@ class Copeland(sympy.Function):
         return tuple(str(k) for k in self.args[2])
 
 
+class Copeland(_Pairwise):
+    """Copeland score within groups of rows: ``args[0]`` is a Tuple of members, ``args[1]`` a
+    Tuple of their weights, ``args[2]`` a Tuple of key Symbols.
+
+    score_p = sum over the other rows q of sign(O_pq - 1/2), with
+    O_pq = sum_j w_j [y_pj > y_qj] + 1/2 sum_j w_j [y_pj = y_qj] (weights summing to 1),
+    that is sign(sum_j w_j sign(y_pj - y_qj)). Each pair is compared on the members both
+    rows have (a member missing for either counts for neither); a row whose members are
+    all missing ties with every other. Ties are exact: with weights that are exact
+    rationals the weighted margin is computed on integers (no rounding can break a tie).
+    """
+
+
 #: the difference y_p - y_q a term of :class:`PairSum` is written in, and the sum its outer
 #: function is written in (names no column can have)
 DIFFERENCE = sympy.Symbol("Δ")
 PAIR_TOTAL = sympy.Symbol("Σ")
 
 
-class PairSum(sympy.Function):
+class PairSum(_Pairwise):
     """A sum over the rows sharing the keys of a function of this row's differences with
     each of them (PROMETHEE's flows, a spatial kernel).
 
@@ -232,18 +238,6 @@ class PairSum(sympy.Function):
     """
 
     @property
-    def members(self) -> tuple[sympy.Expr, ...]:
-        return tuple(self.args[0])
-
-    @property
-    def weights(self) -> tuple[sympy.Expr, ...]:
-        return tuple(self.args[1])
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(str(k) for k in self.args[2])
-
-    @property
     def terms(self) -> tuple[sympy.Expr, ...]:
         return tuple(self.args[3])
 
@@ -253,7 +247,7 @@ class PairSum(sympy.Function):
 
 
 #: the nodes that compare every row with the other rows sharing its keys
-PAIRWISE = (Copeland, PairSum)
+PAIRWISE = (_Pairwise,)
 
 
 class Round(sympy.Function):

@@ -403,81 +403,6 @@ def _(expr: ir.WeightedMedian, ctx: Context) -> pl.Expr:
     return _missing_if_any([_compile(m, ctx) for m in expr.members], median)
 
 
-def _pair_sum(
-    members: list[pl.Expr],
-    weights: list[pl.Expr | None],
-    keys: tuple[str, ...],
-    terms: list[pl.Expr],
-    outer: pl.Expr,
-) -> pl.Expr:
-    """sum over the rows q sharing the keys of outer(sum_j w_j term_j(y_pj - y_qj)).
-
-    Each row holds the list of its differences with every row of its group (``implode``
-    over the keys); `terms` and `outer` are written in ``pl.element()``. A missing
-    difference counts 0 (the pair is compared on the members both rows have).
-    """
-    group: list[str | pl.Expr] = [*keys] or [pl.lit(0)]
-    total: pl.Expr | None = None
-    for y, w, term in zip(members, weights, terms):
-        diffs = y - y.implode().over(group)
-        part = diffs.list.eval(term.fill_null(0.0))
-        part = part if w is None else part * w
-        total = part if total is None else total + part
-    assert total is not None
-    return total.list.eval(outer).list.sum()
-
-
-def _in_element(expr: sympy.Basic, symbol: sympy.Symbol, ctx: Context) -> pl.Expr:
-    """`expr`, written in `symbol`, as an expression of ``pl.element()`` (in list.eval)."""
-    inner = Context({symbol.name: ""}, ctx.unit, ctx.period)
-    return _compile(expr, inner)
-
-
-@_compile.register
-def _(expr: ir.PairSum, ctx: Context) -> pl.Expr:
-    weights: list[pl.Expr | None] = [None if w == 1 else _compile(w, ctx) for w in expr.weights]
-    return _pair_sum(
-        [_compile(m, ctx) for m in expr.members],
-        weights,
-        expr.keys,
-        [_in_element(t, ir.DIFFERENCE, ctx) for t in expr.terms],
-        _in_element(expr.outer, ir.PAIR_TOTAL, ctx),
-    )
-
-
-#: integer weights stay exact in float sums up to 2**53
-_EXACT = 2**53
-
-
-def _integer_weights(weights: tuple[sympy.Expr, ...]) -> list[int] | None:
-    """Rational weights scaled to integers with the same ratios (None if not all rational)."""
-    if not all(isinstance(w, sympy.Rational) for w in weights):
-        return None
-    scale = functools.reduce(sympy.ilcm, (int(w.q) for w in weights), 1)
-    out = [int(w * scale) for w in weights]
-    return out if sum(abs(k) for k in out) < _EXACT else None
-
-
-@_compile.register
-def _(expr: ir.Copeland, ctx: Context) -> pl.Expr:
-    # sign(O_pq - 1/2) = sign(sum_j w_j sign(y_pj - y_qj)): the row itself adds sign(0) = 0,
-    # and with integer weights a tie is exactly 0, whatever the weights' sum in floats
-    exact = _integer_weights(expr.weights)
-    weights: list[pl.Expr | None] = (
-        [pl.lit(float(k)) for k in exact]
-        if exact is not None
-        else [_compile(w, ctx) for w in expr.weights]
-    )
-    sign = pl.element().sign()
-    return _pair_sum(
-        [_compile(m, ctx) for m in expr.members],
-        weights,
-        expr.keys,
-        [sign] * len(expr.members),
-        sign,
-    )
-
-
 @_compile.register
 def _(expr: ir.Round, ctx: Context) -> pl.Expr:
     x = _compile(expr.args[0], ctx)
@@ -499,3 +424,7 @@ def round_decimal(x: pl.Expr, digits: int, mode: str) -> pl.Expr:
     exact = pl.when(x.is_finite()).then(x).cast(pl.Decimal(38, 12))
     rounded = exact.round(digits, mode=mode).cast(pl.Float64)  # type: ignore[arg-type]
     return pl.when(x.is_finite()).then(rounded).otherwise(x)
+
+
+# the rules of the pairwise nodes register themselves on _compile (kept apart for size)
+from engine.backends.polars import compile_pairwise  # noqa: E402, F401
