@@ -26,6 +26,10 @@ __all__ = ["REFUSED", "refusals", "require_support"]
 REFUSED: dict[type, str] = {
     ir.Copeland: "the Copeland aggregation compares every pair of units within a period "
     "(a self-join per group); it has no SQL rule yet",
+    ir.PairSum: "PROMETHEE and OGWA sum a function of every pair of units within a period "
+    "(a self-join per group); it has no SQL rule yet",
+    ir.FillBackward: "panel imputation by 'constant' or 'linear' carries the next "
+    "observation backward; it has no SQL rule yet",
 }
 
 
