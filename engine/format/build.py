@@ -18,7 +18,10 @@ from engine.format.build_groups import GroupRules
 from engine.format.build_indicators import RESERVED, IndicatorRules
 from engine.format.build_outputs import OutputRules
 from engine.format.build_uncertainty import UncertaintyRules
-from engine.format.model import Methodology
+from engine.format.model import (
+    Methodology,
+    UndefinedPolicy,
+)
 from engine.format.yamlsource import LoadedYaml
 
 __all__ = ["RESERVED", "build_methodology"]
@@ -84,6 +87,7 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
             screening,
             self.doc.source.path,
             uncertainty,
+            UndefinedPolicy(self.data.get("undefined", "report")),
         )
         self.unused(m)
         return m

@@ -238,8 +238,10 @@ def _hoist(steps: list[Step]) -> list[Step]:
 
     polars evaluates an expression inside a window function within the outer window's
     groups, so ``sum(sum(x, by=[industry]), by=[region])`` would take the inner sum per
-    region too. A nested statistic with other keys, and any at() inside a statistic,
-    becomes a hidden column ``__h<n>`` computed first.
+    region too; and a window inside a window is planned once per enclosing level, so
+    ``mean(mean(mean(x)))`` would cost exponentially more with each level. Every nested
+    statistic, and any at() inside a statistic, becomes a hidden column ``__h<n>``
+    computed first.
     """
     out: list[Step] = []
     counter = [0]
@@ -261,7 +263,7 @@ def _hoist(steps: list[Step]) -> list[Step]:
                 if any(a is not b for a, b in zip(args, expr.args))
                 else expr
             )
-            if inside and (isinstance(expr, ir.At) or keys != outer):
+            if inside:
                 counter[0] += 1
                 name = f"__h{counter[0]}"
                 extra.append(Step(name, rebuilt, StepKind.HIDDEN, step.name, show(rebuilt)))

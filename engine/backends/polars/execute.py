@@ -12,7 +12,7 @@ import polars as pl
 
 from engine.backends.polars import ENGINE
 from engine.backends.polars.audit import audit, audit_exprs
-from engine.backends.polars.steps import step_expr as _step_expr
+from engine.backends.polars.steps import with_steps
 from engine.format.model import ClassScheme
 from engine.plan import Plan, Step
 
@@ -78,7 +78,7 @@ def _apply(
     lf: pl.LazyFrame, plan: Plan, stages: tuple[tuple[Step, ...], ...], single_group: bool
 ) -> pl.LazyFrame:
     for stage in stages:
-        lf = lf.with_columns([_step_expr(plan, s, single_group) for s in stage])
+        lf = with_steps(lf, plan, stage, single_group)
     return lf
 
 
@@ -124,5 +124,5 @@ def build_query(
         cols = [label.alias("class")] + ([group.alias("class_group")] if group is not None else [])
         lf = lf.with_columns(cols)
     if plan.screening:
-        lf = lf.with_columns([_step_expr(plan, s, single) for s in plan.screening])
+        lf = with_steps(lf, plan, plan.screening, single)
     return lf, detail_lf
