@@ -213,3 +213,64 @@ def test_output_has_no_nan_or_infinity(tmp_path: Path) -> None:
         s = result.frame[column].drop_nulls()
         assert s.is_finite().all(), column
     assert result.frame.select(pl.col("a", "b", "c").null_count()).row(0) == (1, 1, 3)
+
+
+# -- sensitivity: a replication that leaves a unit without a score ---------------------------
+
+SENSITIVITY = """\
+indicators:
+  A: {formula: x}
+  B: {formula: y}
+normalisation:
+  default: {method: min_max}
+groups:
+  G: {members: [A, B]}
+index: {group: G}
+uncertainty:
+  replications: 30
+  seed: 5
+  normalisation:
+    alternatives: [{method: min_max}, {method: z_score}]
+  aggregation:
+    alternatives: [arithmetic, geometric]
+"""
+
+
+def test_sensitivity_never_ranks_a_missing_score_and_names_the_choices(tmp_path: Path) -> None:
+    from engine.analysis import sensitivity as sa
+
+    m, d = tmp_path / "m.yaml", tmp_path / "d.csv"
+    m.write_text(methodology(SENSITIVITY), encoding="utf-8")
+    d.write_text(CSV.replace("South,2010,0,3", "South,2010,1,3"), encoding="utf-8")
+    validated = api.validate(m)
+    units = api.read_data(validated.methodology, [d]).units
+    assert units is not None
+    nominal = api.run(validated, [d]).frame
+    result = sa.analyse(validated.methodology, units, nominal, sobol=False)
+    params, _ = sa.design_table(
+        validated.methodology, validated.methodology.uncertainty, 30, 5, False
+    )
+    runs = sa.run_replications(validated.methodology, units, params).join(params, on=sa.REP)
+    # z-scores below 0 make the geometric mean undefined (min-max gives 0: also undefined)
+    geometric = runs.filter(pl.col(sa.AGG_CHOICE) == 1)
+    assert geometric["index"].null_count() > 0
+    assert (
+        geometric.filter(pl.col("index").is_null())["rank"].null_count()
+        == geometric["index"].null_count()
+    )  # no rank for a missing score
+    arithmetic = runs.filter(pl.col(sa.AGG_CHOICE) == 0)
+    assert arithmetic["index"].null_count() == 0
+    # the rank statistics are those of the replications with a score
+    for row in result.ranks.iter_rows(named=True):
+        key = (pl.col("region") == row["region"]) & (pl.col("year") == row["year"])
+        ranks = runs.filter(key)["rank"].drop_nulls()
+        assert row["mean_rank"] == pytest.approx(ranks.mean(), rel=1e-12)
+    table = result.undefined
+    assert table.height > 0 and set(table.columns) >= {"region", "year", "replications", "of"}
+    for row in table.iter_rows(named=True):
+        key = (pl.col("region") == row["region"]) & (pl.col("year") == row["year"])
+        assert row["replications"] == runs.filter(key)["index"].null_count()
+        assert "aggregation=geometric" in row["choices"]
+        assert "aggregation=arithmetic" not in row["choices"]
+    (warning,) = result.warnings
+    assert warning.code == Code.UNDEFINED and "no score in some replications" in warning.message

@@ -69,10 +69,10 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
             )
         screening = self.screening(layout, names, classes)
         if self.problems:
-            raise MethodologyError(sorted(self.problems, key=_position))
+            raise MethodologyError(sorted(self.problems, key=position))
         uncertainty = self.uncertainty(layout)
         if self.problems:
-            raise MethodologyError(sorted(self.problems, key=_position))
+            raise MethodologyError(sorted(self.problems, key=position))
         m = Methodology(
             meta,
             layout,
@@ -93,7 +93,8 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
         return m
 
 
-def _position(d: Diagnostic) -> tuple[int, int]:
+def position(d: Diagnostic) -> tuple[int, int]:
+    """Where a diagnostic is, to sort diagnostics in the order of the file."""
     loc = d.location
     return (loc.line or 0, loc.column or 0) if loc else (0, 0)
 

@@ -182,6 +182,8 @@ class Ranking:
     #: further ranks of the index, each within the groups of label columns (and the period):
     #: (output column, label columns), e.g. ("region_rank", ("region",))
     within: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: values within this relative tolerance of the next one share a rank
+    tolerance: float = 1e-9
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,7 @@ def _steps(m: Methodology) -> list[Step]:
             period_keys,
             sympy.Integer(int(m.ranking.descending)),
             ir.Str(m.ranking.ties),
+            sympy.Float(m.ranking.tolerance),
         )
         steps.append(Step("rank", rank, StepKind.RANK, "rank", "rank(index)"))
         for name, labels in m.ranking.within:
@@ -169,6 +170,7 @@ def _steps(m: Methodology) -> list[Step]:
                 period_keys + labels,
                 sympy.Integer(int(m.ranking.descending)),
                 ir.Str(m.ranking.ties),
+                sympy.Float(m.ranking.tolerance),
             )
             text = f"rank(index) within {', '.join(labels)}"
             steps.append(Step(name, within, StepKind.RANK, name, text))
@@ -233,7 +235,7 @@ def _assign_phases(m: Methodology, steps: list[Step]) -> list[Step]:
     return out
 
 
-def _hoist(steps: list[Step]) -> list[Step]:
+def _hoist(steps: list[Step], prefix: str = "__h") -> list[Step]:
     """Give every statistic nested in another statistic (or at() inside one) its own column.
 
     polars evaluates an expression inside a window function within the outer window's
@@ -265,12 +267,14 @@ def _hoist(steps: list[Step]) -> list[Step]:
             )
             if inside:
                 counter[0] += 1
-                name = f"__h{counter[0]}"
+                name = f"{prefix}{counter[0]}"
                 extra.append(Step(name, rebuilt, StepKind.HIDDEN, step.name, show(rebuilt)))
                 return sympy.Symbol(name)
             return rebuilt
         if not expr.args or isinstance(expr, ir.Str):
             return expr
+        if isinstance(expr, ir.At):  # at() is a window over the unit's rows: a statistic
+            outer = ("at()",)  # inside it must be computed first, over its own groups
         return ir.rebuild(expr, [lift(a, outer, extra, step) for a in expr.args])
 
     for s in steps:
@@ -291,9 +295,16 @@ def build_plan(m: Methodology) -> Plan:
     on_detail = [s for s in steps if s.phase == Phase.DETAIL]
     after = [s for s in steps if s.phase == Phase.UNIT_AFTER]
     collapse = tuple(s.column for s in on_detail if s.grain == grain.UNIT)
+    # after the classes, in order: the statistics a rule nests (hoisted) before the rule
     screening = tuple(
-        Step(s.name, s.expr, StepKind.SCREEN, s.name, s.formula.text, (), Phase.UNIT_AFTER)
-        for s in m.screening
+        dataclasses.replace(s, phase=Phase.UNIT_AFTER)
+        for s in _hoist(
+            [
+                Step(s.name, s.expr, StepKind.SCREEN, s.name, s.formula.text, (), Phase.UNIT_AFTER)
+                for s in m.screening
+            ],
+            prefix="__hs",
+        )
     )
 
     output = list(m.layout.keys + m.layout.labels)

@@ -124,6 +124,13 @@ def _audit(
     return found
 
 
+def _may_be_missing(expr: sympy.Basic) -> bool:
+    """Whether `expr` can be missing with every input present (at() of an absent row)."""
+    return isinstance(expr, ir.At) or any(
+        _may_be_missing(a) for a in expr.args if isinstance(a, sympy.Basic)
+    )
+
+
 def _statistics(expr: sympy.Basic) -> list[ir.Stat]:
     found = [expr] if isinstance(expr, ir.Stat) and not isinstance(expr, ir.ColCount) else []
     for a in expr.args:
@@ -230,6 +237,9 @@ def diagnose(
     if step.requires is not None:  # the declared domain first: it names the cause best
         holds = to_polars(step.requires, ctx).fill_null(True)
         test(~holds, Code.DOMAIN, f"{step.requirement}: {show(step.requires)} does not hold")
+        rows = rows & holds  # the other rows may have another cause
+        if problems and not frame.select(rows.any()).item():
+            return problems
     walk(step.expr)
     if not problems:
         n, names = _rows(plan, frame, rows)

@@ -22,6 +22,7 @@ import polars as pl
 import sympy
 
 from engine.formula import ir
+from engine.formula.types import Varies, shape_of
 
 
 @dataclass(frozen=True)
@@ -469,7 +470,12 @@ def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
     # a statistic takes every row of its group, whichever rows use its result: an
     # undefined value of its operand counts in the row where it arises
     inner = dataclasses.replace(ctx, used=None) if ctx.used is not None else ctx
-    x = _shared(_compile(expr.operand, inner), ctx)
+    x = _compile(expr.operand, inner)
+    if shape_of(expr.operand).varies is Varies.CONSTANT:
+        # a literal is one value, not a column: mean(2) is 2 in each of the group's rows,
+        # sum(2) is 2 times the rows, count(2) the number of rows
+        x = pl.when(pl.col(ctx.unit).is_not_null()).then(x)
+    x = _shared(x, ctx)
     if isinstance(expr, ir.ColStd):
         return _over(
             pl.when(x.count() > expr.ddof).then(_ordered_std(x, expr.ddof)), expr.keys, ctx.order
@@ -481,13 +487,42 @@ def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
         keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
         return x.cum_sum().over(keys, order_by=order)
     if isinstance(expr, ir.ColRank):
-        ranked = x.rank(method=expr.ties, descending=expr.descending).cast(pl.Float64)  # type: ignore[arg-type]
-        return _over(ranked, expr.keys)
+        if expr.tolerance == 0 and expr.ties != "ordinal":
+            ranked = x.rank(method=expr.ties, descending=expr.descending)  # type: ignore[arg-type]
+            return _over(ranked.cast(pl.Float64), expr.keys)
+        return _rank_within_tolerance(x, expr, ctx)
     rule = _AGGREGATES.get(type(expr))
     if rule is None:
         raise CompileError(f"no polars rule for statistic {type(expr).__name__}")
     ordered = isinstance(expr, ir.ColSum | ir.ColMean)
     return _over(rule(x), expr.keys, ctx.order if ordered else ())
+
+
+def _rank_within_tolerance(x: pl.Expr, expr: ir.ColRank, ctx: Context) -> pl.Expr:
+    """Ranks where values within a relative tolerance are tied (see :class:`ir.ColRank`).
+
+    In each group the values are sorted (ties in the order of the rows' keys, so the
+    result does not depend on the order of the rows); a value starts a new tie group
+    when it differs from the previous one by more than the tolerance; the tie rule is
+    then applied to the tie groups' numbers.
+    """
+    s = -x if expr.descending else x
+    s = _shared(s, ctx)
+    keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
+    order = [s, *(pl.col(k) for k in ctx.order)]
+
+    def window(e: pl.Expr) -> pl.Expr:
+        return e.over(keys, order_by=order, nulls_last=True)
+
+    prev = window(s.shift(1))
+    bound = expr.tolerance * pl.max_horizontal(s.abs(), prev.abs())
+    starts = prev.is_null() | ((s - prev).abs() > bound)
+    tie = _shared(pl.when(s.is_not_null()).then(window(starts.cast(pl.Int64).cum_sum())), ctx)
+    if expr.ties == "ordinal":  # within a tie, in the order of the keys
+        by_keys = [tie, *(pl.col(k) for k in ctx.order)]
+        position = tie.cum_count().over(keys, order_by=by_keys, nulls_last=True)
+        return pl.when(tie.is_not_null()).then(position).cast(pl.Float64)
+    return _over(tie.rank(method=expr.ties), expr.keys).cast(pl.Float64)  # type: ignore[arg-type]
 
 
 @_compile.register
@@ -530,13 +565,14 @@ def _(expr: ir.FillBackward, ctx: Context) -> pl.Expr:
 
 @_compile.register
 def _(expr: ir.If, ctx: Context) -> pl.Expr:
-    cond = _compile(expr.args[0], ctx)
+    # a branch's undefined values count only in the rows that take it
+    cond = _shared(_compile(expr.args[0], ctx), ctx)
     return (
         pl.when(cond.is_null())
         .then(None)
         .when(cond)
-        .then(_compile(expr.args[1], ctx))
-        .otherwise(_compile(expr.args[2], ctx))
+        .then(_compile_used(expr.args[1], ctx, cond.fill_null(False)))
+        .otherwise(_compile_used(expr.args[2], ctx, ~cond.fill_null(True)))
     )
 
 

@@ -123,6 +123,6 @@ def build_query(
         label, group = classify(plan.classes, pl.col(plan.classes.column))
         cols = [label.alias("class")] + ([group.alias("class_group")] if group is not None else [])
         lf = lf.with_columns(cols)
-    if plan.screening:
-        lf = with_steps(lf, plan, plan.screening, single)
+    for step in plan.screening:  # one at a time: a rule reads the statistics hoisted before it
+        lf = with_steps(lf, plan, [step], single)
     return lf, detail_lf

@@ -51,11 +51,14 @@ class StepColumns:
     columns: tuple[pl.Expr, ...]
 
 
-def step_columns(plan: Plan, step: Step, single_group: bool = True) -> StepColumns:
+def step_columns(
+    plan: Plan, step: Step, single_group: bool = True, context: Context | None = None
+) -> StepColumns:
     """The columns of `step`: its value, where an undefined result (an operation that
     gave no finite number, or a row where the declared domain ``requires`` does not
-    hold) is missing, and the marker of those rows."""
-    ctx = step_context(plan, step, single_group)
+    hold) is missing, and the marker of those rows. `context` replaces the step's own
+    (sensitivity analysis groups every statistic by the replication too)."""
+    ctx = context or step_context(plan, step, single_group)
     compiled = compile_step(step.expr, ctx, step.column)
     value, flag = compiled.value, compiled.undefined
     if step.requires is not None:
@@ -78,14 +81,14 @@ def with_steps(
 ) -> pl.LazyFrame:
     """`lf` with the columns of `steps` (which read only columns `lf` has): first the
     columns each step computes first, level by level, then the steps' own columns."""
-    parts = [step_columns(plan, s, single_group) for s in steps]
-    temps: list[str] = []
+    return with_columns_of(lf, [step_columns(plan, s, single_group) for s in steps])
+
+
+def with_columns_of(lf: pl.LazyFrame, parts: Sequence[StepColumns]) -> pl.LazyFrame:
+    """`lf` with the columns of compiled steps (one stage: none reads another)."""
     for level in range(max((len(p.temps) for p in parts), default=0)):
-        exprs = [e for p in parts if level < len(p.temps) for e in p.temps[level]]
-        temps += [e.meta.output_name() for e in exprs]
-        lf = lf.with_columns(exprs)
-    lf = lf.with_columns([e for p in parts for e in p.columns])
-    return lf.drop(temps) if temps else lf
+        lf = lf.with_columns([e for p in parts if level < len(p.temps) for e in p.temps[level]])
+    return lf.with_columns([e for p in parts for e in p.columns])
 
 
 def step_expr(plan: Plan, step: Step, single_group: bool = True) -> pl.Expr:
