@@ -105,17 +105,18 @@ def _shared(expr: pl.Expr, ctx: Context, size: int = SHARED_SIZE) -> pl.Expr:
 
 
 def to_polars(expr: sympy.Basic, ctx: Context) -> pl.Expr:
-    """Compile a sympy expression to a polars expression.
-
-    An operation whose result is not a finite number (a division by zero, the logarithm
-    of a value <= 0, an overflow) gives a missing value (null) instead of NaN or an
-    infinity, so that nothing undefined is ever compared, ranked or classed.
+    """Compile a sympy expression to a polars expression, as it is: IEEE arithmetic, a
+    division by zero is an infinity (for reports and explanations of values already
+    computed; a run compiles with :func:`compile_step`, where it is missing).
 
     >>> import sympy
     >>> x, y = sympy.symbols("x y")
     >>> df = pl.DataFrame({"x": [1.0, 1.0], "y": [4.0, 0.0]})
     >>> df.select(to_polars(x / y, Context({}, "unit", "year")))["x"].to_list()
-    [0.25, None]
+    [0.25, inf]
+    >>> step = compile_step(x / y, Context({}, "unit", "year"), "r")
+    >>> df.select(step.value, step.undefined.alias("undefined")).rows()
+    [(0.25, False), (None, True)]
     """
     return _compile(expr, ctx)
 
