@@ -29,7 +29,7 @@ import polars as pl
 import pytest
 
 from engine import api
-from engine.diagnostics import Code, DataError
+from engine.diagnostics import Code
 from tests.undefined import reported
 
 LIBRARY = Path(__file__).resolve().parent / "data" / "library"

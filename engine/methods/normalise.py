@@ -72,9 +72,9 @@ LEADER_SHARE = Normaliser(
     name="leader_share",
     title="Leader share",
     description="Leader share (the seed paper's formula 1): y = x / max(x) * scale, the best "
-    "unit gets `scale`. Requires x >= 0 and max(x) > 0 (a zero max is undefined: missing, and reported). For a "
-    "'lower is better' indicator an explicit `cost` rule is required, because x / max(x) of a "
-    "cost indicator rewards the worst unit.",
+    "unit gets `scale`. Requires x >= 0 and max(x) > 0 (a zero max is undefined: missing, "
+    "and reported). For a 'lower is better' indicator an explicit `cost` rule is required, "
+    "because x / max(x) of a cost indicator rewards the worst unit.",
     params=(
         Param(
             "scale",
