@@ -32,7 +32,8 @@ import polars as pl
 
 from engine import runner
 from engine.diagnostics import Code, Diagnostic, MethodologyError, UsageError
-from engine.format.build import build_methodology
+from engine.format.build import build_methodology, position
+from engine.format.build_weights import weight_problems
 from engine.format.extends import resolve_document
 from engine.format.model import Methodology
 from engine.format.schema import methodology_schema
@@ -132,8 +133,15 @@ def validate(methodology: MethodologyLike) -> Validated:
         source = Path(methodology)
     else:
         raise bad_methodology(methodology)
-    doc = resolve_document(doc, schema())  # bases merged (extends:), JSON Schema checked
-    built, warnings = build_methodology(doc)
+    try:  # bases merged (extends:), JSON Schema checked
+        resolved = resolve_document(doc, schema())
+    except MethodologyError as err:
+        # with every weight that does not match its members, wherever the errors are
+        extra = [p for p in weight_problems(doc) if p not in err.diagnostics]
+        if not extra:
+            raise
+        raise MethodologyError(sorted([*err.diagnostics, *extra], key=position)) from None
+    built, warnings = build_methodology(resolved)
     return Validated(built, build_plan(built), warnings, source)
 
 

@@ -368,8 +368,8 @@ def _replay(
 def _clean(frame: pl.DataFrame, summary: dict[str, Any], nulls: list[Any], shape: _Shape) -> bool:
     """The audit's verdict when it is "nothing undefined"; False when the full path must
     look (it then names the cause)."""
-    if not summary.get("finite", True) or not summary.get("domain", True):
-        return False
+    if any(k.startswith("undefined:") and v for k, v in summary.items()):
+        return False  # an undefined value: the full path names it
     for column, present, stats in nulls:
         if not summary.get("nulls:" + column):
             continue

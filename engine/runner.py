@@ -348,9 +348,13 @@ def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
         plan = build_plan(estimated)
     no_empty_inputs(plan.methodology, data)
     frame, detail_frame, summary, detail_summary = compute(plan, data, summaries=True)
-    audit(plan, frame, detail_frame, summary, detail_summary if detail_frame is not None else None)
+    undefined = audit(
+        plan, frame, detail_frame, summary, detail_summary if detail_frame is not None else None
+    )
     checks = evaluate_checks(plan, frame, summary)
-    warnings = missing_detail(plan.methodology, data) + missing_index_warnings(plan, frame)
+    warnings = (
+        undefined + missing_detail(plan.methodology, data) + missing_index_warnings(plan, frame)
+    )
     kept = (
         detail_frame.select(plan.detail_output).sort(list(plan.methodology.layout.detail_keys))
         if keep_detail and detail_frame is not None

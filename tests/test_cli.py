@@ -229,11 +229,24 @@ def test_zero_employed_is_a_division_by_zero_naming_region_and_year(tmp_path: Pa
     row = next(r for r in rows if r["region"] == "Karaganda" and r["year"] == "2014")
     row["employed"] = "0"
     data = write_csv(tmp_path / "zero.csv", columns, rows)
+    # undefined: report (the default): a warning names it, the value is missing
     result = run_on(data, tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "warning[division-by-zero]" in result.stderr
+    assert "employed" in result.stderr and "Karaganda 2014" in result.stderr
+    written = pl.read_csv(tmp_path / "out.csv").filter(
+        (pl.col("region") == "Karaganda") & (pl.col("year") == 2014)
+    )
+    assert written["SD"].to_list() == [None]
+    # undefined: error stops the run, nothing is written
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(
+        METHODOLOGY.read_text(encoding="utf-8") + "\nundefined: error\n", encoding="utf-8"
+    )
+    (tmp_path / "out.csv").unlink()
+    result = invoke("run", strict, data, "-q", "-o", tmp_path / "out.csv")
     assert_clean_failure(result)
-    assert "division-by-zero" in result.stderr
-    assert "employed" in result.stderr
-    assert "Karaganda 2014" in result.stderr
+    assert "error[division-by-zero]" in result.stderr and "Karaganda 2014" in result.stderr
     assert not (tmp_path / "out.csv").exists()
 
 

@@ -155,10 +155,9 @@ def test_boolean_operators() -> None:
     assert sympy.Not(sympy.StrictGreaterThan(b, 0, evaluate=False), evaluate=False) in inner[0].args
 
 
-def test_conditional_expression_and_where_are_the_same_piecewise() -> None:
-    want = sympy.Piecewise(
-        (a, sympy.StrictGreaterThan(c, 0, evaluate=False)), (b, True), evaluate=False
-    )
+def test_conditional_expression_and_where_are_the_same_if() -> None:
+    # ir.If, not Piecewise: sympy rewrites a Piecewise's condition on construction
+    want = ir.If(sympy.StrictGreaterThan(c, 0, evaluate=False), a, b, evaluate=False)
     same(ok("a if c > 0 else b"), want)
     same(ok("where(c > 0, a, b)"), want)
 

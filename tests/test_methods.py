@@ -20,6 +20,7 @@ from engine.backends.polars.compile import Context, to_polars
 from engine.diagnostics import Code, DataError, MethodologyError
 from engine.methods import catalogue
 from engine.methods.normalise_context import NormaliseContext
+from tests.undefined import reported
 
 # two periods; 2014 has a tie at the top and a different spread
 UNITS = ["a", "b", "c", "d", "a", "b", "c", "d"]
@@ -249,9 +250,14 @@ index: {{group: G}}
 
 
 def data_error(tmp_path: Path, yaml_text: str, csv_text: str) -> DataError:
+    """The undefined values reported by the run (as warnings, the values missing), and
+    the same raised when the methodology says ``undefined: error``."""
     m, d = write(tmp_path, yaml_text, csv_text)
+    found = reported(api.run(m, [d]))
+    m.write_text(yaml_text + "\nundefined: error\n", encoding="utf-8")
     with pytest.raises(DataError) as info:
         api.run(m, [d])
+    assert [p.message for p in info.value.diagnostics] == [p.message for p in found.diagnostics]
     return info.value
 
 

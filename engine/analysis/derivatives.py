@@ -27,6 +27,7 @@ import sympy
 from engine.backends.polars.compile import Context, to_polars
 from engine.format.model import Methodology
 from engine.formula import ir
+from engine.formula.fold import fold_constants
 from engine.methods import catalogue
 from engine.plan import norm_column
 
@@ -60,7 +61,8 @@ def composed_index(m: Methodology, keep: str | None = None) -> sympy.Expr | None
             )
         if g.name != keep:
             exprs[g.name] = ir.rename(body, {**{k: v for k, v in normed.items()}, **exprs})
-    return ir.rename(m.index.expr, {**normed, **exprs})
+    # constants as floats: sympy differentiates this, and would work huge exact numbers out
+    return fold_constants(ir.rename(m.index.expr, {**normed, **exprs}))
 
 
 def effective_weight(m: Methodology, node: str) -> float | None:
@@ -70,8 +72,7 @@ def effective_weight(m: Methodology, node: str) -> float | None:
     if index is None or _has_statistic(index):
         return None
     symbol = sympy.Symbol(node if node in {g.name for g in m.groups} else norm_column(node))
-    d = ir.rename(sympy.diff(index, symbol), _nominal(m))
-    d = d.doit() if not d.is_Number else d
+    d = fold_constants(ir.rename(sympy.diff(index, symbol), _nominal(m)))
     return float(d) if d.is_Number else None
 
 
@@ -112,7 +113,7 @@ def analyse(m: Methodology, frame: pl.DataFrame) -> Analytic:
     ]
     columns = {}
     for name, _kind in variables:
-        d = sympy.diff(index, sympy.Symbol(name))
+        d = sympy.diff(index, sympy.Symbol(name))  # index's constants are floats already
         columns[name] = to_polars(ir.rename(d, nominal), ctx)
     values = frame.select(*keys, "index", *[e.alias(n) for n, e in columns.items()])
     derivatives = values.unpivot(
@@ -133,7 +134,7 @@ def _tipping(
     affine = (
         m.index is not None
         and not _has_statistic(m.index.expr)
-        and all(sympy.diff(m.index.expr, sympy.Symbol(n), 2) == 0 for n in read)
+        and all(sympy.diff(fold_constants(m.index.expr), sympy.Symbol(n), 2) == 0 for n in read)
     )
     if (
         not all(g.aggregation == "arithmetic" and g.coverage == "all" for g in m.groups)

@@ -19,33 +19,65 @@ without Sobol indices runs only these) and, with Sobol indices, the N of B too.
 
 Everything is drawn from ``random.Random(seed)``: the same seed gives bit-identical
 results.
+
+A replication can leave a unit without a score (a geometric mean of a z-score that is
+<= 0, a division by a zero spread): the value is undefined, missing like in a run (see
+:mod:`engine.backends.polars.audit`), and never ranked. Rank statistics are taken over
+the replications in which the unit has a score, and :attr:`Sensitivity.undefined` says,
+per unit and period, in how many replications it had none and under which design
+choices; a warning summarises it.
+
+The replicated plan is built in :mod:`engine.analysis.sensitivity_plan`, the table of
+replications in :mod:`engine.analysis.sensitivity_design`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-import sympy
 
-from engine.backends.polars.compile import Context, to_polars
+from engine.analysis.sensitivity_design import _weight_sets, design_table
+from engine.analysis.sensitivity_plan import (
+    AGG_CHOICE,
+    IMP_CHOICE,
+    NORM_CHOICE,
+    REP,
+    TREAT_CHOICE,
+    factor_column,
+    replicated_plan,
+)
+from engine.backends.polars.compile import Context
 from engine.backends.polars.execute import classify, classify_quantiles, collect
-from engine.diagnostics import Code, Diagnostic, MethodologyError
-from engine.format.model import Derived, Methodology, Uncertainty
-from engine.formula import ir
-from engine.methods import catalogue
-from engine.plan import Plan, Step, StepKind, build_plan, in_stages
+from engine.backends.polars.steps import StepColumns, step_columns, with_columns_of
+from engine.diagnostics import Code, Diagnostic, MethodologyError, Severity
+from engine.format.model import Methodology, Uncertainty
+from engine.plan import Plan
 
-REP = "__rep"
-NORM_CHOICE, AGG_CHOICE, IMP_CHOICE, TREAT_CHOICE = "__norm", "__agg", "__imp", "__treat"
+__all__ = [
+    "AGG_CHOICE",
+    "IMP_CHOICE",
+    "NORM_CHOICE",
+    "REP",
+    "TREAT_CHOICE",
+    "Sensitivity",
+    "_weight_sets",
+    "analyse",
+    "design_table",
+    "factor_column",
+    "run_replications",
+    "write_charts",
+]
 
-
-def factor_column(group: str, member: str) -> str:
-    return f"__w.{group}.{member}"
+#: the design choices that are alternatives (a column of the replication table each)
+CHOICES = {
+    NORM_CHOICE: "normalisation",
+    AGG_CHOICE: "aggregation",
+    IMP_CHOICE: "imputation",
+    TREAT_CHOICE: "treatment",
+}
 
 
 @dataclass(frozen=True)
@@ -59,349 +91,16 @@ class Sensitivity:
     factors: tuple[str, ...]
     replications: int  # N
     runs: int  # N (d + 2)
-
-
-# -- the replicated plan ----------------------------------------------------------------
-
-
-def _with_rep(expr: sympy.Basic) -> sympy.Basic:
-    """Add the replication to the keys of every statistic."""
-    if isinstance(expr, ir.Stat):
-        keys = sympy.Tuple(*expr.args[1], sympy.Symbol(REP))
-        rest = [_with_rep(a) for a in expr.args[2:]]
-        return expr.func(_with_rep(expr.args[0]), keys, *rest, evaluate=False)
-    if isinstance(expr, ir.PAIRWISE):
-        keys = sympy.Tuple(*expr.args[2], sympy.Symbol(REP))
-        return expr.func(
-            sympy.Tuple(*(_with_rep(a) for a in expr.args[0])),
-            sympy.Tuple(*(_with_rep(a) for a in expr.args[1])),
-            keys,
-            *expr.args[3:],
-            evaluate=False,
-        )
-    if not expr.args or isinstance(expr, ir.Str):
-        return expr
-    return ir.rebuild(expr, [_with_rep(a) for a in expr.args])
-
-
-def _choice(alternatives: Sequence[sympy.Expr], column: str) -> sympy.Expr:
-    if len(alternatives) == 1:
-        return alternatives[0]
-    branches = [
-        (alt, sympy.Eq(sympy.Symbol(column), k, evaluate=False))
-        for k, alt in enumerate(alternatives[:-1])
-    ]
-    return sympy.Piecewise(*branches, (alternatives[-1], True), evaluate=False)
-
-
-def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
-    """`m` with weights as factor columns and the alternatives as choices between branches."""
-    indicators = []
-    for ind in m.indicators:
-        alts = [dict(alt)[ind.name] for alt in design.normalisations if ind.name in dict(alt)]
-        if alts:
-            expr = _choice([a.expr for a in alts], NORM_CHOICE)
-            ind = dataclasses.replace(
-                ind,
-                normalisation=dataclasses.replace(
-                    ind.normalisation, expr=expr, requires=None, formula=None, method="uncertain"
-                ),
-            )
-        indicators.append(ind)
-    period_keys = (m.layout.period,) if m.layout.period else ()
-    groups = []
-    for g in m.groups:
-        if g.aggregation == "formula":
-            groups.append(g)
-            continue
-        weights = [
-            sympy.Mul(sympy.Symbol(factor_column(g.name, mem)), w, evaluate=False)
-            for mem, w in zip(g.members, g.weights)
-        ]
-        spec = {"method": g.aggregation, **dict(g.params)}
-        if design.aggregations:
-            alts = [
-                catalogue.aggregate(a, g.members, weights, period_keys, cost=g.cost)
-                for a in design.aggregations
-            ]
-            expr = _choice(alts, AGG_CHOICE)
-        elif g.coverage != "all":
-            expr = catalogue.aggregate_present(
-                g.aggregation,
-                g.members,
-                weights,
-                float(g.coverage),  # type: ignore[arg-type]
-                dict(g.params),
-                period_keys,
-                g.cost,
-            )
-        else:
-            expr = catalogue.aggregate(g.aggregation, g.members, weights, period_keys, spec, g.cost)
-        groups.append(dataclasses.replace(g, expr=expr))
-    return dataclasses.replace(
-        m,
-        indicators=tuple(indicators),
-        groups=tuple(groups),
-        derived=_derived_for_classes(m),
-        checks=(),
-        screening=(),
-    )
-
-
-def _derived_for_classes(m: Methodology) -> tuple[Derived, ...]:
-    """The derived outputs the classes read (directly or through one another), which every
-    replication computes; the others are left out."""
-    if m.classes is None or m.classes.on is None:
-        return ()
-    by_name = {d.name: d for d in m.derived}
-    needed: set[str] = set()
-    todo = list(ir.free_names(m.classes.on) & set(by_name))
-    while todo:
-        name = todo.pop()
-        if name not in needed:
-            needed.add(name)
-            todo += list(ir.free_names(by_name[name].expr) & set(by_name))
-    return tuple(d for d in m.derived if d.name in needed)
-
-
-def _preparation_choices(
-    m: Methodology, design: Uncertainty, planned: set[str]
-) -> tuple[list[Step], dict[str, str]]:
-    """Steps computing every imputation and treatment alternative of each indicator, and the
-    column each indicator's normalisation then reads (a choice between them); `planned` are
-    the columns the plan already computes (a declared imputation's ``X.imputed``)."""
-    keys = (m.layout.period,) if m.layout.period else ()
-    steps: list[Step] = []
-    source: dict[str, str] = {}
-    for ind in m.indicators:
-        # a declared imputation that has no alternatives stays: treatments start from it
-        current = ind.name + ".imputed" if ind.name + ".imputed" in planned else ind.name
-        if design.imputations:
-            options = []
-            for k, spec in enumerate(design.imputations):
-                expr = catalogue.impute(
-                    dict(spec), ind.name, keys, m.layout.unit, m.layout.period, m
-                )
-                if expr is None:
-                    options.append(sympy.Symbol(ind.name))
-                    continue
-                steps.append(Step(f"{ind.name}.imp~{k}", expr, StepKind.IMPUTED, ind.name))
-                options.append(sympy.Symbol(f"{ind.name}.imp~{k}"))
-            current = f"{ind.name}.imp*"
-            steps.append(Step(current, _choice(options, IMP_CHOICE), StepKind.IMPUTED, ind.name))
-        if design.treatments:
-            options = []
-            for k, spec in enumerate(design.treatments):
-                treat = catalogue.treat(dict(spec), current, keys, f"{ind.name}.tr~{k}")
-                steps += [Step(column, expr, StepKind.TREATED, ind.name) for column, expr in treat]
-                options.append(sympy.Symbol(treat[-1][0]) if treat else sympy.Symbol(current))
-            steps.append(
-                Step(f"{ind.name}.tr*", _choice(options, TREAT_CHOICE), StepKind.TREATED, ind.name)
-            )
-            current = f"{ind.name}.tr*"
-        if current != ind.name:
-            source[ind.name] = current
-    return steps, source
-
-
-def _replicated_plan(m: Methodology, design: Uncertainty) -> Plan:
-    replicated = replicated_methodology(m, design)
-    # the alternatives of a stage replace the declared method of that stage only; the other
-    # stage keeps what the methodology declares (and reads the chosen alternative)
-    replicated = dataclasses.replace(
-        replicated,
-        indicators=tuple(
-            dataclasses.replace(
-                i,
-                imputation=() if design.imputations else i.imputation,
-                treatment=() if design.treatments else i.treatment,
-            )
-            for i in replicated.indicators
-        ),
-    )
-    plan = build_plan(replicated)
-    if plan.detail:
-        raise MethodologyError(
-            [
-                Diagnostic(
-                    Code.GRAIN,
-                    "sensitivity analysis needs unit-level data only",
-                    expected="a methodology without data.detail",
-                )
-            ]
-        )
-    extra, source = _preparation_choices(replicated, design, set(plan.steps))
-
-    def fix(step: Step, planned: bool = True) -> Step:
-        expr, requires = step.expr, None
-        reads_choice = step.kind in (StepKind.NORMALISED, StepKind.TREATED)
-        if planned and reads_choice and step.name in source:
-            # the declared treatment (or, without one, the normalisation) reads the chosen
-            # alternative instead of the raw or declared-imputed column
-            chosen = sympy.Symbol(source[step.name])
-            expr = ir.rename(expr, {step.name: chosen, step.name + ".imputed": chosen})
-        return dataclasses.replace(step, expr=_with_rep(expr), requires=requires)
-
-    steps = [s for stage in plan.first for s in stage]
-    # the alternatives read the indicators and any declared imputation: those come first
-    first = [s for s in steps if s.kind in (StepKind.INDICATOR, StepKind.IMPUTED)]
-    rest = [s for s in steps if s.kind not in (StepKind.INDICATOR, StepKind.IMPUTED)]
-    ordered = [fix(s) for s in first] + [fix(s, False) for s in extra] + [fix(s) for s in rest]
-    base = (
-        set(m.layout.keys)
-        | {i.name for i in m.inputs}
-        | {NORM_CHOICE, AGG_CHOICE, IMP_CHOICE, TREAT_CHOICE}
-    )
-    base |= {factor_column(g.name, mem) for g in m.groups for mem in g.members}
-    return dataclasses.replace(
-        plan,
-        first=in_stages(ordered, base),
-        after=tuple(tuple(fix(s) for s in st) for st in plan.after),
-    )
-
-
-# -- sampling ---------------------------------------------------------------------------
-
-
-def _factors(m: Methodology, design: Uncertainty) -> list[str]:
-    out = []
-    if design.weights:
-        out.append("weights")
-    if len(design.normalisations) > 1:
-        out.append("normalisation")
-    if len(design.aggregations) > 1:
-        out.append("aggregation")
-    if len(design.imputations) > 1:
-        out.append("imputation")
-    if len(design.treatments) > 1:
-        out.append("treatment")
-    if design.drop:
-        out.append("drop")
-    if not out:
-        raise MethodologyError(
-            [
-                Diagnostic(
-                    Code.BAD_ARGUMENTS,
-                    "the uncertainty design has no uncertain choice",
-                    expected="weights, two or more normalisation or aggregation "
-                    "alternatives, or drop: indicators",
-                )
-            ]
-        )
-    return out
-
-
-def _pick(u: float, probabilities: Sequence[float]) -> int:
-    acc = 0.0
-    for k, p in enumerate(probabilities):
-        acc += p
-        if u < acc:
-            return k
-    return len(probabilities) - 1
-
-
-def _weight_sets(
-    m: Methodology, design: Uncertainty, n: int, rng: random.Random
-) -> list[dict[str, float]]:
-    """n draws of the multiplicative weight factors of every group member."""
-    sets = []
-    for _ in range(n):
-        factors: dict[str, float] = {}
-        for g in m.groups:
-            if design.weights is None:
-                continue
-            kind, value = design.weights
-            if kind == "perturb":
-                for mem in g.members:
-                    factors[factor_column(g.name, mem)] = 1 + rng.uniform(-value, value)
-            else:  # dirichlet around the nominal normalised weights (equal for data-driven weights)
-                nominal = [float(w) if w.is_Number else 1.0 for w in g.weights]
-                total = sum(nominal)
-                shares = [w / total for w in nominal]
-                draws = [rng.gammavariate(value * s, 1.0) if s > 0 else 0.0 for s in shares]
-                norm = sum(draws) or 1.0
-                for mem, d, s in zip(g.members, draws, shares):
-                    factors[factor_column(g.name, mem)] = (d / norm) / s if s > 0 else 0.0
-        sets.append(factors)
-    return sets
-
-
-def _droppable(m: Methodology, what: str | None) -> list[tuple[str, str]]:
-    """(group, member) pairs that can be dropped (their group keeps a member): indicators,
-    groups or both."""
-    indicators = {i.name for i in m.indicators}
-    wanted = {
-        "indicators": lambda x: x in indicators,
-        "groups": lambda x: x not in indicators,
-        "both": lambda x: True,
-    }.get(what or "", lambda x: False)
-    return [
-        (g.name, mem)
-        for g in m.groups
-        if g.aggregation != "formula" and len(g.members) > 1
-        for mem in g.members
-        if wanted(mem)
-    ]
-
-
-def design_table(
-    m: Methodology, design: Uncertainty, n: int, seed: int, sobol: bool
-) -> tuple[pl.DataFrame, list[str]]:
-    """One row per replication: its id, the matrix it belongs to, and its parameters."""
-    factors = _factors(m, design)
-    rng = random.Random(seed)
-    a = [[rng.random() for _ in factors] for _ in range(n)]
-    b = [[rng.random() for _ in factors] for _ in range(n)]
-    weight_sets = _weight_sets(m, design, n, rng)
-    drops = _droppable(m, design.drop)
-    matrices: list[tuple[str, list[list[float]]]] = [("A", a)] + ([("B", b)] if sobol else [])
-    if sobol:
-        for i, name in enumerate(factors):
-            matrices.append(
-                (
-                    f"AB:{name}",
-                    [[*row_a[:i], row_b[i], *row_a[i + 1 :]] for row_a, row_b in zip(a, b)],
-                )
-            )
-    base = {factor_column(g.name, mem): 1.0 for g in m.groups for mem in g.members}
-    rows = []
-    for label, matrix in matrices:
-        for j, u in enumerate(matrix):
-            row: dict[str, object] = {
-                REP: len(rows),
-                "__matrix": label,
-                "__sample": j,
-                **base,
-                NORM_CHOICE: 0,
-                AGG_CHOICE: 0,
-                IMP_CHOICE: 0,
-                TREAT_CHOICE: 0,
-            }
-            for f, value in zip(factors, u):
-                if f == "weights":
-                    row.update(
-                        weight_sets[min(int(value * len(weight_sets)), len(weight_sets) - 1)]
-                    )
-                elif f == "normalisation":
-                    row[NORM_CHOICE] = _pick(value, design.normalisation_probabilities)
-                elif f == "aggregation":
-                    row[AGG_CHOICE] = _pick(value, design.aggregation_probabilities)
-                elif f == "imputation":
-                    row[IMP_CHOICE] = _pick(value, design.imputation_probabilities)
-                elif f == "treatment":
-                    row[TREAT_CHOICE] = _pick(value, design.treatment_probabilities)
-                elif f == "drop":
-                    k = min(int(value * (len(drops) + 1)), len(drops))
-                    if k < len(drops):
-                        row[factor_column(*drops[k])] = 0.0
-            rows.append(row)
-    return pl.DataFrame(rows), factors
+    #: per unit and period without a score in some replications: how many, and the design
+    #: choices of those replications
+    undefined: pl.DataFrame = field(default_factory=pl.DataFrame)
+    warnings: tuple[Diagnostic, ...] = ()
 
 
 # -- running ---------------------------------------------------------------------------------
 
 
-def _compiled(plan: Plan) -> list[list[pl.Expr]]:
+def _compiled(plan: Plan) -> list[list[StepColumns]]:
     m = plan.methodology
     ctx = Context(
         {},
@@ -411,17 +110,17 @@ def _compiled(plan: Plan) -> list[list[pl.Expr]]:
         order=(REP, *m.layout.keys),
         single_group=True,
     )
-    return [[to_polars(s.expr, ctx).alias(s.column) for s in stage] for stage in plan.stages]
+    return [[step_columns(plan, s, context=ctx) for s in stage] for stage in plan.stages]
 
 
 def _run_batch(
-    plan: Plan, stages: list[list[pl.Expr]], data: pl.DataFrame, params: pl.DataFrame
+    plan: Plan, stages: list[list[StepColumns]], data: pl.DataFrame, params: pl.DataFrame
 ) -> pl.DataFrame:
     m = plan.methodology
     keys = list(m.layout.keys)
     lf = data.lazy().join(params.lazy(), how="cross")
     for stage in stages:
-        lf = lf.with_columns(stage)
+        lf = with_columns_of(lf, stage)
     cols = [*keys, REP, "index", "rank"]
     if plan.classes and plan.classes.quantiles:
         lf = lf.with_columns(
@@ -445,9 +144,10 @@ def run_replications(
     progress: Callable[[int, int], None] | None = None,
 ) -> pl.DataFrame:
     """Every replication's index, rank and class, in batches of `batch` replications
-    (by default as many as make about two million stacked rows)."""
+    (by default as many as make about two million stacked rows). An undefined index is
+    missing, and has no rank and no class."""
     design = m.uncertainty or Uncertainty()
-    plan = _replicated_plan(m, design)
+    plan = replicated_plan(m, design)
     stages = _compiled(plan)  # once: every batch runs the same expressions
     keep = [c for c in params.columns if not c.startswith("__matrix") and c != "__sample"]
     batch = batch or max(1, 2_000_000 // max(1, data.height))
@@ -459,6 +159,79 @@ def run_replications(
         if progress:
             progress(min(start + batch, total), total)
     return pl.concat(out)
+
+
+def _choice_names(m: Methodology, design: Uncertainty) -> dict[str, list[str]]:
+    """For each alternative column, the name of each alternative (for the report)."""
+
+    def described(spec: object, k: int) -> str:
+        if isinstance(spec, tuple | list):
+            method = dict(spec).get("method") if spec and isinstance(spec[0], tuple) else None
+            return str(method or k)
+        return str(spec)
+
+    names = {
+        AGG_CHOICE: [str(a) for a in design.aggregations],
+        IMP_CHOICE: [described(s, k) for k, s in enumerate(design.imputations)],
+        TREAT_CHOICE: [described(s, k) for k, s in enumerate(design.treatments)],
+    }
+    norms = []
+    for k, alt in enumerate(design.normalisations):
+        methods = {n.method for _, n in alt}
+        norms.append(methods.pop() if len(methods) == 1 else f"alternative {k + 1}")
+    names[NORM_CHOICE] = norms
+    return names
+
+
+def undefined_scores(
+    m: Methodology, runs: pl.DataFrame, params: pl.DataFrame
+) -> tuple[pl.DataFrame, tuple[Diagnostic, ...]]:
+    """Per unit and period with a nominal score, the replications that left it without
+    one: how many, of how many, and the design choices they made (with counts)."""
+    keys = list(m.layout.keys)
+    design = m.uncertainty or Uncertainty()
+    missing = runs.filter(pl.col("index").is_null() & pl.col("nominal_index").is_not_null())
+    if missing.height == 0:
+        return pl.DataFrame(), ()
+    names = _choice_names(m, design)
+    choices = [c for c in CHOICES if c in params.columns and len(names.get(c, [])) > 1]
+    dropped = [c for c in params.columns if c.startswith("__w.")]
+    joined = missing.join(params.select(REP, *choices, *dropped), on=REP, how="left")
+
+    def label(row: dict[str, object]) -> str:
+        parts = [f"{CHOICES[c]}={names[c][int(str(row[c]))]}" for c in choices]
+        zero = [c.removeprefix("__w.") for c in dropped if row[c] == 0.0]
+        return ", ".join(parts + [f"dropped {z}" for z in zero]) or "weights only"
+
+    joined = joined.with_columns(
+        pl.Series("choices", [label(r) for r in joined.iter_rows(named=True)], dtype=pl.String)
+    )
+    per_choice = joined.group_by([*keys, "choices"]).len().sort([*keys, "len"], descending=False)
+    total = runs.group_by(keys).agg(pl.col(REP).n_unique().alias("of"))
+    table = (
+        per_choice.group_by(keys, maintain_order=True)
+        .agg(
+            pl.col("len").sum().alias("replications"),
+            pl.format("{} ({})", "choices", "len").str.join("; ").alias("choices"),
+        )
+        .join(total, on=keys, how="left")
+        .select(*keys, "replications", "of", "choices")
+        .sort(keys)
+    )
+    units = table.select(pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator=" "))
+    shown = ", ".join(units.to_series().head(10).to_list())
+    more = f" and {table.height - 10} more" if table.height > 10 else ""
+    worst = table.sort("replications", descending=True).row(0, named=True)
+    warning = Diagnostic(
+        Code.UNDEFINED,
+        f"{table.height} unit(s) have no score in some replications (undefined, not ranked): "
+        f"{shown}{more}; e.g. {' '.join(str(worst[k]) for k in keys)} in "
+        f"{worst['replications']} of {worst['of']} replications, under {worst['choices']}",
+        expected="rank intervals over the replications in which the unit has a score",
+        hint="the 'undefined' table lists every unit with the design choices that caused it",
+        severity=Severity.WARNING,
+    )
+    return table, (warning,)
 
 
 def _sobol(
@@ -541,12 +314,14 @@ def analyse(
     keys = list(m.layout.keys)
     period = m.layout.period
     runs = runs.join(params.select(REP, "__matrix", "__sample"), on=REP)
-    nominal = nominal.select(
+    nominal_scores = nominal.select(
         *keys,
+        pl.col("index").alias("nominal_index"),
         pl.col("rank").alias("nominal_rank"),
         *([pl.col("class").alias("nominal_class")] if "class" in nominal.columns else []),
     )
-    runs = runs.join(nominal, on=keys, how="left")
+    runs = runs.join(nominal_scores, on=keys, how="left")
+    undefined, warnings = undefined_scores(m, runs, params)
     independent = runs.filter(pl.col("__matrix").is_in(["A", "B"]))
     ranks = (
         independent.group_by(keys)
@@ -590,7 +365,15 @@ def analyse(
             for r in _sobol(y, factors, n, s):
                 rows.append({**({period: p} if period else {}), **r})
     return Sensitivity(
-        nominal, ranks, classes, pl.DataFrame(rows), tuple(factors), n, params.height
+        nominal,
+        ranks,
+        classes,
+        pl.DataFrame(rows),
+        tuple(factors),
+        n,
+        params.height,
+        undefined,
+        warnings,
     )
 
 

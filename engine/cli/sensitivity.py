@@ -89,9 +89,10 @@ def sensitivity(
 
     found = guard(fmt, debug, go)
     result, analytic, nominal = found.analysis, found.analytic, found.nominal
-    show_diagnostics(nominal.warnings, fmt)
+    show_diagnostics(nominal.warnings + result.warnings, fmt)
     tables = {
         "ranks": result.ranks,
+        "undefined": result.undefined,
         "classes": result.classes,
         "sobol": result.sobol,
         "derivatives": analytic.derivatives,

@@ -18,7 +18,10 @@ from engine.format.build_groups import GroupRules
 from engine.format.build_indicators import RESERVED, IndicatorRules
 from engine.format.build_outputs import OutputRules
 from engine.format.build_uncertainty import UncertaintyRules
-from engine.format.model import Methodology
+from engine.format.model import (
+    Methodology,
+    UndefinedPolicy,
+)
 from engine.format.yamlsource import LoadedYaml
 
 __all__ = ["RESERVED", "build_methodology"]
@@ -66,10 +69,10 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
             )
         screening = self.screening(layout, names, classes)
         if self.problems:
-            raise MethodologyError(sorted(self.problems, key=_position))
+            raise MethodologyError(sorted(self.problems, key=position))
         uncertainty = self.uncertainty(layout)
         if self.problems:
-            raise MethodologyError(sorted(self.problems, key=_position))
+            raise MethodologyError(sorted(self.problems, key=position))
         m = Methodology(
             meta,
             layout,
@@ -84,12 +87,14 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
             screening,
             self.doc.source.path,
             uncertainty,
+            UndefinedPolicy(self.data.get("undefined", "report")),
         )
         self.unused(m)
         return m
 
 
-def _position(d: Diagnostic) -> tuple[int, int]:
+def position(d: Diagnostic) -> tuple[int, int]:
+    """Where a diagnostic is, to sort diagnostics in the order of the file."""
     loc = d.location
     return (loc.line or 0, loc.column or 0) if loc else (0, 0)
 

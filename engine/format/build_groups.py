@@ -17,6 +17,7 @@ import sympy
 
 from engine.diagnostics import Code, did_you_mean
 from engine.format.build_context import BuildContext
+from engine.format.build_weights import member_weight_problems
 from engine.format.model import (
     Group,
 )
@@ -85,24 +86,9 @@ class GroupRules(BuildContext):
         elif weighting is not None:
             weights = catalogue.weigh(weighting, members, keys)
         elif weights_spec is not None:
-            missing = [m for m in members if m not in weights_spec]
-            extra = [w for w in weights_spec if w not in members]
-            for m in missing:
-                self.error(
-                    Code.WEIGHTS,
-                    f"group '{name}' gives no weight to member '{m}'",
-                    self.at("groups", name, "weights"),
-                    expected="one weight per member: " + ", ".join(members),
-                )
-            for w in extra:
-                self.error(
-                    Code.WEIGHTS,
-                    f"group '{name}' weights '{w}', which is not a member",
-                    self.key_at("groups", name, "weights", w),
-                    expected="weights only for members: " + ", ".join(members),
-                    hint=did_you_mean(w, members),
-                )
-            if not missing and not extra:
+            mismatch = member_weight_problems(self.doc, name, members, weights_spec)
+            self.problems.extend(mismatch)
+            if not mismatch:
                 weights = [num(weights_spec[m]) for m in members]
                 if sum(weights) == 0:
                     self.error(

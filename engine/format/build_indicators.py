@@ -116,6 +116,18 @@ class IndicatorRules(NormalisationRules):
                         expected="another name",
                         hint=None,
                     )
+                elif name in seen and self._replaces_input(section, name, seen[name]):
+                    continue
+                elif section == "indicators" and seen.get(name) == "input":
+                    self.error(
+                        Code.DUPLICATE_NAME,
+                        f"indicator '{name}' has the name of the input '{name}': a formula "
+                        "could mean either",
+                        where,
+                        expected="another name for the indicator, or `replaces_input: true` "
+                        "on it: its own formula then reads the input, and every other formula "
+                        "the indicator",
+                    )
                 elif name in seen:
                     self.error(
                         Code.DUPLICATE_NAME,
@@ -130,6 +142,22 @@ class IndicatorRules(NormalisationRules):
                         "screening": "screening rule",
                         "within": "rank within groups",
                     }.get(section, section.rstrip("s"))
+
+    def _replaces_input(self, section: str, name: str, seen_as: str) -> bool:
+        """Whether indicator `name` declares that it takes the place of the input `name`."""
+        if section != "indicators" or seen_as != "input":
+            return False
+        spec = (self.data.get("indicators") or {}).get(name)
+        if not (isinstance(spec, dict) and spec.get("replaces_input") is True):
+            return False
+        if (self.data["inputs"].get(name) or {}).get("grain", "unit") != "unit":
+            self.error(
+                Code.GRAIN,
+                f"indicator '{name}' cannot replace the detail input '{name}'",
+                self.key_at("indicators", name, "replaces_input"),
+                expected="replaces_input only for an input with one value per unit and period",
+            )
+        return True
 
     def inputs(self) -> tuple[Input, ...]:
         out = []
@@ -161,12 +189,17 @@ class IndicatorRules(NormalisationRules):
         names = {n: "input" for n in self.data["inputs"]} | {n: "indicator" for n in specs}
         scope = self.scope(layout, names, "an input or indicator name")
         parsed: dict[str, tuple[Formula, sympy.Basic]] = {}
+        inputs = set(self.data["inputs"])
         for name in specs:
             f = self.formula("indicators", name, "formula")
             parsed[name] = (f, self.parse(f, scope, f"indicator '{name}'"))
-        order = self.topological(
-            "indicators", {n: ir.free_names(e) & set(specs) for n, (_, e) in parsed.items()}
-        )
+
+        def reads(name: str, expr: sympy.Basic) -> set[str]:
+            # an indicator named like an input reads the input in its own formula (and is
+            # reported as a duplicate name unless it declares replaces_input): not a cycle
+            return (ir.free_names(expr) & set(specs)) - ({name} & inputs)
+
+        order = self.topological("indicators", {n: reads(n, e) for n, (_, e) in parsed.items()})
         norms = self.normalisations(layout, specs)
         imputations = self.per_indicator("imputation", specs)
         treatments = self.per_indicator("treatment", specs)

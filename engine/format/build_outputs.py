@@ -82,6 +82,7 @@ class OutputRules(BuildContext):
             spec.get("order", "descending") == "descending",
             spec.get("ties", "min"),
             tuple((name, tuple(columns)) for name, columns in within.items()),
+            float(spec.get("tolerance", 1e-9)),
         )
 
     def classes(self, layout: Layout, names: Mapping[str, str]) -> ClassScheme | None:

@@ -27,6 +27,16 @@ class Severity(enum.StrEnum):
     WARNING = "warning"
 
 
+class UndefinedPolicy(enum.StrEnum):
+    """What a run does with undefined values (a division by zero, the logarithm of a
+    value <= 0, an overflow, a statistic over no value)."""
+
+    #: the value is missing in the result and a warning names the rows (the default)
+    REPORT = "report"
+    #: the run stops with a data error naming the rows
+    ERROR = "error"
+
+
 @dataclass(frozen=True)
 class Reference:
     cite: str
@@ -172,6 +182,8 @@ class Ranking:
     #: further ranks of the index, each within the groups of label columns (and the period):
     #: (output column, label columns), e.g. ("region_rank", ("region",))
     within: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: values within this relative tolerance of the next one share a rank
+    tolerance: float = 1e-9
 
 
 @dataclass(frozen=True)
@@ -281,6 +293,7 @@ class Methodology:
     screening: tuple[Screen, ...] = ()
     path: str | None = field(default=None, compare=False)
     uncertainty: Uncertainty | None = None
+    undefined: UndefinedPolicy = UndefinedPolicy.REPORT
 
     def indicator(self, name: str) -> Indicator:
         return next(i for i in self.indicators if i.name == name)

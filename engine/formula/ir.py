@@ -79,7 +79,11 @@ class ColRank(Stat):
 
     ``args[2]``: 1 for descending (largest value gets rank 1), 0 for ascending.
     ``args[3]``: tie rule, ``Str('min')`` (1, 1, 3), ``'dense'`` (1, 1, 2), ``'average'``
-    (1.5, 1.5, 3) or ``'max'``. Missing values get no rank.
+    (1.5, 1.5, 3), ``'max'`` (2, 2, 3) or ``'ordinal'`` (1, 2, 3: tied values in the
+    order of the rows' keys). Missing values get no rank.
+    ``args[4]`` (optional, default 0): relative tolerance. Sorted, a value is tied with
+    the previous one when they differ by at most tolerance × the larger magnitude (so a
+    run of such values is one tie).
     """
 
     label = "rank"
@@ -91,6 +95,10 @@ class ColRank(Stat):
     @property
     def ties(self) -> str:
         return str(self.args[3])
+
+    @property
+    def tolerance(self) -> float:
+        return float(self.args[4]) if len(self.args) > 4 else 0.0
 
 
 class ColQuantile(Stat):
@@ -159,7 +167,13 @@ class FillBackward(sympy.Function):
 class If(sympy.Function):
     """``args[1]`` where the condition ``args[0]`` holds, else ``args[2]``; missing when the
     condition is missing. Like Piecewise, but sympy never rewrites its condition (which it
-    does for Piecewise, evaluating relations on the way)."""
+    does for Piecewise, evaluating relations on the way). ``where(c, a, b)`` and ``a if c
+    else b`` of a formula are this node."""
+
+    def _eval_derivative(self, s: sympy.Symbol) -> sympy.Basic:
+        # the condition is piecewise constant: the derivative is that of the branch taken
+        cond, a, b = self.args
+        return If(cond, a.diff(s), b.diff(s), evaluate=False)
 
 
 class MinPresent(sympy.Function):

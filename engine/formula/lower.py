@@ -12,7 +12,7 @@ How the language maps to the IR (:mod:`engine.formula.ir`):
   ``Mul(-1, a)``, ``sqrt(a)`` is ``Pow(a, 1/2)``, ``log10(a)`` is ``log(a) / log(10)``;
 * a run of ``+ -`` (or ``* /``) is one flat ``Add`` (``Mul``);
 * ``a < b < c`` is ``And(a < b, b < c)``; ``where(c, a, b)`` and ``a if c else b`` are
-  ``Piecewise((a, c), (b, True))``;
+  ``If(c, a, b)``;
 * statistics, ``at()``, ``round()`` and ``class_at_least()`` are the IR's own classes.
 """
 
@@ -211,7 +211,9 @@ def _literal(node: ast.expr | None, default: str) -> str:
 
 
 def _where(cond: sympy.Basic, a: sympy.Basic, b: sympy.Basic) -> sympy.Basic:
-    return sympy.Piecewise((a, cond), (b, True), evaluate=False)
+    # not Piecewise: sympy rewrites a Piecewise's condition (and fails on some constant
+    # ones); If keeps it as written
+    return ir.If(cond, a, b, evaluate=False)
 
 
 def lower(tree: ast.AST, scope: Scope) -> sympy.Basic:

@@ -22,6 +22,8 @@ class FormulaPrinter(StrPrinter):
         if isinstance(expr, ir.ColRank):
             args.append(f"descending={str(expr.descending).lower()}")
             args.append(f"ties='{expr.ties}'")
+            if expr.tolerance:
+                args.append(f"tolerance={expr.tolerance:g}")
         args.append("by=[" + ", ".join(expr.keys) + "]")
         return f"{expr.label}({', '.join(args)})"
 

@@ -168,8 +168,8 @@ GEOMETRIC = Aggregator(
     members=Members.POSITIVE,
     requirement="a geometric mean needs every member > 0",
     formula="`exp(Σ w ln y / Σ w)`",
-    conventions="every member > 0, checked per row: a zero or negative member is a `domain` "
-    "data error naming the units",
+    conventions="every member > 0, checked per row: a zero or negative member is undefined "
+    "(`domain`), reported with the units",
     equivalents=("COINr `a_gmean` (stops likewise)", "Compind `ci_mean_geom`"),
     notes="refuses zero members instead of replacing them by a small constant; shift the "
     "scale first (e.g. `min_max` with `range: [1, 100]`).",
@@ -228,7 +228,7 @@ POWER = Aggregator(
     sampleable=False,
     formula="`(Σ w y^p / Σ w)^(1/p)`",
     conventions="`p ≠ 0` (an error; use `geometric` for the limit); a negative member with "
-    "fractional `p` is a data error; with `coverage`, over the present members with their "
+    "fractional `p` is undefined (reported); with `coverage`, over the present members with their "
     "weights renormalised",
     equivalents=("COINr `a_genmean`", "Compind `ci_generalized_mean` (wrong, see the note)"),
     notes="the textbook weighted power mean, as COINr's `a_genmean` (which returns NA for a "

@@ -72,9 +72,9 @@ LEADER_SHARE = Normaliser(
     name="leader_share",
     title="Leader share",
     description="Leader share (the seed paper's formula 1): y = x / max(x) * scale, the best "
-    "unit gets `scale`. Requires x >= 0 and max(x) > 0 (a zero max is a data error). For a "
-    "'lower is better' indicator an explicit `cost` rule is required, because x / max(x) of a "
-    "cost indicator rewards the worst unit.",
+    "unit gets `scale`. Requires x >= 0 and max(x) > 0 (a zero max is undefined: missing, "
+    "and reported). For a 'lower is better' indicator an explicit `cost` rule is required, "
+    "because x / max(x) of a cost indicator rewards the worst unit.",
     params=(
         Param(
             "scale",
@@ -104,7 +104,7 @@ LEADER_SHARE = Normaliser(
         "COINr `n_fracmax`",
         "pymcdm `linear_normalization` (cost: `min/x`), `max_normalization` (cost: `1 − x/max`)",
     ),
-    notes="requires `x ≥ 0` (a negative `x` is a data error: a ratio to the leader needs a "
+    notes="requires `x ≥ 0` (a negative `x` is undefined, reported: a ratio to the leader needs a "
     "ratio scale) and `max x > 0`. `min_over_x` needs `x > 0`. Without `cost`, a `lower` "
     "indicator is an `unknown-method` error before any data is read. **Deviation:** COINr has "
     "no cost rule for `n_fracmax`; its direction handling multiplies the indicator by −1 "
@@ -149,7 +149,7 @@ MIN_MAX = Normaliser(
     title="Min-max to a range",
     description="Min-max to a range: y = (x - min) / (max - min) * (upper - lower) + lower; "
     "for 'lower is better' indicators y = (max - x) / (max - min) * (upper - lower) + lower. "
-    "A zero range (all units equal) is a data error.",
+    "A zero range (all units equal) is undefined (missing, and reported).",
     params=(
         Param(
             "range",
@@ -171,8 +171,9 @@ MIN_MAX = Normaliser(
         "pymcdm `minmax_normalization`",
     ),
     notes="the best unit gets exactly `u` and the worst exactly `l` (computed as "
-    "`t·u + (1 − t)·l`, `t ∈ [0, 1]`). A zero range is a data error. **Deviation:** pymcdm "
-    "returns all ones when every value is equal; the engine stops instead.",
+    "`t·u + (1 − t)·l`, `t ∈ [0, 1]`). A zero range is undefined (reported). **Deviation:** "
+    "pymcdm returns all ones when every value is equal; the engine reports the values as "
+    "undefined instead.",
 )
 
 
@@ -190,8 +191,8 @@ Z_SCORE = Normaliser(
     title="z-score",
     description="z-score: y = (x - mean(x)) / sd(x) * sd_target + mean_target, sign reversed "
     "for 'lower is better' indicators. The SD is the sample SD (ddof = 1, as COINr and "
-    "Compind) unless ddof: 0 (population SD, as scikit-learn) is declared. A zero SD is a "
-    "data error.",
+    "Compind) unless ddof: 0 (population SD, as scikit-learn) is declared. A zero SD is "
+    "undefined (missing, and reported).",
     params=(
         Param(
             "ddof",

@@ -8,7 +8,7 @@ min and max) over the normalisation's scope, through the normalisation's context
 
 A transform is ``data_dependent`` when its result depends on the other units (then a
 fixed constant, such as a goalpost, cannot be carried through it), and has a `domain`
-text when it needs ``x > 0`` (checked on every row, a data error otherwise).
+text when it needs ``x > 0`` (checked on every row, undefined and reported otherwise).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ LOG = Transform(
     template=_log,
     domain="a log or Box-Cox transform needs x > 0",
     formula="`ln x`",
-    conventions="`x > 0`, checked: a value ≤ 0 is a data error",
+    conventions="`x > 0`, checked: a value ≤ 0 is undefined (reported)",
 )
 
 LOG_CT = Transform(

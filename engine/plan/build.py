@@ -160,6 +160,7 @@ def _steps(m: Methodology) -> list[Step]:
             period_keys,
             sympy.Integer(int(m.ranking.descending)),
             ir.Str(m.ranking.ties),
+            sympy.Float(m.ranking.tolerance),
         )
         steps.append(Step("rank", rank, StepKind.RANK, "rank", "rank(index)"))
         for name, labels in m.ranking.within:
@@ -169,6 +170,7 @@ def _steps(m: Methodology) -> list[Step]:
                 period_keys + labels,
                 sympy.Integer(int(m.ranking.descending)),
                 ir.Str(m.ranking.ties),
+                sympy.Float(m.ranking.tolerance),
             )
             text = f"rank(index) within {', '.join(labels)}"
             steps.append(Step(name, within, StepKind.RANK, name, text))
@@ -233,13 +235,15 @@ def _assign_phases(m: Methodology, steps: list[Step]) -> list[Step]:
     return out
 
 
-def _hoist(steps: list[Step]) -> list[Step]:
+def _hoist(steps: list[Step], prefix: str = "__h") -> list[Step]:
     """Give every statistic nested in another statistic (or at() inside one) its own column.
 
     polars evaluates an expression inside a window function within the outer window's
     groups, so ``sum(sum(x, by=[industry]), by=[region])`` would take the inner sum per
-    region too. A nested statistic with other keys, and any at() inside a statistic,
-    becomes a hidden column ``__h<n>`` computed first.
+    region too; and a window inside a window is planned once per enclosing level, so
+    ``mean(mean(mean(x)))`` would cost exponentially more with each level. Every nested
+    statistic, and any at() inside a statistic, becomes a hidden column ``__h<n>``
+    computed first.
     """
     out: list[Step] = []
     counter = [0]
@@ -261,14 +265,16 @@ def _hoist(steps: list[Step]) -> list[Step]:
                 if any(a is not b for a, b in zip(args, expr.args))
                 else expr
             )
-            if inside and (isinstance(expr, ir.At) or keys != outer):
+            if inside:
                 counter[0] += 1
-                name = f"__h{counter[0]}"
+                name = f"{prefix}{counter[0]}"
                 extra.append(Step(name, rebuilt, StepKind.HIDDEN, step.name, show(rebuilt)))
                 return sympy.Symbol(name)
             return rebuilt
         if not expr.args or isinstance(expr, ir.Str):
             return expr
+        if isinstance(expr, ir.At):  # at() is a window over the unit's rows: a statistic
+            outer = ("at()",)  # inside it must be computed first, over its own groups
         return ir.rebuild(expr, [lift(a, outer, extra, step) for a in expr.args])
 
     for s in steps:
@@ -289,9 +295,16 @@ def build_plan(m: Methodology) -> Plan:
     on_detail = [s for s in steps if s.phase == Phase.DETAIL]
     after = [s for s in steps if s.phase == Phase.UNIT_AFTER]
     collapse = tuple(s.column for s in on_detail if s.grain == grain.UNIT)
+    # after the classes, in order: the statistics a rule nests (hoisted) before the rule
     screening = tuple(
-        Step(s.name, s.expr, StepKind.SCREEN, s.name, s.formula.text, (), Phase.UNIT_AFTER)
-        for s in m.screening
+        dataclasses.replace(s, phase=Phase.UNIT_AFTER)
+        for s in _hoist(
+            [
+                Step(s.name, s.expr, StepKind.SCREEN, s.name, s.formula.text, (), Phase.UNIT_AFTER)
+                for s in m.screening
+            ],
+            prefix="__hs",
+        )
     )
 
     output = list(m.layout.keys + m.layout.labels)

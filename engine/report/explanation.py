@@ -23,6 +23,7 @@ _SECTIONS = {
     "derived": "derived outputs",
     "screen": "screening",
     "check": "failed checks",
+    "hidden": "statistics computed first",
 }
 
 

@@ -18,6 +18,7 @@ from engine.backends.polars.compile import Context, to_polars
 from engine.diagnostics import Code, Diagnostic, Severity
 from engine.format.model import Check, Methodology
 from engine.formula import ir
+from engine.formula.fold import fold_constants
 from engine.formula.render import show
 from engine.plan import Plan
 
@@ -171,6 +172,11 @@ def conventions(plan: Plan) -> list[str]:
     if m.index is not None:
         lines.append(
             f"rank: {'descending' if r.descending else 'ascending'} on the index, ties '{r.ties}'"
+            + (
+                f", values within a relative {r.tolerance:g} of each other tied"
+                if r.tolerance
+                else ", exact values"
+            )
         )
     if m.index is not None and m.index.rounding:
         rd = m.index.rounding
@@ -303,7 +309,7 @@ def _index_factors(m: Methodology) -> dict[str, float]:
     out = {}
     for name in ir.free_names(m.index.expr):
         try:
-            d = sympy.diff(m.index.expr.doit(), sympy.Symbol(name))
+            d = fold_constants(sympy.diff(fold_constants(m.index.expr), sympy.Symbol(name)))
         except (TypeError, AttributeError, ValueError):
             continue
         if d.is_Number:

@@ -1,140 +1,127 @@
 """Auditing a result: nothing undefined passes silently.
 
-The query (:mod:`engine.backends.polars.execute`) computes a few aggregates with the
-results (one horizontal sum tells whether every computed value is finite, declared
-domains such as x >= 0 for a leader share, null counts). When one fails, or a value
-became missing although everything it reads is present (a statistic over an
-all-missing column), the offending step is taken apart (:func:`diagnose`) to name the
-cause: a zero denominator, a logarithm of a non-positive value, a statistic with no
-values, with the units and periods affected.
+An operation that gives no finite number (a division by zero, the logarithm of a value
+<= 0, a fractional power of a negative value, an overflow) gives a missing value where
+it arises, and the step marks those rows in a column of its own
+(:func:`engine.backends.polars.steps.undefined_column`); so does a row where a step's
+declared domain (``requires``, e.g. x >= 0 for a leader share) does not hold. A value
+is also undefined when it is missing although everything its step reads is present: a
+statistic over a group with no present value.
+
+The query computes, with the results, one count per marked step and one null count
+per step (:func:`audit_exprs`); on the success path nothing else is looked at. Where a
+count is not zero, the step is taken apart (:func:`diagnose`) to name each cause with
+the units and periods affected and how many rows. What happens then is the
+methodology's choice (``undefined``): ``report`` returns the diagnostics as warnings
+(the values stay missing), ``error`` raises them as a :class:`DataError`.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
 
 import polars as pl
 import sympy
 
 from engine.backends.polars.compile import to_polars
-from engine.backends.polars.steps import step_context as _context
-from engine.diagnostics import Code, DataError, Diagnostic
+from engine.backends.polars.steps import step_context, undefined_column
+from engine.diagnostics import Code, DataError, Diagnostic, Severity
+from engine.format.model import UndefinedPolicy
 from engine.formula import ir
 from engine.formula.render import show
 from engine.plan import Phase, Plan, Step
 
-
-def _numeric_steps(plan: Plan) -> list[Step]:
-    return [s for stage in plan.stages for s in stage if s.kind != "check"]
+#: rows listed in a message (the count says how many there are in all)
+SHOWN_ROWS = 10
 
 
 def _audited(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[Step]:
-    return [
-        s
-        for s in _numeric_steps(plan)
-        if (s.phase == Phase.DETAIL) == phase_detail
-        and s.column in schema
-        and schema[s.column] != pl.Boolean
-    ]
+    """The steps of one phase that are in the frame, in plan order."""
+    steps = [s for stage in plan.stages for s in stage] + list(plan.screening)
+    return [s for s in steps if (s.phase == Phase.DETAIL) == phase_detail and s.column in schema]
 
 
-def _step_flags(plan: Plan, steps: list[Step]) -> list[pl.Expr]:
-    """Per step: a NaN or infinite value, or the declared domain (``requires``) broken."""
-    out = []
-    for s in steps:
-        bad = ~pl.col(s.column).is_finite()
-        if s.requires is not None:
-            bad = bad | ~to_polars(s.requires, _context(plan, s)).fill_null(True)
-        out.append(bad.any().alias("flag:" + s.column))
-    return out
+def _numeric(step: Step, schema: pl.Schema) -> bool:
+    return schema[step.column] != pl.Boolean
 
 
 def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Expr]:
     """Aggregates, computed in the same query as the results, that tell whether any
-    computed value may be undefined: ``finite`` (NaN and infinities propagate through a
-    sum, so one horizontal sum of every computed column tells whether all are finite),
-    ``domain`` (every declared domain, ``requires``, holds) and ``nulls:<column>``.
-
-    Only when one of them fails are the steps looked at one by one (``flag:<column>``),
-    and a missing value is undefined when everything its step reads is present (a
-    statistic over no value); that is looked into, on the result, for columns with nulls.
-    """
-    steps = _audited(plan, schema, phase_detail)
-    if not steps:
-        return []
-    out = [pl.sum_horizontal([pl.col(s.column) for s in steps]).is_finite().all().alias("finite")]
-    domains = [
-        to_polars(s.requires, _context(plan, s)).fill_null(True)
-        for s in steps
-        if s.requires is not None
-    ]
-    out.append(
-        pl.all_horizontal(domains).all().alias("domain")
-        if domains
-        else pl.lit(True).alias("domain")
-    )
-    out += [pl.col(s.column).null_count().alias("nulls:" + s.column) for s in steps]
+    computed value is undefined: ``undefined:<column>``, the number of rows a step
+    marked, and ``nulls:<column>``, its missing values (a statistic over no value shows
+    as a missing value although everything the step reads is present; that is looked
+    into, on the result, only for columns with nulls)."""
+    out = []
+    for s in _audited(plan, schema, phase_detail):
+        marker = undefined_column(s.column)
+        if marker in schema:
+            out.append(pl.col(marker).sum().alias("undefined:" + s.column))
+        if _numeric(s, schema):
+            out.append(pl.col(s.column).null_count().alias("nulls:" + s.column))
     return out
-
-
-def _missing_though_present(plan: Plan, frame: pl.DataFrame, steps: list[Step]) -> dict[str, bool]:
-    """For steps with nulls: is a value missing although everything it reads is present?"""
-    flags = []
-    for s in steps:
-        if _may_be_missing(s.expr):
-            continue
-        # a statistic grouped by a label is missing where the label is: that is not undefined
-        grouping = {k for st in _statistics(s.expr) for k in st.keys}
-        reads = [c for c in ir.free_names(s.expr) | grouping if c in frame.columns]
-        present = (
-            pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
-        )
-        period = plan.methodology.layout.period
-        if s.periods and period is not None:
-            present = present & pl.col(period).is_in(list(s.periods))
-        flags.append((pl.col(s.column).is_null() & present).any().alias(s.column))
-    return frame.select(flags).row(0, named=True) if flags else {}
 
 
 def audit(
     plan: Plan,
     frame: pl.DataFrame,
     detail: pl.DataFrame | None = None,
-    summary: dict[str, object] | None = None,
-    detail_summary: dict[str, object] | None = None,
-) -> None:
-    """Raise a DataError naming the first undefined value in the computed columns.
+    summary: Mapping[str, object] | None = None,
+    detail_summary: Mapping[str, object] | None = None,
+) -> tuple[Diagnostic, ...]:
+    """Every undefined value of the computed columns, as warnings (``undefined:
+    report``), or raised as a :class:`DataError` (``undefined: error``).
 
     `summary` holds the aggregates of :func:`audit_exprs` when the query computed them;
     otherwise they are computed here. Steps computed on detail rows are audited on the
     detail rows.
     """
+    found: list[Diagnostic] = []
+    tainted: set[str] = set()
     if detail is not None:
-        _audit(plan, detail, True, detail_summary)
-    _audit(plan, frame, False, summary)
+        found += _audit(plan, detail, True, detail_summary, tainted)
+    found += _audit(plan, frame, False, summary, tainted)
+    if not found:
+        return ()
+    if plan.methodology.undefined is UndefinedPolicy.ERROR:
+        raise DataError(found)
+    hint = "these values are missing in the result; `undefined: error` stops the run instead"
+    return tuple(
+        dataclasses.replace(d, severity=Severity.WARNING, hint=d.hint or hint) for d in found
+    )
 
 
 def _audit(
-    plan: Plan, frame: pl.DataFrame, phase_detail: bool, summary: dict[str, object] | None
-) -> None:
+    plan: Plan,
+    frame: pl.DataFrame,
+    phase_detail: bool,
+    summary: Mapping[str, object] | None,
+    tainted: set[str],
+) -> list[Diagnostic]:
+    """The undefined values of one phase; `tainted` collects the columns with undefined
+    values and those missing because of them (a statistic over values that are all
+    missing because they were undefined is their consequence, not reported again)."""
     steps = _audited(plan, frame.schema, phase_detail)
     if not steps:
-        return
+        return []
     if summary is None:
-        summary = frame.select(audit_exprs(plan, frame.schema, phase_detail)).row(0, named=True)
-    flags: dict[str, object] = {}
-    if not (summary["finite"] and summary["domain"]):  # find which steps, on the failure path only
-        flags = frame.select(_step_flags(plan, steps)).row(0, named=True)
-    with_nulls = [s for s in steps if summary["nulls:" + s.column]]
-    missing = _missing_though_present(plan, frame, with_nulls) if with_nulls else {}
-    failing = [
-        s
-        for s in steps
-        if flags.get("flag:" + s.column)
-        or missing.get(s.column)
-        or (summary["nulls:" + s.column] and _empty_statistic(plan, s, frame))
-    ]
-    if failing:
-        # the first failing step in plan order: later ones are its consequences
-        raise DataError(diagnose(plan, frame, failing[0]))
+        exprs = audit_exprs(plan, frame.schema, phase_detail)
+        summary = frame.select(exprs).row(0, named=True) if exprs else {}
+    found: list[Diagnostic] = []
+    for s in steps:
+        count = summary.get("undefined:" + s.column)
+        marked = count if isinstance(count, int) else 0
+        upstream = bool(ir.free_names(s.expr) & tainted)
+        if marked:
+            found += diagnose(plan, frame, s, pl.col(undefined_column(s.column)), marked)
+            tainted.add(s.column)
+        elif summary.get("nulls:" + s.column) and _empty_statistic(plan, s, frame):
+            if not upstream:
+                found += diagnose(plan, frame, s, pl.col(s.column).is_null(), None)
+            tainted.add(s.column)
+        elif upstream:
+            tainted.add(s.column)
+    return found
 
 
 def _may_be_missing(expr: sympy.Basic) -> bool:
@@ -155,7 +142,7 @@ def _statistics(expr: sympy.Basic) -> list[ir.Stat]:
 def _empty_statistic(plan: Plan, step: Step, frame: pl.DataFrame) -> bool:
     """Whether a statistic in `step` is taken over a group with no present value."""
     for st in _statistics(step.expr):
-        x = to_polars(st.operand, _context(plan))
+        x = to_polars(st.operand, step_context(plan))
         if st.keys:
             grouped = frame.drop_nulls(list(st.keys))  # rows without a label are in no group
             counts = grouped.group_by(list(st.keys)).agg(x.count().alias("n"))["n"]
@@ -166,12 +153,13 @@ def _empty_statistic(plan: Plan, step: Step, frame: pl.DataFrame) -> bool:
     return False
 
 
-def _rows(plan: Plan, frame: pl.DataFrame, mask: pl.Expr, limit: int = 10) -> str:
+def _rows(plan: Plan, frame: pl.DataFrame, mask: pl.Expr) -> tuple[int, str]:
+    """How many rows `mask` selects, and the first ones named by their keys."""
     keys = [k for k in plan.methodology.layout.detail_keys if k in frame.columns]
     hit = frame.lazy().filter(mask).select(keys).collect()
-    names = [" ".join(str(v) for v in row) for row in hit.head(limit).iter_rows()]
-    more = f" and {hit.height - limit} more" if hit.height > limit else ""
-    return ", ".join(names) + more
+    names = [" ".join(str(v) for v in row) for row in hit.head(SHOWN_ROWS).iter_rows()]
+    more = f" and {hit.height - SHOWN_ROWS} more" if hit.height > SHOWN_ROWS else ""
+    return hit.height, ", ".join(names) + more
 
 
 def _what(step: Step) -> str:
@@ -179,31 +167,44 @@ def _what(step: Step) -> str:
         "indicator": "indicator",
         "normalised": "normalisation of",
         "group": "group",
-        "index": "",
-        "rank": "",
         "derived": "derived output",
+        "check": "check",
+        "screen": "screening rule",
+        "imputed": "imputation of",
+        "treated": "treatment of",
     }
     prefix = kinds.get(step.kind, "")
-    return f"{prefix} '{step.name}'".strip() if prefix else f"'{step.name}'"
+    return f"{prefix} '{step.name}'" if prefix else f"'{step.name}'"
 
 
-def diagnose(plan: Plan, frame: pl.DataFrame, step: Step) -> list[Diagnostic]:
-    """Why `step` produced an undefined value: each cause with the rows affected."""
-    ctx = _context(plan, step)
+def _plural(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
+def diagnose(
+    plan: Plan, frame: pl.DataFrame, step: Step, rows: pl.Expr, marked: int | None
+) -> list[Diagnostic]:
+    """Why `step` has undefined values in `rows` (`marked` of them, when counted): each
+    cause with the rows it affects, or one diagnostic for what no cause explains."""
+    ctx = step_context(plan, step)
     problems: list[Diagnostic] = []
-    where = f"in the {_what(step)} ({step.formula})" if step.formula else f"in {_what(step)}"
+    where = f"in the {_what(step)} ({step.formula})" if step.formula else f"in the {_what(step)}"
+    rows = rows.fill_null(False)
 
-    def test(node: sympy.Basic, mask: pl.Expr, code: Code, text: str) -> None:
-        hit = frame.select(mask.fill_null(False).any()).item()
-        if hit:
-            rows = _rows(plan, frame, mask.fill_null(False))
+    def test(mask: pl.Expr, code: Code, text: str) -> None:
+        hit = rows & mask.fill_null(False)
+        if frame.select(hit.any()).item():
+            n, names = _rows(plan, frame, hit)
             problems.append(
                 Diagnostic(
                     code,
-                    f"{text} {where}, for: {rows}",
+                    f"{text} {where}, {_plural(n)}: {names}",
                     expected="data on which the formula is defined",
                 )
             )
+
+    def number(node: sympy.Basic) -> pl.Expr:
+        return to_polars(node, ctx)
 
     def walk(node: sympy.Basic) -> None:
         # a pairwise node's terms are written in the difference Δ, not in columns
@@ -211,56 +212,45 @@ def diagnose(plan: Plan, frame: pl.DataFrame, step: Step) -> list[Diagnostic]:
         for a in args:
             if isinstance(a, sympy.Basic):
                 walk(a)
-        if isinstance(node, sympy.Pow) and node.exp.is_Number and node.exp < 0:
-            test(
-                node,
-                to_polars(node.base, ctx) == 0,
-                Code.DIVISION_BY_ZERO,
-                f"division by zero: {show(node.base)} is 0",
-            )
-        elif isinstance(node, sympy.Pow) and node.exp.is_Number and not node.exp.is_integer:
-            test(
-                node,
-                to_polars(node.base, ctx) < 0,
-                Code.DOMAIN,
-                f"power {show(node.exp)} of a negative value: {show(node.base)} < 0",
-            )
+        if isinstance(node, sympy.Pow):
+            base, exp = node.args
+            if isinstance(exp, sympy.Number):
+                if exp < 0:
+                    test(number(base) == 0, Code.DIVISION_BY_ZERO,
+                         f"division by zero: {show(base)} is 0")  # fmt: skip
+                if not exp.is_integer:
+                    test(number(base) < 0, Code.DOMAIN,
+                         f"power {show(exp)} of a negative value: {show(base)} < 0")  # fmt: skip
+            else:
+                b, e = number(base), number(exp)
+                test(((b == 0) & (e < 0)) | ((b < 0) & (e.round(0) != e)), Code.DOMAIN,
+                     f"power {show(exp)} of {show(base)} is undefined")  # fmt: skip
         elif isinstance(node, sympy.log):
-            test(
-                node,
-                to_polars(node.args[0], ctx) <= 0,
-                Code.DOMAIN,
-                f"logarithm of a value <= 0: {show(node.args[0])}",
-            )
+            test(number(node.args[0]) <= 0, Code.DOMAIN,
+                 f"logarithm of a value <= 0: {show(node.args[0])}")  # fmt: skip
         elif isinstance(node, ir.Stat) and not isinstance(node, ir.ColCount):
-            x = to_polars(node.operand, ctx)
-            empty = x.count() == 0
-            test(
-                node,
-                empty.over(list(node.keys)) if node.keys else empty,
-                Code.ALL_MISSING,
-                f"{node.label}() over no present value: {show(node.operand)} is missing "
-                "for every unit",
-            )
+            empty = number(node.operand).count() == 0
+            test(empty.over(list(node.keys)) if node.keys else empty, Code.ALL_MISSING,
+                 f"{node.label}() over no present value: {show(node.operand)} is missing "
+                 "for every unit")  # fmt: skip
 
     if step.requires is not None:  # the declared domain first: it names the cause best
-        ok = to_polars(step.requires, ctx).fill_null(True)
-        test(
-            step.requires,
-            ~ok,
-            Code.DOMAIN,
-            f"{step.requirement}: {show(step.requires)} does not hold",
+        holds = to_polars(step.requires, ctx).fill_null(True)
+        test(~holds, Code.DOMAIN, f"{step.requirement}: {show(step.requires)} does not hold")
+        rows = rows & holds  # the other rows may have another cause
+        if problems and not frame.select(rows.any()).item():
+            return problems
+    walk(step.expr)
+    if not problems:
+        n, names = _rows(plan, frame, rows)
+        what = (
+            "a value is missing although everything it reads is present"
+            if marked is None
+            else "the result is not a finite number (an overflow: beyond ±1.8e308)"
         )
-    if not problems:
-        walk(step.expr)
-    if not problems:
-        col = pl.col(step.column)
-        mask = col.is_not_null() & ~col.is_finite()
         problems.append(
             Diagnostic(
-                Code.NOT_FINITE,
-                f"the result is not a finite number {where}, for: " + _rows(plan, frame, mask),
-                expected="finite values",
+                Code.NOT_FINITE, f"{what} {where}, {_plural(n)}: {names}", expected="finite values"
             )
         )
     return problems

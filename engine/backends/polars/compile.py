@@ -13,14 +13,16 @@ pooled over all rows, so the whole methodology stays one lazy query.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 import sympy
 
 from engine.formula import ir
+from engine.formula.types import Varies, shape_of
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,16 @@ class Context:
     order: tuple[str, ...] = ()
     #: the data may form a single group (one period): statistics are then scalars
     single_group: bool = True
+    #: undefined results (NaN, infinities) become missing values where they arise (see
+    #: :func:`compile_step`); off for the plain :func:`to_polars`
+    guard: bool = False
+    #: where undefined results are marked (see :func:`compile_step`); None: not
+    undefined: list[pl.Expr] | None = field(default=None, compare=False, repr=False)
+    #: the rows on which the expression being compiled is used (inside a branch of
+    #: where(), the rows where its condition selects it); None: every row
+    used: pl.Expr | None = field(default=None, compare=False, repr=False)
+    #: where large parts used twice are computed first, as columns (see :class:`Temps`)
+    temps: Temps | None = field(default=None, compare=False, repr=False)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -52,15 +64,116 @@ class CompileError(Exception):
     """An IR node the compiler has no rule for: an engine bug, not a user error."""
 
 
+#: the size (characters of its printed tree) from which an expression used twice is
+#: computed first as a column of its own
+SHARED_SIZE = 1000
+GUARD_SIZE = 200
+
+
+@dataclass
+class Temps:
+    """Columns computed before a step: large parts of its expression that a rule uses
+    more than once (a guard reads its operand twice: is it finite? then its value).
+
+    polars expands an expression into a tree before running it, so an operand read twice
+    at each of k nested levels is computed 2**k times, and a formula a few dozen levels
+    deep would never finish planning. An operand above ``SHARED_SIZE`` is bound to a
+    column instead (``__t:<step>:<n>``), computed in an earlier ``with_columns``: its
+    `level` is one more than that of the columns it reads.
+    """
+
+    prefix: str
+    levels: list[list[pl.Expr]] = field(default_factory=list)
+    level_of: dict[str, int] = field(default_factory=dict)
+
+    def bind(self, expr: pl.Expr) -> pl.Expr:
+        reads = [self.level_of.get(c, 0) for c in expr.meta.root_names()]
+        level = 1 + max(reads, default=0)
+        name = f"{self.prefix}{len(self.level_of) + 1}"
+        self.level_of[name] = level
+        while len(self.levels) < level:
+            self.levels.append([])
+        self.levels[level - 1].append(expr.alias(name))
+        return pl.col(name)
+
+
+def _shared(expr: pl.Expr, ctx: Context, size: int = SHARED_SIZE) -> pl.Expr:
+    """`expr`, to be read more than once: a column of its own when it is large."""
+    if ctx.temps is None or len(str(expr)) <= size or not expr.meta.root_names():
+        return expr
+    return ctx.temps.bind(expr)
+
+
 def to_polars(expr: sympy.Basic, ctx: Context) -> pl.Expr:
-    """Compile a sympy expression to a polars expression.
+    """Compile a sympy expression to a polars expression, as it is: IEEE arithmetic, a
+    division by zero is an infinity (for reports and explanations of values already
+    computed; a run compiles with :func:`compile_step`, where it is missing).
 
     >>> import sympy
     >>> x, y = sympy.symbols("x y")
-    >>> str(to_polars(x / y, Context({"x": "x", "y": "y"}, "unit", "year")))
-    '[(col("x")) / (col("y"))]'
+    >>> df = pl.DataFrame({"x": [1.0, 1.0], "y": [4.0, 0.0]})
+    >>> df.select(to_polars(x / y, Context({}, "unit", "year")))["x"].to_list()
+    [0.25, inf]
+    >>> step = compile_step(x / y, Context({}, "unit", "year"), "r")
+    >>> df.select(step.value, step.undefined.alias("undefined")).rows()
+    [(0.25, False), (None, True)]
     """
     return _compile(expr, ctx)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """An expression compiled for a run: the columns to compute first (by level), the
+    value, and where an operation had an undefined result (None: nowhere possible)."""
+
+    temps: tuple[tuple[pl.Expr, ...], ...]
+    value: pl.Expr
+    undefined: pl.Expr | None
+
+
+def compile_step(expr: sympy.Basic, ctx: Context, name: str) -> Compiled:
+    """Compile `expr` for a run, as the column `name`.
+
+    Every operation whose result is not a finite number (a division by zero, the
+    logarithm of a value <= 0, an overflow) gives a missing value, and ``undefined``
+    is true in the rows where that happened. An operation counts where its result is
+    used: inside ``where(c, a, b)`` an undefined value of ``a`` counts only in the rows
+    where ``c`` holds; in ``a and b`` an undefined side counts only where the other side
+    is not false (``or``: true); in ``at(x, 2010)`` only in the rows of 2010.
+    """
+    flags: list[pl.Expr] = []
+    temps = Temps(f"__t:{name}:")
+    value = _compile(
+        expr, dataclasses.replace(ctx, guard=True, undefined=flags, used=None, temps=temps)
+    )
+    undefined = pl.any_horizontal(flags).fill_null(False) if flags else None
+    return Compiled(tuple(tuple(level) for level in temps.levels), value, undefined)
+
+
+def _finite(raw: pl.Expr, ctx: Context) -> pl.Expr:
+    """`raw` where it is a finite number, else missing; the rows where it was not are
+    marked when the context collects undefined results."""
+    if not ctx.guard:
+        return raw
+    raw = _shared(raw, ctx, GUARD_SIZE)
+    finite = raw.is_finite()
+    if ctx.undefined is not None:
+        flag = finite.not_()
+        ctx.undefined.append(flag if ctx.used is None else flag & ctx.used)
+    return pl.when(finite).then(raw)
+
+
+def _compile_used(expr: sympy.Basic, ctx: Context, rows: pl.Expr | None) -> pl.Expr:
+    """Compile a part of an expression whose undefined results matter only in `rows`
+    (None: in every row): its marks are gathered and limited to `rows` once."""
+    if ctx.undefined is None or rows is None:
+        return _compile(expr, ctx)
+    marks: list[pl.Expr] = []
+    value = _compile(expr, dataclasses.replace(ctx, undefined=marks, used=None))
+    if marks:
+        used = rows if ctx.used is None else ctx.used & rows
+        ctx.undefined.append(pl.any_horizontal(marks).fill_null(False) & used)
+    return value
 
 
 @functools.singledispatch
@@ -98,7 +211,7 @@ def _(expr: sympy.Basic, ctx: Context) -> pl.Expr:
 def _(expr: sympy.Add, ctx: Context) -> pl.Expr:
     # left to right, in the author's order: float addition is not associative
     terms = [_compile(a, ctx) for a in expr.args]
-    return functools.reduce(lambda a, b: a + b, terms)
+    return _finite(functools.reduce(lambda a, b: a + b, terms), ctx)
 
 
 def _divide(num: pl.Expr, den: sympy.Basic, ctx: Context) -> pl.Expr:
@@ -114,6 +227,7 @@ def _divide(num: pl.Expr, den: sympy.Basic, ctx: Context) -> pl.Expr:
     """
     d = _compile(den, ctx)
     if not _reads_rows(den, ctx.unit) and (ctx.single_group or _pooled(den)):
+        num = _shared(num, ctx)
         d = d + num * 0.0
     return num / d
 
@@ -154,32 +268,31 @@ def _(expr: sympy.Mul, ctx: Context) -> pl.Expr:
             term = _compile(a, ctx)
             out = term if out is None else out * term
     assert out is not None
-    return out
+    return _finite(out, ctx)
 
 
 @_compile.register
 def _(expr: sympy.Pow, ctx: Context) -> pl.Expr:
     base, exp = expr.args
     if exp == sympy.Integer(-1):
-        return pl.lit(1.0) / _compile(base, ctx)
+        return _finite(pl.lit(1.0) / _compile(base, ctx), ctx)
     if exp == sympy.Rational(1, 2):
-        return _compile(base, ctx).sqrt()
-    if exp.is_Number:
-        return _compile(base, ctx).pow(float(exp))
-    return _compile(base, ctx).pow(_compile(exp, ctx))
+        return _finite(_compile(base, ctx).sqrt(), ctx)
+    if isinstance(exp, sympy.Number):
+        return _finite(_compile(base, ctx).pow(float(exp)), ctx)
+    return _finite(_compile(base, ctx).pow(_compile(exp, ctx)), ctx)
 
 
 @_compile.register
 def _(expr: sympy.log, ctx: Context) -> pl.Expr:
-    arg = expr.args[0]
-    if arg.is_Number:
-        return pl.lit(float(sympy.log(arg).evalf()))
-    return _compile(arg, ctx).log()
+    # a constant argument is not worked out here (sympy would, exactly): polars computes
+    # it like any other value, and log(0) is missing like any undefined result
+    return _finite(_compile(expr.args[0], ctx).log(), ctx)
 
 
 @_compile.register
 def _(expr: sympy.exp, ctx: Context) -> pl.Expr:
-    return _compile(expr.args[0], ctx).exp()
+    return _finite(_compile(expr.args[0], ctx).exp(), ctx)
 
 
 @_compile.register
@@ -194,27 +307,38 @@ def _missing_if_any(args: list[pl.Expr], value: pl.Expr) -> pl.Expr:
 
 @_compile.register
 def _(expr: sympy.Max, ctx: Context) -> pl.Expr:
-    args = [_compile(a, ctx) for a in expr.args]
+    args = [_shared(_compile(a, ctx), ctx) for a in expr.args]
     return _missing_if_any(args, pl.max_horizontal(*args))
 
 
 @_compile.register
 def _(expr: sympy.Min, ctx: Context) -> pl.Expr:
-    args = [_compile(a, ctx) for a in expr.args]
+    args = [_shared(_compile(a, ctx), ctx) for a in expr.args]
     return _missing_if_any(args, pl.min_horizontal(*args))
 
 
 @_compile.register
 def _(expr: sympy.Piecewise, ctx: Context) -> pl.Expr:
-    # a missing condition gives a missing value (polars would take the next branch)
+    # a missing condition gives a missing value (polars would take the next branch); a
+    # branch's undefined values count only in the rows that take it
     (first_value, first_cond), *rest = expr.args
-    cond = _compile(first_cond, ctx)
-    chain = pl.when(cond.is_null()).then(None).when(cond).then(_compile(first_value, ctx))
+    cond = _shared(_compile(first_cond, ctx), ctx)
+    taken = cond.fill_null(False)
+    chain = (
+        pl.when(cond.is_null()).then(None).when(cond).then(_compile_used(first_value, ctx, taken))
+    )
+    before = ~cond.fill_null(True)  # rows that no earlier condition took
     for value, c in rest:
         if c == sympy.true:
-            return chain.otherwise(_compile(value, ctx))
-        cond = _compile(c, ctx)
-        chain = chain.when(cond.is_null()).then(None).when(cond).then(_compile(value, ctx))
+            return chain.otherwise(_compile_used(value, ctx, before))
+        cond = _shared(_compile_used(c, ctx, before), ctx)
+        chain = (
+            chain.when(cond.is_null())
+            .then(None)
+            .when(cond)
+            .then(_compile_used(value, ctx, before & cond.fill_null(False)))
+        )
+        before = before & ~cond.fill_null(True)
     return chain.otherwise(None)
 
 
@@ -223,6 +347,7 @@ def _close(a: pl.Expr, b: pl.Expr, ctx: Context) -> pl.Expr:
         return a == b
     if ctx.rtol == 0:
         return (a - b).abs() <= ctx.atol
+    b = _shared(b, ctx)
     return (a - b).abs() <= ctx.atol + ctx.rtol * b.abs()
 
 
@@ -244,14 +369,35 @@ def _(expr: sympy.core.relational.Relational, ctx: Context) -> pl.Expr:
     return rule(_compile(expr.lhs, ctx), _compile(expr.rhs, ctx), ctx)
 
 
+def _connective(args: tuple[sympy.Basic, ...], ctx: Context, decisive: bool) -> list[pl.Expr]:
+    """The operands of ``and`` (`decisive` False: one false side decides) or ``or``
+    (True). A side's undefined values count only where no other side decides, whatever
+    the order of the sides."""
+    if ctx.undefined is None:
+        return [_compile(a, ctx) for a in args]
+    values, marks = [], []
+    for a in args:
+        own: list[pl.Expr] = []
+        values.append(_shared(_compile(a, dataclasses.replace(ctx, undefined=own, used=None)), ctx))
+        marks.append(own)
+    for i, own in enumerate(marks):
+        if not own:
+            continue
+        undecided = [(v != decisive).fill_null(True) for j, v in enumerate(values) if j != i]
+        used = pl.all_horizontal(undecided) if undecided else pl.lit(True)
+        used = used if ctx.used is None else ctx.used & used
+        ctx.undefined.append(pl.any_horizontal(own).fill_null(False) & used)
+    return values
+
+
 @_compile.register
 def _(expr: sympy.And, ctx: Context) -> pl.Expr:
-    return pl.all_horizontal(*(_compile(a, ctx) for a in expr.args))
+    return pl.all_horizontal(*_connective(expr.args, ctx, decisive=False))
 
 
 @_compile.register
 def _(expr: sympy.Or, ctx: Context) -> pl.Expr:
-    return pl.any_horizontal(*(_compile(a, ctx) for a in expr.args))
+    return pl.any_horizontal(*_connective(expr.args, ctx, decisive=True))
 
 
 @_compile.register
@@ -298,6 +444,10 @@ _AGGREGATES: dict[type, Callable[[pl.Expr], pl.Expr]] = {
 }
 
 
+#: statistics whose result can be undefined although every value is finite (an overflow)
+_MAY_OVERFLOW = (ir.ColSum, ir.ColMean, ir.ColStd, ir.ColQuantile, ir.ColCumSum, ir.ColMedian)
+
+
 def _ordered_std(x: pl.Expr, ddof: int) -> pl.Expr:
     """sqrt(sum((x - mean)^2) / (n - ddof)), summed in row order (see _ordered_sum)."""
     squares = (x - _ordered_mean(x)) ** 2
@@ -310,13 +460,23 @@ def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
     # never missing); polars would pool such rows into one group of their own
     labels = [k for k in expr.keys if k not in ctx.keys and k not in ctx.order]
     value = _statistic(expr, ctx)
+    if isinstance(expr, _MAY_OVERFLOW):
+        value = _finite(value, ctx)
     if not labels:
         return value
     return pl.when(pl.all_horizontal(pl.col(k).is_not_null() for k in labels)).then(value)
 
 
 def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
-    x = _compile(expr.operand, ctx)
+    # a statistic takes every row of its group, whichever rows use its result: an
+    # undefined value of its operand counts in the row where it arises
+    inner = dataclasses.replace(ctx, used=None) if ctx.used is not None else ctx
+    x = _compile(expr.operand, inner)
+    if shape_of(expr.operand).varies is Varies.CONSTANT:
+        # a literal is one value, not a column: mean(2) is 2 in each of the group's rows,
+        # sum(2) is 2 times the rows, count(2) the number of rows
+        x = pl.when(pl.col(ctx.unit).is_not_null()).then(x)
+    x = _shared(x, ctx)
     if isinstance(expr, ir.ColStd):
         return _over(
             pl.when(x.count() > expr.ddof).then(_ordered_std(x, expr.ddof)), expr.keys, ctx.order
@@ -324,12 +484,14 @@ def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
     if isinstance(expr, ir.ColQuantile):
         return _over(x.quantile(expr.q, interpolation="linear"), expr.keys)
     if isinstance(expr, ir.ColCumSum):
-        order = [_compile(expr.order, ctx), *(pl.col(k) for k in ctx.order)]  # ties in key order
+        order = [_compile(expr.order, inner), *(pl.col(k) for k in ctx.order)]  # ties: key order
         keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
         return x.cum_sum().over(keys, order_by=order)
     if isinstance(expr, ir.ColRank):
-        ranked = x.rank(method=expr.ties, descending=expr.descending).cast(pl.Float64)  # type: ignore[arg-type]
-        return _over(ranked, expr.keys)
+        if expr.tolerance == 0 and expr.ties != "ordinal":
+            ranked = x.rank(method=expr.ties, descending=expr.descending)  # type: ignore[arg-type]
+            return _over(ranked.cast(pl.Float64), expr.keys)
+        return _rank_within_tolerance(x, expr, ctx)
     rule = _AGGREGATES.get(type(expr))
     if rule is None:
         raise CompileError(f"no polars rule for statistic {type(expr).__name__}")
@@ -337,13 +499,45 @@ def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
     return _over(rule(x), expr.keys, ctx.order if ordered else ())
 
 
+def _rank_within_tolerance(x: pl.Expr, expr: ir.ColRank, ctx: Context) -> pl.Expr:
+    """Ranks where values within a relative tolerance are tied (see :class:`ir.ColRank`).
+
+    In each group the values are sorted (ties in the order of the rows' keys, so the
+    result does not depend on the order of the rows); a value starts a new tie group
+    when it differs from the previous one by more than the tolerance; the tie rule is
+    then applied to the tie groups' numbers.
+    """
+    s = -x if expr.descending else x
+    s = _shared(s, ctx)
+    keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
+    order = [s, *(pl.col(k) for k in ctx.order)]
+
+    def window(e: pl.Expr) -> pl.Expr:
+        return e.over(keys, order_by=order, nulls_last=True)
+
+    prev = window(s.shift(1))
+    bound = expr.tolerance * pl.max_horizontal(s.abs(), prev.abs())
+    starts = prev.is_null() | ((s - prev).abs() > bound)
+    tie = _shared(pl.when(s.is_not_null()).then(window(starts.cast(pl.Int64).cum_sum())), ctx)
+    if expr.ties == "ordinal":  # within a tie, in the order of the keys
+        by_keys = [tie, *(pl.col(k) for k in ctx.order)]
+        position = tie.cum_count().over(keys, order_by=by_keys, nulls_last=True)
+        return pl.when(tie.is_not_null()).then(position).cast(pl.Float64)
+    return _over(tie.rank(method=expr.ties), expr.keys).cast(pl.Float64)  # type: ignore[arg-type]
+
+
 @_compile.register
 def _(expr: ir.At, ctx: Context) -> pl.Expr:
     fixed = expr.fixed
-    cond = functools.reduce(lambda a, b: a & b, [pl.col(k) == v for k, v in fixed])
+    # key values compare as text: a period column reads as integers (2010) or as text
+    # ('2010Q1') depending on the data, and at(x, 2010) means the same as at(x, '2010')
+    cond = functools.reduce(
+        lambda a, b: a & b, [pl.col(k).cast(pl.String) == str(v) for k, v in fixed]
+    )
     rest = [k for k in ctx.keys if k not in dict(fixed)]
     # keys are unique, so at most one row of the partition matches: max() is its value
-    picked = pl.when(cond).then(_compile(expr.args[0], ctx)).max()
+    operand = _compile_used(expr.args[0], ctx, cond.fill_null(False))
+    picked = pl.when(cond).then(operand).max()
     return picked.over(rest) if rest else picked
 
 
@@ -372,13 +566,14 @@ def _(expr: ir.FillBackward, ctx: Context) -> pl.Expr:
 
 @_compile.register
 def _(expr: ir.If, ctx: Context) -> pl.Expr:
-    cond = _compile(expr.args[0], ctx)
+    # a branch's undefined values count only in the rows that take it
+    cond = _shared(_compile(expr.args[0], ctx), ctx)
     return (
         pl.when(cond.is_null())
         .then(None)
         .when(cond)
-        .then(_compile(expr.args[1], ctx))
-        .otherwise(_compile(expr.args[2], ctx))
+        .then(_compile_used(expr.args[1], ctx, cond.fill_null(False)))
+        .otherwise(_compile_used(expr.args[2], ctx, ~cond.fill_null(True)))
     )
 
 
@@ -405,7 +600,7 @@ def _(expr: ir.WeightedMedian, ctx: Context) -> pl.Expr:
 
 @_compile.register
 def _(expr: ir.Round, ctx: Context) -> pl.Expr:
-    x = _compile(expr.args[0], ctx)
+    x = _shared(_compile(expr.args[0], ctx), ctx)
     digits = int(expr.args[1])
     mode = "half_away_from_zero" if str(expr.args[2]) == "half_up" else "half_to_even"
     return round_decimal(x, digits, mode)
@@ -417,13 +612,15 @@ def round_decimal(x: pl.Expr, digits: int, mode: str) -> pl.Expr:
     2.675 is stored as 2.67499999…, so rounding the float gives 2.67 where a publisher
     (and a spreadsheet) prints 2.68. The value is first taken to 12 decimal places as a
     ``Decimal`` (which reads 2.675000000000) and then rounded with the declared rule
-    for ties: ``half_away_from_zero`` (half up) or ``half_to_even``. Valid for
-    ``|x| < 1e26``.
+    for ties: ``half_away_from_zero`` (half up) or ``half_to_even``. From 2**52 on
+    every float is a whole number, which rounding leaves as it is (and which a decimal
+    of 38 digits with 12 places could not hold beyond 1e26).
     """
     # NaN and infinities have no decimal: they stay undefined (the audit reports them)
-    exact = pl.when(x.is_finite()).then(x).cast(pl.Decimal(38, 12))
+    small = x.is_finite() & (x.abs() < 2.0**52)
+    exact = pl.when(small).then(x).cast(pl.Decimal(38, 12))
     rounded = exact.round(digits, mode=mode).cast(pl.Float64)  # type: ignore[arg-type]
-    return pl.when(x.is_finite()).then(rounded).otherwise(x)
+    return pl.when(small).then(rounded).otherwise(x)
 
 
 # the rules of the pairwise nodes register themselves on _compile (kept apart for size)

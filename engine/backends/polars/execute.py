@@ -12,7 +12,7 @@ import polars as pl
 
 from engine.backends.polars import ENGINE
 from engine.backends.polars.audit import audit, audit_exprs
-from engine.backends.polars.steps import step_expr as _step_expr
+from engine.backends.polars.steps import with_steps
 from engine.format.model import ClassScheme
 from engine.plan import Plan, Step
 
@@ -78,7 +78,7 @@ def _apply(
     lf: pl.LazyFrame, plan: Plan, stages: tuple[tuple[Step, ...], ...], single_group: bool
 ) -> pl.LazyFrame:
     for stage in stages:
-        lf = lf.with_columns([_step_expr(plan, s, single_group) for s in stage])
+        lf = with_steps(lf, plan, stage, single_group)
     return lf
 
 
@@ -123,6 +123,6 @@ def build_query(
         label, group = classify(plan.classes, pl.col(plan.classes.column))
         cols = [label.alias("class")] + ([group.alias("class_group")] if group is not None else [])
         lf = lf.with_columns(cols)
-    if plan.screening:
-        lf = lf.with_columns([_step_expr(plan, s, single) for s in plan.screening])
+    for step in plan.screening:  # one at a time: a rule reads the statistics hoisted before it
+        lf = with_steps(lf, plan, [step], single)
     return lf, detail_lf

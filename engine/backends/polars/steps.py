@@ -6,9 +6,12 @@ Shared by the query (:mod:`engine.backends.polars.execute`) and the audit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import polars as pl
 
-from engine.backends.polars.compile import Context, to_polars
+from engine.backends.polars.compile import Context, compile_step, to_polars
 from engine.plan import Phase, Plan, Step
 
 
@@ -29,10 +32,66 @@ def step_context(plan: Plan, step: Step | None = None, single_group: bool = True
     )
 
 
+#: the boolean column that marks the rows where a step had an undefined result
+UNDEFINED_PREFIX = "__undefined:"
+
+
+def undefined_column(column: str) -> str:
+    """The name of the column marking where `column` had an undefined result."""
+    return UNDEFINED_PREFIX + column
+
+
+@dataclass(frozen=True)
+class StepColumns:
+    """What computing a step adds to the frame: columns computed first, by level (see
+    :class:`~engine.backends.polars.compile.Temps`), then the step's column and, when it
+    can have undefined results, its marker column (:func:`undefined_column`)."""
+
+    temps: tuple[tuple[pl.Expr, ...], ...]
+    columns: tuple[pl.Expr, ...]
+
+
+def step_columns(
+    plan: Plan, step: Step, single_group: bool = True, context: Context | None = None
+) -> StepColumns:
+    """The columns of `step`: its value, where an undefined result (an operation that
+    gave no finite number, or a row where the declared domain ``requires`` does not
+    hold) is missing, and the marker of those rows. `context` replaces the step's own
+    (sensitivity analysis groups every statistic by the replication too)."""
+    ctx = context or step_context(plan, step, single_group)
+    compiled = compile_step(step.expr, ctx, step.column)
+    value, flag = compiled.value, compiled.undefined
+    if step.requires is not None:
+        holds = to_polars(step.requires, ctx).fill_null(True)
+        value = pl.when(holds).then(value)
+        flag = ~holds if flag is None else flag | ~holds
+    period = plan.methodology.layout.period
+    if step.periods and period is not None:
+        inside = pl.col(period).is_in(list(step.periods))
+        value = pl.when(inside).then(value)
+        flag = flag & inside if flag is not None else None
+    out = [value.alias(step.column)]
+    if flag is not None:
+        out.append(flag.alias(undefined_column(step.column)))
+    return StepColumns(compiled.temps, tuple(out))
+
+
+def with_steps(
+    lf: pl.LazyFrame, plan: Plan, steps: Sequence[Step], single_group: bool
+) -> pl.LazyFrame:
+    """`lf` with the columns of `steps` (which read only columns `lf` has): first the
+    columns each step computes first, level by level, then the steps' own columns."""
+    return with_columns_of(lf, [step_columns(plan, s, single_group) for s in steps])
+
+
+def with_columns_of(lf: pl.LazyFrame, parts: Sequence[StepColumns]) -> pl.LazyFrame:
+    """`lf` with the columns of compiled steps (one stage: none reads another)."""
+    for level in range(max((len(p.temps) for p in parts), default=0)):
+        lf = lf.with_columns([e for p in parts if level < len(p.temps) for e in p.temps[level]])
+    return lf.with_columns([e for p in parts for e in p.columns])
+
+
 def step_expr(plan: Plan, step: Step, single_group: bool = True) -> pl.Expr:
-    """The polars expression of `step`, named as its column."""
-    expr = to_polars(step.expr, step_context(plan, step, single_group))
-    if step.periods:
-        period = plan.methodology.layout.period
-        expr = pl.when(pl.col(period).is_in(list(step.periods))).then(expr)  # type: ignore[arg-type]
-    return expr.alias(step.column)
+    """The polars expression of `step` alone, named as its column (without the columns a
+    deep formula computes first: for steps that need none)."""
+    return step_columns(plan, step, single_group).columns[0]
