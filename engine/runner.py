@@ -18,18 +18,21 @@ from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
-from engine.diagnostics import Code, DataError, Diagnostic, Severity
+from engine.diagnostics import Code, DataError, Diagnostic, MethodologyError, Severity
 from engine.io import read
 
 if TYPE_CHECKING:  # the compiler (and sympy) are imported only when a plan is computed
+    from engine.format.model import Methodology
     from engine.plan import Plan
     from engine.report.summary import CheckResult
 
 __all__ = [
     "Computed",
     "Data",
+    "Estimated",
     "compute",
     "count_periods",
+    "estimate",
     "execute",
     "missing_detail",
     "no_empty_inputs",
@@ -325,10 +328,65 @@ class Computed:
     adjustments: pl.DataFrame
 
 
-def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
-    """Run `plan` on typed data: compute, audit, evaluate the checks, gather the report."""
-    from engine.backends.polars.execute import audit
+@dataclass(frozen=True)
+class Estimated:
+    """A plan with its data-driven procedures estimated (PCA weights, benefit of the doubt):
+    the plan that runs, the data it reads (with any estimated columns) and the benefit-of-
+    the-doubt weights per unit (long form; None without such a group)."""
+
+    plan: Plan
+    data: Data
+    bod_weights: pl.DataFrame | None = None
+
+
+def estimate(plan: Plan, data: Data) -> Estimated:
+    """Estimate what a plan needs from the data before its query runs: EM imputation
+    (:mod:`engine.methods.em`), PCA weights (:mod:`engine.methods.pca`) and
+    benefit-of-the-doubt groups (:mod:`engine.methods.bod`), each by a first pass over the
+    data."""
     from engine.plan import build_plan
+
+    m = plan.methodology
+    if any(dict(i.imputation).get("method") == "em" for i in m.indicators):
+        from engine.methods import em  # numpy: only for EM imputation
+
+        plan = build_plan(em.resolve(m, lambda x: compute(build_plan(x), data)[0]))
+        m = plan.methodology
+    if any(g.weighting == "pca" for g in m.groups):
+        from engine.methods import pca  # numpy: only for PCA weights
+
+        plan = build_plan(pca.resolve(m, lambda x: compute(build_plan(x), data)[0]))
+    from engine.methods import bod
+
+    if not bod.uses_bod(plan.methodology):
+        return Estimated(plan, data)
+    if data.units is None or plan.has_detail:
+        raise MethodologyError(
+            [
+                Diagnostic(
+                    Code.GRAIN,
+                    "benefit of the doubt needs unit-level data only",
+                    expected="a methodology without data.detail",
+                )
+            ]
+        )
+    no_empty_inputs(plan.methodology, data)
+
+    def run(x: Methodology, units: pl.DataFrame) -> pl.DataFrame:
+        return compute(build_plan(x), dataclasses.replace(data, units=units))[0]
+
+    done = bod.resolve(plan.methodology, data.units, run)
+    return Estimated(
+        build_plan(done.methodology), dataclasses.replace(data, units=done.units), done.weights
+    )
+
+
+def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
+    """Run `plan` on typed data: compute, audit, evaluate the checks, gather the report.
+
+    With benefit-of-the-doubt groups, the detail output (`keep_detail`) is the units'
+    weights in long form (one row per unit, period, group and member)."""
+    from engine.backends.polars.execute import audit
     from engine.report.summary import (
         adjustments,
         effective_weights,
@@ -336,16 +394,8 @@ def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
         missing_index_warnings,
     )
 
-    if any(dict(i.imputation).get("method") == "em" for i in plan.methodology.indicators):
-        from engine.methods import em  # numpy: only for EM imputation
-
-        resolved = em.resolve(plan.methodology, lambda m: compute(build_plan(m), data)[0])
-        plan = build_plan(resolved)
-    if any(g.weighting == "pca" for g in plan.methodology.groups):
-        from engine.methods import pca  # numpy: only for PCA weights
-
-        estimated = pca.resolve(plan.methodology, lambda m: compute(build_plan(m), data)[0])
-        plan = build_plan(estimated)
+    estimated = estimate(plan, data)
+    plan, data = estimated.plan, estimated.data
     no_empty_inputs(plan.methodology, data)
     frame, detail_frame, summary, detail_summary = compute(plan, data, summaries=True)
     audit(plan, frame, detail_frame, summary, detail_summary if detail_frame is not None else None)
@@ -354,6 +404,8 @@ def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
     kept = (
         detail_frame.select(plan.detail_output).sort(list(plan.methodology.layout.detail_keys))
         if keep_detail and detail_frame is not None
+        else estimated.bod_weights
+        if keep_detail
         else None
     )
     periods = summary.get("periods")
