@@ -215,6 +215,15 @@ class ClassScheme:
         return "the index" if self.formula is None else self.formula.text
 
 
+class OutputType(enum.StrEnum):
+    """What a derived output holds, and so its column type."""
+
+    NUMBER = "number"  # a float
+    INTEGER = "integer"  # a whole number (a count): a 64-bit integer column
+    TEXT = "text"  # a label
+    CONDITION = "condition"  # true/false
+
+
 @dataclass(frozen=True)
 class Derived:
     name: str
@@ -222,6 +231,7 @@ class Derived:
     expr: sympy.Basic
     periods: tuple[object, ...] = ()
     label: str | None = None
+    type: OutputType = OutputType.NUMBER
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def _audited(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[Step]:
         for s in _numeric_steps(plan)
         if (s.phase == Phase.DETAIL) == phase_detail
         and s.column in schema
-        and schema[s.column] != pl.Boolean
+        and schema[s.column].is_numeric()  # conditions and texts are never undefined
     ]
 
 
@@ -82,7 +82,7 @@ def _missing_though_present(plan: Plan, frame: pl.DataFrame, steps: list[Step]) 
         if _may_be_missing(s.expr):
             continue
         # a statistic grouped by a label is missing where the label is: that is not undefined
-        grouping = {k for st in _statistics(s.expr) for k in st.keys}
+        grouping = _grouping_keys(s.expr)
         reads = [c for c in ir.free_names(s.expr) | grouping if c in frame.columns]
         present = (
             pl.all_horizontal([pl.col(c).is_not_null() for c in reads]) if reads else pl.lit(True)
@@ -142,6 +142,15 @@ def _may_be_missing(expr: sympy.Basic) -> bool:
     return isinstance(expr, ir.At) or any(
         _may_be_missing(a) for a in expr.args if isinstance(a, sympy.Basic)
     )
+
+
+def _grouping_keys(expr: sympy.Basic) -> set[str]:
+    """The columns the statistics in `expr` group by (count() included)."""
+    keys = set(expr.keys) if isinstance(expr, ir.Stat) else set()
+    for a in expr.args:
+        if isinstance(a, sympy.Basic):
+            keys |= _grouping_keys(a)
+    return keys
 
 
 def _statistics(expr: sympy.Basic) -> list[ir.Stat]:

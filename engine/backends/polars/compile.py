@@ -21,6 +21,7 @@ import polars as pl
 import sympy
 
 from engine.formula import ir
+from engine.formula.types import Kind, kind_of
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,16 @@ def _(expr: sympy.Symbol, ctx: Context) -> pl.Expr:
 @_compile.register(sympy.core.numbers.Half)
 def _(expr: sympy.Number, ctx: Context) -> pl.Expr:
     return pl.lit(float(expr), dtype=pl.Float64)
+
+
+@_compile.register
+def _(expr: ir.Label, ctx: Context) -> pl.Expr:
+    return pl.col(expr.name)
+
+
+@_compile.register
+def _(expr: ir.Str, ctx: Context) -> pl.Expr:
+    return pl.lit(expr.name, dtype=pl.String)
 
 
 @_compile.register(sympy.logic.boolalg.BooleanTrue)
@@ -241,7 +252,10 @@ def _(expr: sympy.core.relational.Relational, ctx: Context) -> pl.Expr:
     rule = _RELATIONS.get(type(expr))
     if rule is None:
         raise CompileError(f"no polars rule for relation {type(expr).__name__}")
-    return rule(_compile(expr.lhs, ctx), _compile(expr.rhs, ctx), ctx)
+    a, b = _compile(expr.lhs, ctx), _compile(expr.rhs, ctx)
+    if kind_of(expr.lhs) is Kind.TEXT:  # texts are equal or not: no tolerance
+        return a == b if isinstance(expr, sympy.Equality) else a != b
+    return rule(a, b, ctx)
 
 
 @_compile.register
