@@ -230,8 +230,9 @@ classes:
 
 
 def _gdi_group(gdi: float) -> str:
-    """UNDP's GDI groups (HDR technical note 3): the absolute deviation from parity,
-    group 1 up to 2.5 %, 2 up to 5 %, 3 up to 7.5 %, 4 up to 10 %, 5 above."""
+    """Bands of the absolute deviation from parity closed above (``closed: upper``): group 1
+    up to and including 2.5 %, 2 up to 5 %, 3 up to 7.5 %, 4 up to 10 %, 5 above. (UNDP's
+    own groups are closed below; examples/undp-gdi and tests/test_gdi.py use those.)"""
     d = abs(round(gdi * 1000) / 1000 - 1)
     for label, upper in (("1", 0.025), ("2", 0.05), ("3", 0.075), ("4", 0.1)):
         if d <= upper + 1e-9:
