@@ -326,6 +326,8 @@ class Computed:
     detail: pl.DataFrame | None
     weights: pl.DataFrame
     adjustments: pl.DataFrame
+    #: every unit's data availability (and whether it was kept), with availability screening
+    availability: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -337,16 +339,27 @@ class Estimated:
     plan: Plan
     data: Data
     bod_weights: pl.DataFrame | None = None
+    #: every unit's data availability, when the methodology screens units by it
+    availability: pl.DataFrame | None = None
+    warnings: tuple[Diagnostic, ...] = ()
 
 
 def estimate(plan: Plan, data: Data) -> Estimated:
-    """Estimate what a plan needs from the data before its query runs: EM imputation
+    """Estimate what a plan needs from the data before its query runs: the units kept by
+    data availability (:mod:`engine.methods.availability`), EM imputation
     (:mod:`engine.methods.em`), PCA weights (:mod:`engine.methods.pca`) and
     benefit-of-the-doubt groups (:mod:`engine.methods.bod`), each by a first pass over the
     data."""
     from engine.plan import build_plan
 
     m = plan.methodology
+    screened = None
+    if m.availability is not None:
+        from engine.methods import availability
+
+        screened = availability.screen(m, compute(plan, data)[0], data.units, data.detail)
+        data = dataclasses.replace(data, units=screened.units, detail=screened.detail)
+    extra = (screened.table, screened.warnings) if screened is not None else (None, ())
     if any(dict(i.imputation).get("method") == "em" for i in m.indicators):
         from engine.methods import em  # numpy: only for EM imputation
 
@@ -359,7 +372,7 @@ def estimate(plan: Plan, data: Data) -> Estimated:
     from engine.methods import bod
 
     if not bod.uses_bod(plan.methodology):
-        return Estimated(plan, data)
+        return Estimated(plan, data, None, *extra)
     if data.units is None or plan.has_detail:
         raise MethodologyError(
             [
@@ -377,7 +390,10 @@ def estimate(plan: Plan, data: Data) -> Estimated:
 
     done = bod.resolve(plan.methodology, data.units, run)
     return Estimated(
-        build_plan(done.methodology), dataclasses.replace(data, units=done.units), done.weights
+        build_plan(done.methodology),
+        dataclasses.replace(data, units=done.units),
+        done.weights,
+        *extra,
     )
 
 
@@ -400,7 +416,11 @@ def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
     frame, detail_frame, summary, detail_summary = compute(plan, data, summaries=True)
     audit(plan, frame, detail_frame, summary, detail_summary if detail_frame is not None else None)
     checks = evaluate_checks(plan, frame, summary)
-    warnings = missing_detail(plan.methodology, data) + missing_index_warnings(plan, frame)
+    warnings = (
+        estimated.warnings
+        + missing_detail(plan.methodology, data)
+        + missing_index_warnings(plan, frame)
+    )
     kept = (
         detail_frame.select(plan.detail_output).sort(list(plan.methodology.layout.detail_keys))
         if keep_detail and detail_frame is not None
@@ -420,4 +440,5 @@ def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
         kept,
         effective_weights(plan, frame, period_list),
         adjustments(plan, frame),
+        estimated.availability,
     )

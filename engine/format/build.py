@@ -18,7 +18,7 @@ from engine.format.build_groups import GroupRules
 from engine.format.build_indicators import RESERVED, IndicatorRules
 from engine.format.build_outputs import OutputRules
 from engine.format.build_uncertainty import UncertaintyRules
-from engine.format.model import Methodology
+from engine.format.model import Availability, Methodology
 from engine.format.yamlsource import LoadedYaml
 
 __all__ = ["RESERVED", "build_methodology"]
@@ -70,6 +70,14 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
         uncertainty = self.uncertainty(layout)
         if self.problems:
             raise MethodologyError(sorted(self.problems, key=_position))
+        spec = self.data.get("availability")
+        availability = (
+            Availability(
+                spec.get("minimum"), bool(spec.get("per_group", False)), spec.get("nonzero")
+            )
+            if spec
+            else None
+        )
         m = Methodology(
             meta,
             layout,
@@ -84,6 +92,7 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
             screening,
             self.doc.source.path,
             uncertainty,
+            availability,
         )
         self.unused(m)
         return m

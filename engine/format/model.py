@@ -277,6 +277,15 @@ class Uncertainty:
 
 
 @dataclass(frozen=True)
+class Availability:
+    """Unit screening by data availability (see the schema's `availability`)."""
+
+    minimum: float | None = None  # share of the counted indicators present
+    per_group: bool = False  # the share within every group too
+    nonzero: float | None = None  # share of the present values that are non-zero
+
+
+@dataclass(frozen=True)
 class Methodology:
     meta: Meta
     layout: Layout
@@ -291,6 +300,7 @@ class Methodology:
     screening: tuple[Screen, ...] = ()
     path: str | None = field(default=None, compare=False)
     uncertainty: Uncertainty | None = None
+    availability: Availability | None = None
 
     def indicator(self, name: str) -> Indicator:
         return next(i for i in self.indicators if i.name == name)
