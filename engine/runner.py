@@ -365,7 +365,7 @@ def estimate(plan: Plan, data: Data) -> Estimated:
 
         plan = build_plan(em.resolve(m, lambda x: compute(build_plan(x), data)[0]))
         m = plan.methodology
-    if any(g.weighting == "pca" for g in m.groups):
+    if any(g.weighting in ("pca", "pca_rotated") for g in m.groups):
         from engine.methods import pca  # numpy: only for PCA weights
 
         plan = build_plan(pca.resolve(m, lambda x: compute(build_plan(x), data)[0]))
