@@ -186,7 +186,7 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
     m = validated.methodology
     from engine.methods.bod import uses_bod
 
-    estimated = any(g.weighting in ("pca", "pca_rotated") for g in m.groups) or any(
+    estimated = any(g.weighting in ("pca", "pca_rotated", "optimised") for g in m.groups) or any(
         dict(i.imputation).get("method") == "em" for i in m.indicators
     )
     if estimated or uses_bod(m) or m.availability is not None:

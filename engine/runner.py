@@ -369,6 +369,13 @@ def estimate(plan: Plan, data: Data) -> Estimated:
         from engine.methods import pca  # numpy: only for PCA weights
 
         plan = build_plan(pca.resolve(m, lambda x: compute(build_plan(x), data)[0]))
+    if any(g.weighting == "optimised" for g in plan.methodology.groups):
+        from engine.methods import optimised_weights  # scipy: only for optimised weights
+
+        found = optimised_weights.resolve(
+            plan.methodology, lambda x: compute(build_plan(x), data)[0]
+        )
+        plan = build_plan(found)
     from engine.methods import bod
 
     if not bod.uses_bod(plan.methodology):
