@@ -17,6 +17,7 @@ that a plan can be built before the data is read.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import sympy
 
@@ -34,6 +35,19 @@ _REQUIREMENT = "benefit of the doubt needs every member >= 0"
 def _until_estimated(a: AggregateContext) -> sympy.Expr:
     """The equal-weight mean: the plan's placeholder until the programs are solved."""
     return div(a.weighted_sum(a.symbols()), a.total())
+
+
+#: what the three declarations share: a polars-only procedure on members >= 0, whose
+#: weights are its own (none may be given), that no uncertainty analysis can sample
+_PROCEDURE: dict[str, Any] = {
+    "template": _until_estimated,
+    "kind": Kind.PROCEDURE,
+    "backends": _POLARS,
+    "equal_weights": True,
+    "members": Members.NON_NEGATIVE,
+    "requirement": _REQUIREMENT,
+    "sampleable": False,
+}
 
 
 def _shares_possible(u: Usage) -> Iterator[Problem]:
@@ -85,13 +99,7 @@ BOD = Aggregator(
         ),
     ),
     rules=(_shares_possible,),
-    template=_until_estimated,
-    kind=Kind.PROCEDURE,
-    backends=_POLARS,
-    equal_weights=True,
-    members=Members.NON_NEGATIVE,
-    requirement=_REQUIREMENT,
-    sampleable=False,
+    **_PROCEDURE,
     formula="`max_w Σ_j w_j y_ij` s.t. `Σ_j w_j y_kj ≤ 1` for every unit k of the period, "
     "`w ≥ 0`; with share bounds also `L · CI_i ≤ w_j y_ij ≤ U · CI_i`",
     conventions="one linear program per unit and period (HiGHS through scipy); the peers are "
@@ -154,13 +162,7 @@ BOD_DIRECTIONAL = Aggregator(
         ),
     ),
     rules=(_direction_fits,),
-    template=_until_estimated,
-    kind=Kind.PROCEDURE,
-    backends=_POLARS,
-    equal_weights=True,
-    members=Members.NON_NEGATIVE,
-    requirement=_REQUIREMENT,
-    sampleable=False,
+    **_PROCEDURE,
     formula="`1 / (1 + β_i)`, `β_i = max β` s.t. `Σ_k λ_k y_kj ≥ y_ij + β d_j` for every "
     "member j, `Σ_k λ_k ≤ 1`, `λ ≥ 0`",
     conventions="one linear program per unit and period (HiGHS); peers as for `bod`; no weights",
@@ -183,13 +185,7 @@ BOD_ROBUST = Aggregator(
             minimum=1,
         ),
     ),
-    template=_until_estimated,
-    kind=Kind.PROCEDURE,
-    backends=_POLARS,
-    equal_weights=True,
-    members=Members.NON_NEGATIVE,
-    requirement=_REQUIREMENT,
-    sampleable=False,
+    **_PROCEDURE,
     formula="`1 / E_i`, `E_i = Σ_k v_(k) ((k/K)^m − ((k−1)/K)^m)`, `v_k = min_j y_kj / y_ij` "
     "sorted ascending over the K units of the period",
     conventions="exact expectation over every draw of m peers with replacement (B = ∞); a member "
