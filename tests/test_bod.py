@@ -18,11 +18,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from engine import api
 from engine.diagnostics import Code, DataError, MethodologyError
-from engine.methods import catalogue
+from engine.methods import bod_solve, catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "tests" / "data" / "compind"
@@ -367,3 +369,32 @@ def test_the_cli_writes_the_weights_as_the_detail_output(tmp_path: Path) -> None
     w = pl.read_csv(weights)
     assert w.height == 68 and set(w["member"]) == {"road", "rail"}
     assert pl.read_csv(out)["index"].max() == pytest.approx(1.0, abs=1e-12)
+
+
+matrices = st.integers(2, 6).flatmap(
+    lambda m: st.lists(
+        st.lists(st.floats(0, 100, allow_nan=False), min_size=m, max_size=m),
+        min_size=2,
+        max_size=12,
+    )
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(matrices, st.floats(0.1, 1000))
+def test_bod_properties(rows: list[list[float]], factor: float) -> None:
+    """Scores lie in [0, 1]; a unit on the frontier scores 1 unless every value is 0; the
+    weights attain the score and keep every unit at most 1; scaling one member changes no
+    score (constant returns: the weights absorb units of measurement)."""
+    y = np.array(rows)
+    solution = bod_solve.benefit_of_the_doubt(y)
+    assert np.all(solution.score >= 0) and np.all(solution.score <= 1 + 1e-9)
+    if y.any():
+        assert solution.score.max() == pytest.approx(1.0, abs=1e-9)
+    for i in range(len(y)):
+        assert float(y[i] @ solution.weights[i]) == pytest.approx(solution.score[i], abs=1e-9)
+        assert (y @ solution.weights[i]).max() <= 1 + 1e-9
+    scaled = y.copy()
+    scaled[:, 0] *= factor
+    again = bod_solve.benefit_of_the_doubt(scaled)
+    assert again.score == pytest.approx(solution.score, abs=1e-7)
