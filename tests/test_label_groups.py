@@ -281,3 +281,22 @@ def test_classes_on_need_a_number_with_one_value_per_unit(tmp_path: Path) -> Non
     with pytest.raises(MethodologyError) as err:
         api.validate(path)
     assert err.value.diagnostics[0].code == Code.TYPE, err.value.render()
+
+
+def test_a_diff_names_ranks_within_groups_and_output_types(tmp_path: Path) -> None:
+    from engine.analysis.diff import diff, render
+
+    base = HEAD + "groups: {G: {members: [A, B]}}\nindex: {group: G}\n"
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(base + 'derived: {n: {formula: "count(a)"}}\n', encoding="utf-8")
+    b.write_text(
+        base
+        + "ranking: {within: {region_rank: [region]}}\n"
+        + 'derived: {n: {formula: "count(a)", type: integer}}\n'
+        + "availability: {minimum: 0.5}\n",
+        encoding="utf-8",
+    )
+    lines = [render(c) for c in diff(api.validate(a).methodology, api.validate(b).methodology)]
+    assert "availability: added (minimum 0.5)" in lines
+    assert "rank within region_rank: added (region)" in lines
+    assert "derived n: type number → integer" in lines
