@@ -218,7 +218,7 @@ inputs: {f: {}, m: {}}
 indicators: {F: {formula: f}, M: {formula: m}}
 index: {formula: F / M, round: {digits: 3}}
 classes:
-  on: abs(index - 1)
+  of: abs(index - 1)
   closed: upper
   bands:
     - {label: "1", min: 0, max: 0.025}
@@ -272,7 +272,7 @@ def test_classes_on_an_expression_are_explained_and_listed_in_a_diff(tmp_path: P
     other = tmp_path / "other.yaml"
     other.write_text(GDI.replace("abs(index - 1)", "1 - index"), encoding="utf-8")
     changes = diff(api.validate(methodology).methodology, api.validate(other).methodology)
-    assert any(c.what == "on" and c.after == "1 - index" for c in changes), changes
+    assert any(c.what == "of" and c.after == "1 - index" for c in changes), changes
 
 
 def test_classes_on_need_a_number_with_one_value_per_unit(tmp_path: Path) -> None:

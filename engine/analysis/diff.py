@@ -378,7 +378,7 @@ def _classes(a: Methodology, b: Methodology) -> list[Change]:
         return [Change("classes", "", "added" if p is None else "removed", bands(p), bands(q))]
     out = []
     if p.what != q.what:
-        out.append(Change("classes", "", "on", p.what, q.what))
+        out.append(Change("classes", "", "of", p.what, q.what))
     if p.quantiles != q.quantiles:
         out.append(
             Change(

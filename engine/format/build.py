@@ -62,7 +62,7 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
                 Code.CLASS_BANDS,
                 "classes need an index to classify",
                 self.key_at("classes"),
-                expected="an index section, or classes.on: the value to classify",
+                expected="an index section, or classes.of: the value to classify",
             )
         screening = self.screening(layout, names, classes)
         if self.problems:

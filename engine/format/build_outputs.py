@@ -99,13 +99,13 @@ class OutputRules(BuildContext):
         if not spec:
             return None
         on, formula = None, None
-        if "on" in spec:
-            formula = self.formula("classes", "on")
+        if "of" in spec:
+            formula = self.formula("classes", "of")
             scope = self.scope(
                 layout, names, "an input, indicator, group, index, rank or derived name"
             )
             on = self.parse(formula, scope, "the value classes are cut on")
-            self.check_grain(on, formula.location, "classes.on", layout, must_be_unit=True)
+            self.check_grain(on, formula.location, "classes.of", layout, must_be_unit=True)
         groups = spec.get("groups", {}) or {}
         if "quantiles" in spec:
             if "bands" in spec:

@@ -196,7 +196,8 @@ class ClassScheme:
     groups: tuple[tuple[str, str], ...] = ()
     #: labels from the highest: classes by quantiles of the value within each period
     quantiles: tuple[str, ...] = ()
-    #: the expression classified (e.g. abs(index - 1)); None: the index
+    #: the expression classified, written as ``classes.of`` (e.g. abs(index - 1)); None: the
+    #: index. (The key is not ``on``: YAML 1.1 tools read ``on:`` as true.)
     on: sympy.Basic | None = None
     formula: Formula | None = None
 
@@ -206,7 +207,7 @@ class ClassScheme:
 
     @property
     def column(self) -> str:
-        """The column the classes are cut on: ``index``, or the value of `on`."""
+        """The column the classes are cut on: ``index``, or the value of `on` (classes.of)."""
         return "index" if self.on is None else CLASS_VALUE
 
     @property
