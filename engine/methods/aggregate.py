@@ -172,7 +172,7 @@ GEOMETRIC = Aggregator(
     "data error naming the units",
     equivalents=(
         "COINr `a_gmean` (stops likewise)",
-        "Compind `ci_geom_gen(meth = \"EQUAL\")` (unweighted; it replaced `ci_mean_geom`)",
+        'Compind `ci_geom_gen(meth = "EQUAL")` (unweighted; it replaced `ci_mean_geom`)',
     ),
     notes="refuses zero members instead of replacing them by a small constant; shift the "
     "scale first (e.g. `min_max` with `range: [1, 100]`).",
