@@ -170,6 +170,9 @@ class RunResult(TableResult):
     adjustments: pl.DataFrame | None = None
     #: the methodology and data files it was computed from: ``write`` never overwrites them
     files: tuple[Path, ...] = ()
+    #: with availability screening: every unit and period, its data availability, whether
+    #: it was kept and why not
+    availability: pl.DataFrame | None = None
 
     def source_files(self) -> tuple[Path, ...]:
         return self.files
@@ -241,6 +244,7 @@ def execute(
         done.weights,
         done.adjustments,
         _source_files(validated, files),
+        availability=done.availability,
     )
 
 
@@ -436,9 +440,14 @@ def sensitivity(
                 )
             ]
         )
+    units = typed.units
+    if validated.methodology.availability is not None:  # the units the nominal run kept
+        keys = list(validated.methodology.layout.keys)
+        kept = nominal.frame.select(keys)
+        units = units.join(kept, on=keys, how="semi", maintain_order="left")
     analysis = sa.analyse(
         validated.methodology,
-        typed.units,
+        units,
         nominal.frame,
         replications=replications,
         seed=seed,

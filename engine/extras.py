@@ -35,6 +35,7 @@ class Extra(enum.StrEnum):
     PANDAS = "pandas"  # pandas and pyarrow, for DataFrame.to_pandas and Arrow input
     REPORT = "report"  # the HTML report
     SQL = "sql"  # sqlglot: indexlab sql (printing a methodology as SQL)
+    OPTIMISE = "optimise"  # scipy: benefit of the doubt (HiGHS) and optimised weights
     DUCKDB = "duckdb"  # the DuckDB engine
     SPARK = "spark"  # the Spark engine
 

@@ -184,10 +184,13 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
 
     plan = validated.plan
     m = validated.methodology
-    if any(g.weighting == "pca" for g in m.groups) or any(
+    from engine.methods.bod import uses_bod
+
+    estimated = any(g.weighting in ("pca", "pca_rotated", "optimised") for g in m.groups) or any(
         dict(i.imputation).get("method") == "em" for i in m.indicators
-    ):
-        return  # weights or imputations estimated from the data: the plan depends on it
+    )
+    if estimated or uses_bod(m) or m.availability is not None:
+        return  # estimated from the data (weights, imputations, scores, kept units)
     if plancache.cache_dir() is None:
         return
     periods = runner.count_periods(m, data)

@@ -18,18 +18,21 @@ from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
-from engine.diagnostics import Code, DataError, Diagnostic, Severity
+from engine.diagnostics import Code, DataError, Diagnostic, MethodologyError, Severity
 from engine.io import read
 
 if TYPE_CHECKING:  # the compiler (and sympy) are imported only when a plan is computed
+    from engine.format.model import Methodology
     from engine.plan import Plan
     from engine.report.summary import CheckResult
 
 __all__ = [
     "Computed",
     "Data",
+    "Estimated",
     "compute",
     "count_periods",
+    "estimate",
     "execute",
     "missing_detail",
     "no_empty_inputs",
@@ -323,12 +326,90 @@ class Computed:
     detail: pl.DataFrame | None
     weights: pl.DataFrame
     adjustments: pl.DataFrame
+    #: every unit's data availability (and whether it was kept), with availability screening
+    availability: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class Estimated:
+    """A plan with its data-driven procedures estimated (PCA weights, benefit of the doubt):
+    the plan that runs, the data it reads (with any estimated columns) and the benefit-of-
+    the-doubt weights per unit (long form; None without such a group)."""
+
+    plan: Plan
+    data: Data
+    bod_weights: pl.DataFrame | None = None
+    #: every unit's data availability, when the methodology screens units by it
+    availability: pl.DataFrame | None = None
+    warnings: tuple[Diagnostic, ...] = ()
+
+
+def estimate(plan: Plan, data: Data) -> Estimated:
+    """Estimate what a plan needs from the data before its query runs: the units kept by
+    data availability (:mod:`engine.methods.availability`), EM imputation
+    (:mod:`engine.methods.em`), PCA weights (:mod:`engine.methods.pca`) and
+    benefit-of-the-doubt groups (:mod:`engine.methods.bod`), each by a first pass over the
+    data."""
+    from engine.plan import build_plan
+
+    m = plan.methodology
+    screened = None
+    if m.availability is not None:
+        from engine.methods import availability
+
+        screened = availability.screen(m, compute(plan, data)[0], data.units, data.detail)
+        data = dataclasses.replace(data, units=screened.units, detail=screened.detail)
+    extra = (screened.table, screened.warnings) if screened is not None else (None, ())
+    if any(dict(i.imputation).get("method") == "em" for i in m.indicators):
+        from engine.methods import em  # numpy: only for EM imputation
+
+        plan = build_plan(em.resolve(m, lambda x: compute(build_plan(x), data)[0]))
+        m = plan.methodology
+    if any(g.weighting in ("pca", "pca_rotated") for g in m.groups):
+        from engine.methods import pca  # numpy: only for PCA weights
+
+        plan = build_plan(pca.resolve(m, lambda x: compute(build_plan(x), data)[0]))
+    if any(g.weighting == "optimised" for g in plan.methodology.groups):
+        from engine.methods import optimised_weights  # scipy: only for optimised weights
+
+        found = optimised_weights.resolve(
+            plan.methodology, lambda x: compute(build_plan(x), data)[0]
+        )
+        plan = build_plan(found)
+    from engine.methods import bod
+
+    if not bod.uses_bod(plan.methodology):
+        return Estimated(plan, data, None, *extra)
+    if data.units is None or plan.has_detail:
+        raise MethodologyError(
+            [
+                Diagnostic(
+                    Code.GRAIN,
+                    "benefit of the doubt needs unit-level data only",
+                    expected="a methodology without data.detail",
+                )
+            ]
+        )
+    no_empty_inputs(plan.methodology, data)
+
+    def run(x: Methodology, units: pl.DataFrame) -> pl.DataFrame:
+        return compute(build_plan(x), dataclasses.replace(data, units=units))[0]
+
+    done = bod.resolve(plan.methodology, data.units, run)
+    return Estimated(
+        build_plan(done.methodology),
+        dataclasses.replace(data, units=done.units),
+        done.weights,
+        *extra,
+    )
 
 
 def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
-    """Run `plan` on typed data: compute, audit, evaluate the checks, gather the report."""
+    """Run `plan` on typed data: compute, audit, evaluate the checks, gather the report.
+
+    With benefit-of-the-doubt groups, the detail output (`keep_detail`) is the units'
+    weights in long form (one row per unit, period, group and member)."""
     from engine.backends.polars.execute import audit
-    from engine.plan import build_plan
     from engine.report.summary import (
         adjustments,
         effective_weights,
@@ -336,16 +417,8 @@ def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
         missing_index_warnings,
     )
 
-    if any(dict(i.imputation).get("method") == "em" for i in plan.methodology.indicators):
-        from engine.methods import em  # numpy: only for EM imputation
-
-        resolved = em.resolve(plan.methodology, lambda m: compute(build_plan(m), data)[0])
-        plan = build_plan(resolved)
-    if any(g.weighting == "pca" for g in plan.methodology.groups):
-        from engine.methods import pca  # numpy: only for PCA weights
-
-        estimated = pca.resolve(plan.methodology, lambda m: compute(build_plan(m), data)[0])
-        plan = build_plan(estimated)
+    estimated = estimate(plan, data)
+    plan, data = estimated.plan, estimated.data
     no_empty_inputs(plan.methodology, data)
     frame, detail_frame, summary, detail_summary = compute(plan, data, summaries=True)
     undefined = audit(
@@ -353,11 +426,16 @@ def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
     )
     checks = evaluate_checks(plan, frame, summary)
     warnings = (
-        undefined + missing_detail(plan.methodology, data) + missing_index_warnings(plan, frame)
+        undefined
+        + estimated.warnings
+        + missing_detail(plan.methodology, data)
+        + missing_index_warnings(plan, frame)
     )
     kept = (
         detail_frame.select(plan.detail_output).sort(list(plan.methodology.layout.detail_keys))
         if keep_detail and detail_frame is not None
+        else estimated.bod_weights
+        if keep_detail
         else None
     )
     periods = summary.get("periods")
@@ -372,4 +450,5 @@ def execute(plan: Plan, data: Data, *, keep_detail: bool = False) -> Computed:
         kept,
         effective_weights(plan, frame, period_list),
         adjustments(plan, frame),
+        estimated.availability,
     )

@@ -218,7 +218,7 @@ inputs: {f: {}, m: {}}
 indicators: {F: {formula: f}, M: {formula: m}}
 index: {formula: F / M, round: {digits: 3}}
 classes:
-  on: abs(index - 1)
+  of: abs(index - 1)
   closed: upper
   bands:
     - {label: "1", min: 0, max: 0.025}
@@ -230,8 +230,9 @@ classes:
 
 
 def _gdi_group(gdi: float) -> str:
-    """UNDP's GDI groups (HDR technical note 3): the absolute deviation from parity,
-    group 1 up to 2.5 %, 2 up to 5 %, 3 up to 7.5 %, 4 up to 10 %, 5 above."""
+    """Bands of the absolute deviation from parity closed above (``closed: upper``): group 1
+    up to and including 2.5 %, 2 up to 5 %, 3 up to 7.5 %, 4 up to 10 %, 5 above. (UNDP's
+    own groups are closed below; examples/undp-gdi and tests/test_gdi.py use those.)"""
     d = abs(round(gdi * 1000) / 1000 - 1)
     for label, upper in (("1", 0.025), ("2", 0.05), ("3", 0.075), ("4", 0.1)):
         if d <= upper + 1e-9:
@@ -271,7 +272,7 @@ def test_classes_on_an_expression_are_explained_and_listed_in_a_diff(tmp_path: P
     other = tmp_path / "other.yaml"
     other.write_text(GDI.replace("abs(index - 1)", "1 - index"), encoding="utf-8")
     changes = diff(api.validate(methodology).methodology, api.validate(other).methodology)
-    assert any(c.what == "on" and c.after == "1 - index" for c in changes), changes
+    assert any(c.what == "of" and c.after == "1 - index" for c in changes), changes
 
 
 def test_classes_on_need_a_number_with_one_value_per_unit(tmp_path: Path) -> None:
@@ -280,3 +281,22 @@ def test_classes_on_need_a_number_with_one_value_per_unit(tmp_path: Path) -> Non
     with pytest.raises(MethodologyError) as err:
         api.validate(path)
     assert err.value.diagnostics[0].code == Code.TYPE, err.value.render()
+
+
+def test_a_diff_names_ranks_within_groups_and_output_types(tmp_path: Path) -> None:
+    from engine.analysis.diff import diff, render
+
+    base = HEAD + "groups: {G: {members: [A, B]}}\nindex: {group: G}\n"
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(base + 'derived: {n: {formula: "count(a)"}}\n', encoding="utf-8")
+    b.write_text(
+        base
+        + "ranking: {within: {region_rank: [region]}}\n"
+        + 'derived: {n: {formula: "count(a)", type: integer}}\n'
+        + "availability: {minimum: 0.5}\n",
+        encoding="utf-8",
+    )
+    lines = [render(c) for c in diff(api.validate(a).methodology, api.validate(b).methodology)]
+    assert "availability: added (minimum 0.5)" in lines
+    assert "rank within region_rank: added (region)" in lines
+    assert "derived n: type number → integer" in lines

@@ -348,7 +348,37 @@ def _ranking(a: Methodology, b: Methodology) -> list[Change]:
         )
     if a.ranking.ties != b.ranking.ties:
         out.append(Change("ranking", "", "ties", a.ranking.ties, b.ranking.ties))
+    x, y = dict(a.ranking.within), dict(b.ranking.within)
+    for name in [*x, *(n for n in y if n not in x)]:
+        if x.get(name) != y.get(name):
+            before, after = x.get(name), y.get(name)
+            out.append(
+                Change(
+                    "rank within",
+                    name,
+                    "added" if before is None else "removed" if after is None else "groups",
+                    ", ".join(before) if before else None,
+                    ", ".join(after) if after else None,
+                )
+            )
     return out
+
+
+def _availability(a: Methodology, b: Methodology) -> list[Change]:
+    def text(m: Methodology) -> str | None:
+        rule = m.availability
+        if rule is None:
+            return None
+        parts = [f"minimum {_value(rule.minimum)}"] if rule.minimum is not None else []
+        parts += ["per group"] if rule.per_group else []
+        parts += [f"non-zero {_value(rule.nonzero)}"] if rule.nonzero is not None else []
+        return ", ".join(parts)
+
+    before, after = text(a), text(b)
+    if before == after:
+        return []
+    what = "added" if before is None else "removed" if after is None else "rule"
+    return [Change("availability", "", what, before, after)]
 
 
 def _classes(a: Methodology, b: Methodology) -> list[Change]:
@@ -367,7 +397,7 @@ def _classes(a: Methodology, b: Methodology) -> list[Change]:
         return [Change("classes", "", "added" if p is None else "removed", bands(p), bands(q))]
     out = []
     if p.what != q.what:
-        out.append(Change("classes", "", "on", p.what, q.what))
+        out.append(Change("classes", "", "of", p.what, q.what))
     if p.quantiles != q.quantiles:
         out.append(
             Change(
@@ -409,6 +439,8 @@ def _derived(a: Methodology, b: Methodology) -> list[Change]:
         if n in x and n in y:
             if not same(x[n].expr, y[n].expr):
                 out.append(Change("derived", n, "formula", show(x[n].expr), show(y[n].expr)))
+            if x[n].type != y[n].type:
+                out.append(Change("derived", n, "type", str(x[n].type), str(y[n].type)))
             if x[n].periods != y[n].periods:
                 out.append(
                     Change(
@@ -452,6 +484,7 @@ def _screening(a: Methodology, b: Methodology) -> list[Change]:
 
 _SECTIONS = (
     _data,
+    _availability,
     _inputs,
     _indicators,
     _groups,
@@ -467,12 +500,14 @@ _SECTIONS = (
 def diff(a: Methodology, b: Methodology) -> list[Change]:
     """Every difference in meaning from `a` to `b`, section by section.
 
-    Sections, in this order: data layout, inputs, indicators (formula, direction),
+    Sections, in this order: data layout, availability screening, inputs, indicators
+    (formula, direction),
     normalisation (method with its parameters, and its formula in ``x``), imputation and
     treatment (method with its parameters), groups
     (members, normalised weights, aggregation), index (formula or group, rounding),
-    ranking, classes (bands, closed side, tolerance, class groups), derived outputs,
-    checks, screening rules. Labels, descriptions and metadata are not compared.
+    ranking (order, ties, ranks within groups), classes (the value cut, bands, closed
+    side, tolerance, class groups), derived outputs (formula, type, periods), checks,
+    screening rules. Labels, descriptions and metadata are not compared.
     """
     return [change for section in _SECTIONS for change in section(a, b)]
 

@@ -115,7 +115,7 @@ class _Explainer(RankAndClassNotes):
         out = list(self.inputs())
         checks = []
         classes = self.plan.classes
-        # the class follows what it is cut on: the rank of the index, or the value of `on`
+        # the class follows what it is cut on: the rank of the index, or the value of `classes.of`
         after = "rank" if classes is None or classes.on is None else classes.column
         for column, step in self.plan.steps.items():
             if step.kind == "check":

@@ -86,7 +86,10 @@ def _with_node_columns(plan: Plan) -> tuple[Plan, dict[str, dict[sympy.Basic, st
 def compute_columns(validated: api.Validated, data: api.Data) -> Computed:
     """What :func:`engine.api.execute` does, keeping the intermediate columns and computing the
     explained nodes as extra columns of the same query."""
-    plan = validated.plan
+    from engine.runner import estimate
+
+    estimated = estimate(validated.plan, data)  # PCA weights, benefit of the doubt
+    plan, data = estimated.plan, estimated.data
     api._no_empty_inputs(validated.methodology, data)
     units = data.units.lazy() if data.units is not None else None
     detail = data.detail.lazy() if data.detail is not None else None

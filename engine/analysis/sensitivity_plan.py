@@ -19,6 +19,7 @@ from engine.diagnostics import Code, Diagnostic, MethodologyError
 from engine.format.model import Derived, Methodology, Uncertainty
 from engine.formula import ir
 from engine.methods import catalogue
+from engine.methods.registry import Kind
 from engine.plan import Plan, Step, StepKind, build_plan, in_stages
 
 REP = "__rep"
@@ -64,6 +65,22 @@ def _choice(alternatives: Sequence[sympy.Expr], column: str) -> sympy.Expr:
 
 def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
     """`m` with weights as factor columns and the alternatives as choices between branches."""
+    procedures = [
+        g.name for g in m.groups if catalogue.aggregation(g.aggregation).kind is Kind.PROCEDURE
+    ]
+    if procedures:
+        raise MethodologyError(
+            [
+                Diagnostic(
+                    Code.UNKNOWN_METHOD,
+                    f"group {', '.join(repr(g) for g in procedures)}: benefit of the doubt "
+                    "solves a linear program per unit, with weights of the unit's own "
+                    "choosing; the sensitivity analysis cannot replicate it",
+                    expected="a methodology whose groups aggregate with given or data-driven "
+                    "weights",
+                )
+            ]
+        )
     indicators = []
     for ind in m.indicators:
         alts = [dict(alt)[ind.name] for alt in design.normalisations if ind.name in dict(alt)]

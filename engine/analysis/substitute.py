@@ -82,6 +82,9 @@ class SubstitutionPrinter(FormulaPrinter):
         return False, None
 
     def _print(self, expr: sympy.Basic, **kwargs: object) -> str:
+        if isinstance(expr, ir.Label) and self.columns is not None:  # a label's text, quoted
+            text = self.columns.get(expr.name)
+            return repr(text) if text is not None else "missing"
         found, value = self._value_of(expr)
         if found:
             return number(value, self.digits)

@@ -133,6 +133,15 @@ def run(
             "detail key, with the detail inputs and indicators); format by extension.",
         ),
     ] = None,
+    weights_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights-output",
+            help="Also write the weights: one row per period, group and member with the "
+            "weighting, the nominal, data-driven and used weight and the effective weight in "
+            "the index; format by extension.",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not print the result table.")
     ] = False,
@@ -167,7 +176,7 @@ def run(
             id_spaces=id_spaces,
             unicode_minus=unicode_minus,
         )
-        for target in (output, detail_output):
+        for target in (output, detail_output, weights_output):
             if target is not None:
                 write.check_target(target, protect=protect)
         if chart is not None:
@@ -194,7 +203,7 @@ def run(
                 engine_options=chosen,
             )
         typed = None
-        simple = detail_output is None and chart is None
+        simple = detail_output is None and weights_output is None and chart is None
         if plan_cache and quiet and simple and (output is None or output.suffix != ".xlsx"):
             got = fastrun.run_cached(methodology, data, options)  # no sympy when it settles
             if isinstance(got, fastrun.CachedResult):
@@ -233,12 +242,19 @@ def run(
                         Diagnostic(
                             Code.USAGE,
                             "--detail-output: this methodology has no detail data",
-                            expected="data.detail and inputs with grain: detail",
+                            expected="data.detail and inputs with grain: detail, or a "
+                            "benefit-of-the-doubt group (its weights per unit)",
                         )
                     ]
                 )
             write.write_table(result.detail, detail_output, protect=protect)
             say(f"wrote {result.detail.height} detail rows to {detail_output}")
+        if weights_output is not None:
+            import polars as pl
+
+            weights = result.weights if result.weights is not None else pl.DataFrame()
+            write.write_table(weights, weights_output, protect=protect)
+            say(f"wrote {weights.height} weights to {weights_output}")
         if not quiet:
             print_result(result)  # type: ignore[arg-type]  # a CachedResult comes only with -q
         return True

@@ -19,6 +19,7 @@ from engine.format.build_indicators import RESERVED, IndicatorRules
 from engine.format.build_outputs import OutputRules
 from engine.format.build_uncertainty import UncertaintyRules
 from engine.format.model import (
+    Availability,
     Methodology,
     UndefinedPolicy,
 )
@@ -65,7 +66,7 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
                 Code.CLASS_BANDS,
                 "classes need an index to classify",
                 self.key_at("classes"),
-                expected="an index section, or classes.on: the value to classify",
+                expected="an index section, or classes.of: the value to classify",
             )
         screening = self.screening(layout, names, classes)
         if self.problems:
@@ -73,6 +74,14 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
         uncertainty = self.uncertainty(layout)
         if self.problems:
             raise MethodologyError(sorted(self.problems, key=position))
+        spec = self.data.get("availability")
+        availability = (
+            Availability(
+                spec.get("minimum"), bool(spec.get("per_group", False)), spec.get("nonzero")
+            )
+            if spec
+            else None
+        )
         m = Methodology(
             meta,
             layout,
@@ -88,6 +97,7 @@ class _Builder(IndicatorRules, GroupRules, OutputRules, UncertaintyRules):
             self.doc.source.path,
             uncertainty,
             UndefinedPolicy(self.data.get("undefined", "report")),
+            availability,
         )
         self.unused(m)
         return m

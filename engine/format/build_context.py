@@ -122,6 +122,7 @@ class BuildContext:
             expected,
             layout.period,
             class_labels,
+            frozenset(layout.labels),
         )
 
     def check_grain(

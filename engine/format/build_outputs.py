@@ -24,12 +24,22 @@ from engine.format.model import (
     IndexSpec,
     Layout,
     Methodology,
+    OutputType,
     Ranking,
     Rounding,
     Screen,
 )
 from engine.format.model import Severity as CheckSeverity
 from engine.formula import grain, ir
+from engine.formula.types import Kind
+
+#: the kind of formula each type of derived output needs
+_KINDS = {
+    OutputType.NUMBER: Kind.NUMBER,
+    OutputType.INTEGER: Kind.NUMBER,
+    OutputType.TEXT: Kind.TEXT,
+    OutputType.CONDITION: Kind.CONDITION,
+}
 
 
 class OutputRules(BuildContext):
@@ -90,13 +100,13 @@ class OutputRules(BuildContext):
         if not spec:
             return None
         on, formula = None, None
-        if "on" in spec:
-            formula = self.formula("classes", "on")
+        if "of" in spec:
+            formula = self.formula("classes", "of")
             scope = self.scope(
                 layout, names, "an input, indicator, group, index, rank or derived name"
             )
             on = self.parse(formula, scope, "the value classes are cut on")
-            self.check_grain(on, formula.location, "classes.on", layout, must_be_unit=True)
+            self.check_grain(on, formula.location, "classes.of", layout, must_be_unit=True)
         groups = spec.get("groups", {}) or {}
         if "quantiles" in spec:
             if "bands" in spec:
@@ -181,7 +191,8 @@ class OutputRules(BuildContext):
         parsed = {}
         for name in specs:
             f = self.formula("derived", name, "formula")
-            parsed[name] = (f, self.parse(f, scope, f"derived '{name}'"))
+            kind = _KINDS[OutputType(specs[name].get("type", "number"))]
+            parsed[name] = (f, self.parse(f, scope, f"derived '{name}'", kind))
             self.check_grain(
                 parsed[name][1], f.location, f"derived '{name}'", layout, must_be_unit=True
             )
@@ -202,6 +213,7 @@ class OutputRules(BuildContext):
                 parsed[n][1],
                 tuple(specs[n].get("periods", [])),
                 specs[n].get("label"),
+                OutputType(specs[n].get("type", "number")),
             )
             for n in order
         )

@@ -208,7 +208,8 @@ class ClassScheme:
     groups: tuple[tuple[str, str], ...] = ()
     #: labels from the highest: classes by quantiles of the value within each period
     quantiles: tuple[str, ...] = ()
-    #: the expression classified (e.g. abs(index - 1)); None: the index
+    #: the expression classified, written as ``classes.of`` (e.g. abs(index - 1)); None: the
+    #: index. (The key is not ``on``: YAML 1.1 tools read ``on:`` as true.)
     on: sympy.Basic | None = None
     formula: Formula | None = None
 
@@ -218,13 +219,22 @@ class ClassScheme:
 
     @property
     def column(self) -> str:
-        """The column the classes are cut on: ``index``, or the value of `on`."""
+        """The column the classes are cut on: ``index``, or the value of `on` (classes.of)."""
         return "index" if self.on is None else CLASS_VALUE
 
     @property
     def what(self) -> str:
         """What is classified, for messages: ``the index`` or ``abs(index - 1)``."""
         return "the index" if self.formula is None else self.formula.text
+
+
+class OutputType(enum.StrEnum):
+    """What a derived output holds, and so its column type."""
+
+    NUMBER = "number"  # a float
+    INTEGER = "integer"  # a whole number (a count): a 64-bit integer column
+    TEXT = "text"  # a label
+    CONDITION = "condition"  # true/false
 
 
 @dataclass(frozen=True)
@@ -234,6 +244,7 @@ class Derived:
     expr: sympy.Basic
     periods: tuple[object, ...] = ()
     label: str | None = None
+    type: OutputType = OutputType.NUMBER
 
 
 @dataclass(frozen=True)
@@ -279,6 +290,15 @@ class Uncertainty:
 
 
 @dataclass(frozen=True)
+class Availability:
+    """Unit screening by data availability (see the schema's `availability`)."""
+
+    minimum: float | None = None  # share of the counted indicators present
+    per_group: bool = False  # the share within every group too
+    nonzero: float | None = None  # share of the present values that are non-zero
+
+
+@dataclass(frozen=True)
 class Methodology:
     meta: Meta
     layout: Layout
@@ -294,6 +314,7 @@ class Methodology:
     path: str | None = field(default=None, compare=False)
     uncertainty: Uncertainty | None = None
     undefined: UndefinedPolicy = UndefinedPolicy.REPORT
+    availability: Availability | None = None
 
     def indicator(self, name: str) -> Indicator:
         return next(i for i in self.indicators if i.name == name)

@@ -25,7 +25,7 @@ from engine.formula.language import (
 )
 from engine.formula.types import CONSTANT, ROW, Kind, Shape, Type, Varies
 
-NUMBER, CONDITION = Kind.NUMBER, Kind.CONDITION
+NUMBER, CONDITION, TEXT = Kind.NUMBER, Kind.CONDITION, Kind.TEXT
 RANK_TIES = frozenset({"min", "max", "dense", "average"})
 ROUND_MODES = frozenset({"half_up", "half_even"})
 MAX_ROUND_DIGITS = 12
@@ -319,6 +319,8 @@ def _elementwise(c: Checker, node: ast.Call, name: str) -> Typed:
     fn = ELEMENTWISE_BY_NAME[name]
     if name == "round":
         return _round(c, node)
+    if name == "where" and len(node.args) == 3 and not node.keywords:
+        return _where(c, node)
     high = None if fn.variadic else len(fn.args)
     if not (_keywords(c, node, name, fn.keywords) & _arity(c, node, name, len(fn.args), high)):
         return BAD
@@ -342,6 +344,23 @@ def _elementwise(c: Checker, node: ast.Call, name: str) -> Typed:
     return Typed(
         Type(NUMBER, shape), _fold_call(c, node, name, [v for v in values if v is not None])
     )
+
+
+def _where(c: Checker, node: ast.Call) -> Typed:
+    """where(condition, a, b): a and b both numbers, or both texts (labels, quoted values)."""
+    test = _argument(c, "where", node.args[0], CONDITION, "first")
+    first = c.check(node.args[1])
+    value = TEXT if first.kind is TEXT else NUMBER
+    if first.type is not None and first.kind is not value:
+        first = c.mismatch(
+            node.args[1], "where() takes a number or text as its second argument, but",
+            node.args[1], first, NUMBER,
+        )  # fmt: skip
+    second = _argument(c, "where", node.args[2], value, "third")
+    if test.type is None or first.type is None or second.type is None:
+        return BAD
+    shape = test.type.shape.join(first.type.shape).join(second.type.shape)
+    return Typed(Type(value, shape))
 
 
 def _fold_call(c: Checker, node: ast.Call, name: str, values: list[float]) -> float | None:

@@ -129,7 +129,10 @@ class Checker:
         quoted = text if text[:1] in "'\"" else f"'{text}'"
         found = f"{what} {quoted} is {got.type}"
         if got.kind is TEXT:
-            hint = "text is only for options and keys: ties='dense', at(x, '2010Q1')"
+            hint = (
+                "text is for options, keys and labels: ties='dense', at(x, '2010Q1'), "
+                "region == 'Asia'"
+            )
         elif want is NUMBER:
             hint = f"to count a condition as 1 or 0, write where({self.text(node)}, 1, 0)"
         else:
@@ -188,6 +191,8 @@ class Checker:
         name = node.id
         if name in TRUE_WORDS:
             return Typed(Type(CONDITION, CONSTANT))
+        if name in self.scope.text_names:
+            return Typed(Type(TEXT, ROW))
         if name in self.scope.names:
             return Typed(Type(NUMBER, ROW))
         if name in FUNCTION_NAMES:
@@ -341,6 +346,9 @@ class Checker:
                 )
                 ok = False
                 continue
+            if ta.kind is TEXT and tb.kind is TEXT and symbol in ("==", "!="):
+                shape = shape.join(ta.type.shape).join(tb.type.shape)  # type: ignore[union-attr]
+                continue  # text equals text (a label and a quoted value)
             for side, n, t in (("left", a, ta), ("right", b, tb)):
                 if t.type is not None and t.kind is not NUMBER:
                     self.mismatch(
@@ -384,11 +392,14 @@ class Checker:
         ok = self.need(
             test, CONDITION, span, "'if … else' needs a condition after 'if', but", node.test
         )
-        ok &= self.need(body, NUMBER, span, "'if … else' gives numbers, but", node.body)
-        ok &= self.need(orelse, NUMBER, span, "'if … else' gives numbers, but", node.orelse)
+        # numbers, or texts (labels): both branches of the same kind
+        value = TEXT if body.kind is TEXT and orelse.kind is not NUMBER else NUMBER
+        gives = "texts" if value is TEXT else "numbers"
+        ok &= self.need(body, value, span, f"'if … else' gives {gives}, but", node.body)
+        ok &= self.need(orelse, value, span, f"'if … else' gives {gives}, but", node.orelse)
         if not ok or test.type is None or body.type is None or orelse.type is None:
             return BAD
-        return Typed(Type(NUMBER, test.type.shape.join(body.type.shape).join(orelse.type.shape)))
+        return Typed(Type(value, test.type.shape.join(body.type.shape).join(orelse.type.shape)))
 
     def _Call(self, node: ast.Call) -> Typed:
         return calls.check_call(self, node)

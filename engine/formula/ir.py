@@ -150,6 +150,16 @@ class ClassAtLeast(sympy.Function, sympy.logic.boolalg.Boolean):
         return str(self.args[0])
 
 
+class Label(sympy.Function):
+    """The text of the label column ``args[0]`` (a ``Str``) in the row: a data label
+    (``data.labels``, e.g. a region) read as text, in comparisons (``region == 'Asia'``) and
+    text outputs. Missing where the label is."""
+
+    @property
+    def name(self) -> str:
+        return str(self.args[0])
+
+
 class IsPresent(sympy.Function):
     """1 where ``args[0]`` has a value, 0 where it is missing."""
 
@@ -338,6 +348,8 @@ def free_names(expr: sympy.Basic) -> set[str]:
                 walk(m)
         elif isinstance(e, ClassAtLeast):
             names.add("class")
+        elif isinstance(e, Label):
+            names.add(e.name)
         else:
             for a in e.args:
                 walk(a)
@@ -369,6 +381,7 @@ __all__ = [
     "FillForward",
     "If",
     "IsPresent",
+    "Label",
     "MinPresent",
     "PairSum",
     "Round",

@@ -67,11 +67,15 @@ class Lowering:
             return sympy.true if v else sympy.false
         if isinstance(v, int):
             return sympy.Integer(v)
+        if isinstance(v, str):  # a quoted text, compared with a label or given as a text output
+            return ir.Str(v)
         return sympy.Float(v)
 
     def _Name(self, node: ast.Name) -> sympy.Basic:
         if node.id in TRUE_WORDS:
             return sympy.true if TRUE_WORDS[node.id] else sympy.false
+        if node.id in self.scope.text_names:
+            return ir.Label(ir.Str(node.id), evaluate=False)
         return sympy.Symbol(node.id)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> sympy.Basic:

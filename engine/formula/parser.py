@@ -70,7 +70,10 @@ def _wrong_kind(
 ) -> Diagnostic:
     body = tree.body
     text = source.excerpt(body)
-    if want is Kind.NUMBER:
+    if want is Kind.TEXT:
+        hint = None
+        expected = "text: a label column, a quoted text, or where(condition, 'a', 'b')"
+    elif want is Kind.NUMBER:
         hint = (
             f"to count the condition as 1 or 0, write where({text}, 1, 0)"
             if got is Kind.CONDITION

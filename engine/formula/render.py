@@ -78,6 +78,12 @@ class FormulaPrinter(StrPrinter):
             f"Δ = difference with each unit, by=[{', '.join(expr.keys)}])"
         )
 
+    def _print_Label(self, expr: ir.Label) -> str:
+        return expr.name
+
+    def _print_Str(self, expr: ir.Str) -> str:
+        return repr(expr.name)
+
     def _print_ClassAtLeast(self, expr: ir.ClassAtLeast) -> str:
         return f"class_at_least({expr.label!r})"
 

@@ -33,3 +33,5 @@ class Scope:
     period: str | None = None
     #: class labels from the highest; None where class_at_least() is not allowed
     class_labels: tuple[str, ...] | None = None
+    #: label columns a formula may read as text (``region == 'Asia'``, text outputs)
+    text_names: frozenset[str] = frozenset()

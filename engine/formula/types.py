@@ -108,8 +108,12 @@ def kind_of(expr: sympy.Basic) -> Kind:
     >>> kind_of(sympy.Symbol("x") + 1)
     <Kind.NUMBER: 'number'>
     """
-    if isinstance(expr, Str):
+    if isinstance(expr, Str | ir.Label):
         return Kind.TEXT
+    if isinstance(expr, sympy.Piecewise | ir.If):  # a choice between texts is text
+        first = expr.args[0][0] if isinstance(expr, sympy.Piecewise) else expr.args[1]
+        if kind_of(first) is Kind.TEXT:
+            return Kind.TEXT
     if isinstance(expr, Boolean):
         return Kind.CONDITION
     if isinstance(expr, sympy.Expr):
@@ -136,7 +140,7 @@ def shape_of(expr: sympy.Basic) -> Shape:
         return ROW
     if isinstance(expr, ir.Stat):
         return Shape(Varies.GROUP, frozenset(expr.keys))
-    if isinstance(expr, (ir.ClassAtLeast, ir.FillForward, ir.FillBackward, *ir.PAIRWISE)):
+    if isinstance(expr, (ir.ClassAtLeast, ir.FillForward, ir.FillBackward, ir.Label, *ir.PAIRWISE)):
         return ROW
     shape = CONSTANT
     for a in expr.args:  # a Piecewise's (value, condition) pairs are Tuples: looked into

@@ -170,7 +170,10 @@ GEOMETRIC = Aggregator(
     formula="`exp(Σ w ln y / Σ w)`",
     conventions="every member > 0, checked per row: a zero or negative member is undefined "
     "(`domain`), reported with the units",
-    equivalents=("COINr `a_gmean` (stops likewise)", "Compind `ci_mean_geom`"),
+    equivalents=(
+        "COINr `a_gmean` (stops likewise)",
+        'Compind `ci_geom_gen(meth = "EQUAL")` (unweighted; it replaced `ci_mean_geom`)',
+    ),
     notes="refuses zero members instead of replacing them by a small constant; shift the "
     "scale first (e.g. `min_max` with `range: [1, 100]`).",
 )

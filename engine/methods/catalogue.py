@@ -21,6 +21,7 @@ import sympy
 
 from engine.diagnostics import Code, Diagnostic
 from engine.methods import aggregate as _aggregate
+from engine.methods import aggregate_bod as _aggregate_bod
 from engine.methods import aggregate_mcda as _aggregate_mcda
 from engine.methods import aggregate_ordered as _aggregate_ordered
 from engine.methods import aggregate_outranking as _aggregate_outranking
@@ -87,6 +88,7 @@ _AGGREGATORS = _formula_last(
     _aggregate_outranking.METHODS,
     _aggregate_ratio.METHODS,
     _aggregate_ordered.METHODS,
+    _aggregate_bod.METHODS,
 )
 _WEIGHTINGS = {m.name: m for m in _weights.METHODS}
 _IMPUTERS = {m.name: m for m in (*_impute.METHODS, *_impute_group.METHODS)}

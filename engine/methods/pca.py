@@ -21,19 +21,26 @@ import polars as pl
 import sympy
 
 from engine.format.model import Methodology
-from engine.methods import catalogue
+from engine.methods import catalogue, pca_rotated
 from engine.plan import build_plan, norm_column
+
+#: the weightings estimated here
+ESTIMATED = ("pca", "pca_rotated")
 
 
 def _weights(
-    frame: pl.DataFrame, columns: list[str], period: str | None
+    frame: pl.DataFrame, columns: list[str], period: str | None, rotated: bool = False
 ) -> dict[object, list[float]]:
-    """Squared PC1 loadings of the correlation matrix of `columns`, per period."""
+    """Squared PC1 loadings of the correlation matrix of `columns`, per period (with
+    `rotated`, the Handbook's varimax factor weights: :mod:`engine.methods.pca_rotated`)."""
     out: dict[object, list[float]] = {}
     parts = frame.partition_by(period, as_dict=True) if period else {(None,): frame}
     for key, part in parts.items():
         values = part.select(columns).drop_nulls().to_numpy()
         if values.shape[0] < 2:
+            continue
+        if rotated:
+            out[key[0]] = pca_rotated.handbook_weights(values)
             continue
         corr = np.corrcoef(values, rowvar=False)
         eigenvalues, eigenvectors = np.linalg.eigh(corr)
@@ -48,11 +55,11 @@ def resolve(m: Methodology, run: object) -> Methodology:
     period = m.layout.period
     keys = (period,) if period else ()
     for g in m.groups:
-        if g.weighting != "pca":
+        if g.weighting not in ESTIMATED:
             continue
         frame = run(m)  # type: ignore[operator]
         columns = [norm_column(x) if norm_column(x) in frame.columns else x for x in g.members]
-        per_period = _weights(frame, columns, period)
+        per_period = _weights(frame, columns, period, g.weighting == "pca_rotated")
         weights = []
         for j in range(len(g.members)):
             if period:

@@ -28,7 +28,7 @@ import dataclasses
 import sympy
 
 from engine.diagnostics import Code, Diagnostic, MethodologyError
-from engine.format.model import CLASS_VALUE, Indicator, Methodology
+from engine.format.model import CLASS_VALUE, Indicator, Methodology, OutputType
 from engine.formula import grain, ir
 from engine.formula.render import show
 from engine.methods import catalogue
@@ -175,13 +175,39 @@ def _steps(m: Methodology) -> list[Step]:
             text = f"rank(index) within {', '.join(labels)}"
             steps.append(Step(name, within, StepKind.RANK, name, text))
     for d in m.derived:
-        steps.append(Step(d.name, d.expr, StepKind.DERIVED, d.name, d.formula.text, d.periods))
+        requires, requirement = _whole(d.expr) if d.type is OutputType.INTEGER else (None, "")
+        steps.append(
+            Step(
+                d.name,
+                d.expr,
+                StepKind.DERIVED,
+                d.name,
+                d.formula.text,
+                d.periods,
+                requires=requires,
+                requirement=requirement,
+            )
+        )
     if m.classes is not None and m.classes.on is not None:
         text = m.classes.what
         steps.append(Step(CLASS_VALUE, m.classes.on, StepKind.CLASS_VALUE, "class", text))
     for c in m.checks:
         steps.append(Step("check." + c.name, c.expr, StepKind.CHECK, c.name, c.formula.text))
     return steps
+
+
+#: how far from a whole number an integer output may be (float round-off in a sum)
+WHOLE_TOLERANCE = 1e-9
+
+
+def _whole(expr: sympy.Basic) -> tuple[sympy.Basic, str]:
+    """The condition that `expr` is a whole number (within WHOLE_TOLERANCE), and its meaning."""
+    nearest = ir.Round(expr, sympy.Integer(0), ir.Str("half_even"), evaluate=False)
+    gap = sympy.Abs(sympy.Add(expr, sympy.Mul(-1, nearest, evaluate=False), evaluate=False))
+    return (
+        sympy.LessThan(gap, sympy.Float(WHOLE_TOLERANCE), evaluate=False),
+        f"an integer output must be a whole number (within {WHOLE_TOLERANCE:g})",
+    )
 
 
 def _assign_phases(m: Methodology, steps: list[Step]) -> list[Step]:

@@ -32,7 +32,7 @@ class StepKind(enum.StrEnum):
     DERIVED = "derived"
     CHECK = "check"
     SCREEN = "screen"
-    #: the value the classes are cut on, when it is not the index (classes.on)
+    #: the value the classes are cut on, when it is not the index (classes.of)
     CLASS_VALUE = "class_value"
     #: a statistic lifted out of another into its own column (see plan.build._hoist)
     HIDDEN = "hidden"

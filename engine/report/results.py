@@ -260,6 +260,8 @@ def run_sheets(r: RunResult) -> dict[str, pl.DataFrame]:
         sheets["weights"] = r.weights
     if r.adjustments is not None and r.adjustments.height:
         sheets["adjustments"] = r.adjustments
+    if r.availability is not None:
+        sheets["availability"] = r.availability
     sheets["methodology"] = methodology_table(r.methodology)
     return sheets
 

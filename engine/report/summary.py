@@ -8,6 +8,7 @@ shown for every failing row so that a reader sees printed and recomputed values.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -241,6 +242,11 @@ def effective_weights(
 ) -> pl.DataFrame:
     """Weight of every member within its group and of every indicator in the index.
 
+    One row per period, group and member: ``weighting`` (``fixed``, ``equal``, the
+    data-driven method, or ``bod`` when each unit has its own weights, written in the detail
+    output), ``nominal`` (the declared weight divided by the group's total), ``data_driven``
+    (the estimated one), ``weight`` (the one used) and ``effective_weight``.
+
     The effective weight is d index / d member at the nominal weights, which for an
     arithmetic hierarchy is the product of the normalised weights on the path to the top
     (COINr's get_eff_weights), summed over paths when the index reads a node twice. For
@@ -253,11 +259,15 @@ def effective_weights(
     rows: list[dict[str, object]] = []
     if periods is None:
         periods = frame[period].unique(maintain_order=True).to_list() if period else [None]
+    own_weights = _own_weights()
     for g in m.groups:
         total = sympy.Add(*g.weights, evaluate=False)
+        how = _weighting(g.weighting, g.aggregation, g.weights, own_weights)
         for member, w in zip(g.members, g.weights):
             share = sympy.Mul(w, sympy.Pow(total, -1, evaluate=False), evaluate=False)
-            if not ir.free_names(share):
+            if how in own_weights:  # each unit's own weights: in the detail output
+                values = dict.fromkeys(periods)
+            elif not ir.free_names(share):
                 values = {p: float(share) for p in periods}
             else:
                 expr = to_polars(
@@ -268,9 +278,18 @@ def effective_weights(
                     values = dict(zip(got[period], got["w"]))
                 else:
                     values = {None: frame.select(expr.first()).item()}
+            data_driven = g.weighting is not None or how in own_weights
             for p in periods:
                 rows.append(
-                    {"period": p, "group": g.name, "member": member, "weight": values.get(p)}
+                    {
+                        "period": p,
+                        "group": g.name,
+                        "member": member,
+                        "weighting": how,
+                        "nominal": None if data_driven else values.get(p),
+                        "data_driven": values.get(p) if data_driven else None,
+                        "weight": values.get(p),
+                    }
                 )
     if not rows:
         return pl.DataFrame()
@@ -296,8 +315,35 @@ def effective_weights(
         factor = top_factor.get(node)
         r["effective_weight"] = w * factor if w is not None and factor is not None else None
     return pl.DataFrame(
-        rows, schema_overrides={"weight": pl.Float64, "effective_weight": pl.Float64}, strict=False
+        rows,
+        schema_overrides={
+            "weighting": pl.String,
+            "nominal": pl.Float64,
+            "data_driven": pl.Float64,
+            "weight": pl.Float64,
+            "effective_weight": pl.Float64,
+        },
+        strict=False,
     )
+
+
+def _own_weights() -> frozenset[str]:
+    """The aggregations in which every unit chooses its own weights (benefit of the doubt)."""
+    from engine.methods.aggregate_bod import bod_methods
+
+    return bod_methods()
+
+
+def _weighting(
+    weighting: str | None, aggregation: str, weights: Sequence[sympy.Expr], own: frozenset[str]
+) -> str:
+    """How a group's weights come about: its data-driven method, ``fixed``, ``equal``, or
+    the benefit-of-the-doubt aggregation whose weights are each unit's own."""
+    if aggregation in own:
+        return aggregation
+    if weighting is not None:
+        return weighting
+    return "equal" if len(set(weights)) <= 1 else "fixed"
 
 
 def _index_factors(m: Methodology) -> dict[str, float]:

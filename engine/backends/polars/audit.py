@@ -43,7 +43,7 @@ def _audited(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[Step]:
 
 
 def _numeric(step: Step, schema: pl.Schema) -> bool:
-    return schema[step.column] != pl.Boolean
+    return schema[step.column].is_numeric()  # conditions and texts are never undefined
 
 
 def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Expr]:
@@ -129,6 +129,15 @@ def _may_be_missing(expr: sympy.Basic) -> bool:
     return isinstance(expr, ir.At) or any(
         _may_be_missing(a) for a in expr.args if isinstance(a, sympy.Basic)
     )
+
+
+def _grouping_keys(expr: sympy.Basic) -> set[str]:
+    """The columns the statistics in `expr` group by (count() included)."""
+    keys = set(expr.keys) if isinstance(expr, ir.Stat) else set()
+    for a in expr.args:
+        if isinstance(a, sympy.Basic):
+            keys |= _grouping_keys(a)
+    return keys
 
 
 def _statistics(expr: sympy.Basic) -> list[ir.Stat]:

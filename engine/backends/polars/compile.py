@@ -23,6 +23,7 @@ import sympy
 
 from engine.formula import ir
 from engine.formula.types import Varies, shape_of
+from engine.formula.types import Kind, kind_of
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,16 @@ def _(expr: sympy.Number, ctx: Context) -> pl.Expr:
     return pl.lit(float(expr), dtype=pl.Float64)
 
 
+@_compile.register
+def _(expr: ir.Label, ctx: Context) -> pl.Expr:
+    return pl.col(expr.name)
+
+
+@_compile.register
+def _(expr: ir.Str, ctx: Context) -> pl.Expr:
+    return pl.lit(expr.name, dtype=pl.String)
+
+
 @_compile.register(sympy.logic.boolalg.BooleanTrue)
 def _(expr: sympy.Basic, ctx: Context) -> pl.Expr:
     return pl.lit(True)
@@ -366,7 +377,10 @@ def _(expr: sympy.core.relational.Relational, ctx: Context) -> pl.Expr:
     rule = _RELATIONS.get(type(expr))
     if rule is None:
         raise CompileError(f"no polars rule for relation {type(expr).__name__}")
-    return rule(_compile(expr.lhs, ctx), _compile(expr.rhs, ctx), ctx)
+    a, b = _compile(expr.lhs, ctx), _compile(expr.rhs, ctx)
+    if kind_of(expr.lhs) is Kind.TEXT:  # texts are equal or not: no tolerance
+        return a == b if isinstance(expr, sympy.Equality) else a != b
+    return rule(a, b, ctx)
 
 
 def _connective(args: tuple[sympy.Basic, ...], ctx: Context, decisive: bool) -> list[pl.Expr]:

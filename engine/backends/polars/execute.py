@@ -13,7 +13,7 @@ import polars as pl
 from engine.backends.polars import ENGINE
 from engine.backends.polars.audit import audit, audit_exprs
 from engine.backends.polars.steps import with_steps
-from engine.format.model import ClassScheme
+from engine.format.model import ClassScheme, OutputType
 from engine.plan import Plan, Step
 
 __all__ = ["audit", "audit_exprs", "build_query", "classify", "classify_quantiles", "collect"]
@@ -123,6 +123,9 @@ def build_query(
         label, group = classify(plan.classes, pl.col(plan.classes.column))
         cols = [label.alias("class")] + ([group.alias("class_group")] if group is not None else [])
         lf = lf.with_columns(cols)
+    whole = [d.name for d in m.derived if d.type is OutputType.INTEGER]
+    if whole:  # whole numbers (checked by the audit) as integers
+        lf = lf.with_columns(pl.col(whole).round(0).cast(pl.Int64))
     for step in plan.screening:  # one at a time: a rule reads the statistics hoisted before it
         lf = with_steps(lf, plan, [step], single)
     return lf, detail_lf

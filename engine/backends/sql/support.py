@@ -26,10 +26,11 @@ __all__ = ["REFUSED", "refusals", "require_support"]
 REFUSED: dict[type, str] = {
     ir.Copeland: "the Copeland aggregation compares every pair of units within a period "
     "(a self-join per group); it has no SQL rule yet",
-    ir.PairSum: "PROMETHEE and OGWA sum a function of every pair of units within a period "
-    "(a self-join per group); it has no SQL rule yet",
-    ir.FillBackward: "panel imputation by 'constant' or 'linear' carries the next "
-    "observation backward; it has no SQL rule yet",
+    ir.PairSum: "a sum over every pair of units within a period (PROMETHEE's flows, OGWA's "
+    "spatial kernel) needs a self-join per group; it has no SQL rule yet",
+    ir.FillBackward: "next observation carried backward (panel imputation) has no SQL rule yet",
+    ir.Label: "a label read as text in a formula (region == 'Asia', a text output) has no "
+    "SQL rule yet",
 }
 
 
