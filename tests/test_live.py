@@ -190,3 +190,43 @@ def test_detail_methodologies_print_no_detail_step() -> None:
     live = live_mod.live(m, 2)
     detail = {s.column for stage in live.plan.detail for s in stage}
     assert detail and not detail & set(live.program.writes)
+
+
+PCA_OF_GROUPS = """\
+indexlab: 1
+id: pca-of-groups
+title: PCA weights over groups whose weights move
+data: {unit: unit, period: year}
+inputs: {a: {}, b: {}, c: {}, d: {}}
+indicators: {x1: {formula: a}, x2: {formula: b}, x3: {formula: c}, x4: {formula: d}}
+normalisation: {default: {method: min_max}}
+groups:
+  A: {members: [x1, x2], weights: {x1: 1, x2: 2}}
+  B: {members: [x3, x4]}
+  T: {members: [A, B], weighting: pca}
+index: {group: T}
+"""
+
+
+def test_a_procedure_downstream_of_the_weights_is_refused_by_name(tmp_path: Path) -> None:
+    from engine.backends.js.printer import JsPrintError
+    from engine.report.html.page import build_report
+
+    path = tmp_path / "pca.yaml"
+    path.write_text(PCA_OF_GROUPS, encoding="utf-8")
+    result = api.run(path, [JS / "units.csv"])
+    # the PCA weights are re-estimated from the members' scores by the engine: a page that
+    # moved A's weights would have to re-estimate them, which only the polars backend does
+    with pytest.raises(JsPrintError, match="group 'T'.*weighting method 'pca'.*polars"):
+        live_mod.live(result.methodology, 3)
+    report = build_report(path, [JS / "units.csv"])
+    assert len(report.notes) == 1 and "'pca'" in report.notes[0]
+    assert '"sliders": []' in report.html and "weighting method 'pca'" in report.html
+
+
+def test_pca_weights_that_do_not_move_are_constants_in_the_page() -> None:
+    _, data = CASES["normalisations"]
+    m = api.run(JS / "pca.yaml", data).methodology
+    live = live_mod.live(m, 3)
+    # no weight moves (PCA weights, then equal weights): the page has nothing to recompute
+    assert live.sliders == () and live.switches == () and live.program.writes == ()

@@ -49,7 +49,7 @@ def page_data(html: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def kireeva_html() -> str:
-    return build_report(KIREEVA, KZ, compare=[OTHER])
+    return build_report(KIREEVA, KZ, compare=[OTHER]).html
 
 
 @pytest.fixture(scope="module")

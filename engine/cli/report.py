@@ -52,9 +52,11 @@ def report(
     and choices a reader can change, recomputing ranks and classes in the browser."""
     from engine.report.html.page import write_report
 
-    def go() -> Path:
+    def go() -> tuple[Path, tuple[str, ...]]:
         options = read_options(delimiter, decimal, thousands, encoding, sheet)
         return write_report(methodology, data, output, compare=compare or (), options=options)
 
-    path = guard(fmt, debug, go)
+    path, notes = guard(fmt, debug, go)
+    for note in notes:
+        say(f"note: {note}")
     say(f"wrote the report to {path} ({path.stat().st_size / 1e6:.1f} MB)")

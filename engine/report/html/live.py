@@ -20,22 +20,23 @@ weights the reader sets give what ``indexlab run`` gives with those weights in t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy
 
-from engine import methods
+from engine.backends.js.printer import JsPrintError
 from engine.backends.js.program import Program, downstream, print_program
 from engine.format.model import Group, Methodology, Normalisation
 from engine.formula import ir
-from engine.plan import Plan, build_plan
+from engine.methods import catalogue
+from engine.methods.registry import Method, Stage
+from engine.plan import Plan, StepKind, build_plan
 
 NORM = "__norm"
 AGG = "__agg"
-#: aggregations that take the members' weights (the others ignore them)
-WEIGHTED = ("arithmetic", "geometric", "harmonic", "power", "median", "topsis", "vikor", "copeland")
-COVERED = ("arithmetic", "geometric", "harmonic", "power", "minimum")
+#: the name under which the registry's methods declare the backends of a procedure
+BACKEND = "javascript"
 
 
 def weight(group: str, member: str) -> str:
@@ -138,10 +139,20 @@ def _exact_weights(expr: sympy.Basic, group: str, members: Sequence[str]) -> sym
 def _aggregate(
     g: Group, method: str, weights: list[sympy.Expr], keys: tuple[str, ...]
 ) -> sympy.Basic:
+    """The group by `method`, built as the methodology builds it (format/build_groups)."""
     params = dict(g.params) if method == g.aggregation else {}
-    if g.coverage != "all" and method in COVERED:
-        return methods.with_coverage(method, g.members, weights, float(str(g.coverage)), params)
-    return methods.aggregator({"method": method, **params})(g.members, weights, keys)  # type: ignore[operator]
+    if g.coverage != "all" and method in catalogue.with_coverage():
+        return catalogue.aggregate_present(
+            method, g.members, weights, float(str(g.coverage)), params
+        )
+    return catalogue.aggregate(method, g.members, weights, keys, params)
+
+
+def _movable(g: Group) -> bool:
+    """Whether the group's weights are numbers its aggregation uses."""
+    aggregation = catalogue.aggregation(g.aggregation)
+    fixed = g.weighting is not None and not catalogue.weighting(g.weighting).equal
+    return aggregation.template is not None and not aggregation.equal_weights and not fixed
 
 
 def _rounded(g: Group, expr: sympy.Basic) -> sympy.Basic:
@@ -181,10 +192,10 @@ def parametric(m: Methodology) -> tuple[Methodology, tuple[Slider, ...], tuple[S
     sliders: list[Slider] = []
     groups = []
     for g in m.groups:
-        if g.aggregation == "formula":
+        if catalogue.aggregation(g.aggregation).template is None:  # a formula group
             groups.append(g)
             continue
-        movable = g.weighting in (None, "equal") and g.aggregation in WEIGHTED
+        movable = _movable(g)
         weights: list[sympy.Expr] = list(g.weights)
         if movable:
             weights = [sympy.Symbol(weight(g.name, mem)) for mem in g.members]
@@ -210,15 +221,62 @@ def parameters(sliders: Sequence[Slider], switches: Sequence[Switch]) -> tuple[s
     return tuple(names)
 
 
+def _methods(m: Methodology, kind: StepKind, name: str) -> list[Method]:
+    """The registry's methods that compute the step `name` of `kind`."""
+    if kind == StepKind.GROUP:
+        g = m.group(name)
+        out: list[Method] = [catalogue.method(Stage.AGGREGATE, g.aggregation)]
+        if g.weighting is not None:
+            out.append(catalogue.method(Stage.WEIGHT, g.weighting))
+        return out
+    stages = {
+        StepKind.NORMALISED: Stage.NORMALISE,
+        StepKind.IMPUTED: Stage.IMPUTE,
+        StepKind.TREATED: Stage.TREAT,
+    }
+    if kind not in stages:
+        return []
+    ind = m.indicator(name)
+    spec = {
+        StepKind.NORMALISED: (("method", ind.normalisation.method),),
+        StepKind.IMPUTED: ind.imputation,
+        StepKind.TREATED: ind.treatment,
+    }[kind]
+    method = dict(spec).get("method")
+    if method is None or method in ("uncertain", "formula"):
+        return []
+    return [catalogue.method(stages[kind], str(method))]
+
+
 def live(m: Methodology, periods: int) -> Live:
     """The page's program: the steps that read a weight or a switch, then the classes
-    and screening rules; `periods` is the number of periods in the data."""
+    and screening rules; `periods` is the number of periods in the data.
+
+    A step that needs a procedure outside the IR (a method the registry declares with
+    backends that do not include JavaScript, such as the estimation of PCA weights from
+    the members' scores) cannot be recomputed by the page: :class:`JsPrintError` names it.
+    """
     pm, sliders, switches = parametric(m)
     plan = build_plan(pm)
     names = parameters(sliders, switches)
     steps = downstream(plan, names)
+    for step in steps:
+        for method in _methods(m, step.kind, step.name):
+            if not method.runs_on(BACKEND):
+                raise JsPrintError(
+                    f"{step.kind} '{step.name}' depends on the weights or choices and uses the "
+                    f"{method.stage} method '{method.name}', which is computed outside the "
+                    f"formulas (by: {', '.join(sorted(method.backends))}); the page cannot "
+                    "recompute it"
+                )
     program = print_program(plan, steps, parameters=names, periods=periods)
     return Live(program, sliders, switches, plan)
+
+
+def static(m: Methodology) -> Live:
+    """A page without live controls: the program computes nothing."""
+    plan = build_plan(m)
+    return Live(Program("function (C, n, P, R) {}", (), ()), (), (), plan)
 
 
 def nominal(sliders: Sequence[Slider], switches: Sequence[Switch]) -> dict[str, object]:
@@ -227,12 +285,3 @@ def nominal(sliders: Sequence[Slider], switches: Sequence[Switch]) -> dict[str, 
     for s in sliders:
         out[s.group] = list(s.nominal)
     return out
-
-
-def weights_yaml(weights: Mapping[str, Sequence[str]], members: Mapping[str, Sequence[str]]) -> str:
-    """The ``weights:`` lines of each group, as the page offers them to copy."""
-    lines = []
-    for g, texts in weights.items():
-        pairs = ", ".join(f"{m}: {t}" for m, t in zip(members[g], texts))
-        lines.append(f"  {g}:\n    weights: {{{pairs}}}")
-    return "groups:\n" + "\n".join(lines)

@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -81,18 +82,32 @@ def _escape(text: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Report:
+    """A report's page, and what the command should tell the user about it."""
+
+    html: str
+    notes: tuple[str, ...] = ()
+
+
 def build_report(
     methodology: str | Path,
     data: Sequence[str | Path],
     *,
     compare: Sequence[str | Path] = (),
     options: object = None,
-) -> str:
+) -> Report:
     """Run `methodology` on `data` (and each of `compare` for the rank-shift chart) and
-    return the report's HTML."""
+    return the report.
+
+    When a part that depends on the weights cannot be recomputed in the browser (see
+    :func:`engine.report.html.live.live`) the page is written without live controls and
+    the note says why.
+    """
     from engine import api
+    from engine.backends.js.printer import JsPrintError
     from engine.report.html.data import page_data
-    from engine.report.html.live import live
+    from engine.report.html.live import live, static
     from engine.runner import count_periods
 
     validated = api.validate(methodology)
@@ -112,10 +127,17 @@ def build_report(
                 )
             ]
         )
-    program = live(result.methodology, count_periods(result.methodology, typed))
+    notes: tuple[str, ...] = ()
+    try:
+        program = live(result.methodology, count_periods(result.methodology, typed))
+    except JsPrintError as err:
+        program = static(result.methodology)
+        notes = (f"the page has no live weights: {err}",)
     diagnosis = diagnose_result(result, Stage.NORMALISED, typed.units)
     others = [api.run(other, data, options) for other in compare]  # type: ignore[arg-type]
-    return render(page_data(result, typed, program, diagnosis, others), program.program.source)
+    content = page_data(result, typed, program, diagnosis, others)
+    content["static"] = notes[0] if notes else None
+    return Report(render(content, program.program.source), notes)
 
 
 def write_report(
@@ -125,8 +147,9 @@ def write_report(
     *,
     compare: Sequence[str | Path] = (),
     options: object = None,
-) -> Path:
-    """Write the report to `output` (an ``.html`` file) atomically; return its path."""
+) -> tuple[Path, tuple[str, ...]]:
+    """Write the report to `output` (an ``.html`` file) atomically; return its path and
+    the notes for the user."""
     target = Path(output)
     protect = [Path(methodology), *map(Path, data), *map(Path, compare)]
     if target.suffix.lower() not in (".html", ".htm"):
@@ -137,10 +160,10 @@ def write_report(
         raise UsageError(
             [Diagnostic(Code.USAGE, f"refusing to overwrite the input file '{target}'")]
         )
-    html = build_report(methodology, data, compare=compare, options=options)
+    report = build_report(methodology, data, compare=compare, options=options)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
-        temporary.write_text(html, encoding="utf-8")
+        temporary.write_text(report.html, encoding="utf-8")
         os.replace(temporary, target)
     except OSError as exc:
         raise UsageError(
@@ -148,4 +171,4 @@ def write_report(
         ) from exc
     finally:
         temporary.unlink(missing_ok=True)
-    return target
+    return target, report.notes

@@ -473,6 +473,13 @@
     ? `At the methodology's weights this page reproduces indexlab run: ${agree.compared} values compared, largest relative difference ${agree.maxRel.toExponential(1)}, ranks and classes identical.`
     : `At the methodology's weights ${agree.differ} of ${agree.compared} values differ from indexlab run (largest relative difference ${agree.maxRel.toExponential(1)}).`;
   status(note, agree.differ !== 0);
+  if (!D.static && !D.sliders.length && !D.switches.length) {
+    $("sliders").replaceChildren(el("p", { class: "muted small", text: "This methodology has no weights or choices a reader can change (data-driven or equal weights, no alternatives)." }));
+  }
+  if (D.static) {
+    $("sliders").replaceChildren(el("p", { class: "status error", text: `No live weights in this page: ${D.static}` }));
+    $("reset").hidden = true;
+  }
   window.indexlab = {
     columns: C, data: D, compute, agreement: agree, weights, choices,
     setWeights: (group, texts) => { weights[group] = texts.map(String); renderControls(); update(); },
