@@ -217,7 +217,7 @@ def test_a_procedure_downstream_of_the_weights_is_refused_by_name(tmp_path: Path
     result = api.run(path, [JS / "units.csv"])
     # the PCA weights are re-estimated from the members' scores by the engine: a page that
     # moved A's weights would have to re-estimate them, which only the polars backend does
-    with pytest.raises(JsPrintError, match="group 'T'.*weighting method 'pca'.*polars"):
+    with pytest.raises(JsPrintError, match=r"group 'T'.*weighting method 'pca'.*polars"):
         live_mod.live(result.methodology, 3)
     report = build_report(path, [JS / "units.csv"])
     assert len(report.notes) == 1 and "'pca'" in report.notes[0]
