@@ -75,8 +75,9 @@ def engine_run(path: Path, data: list[Path]) -> tuple[Plan, pl.DataFrame, pl.Dat
     """The plan that ran, every computed column, the inputs (both in key order), periods."""
     validated = api.validate(path)
     typed = api.read_data(validated.methodology, data)
-    result = api.execute(validated, typed)
-    plan = build_plan(result.methodology)
+    plan = validated.plan
+    if any(g.weighting == "pca" for g in plan.methodology.groups):  # the estimated weights
+        plan = build_plan(api.execute(validated, typed).methodology)
     keys = list(plan.methodology.layout.keys)
     frame = runner.compute(plan, typed)[0].sort(keys)
     assert typed.units is not None
