@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from engine.analysis.diagnose import Stage, diagnose_result
+from engine.analysis.diagnose import diagnose_result
+from engine.analysis.stage import Stage
 from engine.backends.js.program import runtime
 from engine.diagnostics import Code, Diagnostic, UsageError
 
