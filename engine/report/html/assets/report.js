@@ -210,10 +210,12 @@
   };
 
   // -- ranking ------------------------------------------------------------------------
-  const topGroups = () => {
-    const t = D.tree;
-    return (t.children || []).filter((c) => c.kind === "group").map((c) => c.name).filter((g) => C[g]);
-  };
+  // the columns of the index's direct members: group scores, normalised indicators
+  const topGroups = () => (D.tree.children || [])
+    .map((c) => (c.kind === "group" ? c.name : `${c.name}.norm`))
+    .filter((col) => C[col]);
+  const digits = D.index && D.index.rounding ? D.index.rounding.digits : null;
+  const fmtIndex = (v) => (typeof v === "number" && Number.isFinite(v) && digits !== null ? v.toFixed(digits) : fmt(v));
   const renderRanking = () => {
     const rows = rowsOf(state.period);
     const q = state.query.toLowerCase();
@@ -246,7 +248,7 @@
           { text: d ? (d > 0 ? `▲${d}` : `▼${-d}`) : "", cls: d > 0 ? "up" : d < 0 ? "down" : "" },
           { text: String(C[UNIT][i]) },
           ...D.labels.slice(0, 1).map((l) => ({ text: C[l][i] ?? "" })),
-          { v: C.index[i], cls: "index" },
+          { text: fmtIndex(C.index[i]), cls: "index" },
           ...(C.class ? [{ text: C.class[i] ?? "—", cls: "class" }] : []),
           ...groups.map((g) => ({ v: C[g][i] })),
         ],
