@@ -183,6 +183,19 @@ def test_exact_weight_sums_and_shares(js_page: Any) -> None:
         assert w["shares"] == [float(x / total) for x in exact]
 
 
+def test_polars_fused_multiply_add_rounds_twice(js_page: Any) -> None:
+    # polars' optimizer rewrites x * y + z as "fma", but its kernel rounds the product and
+    # the sum apart: the page's plain arithmetic is what the engine computes
+    rng = random.Random(6)
+    triples = [(rng.uniform(-9, 9), rng.uniform(-9, 9), rng.uniform(-99, 99)) for _ in range(3000)]
+    frame = pl.DataFrame({k: [t[j] for t in triples] for j, k in enumerate("xyz")})
+    assert "fma" in frame.lazy().select(pl.col("x") * pl.col("y") + pl.col("z")).explain()
+    polars = frame.select(pl.col("x") * pl.col("y") + pl.col("z"))["x"].to_list()
+    page = js_page.evaluate("(ts) => ts.map(([x, y, z]) => R.add(R.mul(x, y), z))", triples)
+    assert [float(v) for v in page] == polars
+    assert polars != [float(Fraction(x) * Fraction(y) + Fraction(z)) for x, y, z in triples]
+
+
 def test_ratio_rounds_once_to_nearest(js_page: Any) -> None:
     rng = random.Random(3)
     pairs = [
@@ -252,6 +265,24 @@ def test_unprintable_step_names_the_methodology_part() -> None:
     )
     with pytest.raises(JsPrintError, match=r"group 'RIS'.*no JavaScript rule for sin"):
         print_program(plan, [broken])
+
+
+def test_division_by_a_single_value_follows_polars() -> None:
+    x, n = sympy.Symbol("x"), sympy.Symbol("x.n")
+    expr = sympy.Mul(x, sympy.Pow(n, -1, evaluate=False), evaluate=False)
+    # x.n held as one value for all rows (a count over the only period): polars divides
+    # by multiplying with its reciprocal; a full column: an IEEE division
+    scalar = JsContext("u", "year", ("u", "year"), uniform=frozenset({"x.n"}))
+    assert JsPrinter(scalar).row(expr) == 'R.mul(C["x"][i], R.div(1.0, C["x.n"][i]))'
+    assert (
+        JsPrinter(JsContext("u", "year", ("u", "year"))).row(expr)
+        == 'R.div(C["x"][i], C["x.n"][i])'
+    )
+    count = ir.stat(ir.ColCount, x, ("year",))
+    one_period = JsPrinter(JsContext("u", "year", ("u", "year"), single_group=True))
+    several = JsPrinter(JsContext("u", "year", ("u", "year"), single_group=False))
+    assert one_period.uniform(count) and not several.uniform(count)
+    assert not one_period.uniform(ir.stat(ir.ColSum, x, ("year",)))  # an ordered window
 
 
 def test_division_by_a_constant_follows_polars() -> None:

@@ -9,7 +9,9 @@ what ``indexlab run`` computes: missing values propagate, ``a / b`` is an IEEE d
 sums add in the order of the rows (the page gets its rows sorted by unit and period, the
 order in which the engine adds), whole exponents 1-9 multiply left to right as polars
 does, and the few functions of the runtime (``runtime.js``) follow polars' conventions
-for ties, interpolation, rounding and conditions.
+for ties, interpolation, rounding and conditions. (polars' optimizer rewrites ``a * b +
+c`` as a "fused" multiply-add, but its kernel rounds the product and the sum apart, as
+the page does.)
 
 An expression prints as a *row expression* (JavaScript over the row index ``i``). A node
 that needs other rows (a statistic across units, a rank, ``at()``, a running total, a
@@ -58,10 +60,12 @@ class JsContext:
     rtol: float = 0.0
     #: class labels from the highest band down (class_at_least)
     class_labels: tuple[str, ...] = ()
-    #: the data has a single period (see compile.Context.single_group): polars then
-    #: divides by a constant with an IEEE division, otherwise by multiplying with its
-    #: reciprocal, and the page must do the same
+    #: the data has a single period (see compile.Context.single_group): the engine and
+    #: polars then divide differently (see JsPrinter._divide), and the page must too
     single_group: bool = True
+    #: columns polars holds as one value for all rows (scalar columns; see
+    #: JsPrinter.uniform), which it divides by as by a constant
+    uniform: frozenset[str] = frozenset()
 
 
 def js(value: object) -> str:
@@ -143,22 +147,46 @@ class JsPrinter:
         if len(args) == 2 and args[0] == sympy.Integer(-1):
             return f"R.neg({self.row(args[1])})"
         out: str | None = None
+        done: list[sympy.Basic] = []  # the factors so far: what a divisor divides
         for a in args:
             if isinstance(a, sympy.Pow) and a.exp == sympy.Integer(-1):
-                out = self._divide(out if out is not None else "1.0", a.base)
+                out = self._divide(out if out is not None else "1.0", done, a.base)
             else:
                 term = self.row(a)
                 out = term if out is None else f"R.mul({out}, {term})"
+            done.append(a)
         assert out is not None
         return out
 
-    def _divide(self, num: str, den: sympy.Basic) -> str:
-        """``num / den`` as the polars backend divides (compile._divide): an IEEE division,
-        unless `den` is a constant (numbers and the page's parameters, which stand for
-        numbers in the methodology) and the data has several periods: polars then divides
-        by the scalar by multiplying with its reciprocal (not correctly rounded)."""
-        constant = {x.name for x in den.free_symbols} <= self.ctx.parameters
-        if constant and not self.ctx.single_group:
+    def uniform(self, expr: sympy.Basic) -> bool:
+        """Whether polars holds `expr` as one value for all rows (a scalar column): a
+        number, a parameter (a number in the methodology), a plain aggregation over all
+        rows, or over one period when the data has one (max, min, median, count and
+        quantile; the ordered sums, means and SDs come back as full columns), a column
+        known to be uniform (:attr:`JsContext.uniform`), or any function of these."""
+        if isinstance(expr, sympy.Symbol):
+            return expr.name in self.ctx.parameters or expr.name in self.ctx.uniform
+        if isinstance(expr, ir.Stat):
+            plain = ir.ColMax | ir.ColMin | ir.ColMedian | ir.ColCount | ir.ColQuantile
+            one_group = not expr.keys or (
+                self.ctx.single_group and set(expr.keys) <= {self.ctx.period}
+            )
+            return isinstance(expr, plain) and one_group
+        if isinstance(expr, ir.At | ir.Copeland | ir.FillForward | ir.ClassAtLeast):
+            return False
+        return all(self.uniform(a) for a in expr.args if isinstance(a, sympy.Basic))
+
+    def _divide(self, num: str, factors: Sequence[sympy.Basic], den: sympy.Basic) -> str:
+        """``num / den`` (`num` the product of `factors`) as the polars backend divides
+        (compile._divide): polars divides a column by a single value (a scalar column) by
+        multiplying with its reciprocal, which is not correctly rounded, and the engine
+        turns a denominator that is a statistic into a full column in some cases (adding
+        ``num * 0``); otherwise it is an IEEE division."""
+        num_uniform = all(self.uniform(f) for f in factors)
+        den_uniform = self.uniform(den)
+        if not _reads_rows(den) and (self.ctx.single_group or _pooled(den)):
+            den_uniform = den_uniform and num_uniform  # den + num * 0
+        if den_uniform and not num_uniform:
             return f"R.mul({num}, R.div(1.0, {self.row(den)}))"
         return f"R.div({num}, {self.row(den)})"
 
@@ -219,7 +247,10 @@ class JsPrinter:
             raise JsPrintError(f"no JavaScript rule for the relation {type(expr).__name__}")
         lhs, rhs = self.row(expr.lhs), self.row(expr.rhs)
         if rule in ("eq", "ne") and (self.ctx.atol or self.ctx.rtol):
-            return f"R.{rule}({lhs}, {rhs}, {number(self.ctx.atol)}, {number(self.ctx.rtol)})"
+            # |lhs - rhs| <= atol + rtol |rhs| (compile._close)
+            tolerance = f"{number(self.ctx.atol)}, {number(self.ctx.rtol)}"
+            within = f"R.within(R.sub({lhs}, {rhs}), {rhs}, {tolerance})"
+            return within if rule == "eq" else f"R.not({within})"
         return f"R.{rule}({lhs}, {rhs})"
 
     def _print_And(self, expr: sympy.And) -> str:
@@ -313,6 +344,22 @@ class JsPrinter:
     def _print_Round(self, expr: ir.Round) -> str:
         digits, mode = int(expr.args[1]), str(expr.args[2])
         return f"R.round({self.row(expr.args[0])}, {digits}, {js(mode)})"
+
+
+def _pooled(expr: sympy.Basic) -> bool:
+    """Whether `expr` holds a statistic over all rows (compile._pooled)."""
+    if isinstance(expr, ir.Stat):
+        return not expr.keys
+    return any(_pooled(a) for a in expr.args if isinstance(a, sympy.Basic))
+
+
+def _reads_rows(expr: sympy.Basic) -> bool:
+    """Whether `expr` reads a column outside a statistic (compile._reads_rows)."""
+    if isinstance(expr, sympy.Symbol):
+        return True
+    if isinstance(expr, ir.Stat):
+        return isinstance(expr, ir.ROW_WISE)
+    return any(_reads_rows(a) for a in expr.args if isinstance(a, sympy.Basic))
 
 
 def print_step(

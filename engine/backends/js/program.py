@@ -23,7 +23,14 @@ from importlib import resources
 
 import sympy
 
-from engine.backends.js.printer import JsContext, JsPrintError, js, number, print_step
+from engine.backends.js.printer import (
+    JsContext,
+    JsPrinter,
+    JsPrintError,
+    js,
+    number,
+    print_step,
+)
 from engine.format.model import ClassScheme
 from engine.plan import Phase, Plan, Step, StepKind
 
@@ -44,7 +51,13 @@ def runtime() -> str:
     return resources.files("engine.backends.js").joinpath("runtime.js").read_text("utf-8")
 
 
-def _context(plan: Plan, step: Step, parameters: frozenset[str], single_group: bool) -> JsContext:
+def _context(
+    plan: Plan,
+    step: Step,
+    parameters: frozenset[str],
+    single_group: bool,
+    uniform: frozenset[str] = frozenset(),
+) -> JsContext:
     m = plan.methodology
     atol = rtol = 0.0
     if step.kind == StepKind.CHECK:
@@ -52,8 +65,27 @@ def _context(plan: Plan, step: Step, parameters: frozenset[str], single_group: b
         atol, rtol = check.atol, check.rtol
     labels = m.classes.labels if m.classes else ()
     return JsContext(
-        m.layout.unit, m.layout.period, m.layout.keys, parameters, atol, rtol, labels, single_group
+        m.layout.unit,
+        m.layout.period,
+        m.layout.keys,
+        parameters,
+        atol,
+        rtol,
+        labels,
+        single_group,
+        uniform,
     )
+
+
+def uniform_columns(plan: Plan, parameters: frozenset[str], single_group: bool) -> frozenset[str]:
+    """The columns of `plan` that polars holds as one value for all rows (see
+    :meth:`JsPrinter.uniform`): a step restricted to some periods never is."""
+    out: set[str] = set()
+    for step in unit_steps(plan, checks=True):
+        ctx = _context(plan, step, parameters, single_group, frozenset(out))
+        if not step.periods and JsPrinter(ctx).uniform(step.expr):
+            out.add(step.column)
+    return frozenset(out)
 
 
 def _what(step: Step) -> str:
@@ -143,6 +175,8 @@ def print_program(
             "the page works on one row per unit and period"
         )
     params = frozenset(parameters)
+    single = periods <= 1
+    uniform = uniform_columns(plan, params, single)
     m = plan.methodology
     blocks: list[str] = []
     reads: set[str] = set()
@@ -152,7 +186,7 @@ def print_program(
             block, used = print_step(
                 step.column,
                 step.expr,
-                _context(plan, step, params, periods <= 1),
+                _context(plan, step, params, single, uniform),
                 periods=step.periods,
                 prefix=f"s{k}_",
             )
@@ -174,7 +208,7 @@ def print_program(
             block, used = print_step(
                 step.column,
                 step.expr,
-                _context(plan, step, params, periods <= 1),
+                _context(plan, step, params, single, uniform),
                 prefix=f"r{k}_",
             )
             blocks.append(f"// {step.column}\n{block}")

@@ -12,6 +12,7 @@ const R = (() => {
 
   // -- element-wise arithmetic (null propagates) ---------------------------------------
   const add = (a, b) => (isNull(a) || isNull(b) ? null : a + b);
+  const sub = (a, b) => (isNull(a) || isNull(b) ? null : a - b);
   const mul = (a, b) => (isNull(a) || isNull(b) ? null : a * b);
   const div = (a, b) => (isNull(a) || isNull(b) ? null : a / b);
   const neg = (a) => (isNull(a) ? null : -a);
@@ -43,13 +44,13 @@ const R = (() => {
   const le = cmp((a, b) => a <= b);
   const gt = cmp((a, b) => a > b);
   const ge = cmp((a, b) => a >= b);
-  const close = (a, b, atol, rtol) => {
-    if (atol === 0 && rtol === 0) return a === b;
-    if (rtol === 0) return Math.abs(a - b) <= atol;
-    return Math.abs(a - b) <= atol + rtol * Math.abs(b);
+  const eq = (a, b) => (isNull(a) || isNull(b) ? null : a === b);
+  const ne = (a, b) => (isNull(a) || isNull(b) ? null : a !== b);
+  // |a - b| <= atol + rtol |b|, given the difference as polars forms it
+  const within = (d, b, atol, rtol) => {
+    if (isNull(d) || isNull(b)) return null;
+    return rtol === 0 ? Math.abs(d) <= atol : Math.abs(d) <= atol + rtol * Math.abs(b);
   };
-  const eq = (a, b, atol = 0, rtol = 0) => (isNull(a) || isNull(b) ? null : close(a, b, atol, rtol));
-  const ne = (a, b, atol = 0, rtol = 0) => (isNull(a) || isNull(b) ? null : !close(a, b, atol, rtol));
   const and = (...cs) => (cs.some((c) => c === false) ? false : cs.some(isNull) ? null : true);
   const or = (...cs) => (cs.some((c) => c === true) ? true : cs.some(isNull) ? null : false);
   const not = (c) => (isNull(c) ? null : !c);
@@ -266,8 +267,8 @@ const R = (() => {
   };
 
   return {
-    isNull, add, mul, div, neg, pow, powk, sqrt, log, exp, abs, max, min, minPresent, coalesce,
-    present, lt, le, gt, ge, eq, ne, and, or, not, inSet, when, col, groupsOf, stat, rank,
+    isNull, add, sub, mul, div, neg, pow, powk, sqrt, log, exp, abs, max, min, minPresent, coalesce,
+    present, lt, le, gt, ge, eq, ne, within, and, or, not, inSet, when, col, groupsOf, stat, rank,
     cumsum, at, fillForward, weightedMedian, copeland, round, classify, classifyQuantiles,
     decimal, ratio, weightSet,
   };
