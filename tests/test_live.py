@@ -17,9 +17,10 @@ from typing import Any
 
 import polars as pl
 import pytest
-import yaml
 
 from engine import api
+from engine.format.yamldump import dump_yaml
+from engine.format.yamlsource import load_yaml
 from engine.report.html import live as live_mod
 from engine.report.html.data import live_inputs
 from engine.runner import count_periods
@@ -45,7 +46,7 @@ def variant(
     edit: Any = None,
 ) -> Path:
     """A copy of the methodology with these weights (and `edit` applied to the document)."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = load_yaml(path).data  # the engine's reader: `on:` stays a key, not true
     for g, texts in weights.items():
         doc["groups"][g]["weights"] = {
             m: (float(t) if "." in t else int(t)) for m, t in zip(members[g], texts, strict=True)
@@ -53,7 +54,7 @@ def variant(
     if edit is not None:
         edit(doc)
     out = tmp / f"variant-{len(list(tmp.iterdir()))}.yaml"
-    out.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    out.write_text(dump_yaml(doc), encoding="utf-8")
     return out
 
 
@@ -105,10 +106,10 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = {}
     for name, (path, data) in CASES.items():
         if name == "asem":  # its outlier treatment is slow to run and moves with no weight
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = load_yaml(path).data
             del doc["treatment"]
             path = tmp_path_factory.mktemp("asem") / "asem-untreated.yaml"
-            path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+            path.write_text(dump_yaml(doc), encoding="utf-8")
         validated = api.validate(path)
         typed = api.read_data(validated.methodology, data)
         result = api.execute(validated, typed)

@@ -21,10 +21,11 @@ from xml.dom import minidom
 
 import polars as pl
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from engine.cli import app
+from engine.format.yamldump import dump_yaml
+from engine.format.yamlsource import load_yaml
 from engine.report.html.mathml import equation, to_mathml
 from engine.report.html.page import build_report
 
@@ -170,12 +171,12 @@ def open_page(
 
 
 def hdi_variant(tmp_path: Path, weights: dict[str, str]) -> Path:
-    doc = yaml.safe_load(HDI.read_text(encoding="utf-8"))
+    doc = load_yaml(HDI).data
     doc["groups"]["hdi"]["weights"] = {
         m: float(t) if "." in t else int(t) for m, t in weights.items()
     }
     out = tmp_path / "hdi-variant.yaml"
-    out.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    out.write_text(dump_yaml(doc), encoding="utf-8")
     return out
 
 
@@ -269,12 +270,12 @@ def test_switches_recompute_in_the_page(browser: Any, tmp_path: Path) -> None:
     )
     assert after["rank"] != before
 
-    doc = yaml.safe_load(KIREEVA.read_text(encoding="utf-8"))
+    doc = load_yaml(KIREEVA).data
     doc["normalisation"] = {"default": {"method": "min_max", "range": [1, 100]}}
     for g in doc["groups"].values():
         g["aggregation"] = {"method": "geometric"}
     variant = tmp_path / "kireeva-variant.yaml"
-    variant.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    variant.write_text(dump_yaml(doc), encoding="utf-8")
     csv = tmp_path / "variant.csv"
     ran = CliRunner().invoke(app, ["run", str(variant), *map(str, KZ), "-o", str(csv), "-q"])
     assert ran.exit_code == 0, ran.output

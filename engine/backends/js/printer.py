@@ -278,6 +278,15 @@ class JsPrinter:
     }
 
     def _print_Stat(self, expr: ir.Stat) -> str:
+        value = self._statistic(expr)
+        # a row whose grouping label is missing belongs to no group (compile: Stat)
+        labels = [k for k in expr.keys if k not in self.ctx.keys]
+        if not labels:
+            return value
+        present = " && ".join(f"C[{js(k)}][i] !== null" for k in labels)
+        return f"({present} ? {value} : null)"
+
+    def _statistic(self, expr: ir.Stat) -> str:
         x = self.column(expr.operand)
         groups = self._groups(expr.keys)
         name = type(expr).__name__

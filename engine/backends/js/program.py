@@ -95,12 +95,13 @@ def _what(step: Step) -> str:
 
 
 def classes_source(scheme: ClassScheme, period: str | None) -> list[str]:
-    """Statements writing ``class`` (and ``class_group``) from ``index``, as
-    :func:`engine.backends.polars.execute.classify` does."""
+    """Statements writing ``class`` (and ``class_group``) from the index (or the value
+    the classes are cut on), as :func:`engine.backends.polars.execute.classify` does."""
+    value = f"C[{js(scheme.column)}]"
     if scheme.quantiles:
         keys = [period] if period else []
         return [
-            f'C["class"] = R.classifyQuantiles(C["index"], G({js(keys)}), '
+            f'C["class"] = R.classifyQuantiles({value}, G({js(keys)}), '
             f"{js(list(scheme.quantiles))});"
         ]
     tol = scheme.tolerance
@@ -114,14 +115,14 @@ def classes_source(scheme: ClassScheme, period: str | None) -> list[str]:
         f"{number(lo)}, {number(hi)}, [{', '.join(number(b) for b in breaks)}], {js(scheme.closed)}"
     )
     out = [
-        f'C["class"] = R.col(n, (i) => R.classify(C["index"][i], {args}, '
+        f'C["class"] = R.col(n, (i) => R.classify({value}[i], {args}, '
         f"{js([b.label for b in ascending])}));"
     ]
     if scheme.groups:
         names = dict(scheme.groups)
         groups = [names.get(b.group) if b.group else None for b in ascending]
         out.append(
-            f'C["class_group"] = R.col(n, (i) => R.classify(C["index"][i], {args}, {js(groups)}));'
+            f'C["class_group"] = R.col(n, (i) => R.classify({value}[i], {args}, {js(groups)}));'
         )
     return out
 
@@ -199,7 +200,7 @@ def print_program(
         blocks += classes_source(plan.classes, m.layout.period)
         if plan.classes.quantiles and m.layout.period:
             reads.add(m.layout.period)
-        reads |= {"index"} - set(writes)
+        reads |= {plan.classes.column} - set(writes)
         writes += ["class"] + (
             ["class_group"] if plan.classes.groups and not plan.classes.quantiles else []
         )
