@@ -23,8 +23,8 @@ page's parameters (weights, choices) as ``P["name"]``.
 >>> import sympy
 >>> x = sympy.Symbol("x")
 >>> p = JsPrinter(JsContext("unit", "year", ("unit", "year")))
->>> p.row(x / 2)
-'R.div(C["x"][i], 2.0)'
+>>> p.row(sympy.Add(x, sympy.Integer(1), evaluate=False))
+'R.add(C["x"][i], 1.0)'
 """
 
 from __future__ import annotations

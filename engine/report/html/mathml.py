@@ -11,7 +11,8 @@ Chromium, Firefox and Safari render MathML Core natively, so the page needs no s
 for formulas.
 
 >>> import sympy
->>> to_mathml(sympy.Symbol("gdp_pc") / 2)
+>>> half = sympy.Pow(sympy.Integer(2), -1, evaluate=False)
+>>> to_mathml(sympy.Mul(sympy.Symbol("gdp_pc"), half, evaluate=False))
 '<math display="block"><mfrac><mi>gdp_pc</mi><mn>2</mn></mfrac></math>'
 """
 
