@@ -1,12 +1,23 @@
-"""Shared test set-up: the plan cache lives in a temporary folder, never the user's; one
-local Spark session serves every test that runs the Spark engine (starting one takes
-7-20 s)."""
+"""Shared test set-up.
+
+* The plan cache lives in a temporary folder, never the user's.
+* One local Spark session serves every test that runs the Spark engine (starting one
+  takes 7-20 s).
+* One headless Chromium for the whole session (the browser tests): Debian's ``chromium``
+  (``/usr/bin/chromium``, or ``$CHROMIUM``) driven by Playwright from PyPI with
+  ``executable_path``; Playwright never downloads a browser. CI installs chromium and sets
+  ``INDEXLAB_BROWSER_TESTS=required`` (.ci/run), so there the browser tests always run (a
+  missing browser fails them); on a machine without chromium they are skipped with that
+  reason. Every DNS lookup is refused, so a page that tried to reach the network would
+  fail visibly.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,3 +44,65 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     session = _session(options)
     yield session
     session.stop()
+
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """A headless Chromium, launched once per session."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("INDEXLAB_BROWSER_TESTS") == "required":
+            pytest.fail(f"CI needs chromium at {CHROMIUM} (.ci/run installs it)")
+        pytest.skip(f"chromium is not installed at {CHROMIUM} (CI installs it: .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def js_page(browser: Any) -> Iterator[Any]:
+    """A blank page with the formula printer's JavaScript runtime loaded (as ``R``)."""
+    from engine.backends.js.program import runtime
+
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_content("<!doctype html><title>js</title>")
+    page.add_script_tag(content=runtime() + "\nwindow.R = R;")
+    yield page
+    page.close()
+    assert not errors, errors
+
+
+@pytest.fixture(scope="session")
+def run_js(js_page: Any) -> Any:
+    """Run a printed program (``function (C, n, P, R)``) in the blank page on some columns;
+    return every column afterwards."""
+
+    def run(
+        source: str, columns: dict[str, list[object]], n: int, params: dict[str, object]
+    ) -> dict[str, list[object]]:
+        return js_page.evaluate(  # type: ignore[no-any-return]
+            "([C, n, P]) => { const f = " + source + "; f(C, n, P, window.R); return C; }",
+            [columns, n, params],
+        )
+
+    return run

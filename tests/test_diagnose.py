@@ -397,10 +397,11 @@ def test_cli_diagnose_writes_the_folder(tmp_path: Path) -> None:
 
 def test_cli_diagnose_summary_and_errors() -> None:
     runner = CliRunner()
-    shown = runner.invoke(app, ["diagnose", str(ASEM), str(ASEM_DATA)])
+    shown = runner.invoke(app, ["diagnose", str(KIREEVA), str(KZ_DATA)])
     assert shown.exit_code == 0, shown.output
-    assert "SusEcFin" in shown.output and "negative Pearson correlation" in shown.output
-    bad_stage = runner.invoke(app, ["diagnose", str(ASEM), str(ASEM_DATA), "--stage", "raw"])
+    assert "Diagnostics at the normalised stage — year 2014" in shown.output
+    assert "outliers (|skewness| > 2 and kurtosis > 3.5): SE, SA" in shown.output
+    bad_stage = runner.invoke(app, ["diagnose", str(KIREEVA), str(KZ_DATA), "--stage", "raw"])
     assert bad_stage.exit_code == 2
-    missing = runner.invoke(app, ["diagnose", str(ASEM), "no-such-file.csv"])
+    missing = runner.invoke(app, ["diagnose", str(KIREEVA), "no-such-file.csv"])
     assert missing.exit_code == 1 and "Traceback" not in missing.output

@@ -21,8 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: modules whose examples are still wrong; their owners fix them and remove them from here
 NOT_YET = {
-    "engine.analysis.diagnose_correlations",
-    "engine.analysis.diagnose_cronbach",
     "engine.formula.render",
     "engine.formula.types",
 }

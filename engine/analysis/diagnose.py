@@ -217,21 +217,26 @@ def diagnose_result(
 
 
 def diagnose(
-    methodology: str | Path,
-    data: Sequence[str | Path],
-    stage: Stage = Stage.NORMALISED,
+    methodology: object,
+    data: object,
+    stage: Stage | str = Stage.NORMALISED,
+    options: object = None,
 ) -> Diagnosis:
     """Run `methodology` on `data` and diagnose it at `stage` (polars frames).
 
-    >>> d = diagnose("methodologies/undp-hdi.yaml", ["examples/undp-hdi/input.csv"])
+    `methodology` and `data` are what :func:`engine.run` takes (paths, YAML text, dicts,
+    in-memory tables).
+
+    >>> d = diagnose("methodologies/undp-hdi.yaml", "examples/undp-hdi/input.csv")
     >>> d.cronbach.columns[:2]
     ['group', 'year']
     """
     from engine import api
+    from engine.inputs import data_sources
 
-    validated = api.validate(methodology)
-    typed = api.read_data(validated.methodology, data)
-    return diagnose_result(api.execute(validated, typed), stage, typed.units)
+    validated = api.validate(methodology)  # type: ignore[arg-type]
+    typed = api.read_data(validated.methodology, data_sources(data), options)  # type: ignore[arg-type]
+    return diagnose_result(api.execute(validated, typed), Stage(stage), typed.units)
 
 
 def write_diagnosis(

@@ -88,7 +88,7 @@ def p_values(r: np.ndarray, n: np.ndarray) -> np.ndarray:
     where undefined (n < 3 or r missing).
 
     >>> p_values(np.array([0.5]), np.array([30])).round(6).tolist()
-    [0.004933]
+    [0.0049]
     """
     from engine.extras import Extra, require
 

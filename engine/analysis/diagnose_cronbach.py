@@ -34,7 +34,7 @@ def cronbach(
 
     >>> frame = pl.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 4.0]})
     >>> round(cronbach(frame, {"g": ("a", "b")}, None)["alpha"][0], 6)
-    0.96
+    0.947368
     """
     by = [period] if period else []
     parts = []

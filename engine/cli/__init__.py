@@ -15,6 +15,7 @@ from engine.cli import (  # noqa: F401  (each registers its commands)
     explain,
     init,
     methods,
+    report,
     run,
     sensitivity,
     show,

@@ -1,0 +1,1 @@
+"""The self-contained HTML report: page data, formulas as MathML, the live program."""
