@@ -41,7 +41,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -265,8 +265,10 @@ class Recorder:
     """Stands in for a LazyFrame while the query is built, writing down every call.
 
     Supports what :func:`engine.backends.polars.execute.build_query` calls:
-    ``with_columns``, ``join``, ``group_by(...).agg`` and ``sort``. Each call becomes an
-    operation on numbered registers; :func:`replay` performs them on real frames.
+    ``with_columns``, ``join``, ``group_by(...).agg``, ``sort`` and ``pipe`` of a
+    procedure call (:mod:`engine.backends.polars.procedures`, recorded as its data). Each
+    call becomes an operation on numbered registers; :func:`replay` performs them on real
+    frames.
     """
 
     def __init__(self, ops: list[dict[str, Any]], register: int, counter: list[int]) -> None:
@@ -297,6 +299,13 @@ class Recorder:
     def group_by(self, keys: Sequence[str]) -> _GroupRecorder:
         return _GroupRecorder(self, list(keys))
 
+    def pipe(self, function: Callable[..., Any], call: Any) -> Recorder:
+        from engine.backends.polars import procedures
+
+        if function is not procedures.apply:
+            raise TypeError(f"only procedure calls are recorded, not {function!r}")
+        return self._next({"op": "procedure", "call": call.to_json()})
+
 
 class _GroupRecorder:
     def __init__(self, frame: Recorder, keys: list[str]) -> None:
@@ -325,6 +334,10 @@ def replay(
             lf = lf.sort(op["by"])
         elif kind == "group_agg":
             lf = lf.group_by(op["keys"]).agg([expr_from_json(e) for e in op["exprs"]])
+        elif kind == "procedure":
+            from engine.backends.polars import procedures
+
+            lf = procedures.apply(lf, procedures.Call.from_json(op["call"]))
         else:
             raise ValueError(f"unknown recorded operation {kind!r}")
         regs[int(op["out"])] = lf

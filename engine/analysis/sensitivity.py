@@ -32,7 +32,7 @@ from pathlib import Path
 import polars as pl
 import sympy
 
-from engine.backends.polars.compile import Context, to_polars
+from engine.analysis import sensitivity_prepare as prepare
 from engine.backends.polars.execute import classify, classify_quantiles, collect
 from engine.diagnostics import Code, Diagnostic, MethodologyError
 from engine.format.model import Derived, Methodology, Uncertainty
@@ -42,6 +42,9 @@ from engine.plan import Plan, Step, StepKind, build_plan, in_stages
 
 REP = "__rep"
 NORM_CHOICE, AGG_CHOICE, IMP_CHOICE, TREAT_CHOICE = "__norm", "__agg", "__imp", "__treat"
+#: the choices of the stages before aggregation: the work they select is done once per
+#: combination (see :mod:`engine.analysis.sensitivity_prepare`)
+BEFORE_AGGREGATION = (IMP_CHOICE, TREAT_CHOICE, NORM_CHOICE)
 
 
 def factor_column(group: str, member: str) -> str:
@@ -62,26 +65,6 @@ class Sensitivity:
 
 
 # -- the replicated plan ----------------------------------------------------------------
-
-
-def _with_rep(expr: sympy.Basic) -> sympy.Basic:
-    """Add the replication to the keys of every statistic."""
-    if isinstance(expr, ir.Stat):
-        keys = sympy.Tuple(*expr.args[1], sympy.Symbol(REP))
-        rest = [_with_rep(a) for a in expr.args[2:]]
-        return expr.func(_with_rep(expr.args[0]), keys, *rest, evaluate=False)
-    if isinstance(expr, ir.PAIRWISE):
-        keys = sympy.Tuple(*expr.args[2], sympy.Symbol(REP))
-        return expr.func(
-            sympy.Tuple(*(_with_rep(a) for a in expr.args[0])),
-            sympy.Tuple(*(_with_rep(a) for a in expr.args[1])),
-            keys,
-            *expr.args[3:],
-            evaluate=False,
-        )
-    if not expr.args or isinstance(expr, ir.Str):
-        return expr
-    return ir.rebuild(expr, [_with_rep(a) for a in expr.args])
 
 
 def _choice(alternatives: Sequence[sympy.Expr], column: str) -> sympy.Expr:
@@ -240,7 +223,7 @@ def _replicated_plan(m: Methodology, design: Uncertainty) -> Plan:
             # alternative instead of the raw or declared-imputed column
             chosen = sympy.Symbol(source[step.name])
             expr = ir.rename(expr, {step.name: chosen, step.name + ".imputed": chosen})
-        return dataclasses.replace(step, expr=_with_rep(expr), requires=requires)
+        return dataclasses.replace(step, expr=expr, requires=requires)
 
     steps = [s for stage in plan.first for s in stage]
     # the alternatives read the indicators and any declared imputation: those come first
@@ -401,27 +384,15 @@ def design_table(
 # -- running ---------------------------------------------------------------------------------
 
 
-def _compiled(plan: Plan) -> list[list[pl.Expr]]:
-    m = plan.methodology
-    ctx = Context(
-        {},
-        m.layout.unit,
-        m.layout.period,
-        detail=(REP,),
-        order=(REP, *m.layout.keys),
-        single_group=True,
-    )
-    return [[to_polars(s.expr, ctx).alias(s.column) for s in stage] for stage in plan.stages]
-
-
 def _run_batch(
-    plan: Plan, stages: list[list[pl.Expr]], data: pl.DataFrame, params: pl.DataFrame
+    plan: Plan, stages: prepare.Compiled, prepared: pl.DataFrame, params: pl.DataFrame
 ) -> pl.DataFrame:
+    """The replications of `params`: the prepared rows of their choices, then the steps
+    computed per replication."""
     m = plan.methodology
     keys = list(m.layout.keys)
-    lf = data.lazy().join(params.lazy(), how="cross")
-    for stage in stages:
-        lf = lf.with_columns(stage)
+    lf = prepared.lazy().join(params.lazy(), on=list(BEFORE_AGGREGATION), how="inner")
+    lf = prepare.run_stages(lf, stages)
     cols = [*keys, REP, "index", "rank"]
     if plan.classes and plan.classes.quantiles:
         lf = lf.with_columns(
@@ -431,9 +402,7 @@ def _run_batch(
         )
         cols.append("class")
     elif plan.classes:
-        lf = lf.with_columns(
-            classify(plan.classes, pl.col(plan.classes.column))[0].alias("class")
-        )
+        lf = lf.with_columns(classify(plan.classes, pl.col(plan.classes.column))[0].alias("class"))
         cols.append("class")
     return collect(lf.select(cols))[0]
 
@@ -450,14 +419,24 @@ def run_replications(
     (by default as many as make about two million stacked rows)."""
     design = m.uncertainty or Uncertainty()
     plan = _replicated_plan(m, design)
-    stages = _compiled(plan)  # once: every batch runs the same expressions
+    choices = list(BEFORE_AGGREGATION)
+    per_replication = [c for c in params.columns if c not in choices]
+    steps = prepare.split(plan, per_replication)
+    # what no replication changes, once per combination of the choices drawn
+    varying = tuple(c for c in choices if params.get_column(c).n_unique() > 1)
+    reads = {n for s in steps.each for n in ir.free_names(s.expr)}
+    prepared = prepare.prepare(
+        plan, steps.once, data, params.select(choices).unique(maintain_order=True), varying, reads
+    )
+    stages = prepare.compile_stages(plan, steps.each, (REP,))  # once for every batch
     keep = [c for c in params.columns if not c.startswith("__matrix") and c != "__sample"]
-    batch = batch or max(1, 2_000_000 // max(1, data.height))
+    rows = prepared.height // max(1, params.select(choices).n_unique())
+    batch = batch or max(1, 2_000_000 // max(1, rows))
     out = []
     total = params.height
     for start in range(0, total, batch):
         part = params.slice(start, batch).select(keep)
-        out.append(_run_batch(plan, stages, data, part))
+        out.append(_run_batch(plan, stages, prepared, part))
         if progress:
             progress(min(start + batch, total), total)
     return pl.concat(out)
