@@ -61,8 +61,8 @@ def treatment_steps(
 
     `params` are ``skew``, ``kurtosis`` and ``max_points``, and optionally ``force``
     (COINr's force_win: an indicator failing at first is winsorised until max_points
-    points have changed), ``then`` (the second step; default
-    ``log_ct``; :mod:`engine.methods.treat_second`) and ``combine`` (the second step on the winsorised values, COINr's
+    points have changed), ``then`` (the second step, :mod:`engine.methods.treat_second`;
+    default ``log_ct``) and ``combine`` (the second step on the winsorised values, COINr's
     combine_treat).
     """
     estimation = estimation_parameters(params)
