@@ -26,6 +26,11 @@ __all__ = ["REFUSED", "refusals", "require_support"]
 REFUSED: dict[type, str] = {
     ir.Copeland: "the Copeland aggregation compares every pair of units within a period "
     "(a self-join per group); it has no SQL rule yet",
+    ir.PairSum: "a sum over every pair of units within a period (PROMETHEE's flows) needs a "
+    "self-join per group; it has no SQL rule yet",
+    ir.FillBackward: "the next observation carried backward has no SQL rule yet",
+    ir.Procedure: "a value computed by a procedure of the polars engine (the bounds of "
+    "COINr's winsorisation), not by a formula",
 }
 
 
