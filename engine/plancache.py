@@ -40,7 +40,6 @@ import io
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +105,26 @@ def _engine_fingerprint() -> str:
 
 
 def _polars_version() -> str:
-    """polars' version without importing polars (``indexlab validate`` does not need it)."""
+    """polars' version without importing polars (``indexlab validate`` does not need it):
+    the names of its distributions' metadata folders (``polars-2.1.0.dist-info`` and its
+    compiled runtime's), found beside the package; importlib.metadata when they are not."""
+    from importlib.util import find_spec
+
+    spec = find_spec("polars")
+    if spec is not None and spec.origin is not None:
+        site = Path(spec.origin).parent.parent
+        try:
+            with os.scandir(site) as entries:
+                found = sorted(
+                    e.name
+                    for e in entries
+                    if e.name.startswith(("polars-", "polars_runtime"))
+                    and e.name.endswith(".dist-info")
+                )
+        except OSError:
+            found = []
+        if found:
+            return ",".join(found)
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -188,6 +206,8 @@ def write_entry(methodology: Path, update: dict[str, Any]) -> None:
     text = json.dumps(data, ensure_ascii=False)
     if _FORBIDDEN.search(text):
         return  # never write what load() would refuse
+    import tempfile  # only when an entry is written
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
