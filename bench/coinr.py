@@ -10,6 +10,12 @@ the peak RSS of each process.
    up to 5 points while |skew| > 2 and kurtosis > 3.5, else log) + ``Normalise``
    (min-max 0-100) + ``Aggregate`` (arithmetic means), against ``indexlab run
    examples/coinr-asem/asem.yaml`` (the same steps).
+   **ASEM full build**: the same with COINr's ``build_example_coin()`` steps before it:
+   ``Denominate`` (17 indicators divided by GDP, population, area or energy, as
+   ASEM_iMeta says) and ``Impute`` (``i_mean_grp`` by ``EurAsia_group``: the mean of the
+   unit's group), then Treat, Normalise, Aggregate (``build_example_coin`` also screens
+   units by data availability, which is left out on both sides). The index of both sides is
+   compared before timing.
 2. **Uncertainty analysis, N = 1,000** on ASEM: the normalisation drawn between
    min-max [1, 100] and z-scores (mean 10, sd 2), the aggregation between arithmetic and
    geometric means, every weight multiplied by 1 + U(-0.25, 0.25): COINr's
@@ -20,7 +26,7 @@ the peak RSS of each process.
    and the index, treat + normalise + aggregate: the data written once by R
    (``set.seed(42)``) to CSV, then read by both sides.
 
-    R_LIBS=/path/to/Rlib python bench/coinr.py [--reps 3] [--only asem ua units]
+    R_LIBS=/path/to/Rlib python bench/coinr.py [--reps 3] [--only asem full ua units]
 """
 
 from __future__ import annotations
@@ -44,6 +50,18 @@ R_ASEM = r"""
 suppressPackageStartupMessages(library(COINr))
 coin <- new_coin(ASEM_iData, ASEM_iMeta, quietly = TRUE)
 coin <- suppressMessages(Treat(coin, dset = "Raw"))
+coin <- suppressMessages(Normalise(coin, dset = "Treated"))
+coin <- suppressMessages(Aggregate(coin, dset = "Normalised"))
+write.csv(coin$Data$Aggregated, commandArgs(trailingOnly = TRUE)[1], row.names = FALSE)
+"""
+
+R_FULL = r"""
+suppressPackageStartupMessages(library(COINr))
+coin <- new_coin(ASEM_iData, ASEM_iMeta, quietly = TRUE)
+coin <- suppressMessages(Denominate(coin, dset = "Raw"))
+coin <- suppressMessages(Impute(coin, dset = "Denominated", f_i = "i_mean_grp",
+                                use_group = "EurAsia_group"))
+coin <- suppressMessages(Treat(coin, dset = "Imputed"))
 coin <- suppressMessages(Normalise(coin, dset = "Treated"))
 coin <- suppressMessages(Aggregate(coin, dset = "Normalised"))
 write.csv(coin$Data$Aggregated, commandArgs(trailingOnly = TRUE)[1], row.names = FALSE)
@@ -128,6 +146,39 @@ def units_methodology() -> str:
     return "\n".join(lines) + "\n"
 
 
+def full_methodology() -> str:
+    """asem.yaml with COINr's denominators (from asem_meta.csv) and the group-mean
+    imputation of build_example_coin()."""
+    import csv
+
+    text = (ASEM / "asem.yaml").read_text(encoding="utf-8")
+    text = text[: text.index("\nuncertainty:")] + "\n"
+    with (ASEM / "asem_meta.csv").open(encoding="utf-8") as f:
+        meta = list(csv.DictReader(f))
+    denominators = {r["iCode"]: r["Denominator"] for r in meta if r["Denominator"]}
+    extra = sorted(set(denominators.values()))
+    text = text.replace("\ninputs:\n", "\ninputs:\n" + "".join(f"  {d}: {{}}\n" for d in extra), 1)
+    for code, denominator in denominators.items():
+        text = text.replace(f"    formula: {code}\n", f"    formula: {code} / {denominator}\n", 1)
+    return text.replace(
+        "\ntreatment:",
+        "\nimputation:\n  default: {method: mean, by: [EurAsia_group]}   # COINr i_mean_grp\n"
+        "\ntreatment:",
+        1,
+    )
+
+
+def same_index(ours: Path, coinr: Path) -> str:
+    """How far apart the two sides' index values are (relative), unit by unit."""
+    import polars as pl
+
+    a = pl.read_csv(ours).select("uCode", "SustConn")
+    b = pl.read_csv(coinr).select("uCode", pl.col("Index").alias("coinr"))
+    joined = a.join(b, on="uCode")
+    rel = ((pl.col("SustConn") - pl.col("coinr")).abs() / pl.col("coinr").abs()).max()
+    return f"{joined.height} units, largest relative difference {joined.select(rel).item():.1e}"
+
+
 def ua_methodology() -> str:
     """asem.yaml with COINr's uncertainty design at N = 1,000 (see the module docstring)."""
     text = (ASEM / "asem.yaml").read_text(encoding="utf-8")
@@ -175,7 +226,7 @@ def compare(label: str, sides: dict[str, list[str]], reps: int, env: dict[str, s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--only", nargs="+", default=["asem", "ua", "units"])
+    parser.add_argument("--only", nargs="+", default=["asem", "full", "ua", "units"])
     args = parser.parse_args()
     rscript = shutil.which("Rscript")
     probe = (
@@ -200,7 +251,13 @@ def main() -> None:
     env = {**os.environ, "INDEXLAB_PLAN_CACHE": str(work / "plans")}
     print(f"indexlab vs COINr {version}, whole processes, medians of {args.reps}; peak RSS")
     try:
-        for name, text in (("asem.R", R_ASEM), ("ua.R", R_UA), ("units_data.R", R_UNITS_DATA)):
+        scripts = (
+            ("asem.R", R_ASEM),
+            ("full.R", R_FULL),
+            ("ua.R", R_UA),
+            ("units_data.R", R_UNITS_DATA),
+        )
+        for name, text in scripts:
             (work / name).write_text(text, encoding="utf-8")
         (work / "units.R").write_text(R_UNITS, encoding="utf-8")
         if "asem" in args.only:
@@ -217,6 +274,25 @@ def main() -> None:
                         str(work / "asem.R"),
                         str(work / "coinr_asem.csv"),
                     ],
+                },
+                args.reps,
+                env,
+            )
+        if "full" in args.only:
+            yaml = work / "asem_full.yaml"
+            yaml.write_text(full_methodology(), encoding="utf-8")
+            run = [INDEXLAB, "run", str(yaml), str(ASEM / "asem.csv")]
+            run += ["-q", "-o", str(work / "full.csv")]
+            coinr = [rscript, str(work / "full.R"), str(work / "coinr_full.csv")]
+            measure(run, env)  # warm the plan cache
+            measure(coinr, env)
+            print(f"  same index: {same_index(work / 'full.csv', work / 'coinr_full.csv')}")
+            compare(
+                "ASEM full build",
+                {
+                    "indexlab run (plan cache)": run,
+                    "indexlab run --no-plan-cache": [*run, "--no-plan-cache"],
+                    "COINr +Denominate+Impute(group)": coinr,
                 },
                 args.reps,
                 env,

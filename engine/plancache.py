@@ -40,8 +40,7 @@ import io
 import json
 import os
 import re
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,7 +105,26 @@ def _engine_fingerprint() -> str:
 
 
 def _polars_version() -> str:
-    """polars' version without importing polars (``indexlab validate`` does not need it)."""
+    """polars' version without importing polars (``indexlab validate`` does not need it):
+    the names of its distributions' metadata folders (``polars-2.1.0.dist-info`` and its
+    compiled runtime's), found beside the package; importlib.metadata when they are not."""
+    from importlib.util import find_spec
+
+    spec = find_spec("polars")
+    if spec is not None and spec.origin is not None:
+        site = Path(spec.origin).parent.parent
+        try:
+            with os.scandir(site) as entries:
+                found = sorted(
+                    e.name
+                    for e in entries
+                    if e.name.startswith(("polars-", "polars_runtime"))
+                    and e.name.endswith(".dist-info")
+                )
+        except OSError:
+            found = []
+        if found:
+            return ",".join(found)
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -188,6 +206,8 @@ def write_entry(methodology: Path, update: dict[str, Any]) -> None:
     text = json.dumps(data, ensure_ascii=False)
     if _FORBIDDEN.search(text):
         return  # never write what load() would refuse
+    import tempfile  # only when an entry is written
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -265,8 +285,10 @@ class Recorder:
     """Stands in for a LazyFrame while the query is built, writing down every call.
 
     Supports what :func:`engine.backends.polars.execute.build_query` calls:
-    ``with_columns``, ``join``, ``group_by(...).agg`` and ``sort``. Each call becomes an
-    operation on numbered registers; :func:`replay` performs them on real frames.
+    ``with_columns``, ``join``, ``group_by(...).agg``, ``sort`` and ``pipe`` of a
+    procedure call (:mod:`engine.backends.polars.procedures`, recorded as its data). Each
+    call becomes an operation on numbered registers; :func:`replay` performs them on real
+    frames.
     """
 
     def __init__(self, ops: list[dict[str, Any]], register: int, counter: list[int]) -> None:
@@ -297,6 +319,13 @@ class Recorder:
     def group_by(self, keys: Sequence[str]) -> _GroupRecorder:
         return _GroupRecorder(self, list(keys))
 
+    def pipe(self, function: Callable[..., Any], call: Any) -> Recorder:
+        from engine.backends.polars import procedures
+
+        if function is not procedures.apply:
+            raise TypeError(f"only procedure calls are recorded, not {function!r}")
+        return self._next({"op": "procedure", "call": call.to_json()})
+
 
 class _GroupRecorder:
     def __init__(self, frame: Recorder, keys: list[str]) -> None:
@@ -325,6 +354,10 @@ def replay(
             lf = lf.sort(op["by"])
         elif kind == "group_agg":
             lf = lf.group_by(op["keys"]).agg([expr_from_json(e) for e in op["exprs"]])
+        elif kind == "procedure":
+            from engine.backends.polars import procedures
+
+            lf = procedures.apply(lf, procedures.Call.from_json(op["call"]))
         else:
             raise ValueError(f"unknown recorded operation {kind!r}")
         regs[int(op["out"])] = lf

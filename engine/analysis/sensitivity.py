@@ -39,6 +39,7 @@ from pathlib import Path
 
 import polars as pl
 
+from engine.analysis import sensitivity_prepare as prepare
 from engine.analysis.sensitivity_design import _weight_sets, design_table
 from engine.analysis.sensitivity_plan import (
     AGG_CHOICE,
@@ -49,11 +50,10 @@ from engine.analysis.sensitivity_plan import (
     factor_column,
     replicated_plan,
 )
-from engine.backends.polars.compile import Context
 from engine.backends.polars.execute import classify, classify_quantiles, collect
-from engine.backends.polars.steps import StepColumns, step_columns, with_columns_of
 from engine.diagnostics import Code, Diagnostic, MethodologyError, Severity
 from engine.format.model import Methodology, Uncertainty
+from engine.formula import ir
 from engine.plan import Plan
 
 __all__ = [
@@ -70,6 +70,10 @@ __all__ = [
     "run_replications",
     "write_charts",
 ]
+
+#: the choices of the stages before aggregation: the work they select is done once per
+#: combination (see :mod:`engine.analysis.sensitivity_prepare`)
+BEFORE_AGGREGATION = (IMP_CHOICE, TREAT_CHOICE, NORM_CHOICE)
 
 #: the design choices that are alternatives (a column of the replication table each)
 CHOICES = {
@@ -100,27 +104,15 @@ class Sensitivity:
 # -- running ---------------------------------------------------------------------------------
 
 
-def _compiled(plan: Plan) -> list[list[StepColumns]]:
-    m = plan.methodology
-    ctx = Context(
-        {},
-        m.layout.unit,
-        m.layout.period,
-        detail=(REP,),
-        order=(REP, *m.layout.keys),
-        single_group=True,
-    )
-    return [[step_columns(plan, s, context=ctx) for s in stage] for stage in plan.stages]
-
-
 def _run_batch(
-    plan: Plan, stages: list[list[StepColumns]], data: pl.DataFrame, params: pl.DataFrame
+    plan: Plan, stages: prepare.Compiled, prepared: pl.DataFrame, params: pl.DataFrame
 ) -> pl.DataFrame:
+    """The replications of `params`: the prepared rows of their choices, then the steps
+    computed per replication."""
     m = plan.methodology
     keys = list(m.layout.keys)
-    lf = data.lazy().join(params.lazy(), how="cross")
-    for stage in stages:
-        lf = with_columns_of(lf, stage)
+    lf = prepared.lazy().join(params.lazy(), on=list(BEFORE_AGGREGATION), how="inner")
+    lf = prepare.run_stages(lf, stages)
     cols = [*keys, REP, "index", "rank"]
     if plan.classes and plan.classes.quantiles:
         lf = lf.with_columns(
@@ -148,14 +140,24 @@ def run_replications(
     missing, and has no rank and no class."""
     design = m.uncertainty or Uncertainty()
     plan = replicated_plan(m, design)
-    stages = _compiled(plan)  # once: every batch runs the same expressions
+    choices = list(BEFORE_AGGREGATION)
+    per_replication = [c for c in params.columns if c not in choices]
+    steps = prepare.split(plan, per_replication)
+    # what no replication changes, once per combination of the choices drawn
+    varying = tuple(c for c in choices if params.get_column(c).n_unique() > 1)
+    reads = {n for s in steps.each for n in ir.free_names(s.expr)}
+    prepared = prepare.prepare(
+        plan, steps.once, data, params.select(choices).unique(maintain_order=True), varying, reads
+    )
+    stages = prepare.compile_stages(plan, steps.each, (REP,))  # once for every batch
     keep = [c for c in params.columns if not c.startswith("__matrix") and c != "__sample"]
-    batch = batch or max(1, 2_000_000 // max(1, data.height))
+    rows = prepared.height // max(1, params.select(choices).n_unique())
+    batch = batch or max(1, 2_000_000 // max(1, rows))
     out = []
     total = params.height
     for start in range(0, total, batch):
         part = params.slice(start, batch).select(keep)
-        out.append(_run_batch(plan, stages, data, part))
+        out.append(_run_batch(plan, stages, prepared, part))
         if progress:
             progress(min(start + batch, total), total)
     return pl.concat(out)

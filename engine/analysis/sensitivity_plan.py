@@ -33,26 +33,6 @@ def factor_column(group: str, member: str) -> str:
 
 
 
-def _with_rep(expr: sympy.Basic) -> sympy.Basic:
-    """Add the replication to the keys of every statistic."""
-    if isinstance(expr, ir.Stat):
-        keys = sympy.Tuple(*expr.args[1], sympy.Symbol(REP))
-        rest = [_with_rep(a) for a in expr.args[2:]]
-        return expr.func(_with_rep(expr.args[0]), keys, *rest, evaluate=False)
-    if isinstance(expr, ir.PAIRWISE):
-        keys = sympy.Tuple(*expr.args[2], sympy.Symbol(REP))
-        return expr.func(
-            sympy.Tuple(*(_with_rep(a) for a in expr.args[0])),
-            sympy.Tuple(*(_with_rep(a) for a in expr.args[1])),
-            keys,
-            *expr.args[3:],
-            evaluate=False,
-        )
-    if not expr.args or isinstance(expr, ir.Str):
-        return expr
-    return ir.rebuild(expr, [_with_rep(a) for a in expr.args])
-
-
 def _choice(alternatives: Sequence[sympy.Expr], column: str) -> sympy.Expr:
     if len(alternatives) == 1:
         return alternatives[0]
@@ -226,7 +206,7 @@ def replicated_plan(m: Methodology, design: Uncertainty) -> Plan:
             # alternative instead of the raw or declared-imputed column
             chosen = sympy.Symbol(source[step.name])
             expr = ir.rename(expr, {step.name: chosen, step.name + ".imputed": chosen})
-        return dataclasses.replace(step, expr=_with_rep(expr), requires=requires)
+        return dataclasses.replace(step, expr=expr, requires=requires)
 
     steps = [s for stage in plan.first for s in stage]
     # the alternatives read the indicators and any declared imputation: those come first

@@ -280,6 +280,52 @@ class Round(sympy.Function):
     (ties to even, Python's ``round``)."""
 
 
+class Procedure(sympy.Function):
+    """A value a backend computes outside the expression language, one per group of rows.
+
+    ``args[0]``: the procedure (``Str``, e.g. ``'winsorise'``); ``args[1]``: which of its
+    results (``Str``, e.g. ``'upper'``); ``args[2]``: a ``Tuple`` of the columns it reads;
+    ``args[3]``: a ``Tuple`` of the key columns whose groups it is computed over (like a
+    statistic's keys); ``args[4]``: its parameters as canonical JSON (``Str``). Only the
+    backends that implement the procedure compute it (the method's declaration says which,
+    :class:`engine.methods.registry.Kind`); a printer of row expressions has no rule for it.
+    """
+
+    @property
+    def procedure(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def part(self) -> str:
+        return str(self.args[1])
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(str(s) for s in self.args[2])
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(str(s) for s in self.args[3])
+
+    @property
+    def parameters(self) -> str:
+        return str(self.args[4])
+
+
+def procedure(
+    name: str, part: str, sources: tuple[str, ...], keys: tuple[str, ...], parameters: str
+) -> Procedure:
+    """Build a procedure node (see :class:`Procedure`)."""
+    return Procedure(
+        Str(name),
+        Str(part),
+        sympy.Tuple(*(sympy.Symbol(s) for s in sources)),
+        sympy.Tuple(*(sympy.Symbol(k) for k in keys)),
+        Str(parameters),
+        evaluate=False,
+    )
+
+
 STATISTICS: dict[str, type[Stat]] = {
     cls.label: cls
     for cls in (
@@ -343,6 +389,8 @@ def free_names(expr: sympy.Basic) -> set[str]:
             walk(e.args[2])
         elif isinstance(e, Stat | At):
             walk(e.args[0])
+        elif isinstance(e, Procedure):
+            walk(e.args[2])
         elif isinstance(e, PAIRWISE):
             for m in (*e.members, *e.weights):
                 walk(m)
@@ -384,11 +432,13 @@ __all__ = [
     "Label",
     "MinPresent",
     "PairSum",
+    "Procedure",
     "Round",
     "Stat",
     "Str",
     "WeightedMedian",
     "free_names",
+    "procedure",
     "rebuild",
     "stat",
 ]

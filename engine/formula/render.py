@@ -87,6 +87,12 @@ class FormulaPrinter(StrPrinter):
     def _print_ClassAtLeast(self, expr: ir.ClassAtLeast) -> str:
         return f"class_at_least({expr.label!r})"
 
+    def _print_Procedure(self, expr: ir.Procedure) -> str:
+        # the columns it reads by name, also when values are substituted: it reads every
+        # row of its group, not the unit's value
+        by = f", by=[{', '.join(expr.keys)}]" if expr.keys else ""
+        return f"{expr.procedure}.{expr.part}({', '.join(expr.sources)}{by})"
+
     def _print_Round(self, expr: ir.Round) -> str:
         return f"round({self._print(expr.args[0])}, {expr.args[1]}, mode='{expr.args[2]}')"
 

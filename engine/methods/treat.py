@@ -2,8 +2,9 @@
 
 The declaration (name, parameters, description, documentation) is kept apart from the
 implementation it points to: ``winsorise_log``'s column steps are built in
-:mod:`engine.methods.winsorise`, and another backend may compute the same declaration
-with its own procedure.
+:mod:`engine.methods.winsorise`: a procedure estimates the clip bounds of every group
+(``Kind.PROCEDURE``, run by the polars backend, :mod:`engine.backends.polars.winsorise`),
+and ordinary IR applies them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import sympy
 
 from engine.methods import winsorise
-from engine.methods.registry import Listing, Method, Param, ParamType, Stage, StageText
+from engine.methods.registry import Kind, Listing, Method, Param, ParamType, Stage, StageText
 
 __all__ = ["METHODS", "STAGE", "TreatContext", "Treatment"]
 
@@ -92,6 +93,10 @@ _CONVENTIONS = (
 )
 
 
+#: the backends that run the winsorisation's procedure (engine.backends.polars.winsorise)
+_POLARS = frozenset({"polars"})
+
+
 def _steps(then: str | None) -> Callable[[TreatContext], list[tuple[str, sympy.Expr]]]:
     def template(c: TreatContext) -> list[tuple[str, sympy.Expr]]:
         params = {**c.params, "then": then or c.params["log"]}
@@ -123,6 +128,8 @@ WINSORISE_LOG = Treatment(
         COMBINE,
     ),
     template=_steps(None),
+    kind=Kind.PROCEDURE,  # the steps run over every group's sorted values, outside the IR
+    backends=_POLARS,
     formula="winsorise the highest (skew ≥ 0) or lowest values, up to `max_points`, while "
     "`|skew| ≥ skew` and `kurtosis ≥ kurtosis`; if it still fails, `ln(x − min + 0.01 "
     "(max − min))` of the original values (`log: log_ct_plus`: for a skew ≤ 0, "
@@ -147,6 +154,8 @@ WINSORISE = Treatment(
     "fails keeps its winsorised values.",
     params=(SKEW, KURTOSIS, MAX_POINTS, FORCE),
     template=_steps("none"),
+    kind=Kind.PROCEDURE,  # the steps run over every group's sorted values, outside the IR
+    backends=_POLARS,
     formula="winsorise the highest (skew ≥ 0) or lowest values, up to `max_points`, while "
     "`|skew| ≥ skew` and `kurtosis ≥ kurtosis`; nothing more",
     conventions=_CONVENTIONS,
@@ -173,6 +182,8 @@ WINSORISE_BOX_COX = Treatment(
         COMBINE,
     ),
     template=_steps("box_cox"),
+    kind=Kind.PROCEDURE,  # the steps run over every group's sorted values, outside the IR
+    backends=_POLARS,
     formula="winsorise as `winsorise_log`; if it still fails, `(x'^λ − 1)/λ` (`ln x'` for "
     "`λ = 0`) with `x' = x − min + 1`",
     conventions=_CONVENTIONS + "; min over the present values of the period",

@@ -2,15 +2,17 @@
 
 The query is one ``with_columns`` per plan stage (with detail data: the detail rows'
 stages, a collapse to one row per unit and period, the remaining stages), the class
-bands last, collected once with a fixed engine. Rows keep their order: nothing computed
-depends on it, because sums add the rows of a group in key order.
+bands last, collected once with a fixed engine. A stage's procedure steps (values per
+group computed by a function, :mod:`.procedures`) are joined in before its expressions.
+Rows keep their order: nothing computed depends on it, because sums add the rows of a
+group in key order.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from engine.backends.polars import ENGINE
+from engine.backends.polars import ENGINE, procedures
 from engine.backends.polars.audit import audit, audit_exprs
 from engine.backends.polars.steps import with_steps
 from engine.format.model import ClassScheme, OutputType
@@ -78,7 +80,11 @@ def _apply(
     lf: pl.LazyFrame, plan: Plan, stages: tuple[tuple[Step, ...], ...], single_group: bool
 ) -> pl.LazyFrame:
     for stage in stages:
-        lf = with_steps(lf, plan, stage, single_group)
+        plain, calls = procedures.split(stage)
+        for call in calls:  # a table per group, joined (see procedures)
+            lf = lf.pipe(procedures.apply, call)
+        if plain:
+            lf = with_steps(lf, plan, plain, single_group)
     return lf
 
 

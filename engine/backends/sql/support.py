@@ -31,6 +31,8 @@ REFUSED: dict[type, str] = {
     ir.FillBackward: "next observation carried backward (panel imputation) has no SQL rule yet",
     ir.Label: "a label read as text in a formula (region == 'Asia', a text output) has no "
     "SQL rule yet",
+    ir.Procedure: "a value computed by a procedure of the polars engine (the bounds of "
+    "COINr's winsorisation), not by a formula",
 }
 
 
