@@ -21,8 +21,8 @@ from sqlglot import exp
 
 from engine.backends.polars.audit import _what
 from engine.backends.sql.dialects import IsFinite
+from engine.backends.sql.functions import ROUND_LIMIT, column
 from engine.backends.sql.lower import Definition
-from engine.backends.sql.printer import ROUND_LIMIT, column
 from engine.backends.sql.statements import HIDDEN, Chain, Relation, step_context
 from engine.backends.sql.summary import audited, holds, requirement, row_checks, statistics
 from engine.diagnostics import Code, DataError, Diagnostic

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import polars as pl
 from sqlglot import exp
 
-from engine.backends.sql.printer import column, literal
+from engine.backends.sql.functions import column, literal
 from engine.backends.sql.statements import HIDDEN, Chain, Relation
 from engine.diagnostics import Code, DataError, Diagnostic, Severity
 from engine.format.model import Input, Methodology

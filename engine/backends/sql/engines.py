@@ -26,7 +26,7 @@ import polars as pl
 from sqlglot import exp
 
 from engine.backends.sql.dialects import SqlDialect, dialect
-from engine.backends.sql.printer import column
+from engine.backends.sql.functions import column
 from engine.backends.sql.statements import Source, table
 from engine.diagnostics import Code, Diagnostic, UsageError
 from engine.extras import Extra, require

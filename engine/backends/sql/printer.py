@@ -34,39 +34,53 @@ import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import sqlglot
 import sympy
 from sqlglot import exp
 
 from engine.backends.sql.dialects import (
     FloatSum,
     IeeeDiv,
-    IsFinite,
     NaturalLog,
     QuantileCont,
     SafeExp,
     SafePow,
     SafeSqrt,
-    double,
-    nan,
+)
+from engine.backends.sql.functions import (
+    BIGINT,
+    DOUBLE,
+    CompileError,
+    as_double,
+    column,
+    if_present,
+    key_literal,
+    literal,
+    mean,
+    missing_if_any,
+    ordered,
+    round_decimal,
+    window,
+)
+from engine.backends.sql.functions import (
+    paren as _paren,
 )
 from engine.formula import ir
 from engine.formula.types import is_condition as _is_condition
 
 __all__ = [
+    "BIGINT",
+    "DOUBLE",
     "CompileError",
     "Context",
     "column",
     "condition_columns",
     "has_rule",
+    "key_literal",
     "literal",
+    "ordered",
     "to_sql",
+    "window",
 ]
-
-DOUBLE = exp.DataType.build("DOUBLE")
-BIGINT = exp.DataType.build("BIGINT")
-#: round() is exact (as polars) while |x| * 10^12 fits a 64-bit integer
-ROUND_LIMIT = 9.2e6
 
 
 @dataclass(frozen=True)
@@ -90,10 +104,6 @@ class Context:
         return (self.unit,) + ((self.period,) if self.period else ()) + self.detail
 
 
-class CompileError(Exception):
-    """An IR node the SQL printer has no rule for: an engine bug, not a user error."""
-
-
 def to_sql(expr: sympy.Basic, ctx: Context) -> exp.Expr:
     """The SQL expression of a (lowered) IR expression.
 
@@ -103,27 +113,6 @@ def to_sql(expr: sympy.Basic, ctx: Context) -> exp.Expr:
     'IEEE_DIV("x", "y")'
     """
     return _print(expr, ctx)
-
-
-def column(name: str) -> exp.Column:
-    """A quoted column reference (names like ``SD.norm`` are one identifier)."""
-    return exp.Column(this=exp.to_identifier(name, quoted=True))
-
-
-def literal(value: float) -> exp.Expr:
-    """A DOUBLE literal that every engine reads as exactly `value`."""
-    if value != value or value in (float("inf"), float("-inf")):
-        return double(repr(value).replace("inf", "Infinity").replace("nan", "NaN"))
-    if value == int(value) and abs(value) < 2**53:
-        return exp.cast(exp.Literal.number(int(value)), DOUBLE)
-    return double(repr(value))
-
-
-def key_literal(value: object) -> exp.Expr:
-    """A key value as written in a formula or a methodology (an integer or text)."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise CompileError(f"a key value must be an integer or text, not {value!r}")
-    return exp.Literal.number(value) if isinstance(value, int) else exp.Literal.string(value)
 
 
 def condition_columns(steps: Iterable[tuple[str, sympy.Basic]]) -> frozenset[str]:
@@ -175,15 +164,6 @@ def _(expr: sympy.Basic, ctx: Context) -> exp.Expr:
 @_print.register(sympy.logic.boolalg.BooleanFalse)
 def _(expr: sympy.Basic, ctx: Context) -> exp.Expr:
     return exp.false()
-
-
-def _paren(e: exp.Expr) -> exp.Expr:
-    """`e` in parentheses unless it is a column, a literal or a function call (sqlglot
-    prints the tree as built: it adds no parentheses for precedence)."""
-    atomic = isinstance(e, exp.Column | exp.Literal | exp.Cast | exp.Paren) or (
-        isinstance(e, exp.Func) and not isinstance(e, IeeeDiv)  # IeeeDiv may print as a / b
-    )
-    return e if atomic else exp.Paren(this=e)
 
 
 @_print.register
@@ -239,22 +219,13 @@ def _(expr: sympy.Abs, ctx: Context) -> exp.Expr:
     return exp.Abs(this=_print(expr.args[0], ctx))
 
 
-def _any_null(args: list[exp.Expr]) -> exp.Expr:
-    return exp.or_(*(exp.Is(this=a.copy(), expression=exp.Null()) for a in args))
-
-
-def _missing_if_any(args: list[exp.Expr], value: exp.Expr) -> exp.Expr:
-    """`value`, or NULL when an argument is NULL (GREATEST/LEAST skip NULLs)."""
-    return exp.Case(ifs=[exp.If(this=_any_null(args), true=exp.Null())], default=value)
-
-
 @_print.register
 def _(expr: sympy.Max, ctx: Context) -> exp.Expr:
     args = [_print(a, ctx) for a in expr.args]
     greatest = exp.Greatest(
         this=args[0].copy(), expressions=[a.copy() for a in args[1:]], ignore_nulls=True
     )
-    return _missing_if_any(args, greatest)
+    return missing_if_any(args, greatest)
 
 
 @_print.register
@@ -263,7 +234,7 @@ def _(expr: sympy.Min, ctx: Context) -> exp.Expr:
     least = exp.Least(
         this=args[0].copy(), expressions=[a.copy() for a in args[1:]], ignore_nulls=True
     )
-    return _missing_if_any(args, least)
+    return missing_if_any(args, least)
 
 
 def _when(cond: exp.Expr, value: exp.Expr) -> list[exp.If]:
@@ -334,52 +305,6 @@ def _(expr: sympy.Not, ctx: Context) -> exp.Expr:
 # -- statistics across units: window functions -------------------------------------
 
 
-def window(
-    func: exp.Expr,
-    keys: tuple[str, ...],
-    order: list[exp.Ordered] | None = None,
-    frame: str | None = None,
-) -> exp.Window:
-    """``func OVER (PARTITION BY keys ORDER BY order <frame>)``; frame is ROWS or RANGE
-    from the partition's start to the current row."""
-    args: dict[str, object] = {"this": func, "partition_by": [column(k) for k in keys]}
-    if order:
-        args["order"] = exp.Order(expressions=order)
-    if frame:
-        args["spec"] = exp.WindowSpec(
-            kind=frame, start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"
-        )
-    return exp.Window(**args)
-
-
-def ordered(e: exp.Expr, *, desc: bool = False, nulls_first: bool = False) -> exp.Ordered:
-    return exp.Ordered(this=e, desc=desc, nulls_first=nulls_first)
-
-
-def _as_double(e: exp.Expr) -> exp.Expr:
-    return exp.cast(e, DOUBLE)
-
-
-def _if_present(x: exp.Expr, value: exp.Expr) -> exp.Expr:
-    """`value` where `x` has a value, else NULL."""
-    return exp.Case(
-        ifs=[exp.If(this=exp.Is(this=x.copy(), expression=exp.Null()), true=exp.Null())],
-        default=value,
-    )
-
-
-def _mean(x: exp.Expr, keys: tuple[str, ...]) -> exp.Expr:
-    # the sum over the count of present values, as polars; NULL over no value
-    total = window(FloatSum(this=x.copy()), keys)
-    count = window(exp.Count(this=x.copy()), keys)
-    return exp.Div(
-        this=total,
-        expression=exp.Nullif(this=_as_double(count), expression=literal(0.0)),
-        typed=False,
-        safe=False,
-    )
-
-
 def _rank(expr: ir.ColRank, x: exp.Expr, keys: tuple[str, ...]) -> exp.Expr:
     order = [ordered(x.copy(), desc=expr.descending, nulls_first=False)]
     lowest = window(exp.Rank(), keys, order)
@@ -394,14 +319,14 @@ def _rank(expr: ir.ColRank, x: exp.Expr, keys: tuple[str, ...]) -> exp.Expr:
         value = highest
     elif expr.ties == "average":
         value = exp.Div(
-            this=exp.Paren(this=exp.Add(this=_as_double(lowest), expression=_as_double(highest))),
+            this=exp.Paren(this=exp.Add(this=as_double(lowest), expression=as_double(highest))),
             expression=literal(2.0),
             typed=False,
             safe=False,
         )
     else:
         raise CompileError(f"no SQL rule for rank ties '{expr.ties}'")
-    return _if_present(x, _as_double(value))
+    return if_present(x, as_double(value))
 
 
 @_print.register
@@ -426,18 +351,18 @@ def _statistic(expr: ir.Stat, ctx: Context) -> exp.Expr:
     if isinstance(expr, ir.ColSum):
         return window(FloatSum(this=x), keys)
     if isinstance(expr, ir.ColMean):
-        return _mean(x, keys)
+        return mean(x, keys)
     if isinstance(expr, ir.ColCount):
-        return _as_double(window(exp.Count(this=x), keys))
+        return as_double(window(exp.Count(this=x), keys))
     if isinstance(expr, ir.ColStd):
         if expr.ddof not in (0, 1):
             raise CompileError(f"no SQL rule for std with ddof {expr.ddof}")
         cls = exp.StddevSamp if expr.ddof == 1 else exp.StddevPop
         return window(cls(this=x), keys)
     if isinstance(expr, ir.ColMedian):
-        return window(QuantileCont(this=_as_double(x), quantile=literal(0.5)), keys)
+        return window(QuantileCont(this=as_double(x), quantile=literal(0.5)), keys)
     if isinstance(expr, ir.ColQuantile):
-        return window(QuantileCont(this=_as_double(x), quantile=literal(expr.q)), keys)
+        return window(QuantileCont(this=as_double(x), quantile=literal(expr.q)), keys)
     if isinstance(expr, ir.ColRank):
         return _rank(expr, x, keys)
     if isinstance(expr, ir.ColCumSum):
@@ -445,7 +370,7 @@ def _statistic(expr: ir.Stat, ctx: Context) -> exp.Expr:
         # ties in key order; a missing value keeps no running total
         order = [ordered(_print(expr.order, ctx), nulls_first=True)]
         order += [ordered(column(k), nulls_first=True) for k in ctx.order]
-        return _if_present(x, window(FloatSum(this=x.copy()), keys, order, frame="ROWS"))
+        return if_present(x, window(FloatSum(this=x.copy()), keys, order, frame="ROWS"))
     raise CompileError(f"no SQL rule for statistic {type(expr).__name__}")
 
 
@@ -526,95 +451,10 @@ def _(expr: ir.WeightedMedian, ctx: Context) -> exp.Expr:
         if len(candidates) == 1
         else exp.Least(this=candidates[0], expressions=candidates[1:], ignore_nulls=True)
     )
-    return _missing_if_any(ys, least)
+    return missing_if_any(ys, least)
 
 
 @_print.register
 def _(expr: ir.Round, ctx: Context) -> exp.Expr:
     digits = int(expr.args[1])
-    return _round_decimal(_print(expr.args[0], ctx), digits, str(expr.args[2]))
-
-
-def _round_decimal(x: exp.Expr, digits: int, mode: str) -> exp.Expr:
-    """Round as polars does (:func:`engine.backends.polars.compile.round_decimal`), in
-    integer arithmetic so that every engine gives the same bits.
-
-    polars takes x to 12 decimals as ``round_half_even(x * 1e12)`` (in doubles), then
-    rounds that integer M to `digits` decimals by the declared rule for ties, then
-    converts the decimal back to the nearest double. Here: m = x * 1e12 (a double),
-    M = floor(m) + 1 when the fraction is above one half (or exactly one half and
-    floor(m) is odd), R = |M| DIV 10^(12 - digits) adjusted for ties, and the result
-    R / 10^digits, a single correctly rounded division. Exact while |x| < 9.2e6 (M fits
-    a 64-bit integer); beyond, and for NaN and infinities, the value is NaN or stays
-    non-finite, so the audit reports it rather than a wrong number.
-    """
-    if not 0 <= digits <= 12:
-        raise CompileError(f"round() to {digits} decimals: SQL engines support 0 to 12")
-    m = exp.Mul(this=_paren(x.copy()), expression=literal(1e12))
-    low = exp.Floor(this=m.copy())
-    frac = exp.Sub(this=m.copy(), expression=low.copy())
-    low_int = exp.cast(low.copy(), BIGINT)
-    odd = exp.EQ(
-        this=exp.Mod(this=exp.Abs(this=low_int.copy()), expression=exp.Literal.number(2)),
-        expression=exp.Literal.number(1),
-    )
-    up = exp.or_(
-        exp.GT(this=frac.copy(), expression=literal(0.5)),
-        exp.and_(exp.EQ(this=frac.copy(), expression=literal(0.5)), odd),
-    )
-    big_m = exp.Add(
-        this=low_int,
-        expression=exp.Case(
-            ifs=[exp.If(this=up, true=exp.Literal.number(1))], default=exp.Literal.number(0)
-        ),
-    )
-    q = 10 ** (12 - digits)
-    magnitude = exp.Abs(this=exp.Paren(this=big_m))
-    if mode == "half_up":
-        r: exp.Expr = exp.IntDiv(
-            this=exp.Paren(this=exp.Add(this=magnitude, expression=exp.Literal.number(q // 2))),
-            expression=exp.Literal.number(q),
-        )
-    elif mode == "half_even":
-        whole = exp.IntDiv(this=magnitude.copy(), expression=exp.Literal.number(q))
-        rest2 = exp.Mul(
-            this=exp.Mod(this=magnitude.copy(), expression=exp.Literal.number(q)),
-            expression=exp.Literal.number(2),
-        )
-        whole_odd = exp.EQ(
-            this=exp.Mod(this=whole.copy(), expression=exp.Literal.number(2)),
-            expression=exp.Literal.number(1),
-        )
-        bump = exp.or_(
-            exp.GT(this=rest2.copy(), expression=exp.Literal.number(q)),
-            exp.and_(exp.EQ(this=rest2, expression=exp.Literal.number(q)), whole_odd),
-        )
-        r = exp.Add(
-            this=whole,
-            expression=exp.Case(
-                ifs=[exp.If(this=bump, true=exp.Literal.number(1))],
-                default=exp.Literal.number(0),
-            ),
-        )
-    else:
-        raise CompileError(f"no SQL rule for rounding mode '{mode}'")
-    negative = exp.LT(this=exp.Paren(this=big_m.copy()), expression=exp.Literal.number(0))
-    signed = exp.Case(
-        ifs=[exp.If(this=negative, true=exp.Neg(this=exp.Paren(this=r.copy())))], default=r
-    )
-    value = IeeeDiv(this=_as_double(signed), expression=literal(float(10**digits)))
-    in_range = exp.LT(this=exp.Abs(this=x.copy()), expression=literal(ROUND_LIMIT))
-    finite = IsFinite(this=x.copy())
-    return exp.Case(
-        ifs=[
-            exp.If(this=exp.Is(this=x.copy(), expression=exp.Null()), true=exp.Null()),
-            exp.If(this=exp.not_(finite), true=x.copy()),
-            exp.If(this=in_range, true=value),
-        ],
-        default=nan(),
-    )
-
-
-def sql_text(tree: exp.Expr, dialect: type[sqlglot.Dialect]) -> str:
-    """Print an expression in `dialect` (tests and messages)."""
-    return tree.sql(dialect=dialect)
+    return round_decimal(_print(expr.args[0], ctx), digits, str(expr.args[2]))

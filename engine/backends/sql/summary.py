@@ -34,8 +34,8 @@ import sympy
 from sqlglot import exp
 
 from engine.backends.sql.dialects import IsFinite
+from engine.backends.sql.functions import column, key_literal
 from engine.backends.sql.lower import Definition
-from engine.backends.sql.printer import column, key_literal
 from engine.backends.sql.statements import HIDDEN, plan_conditions, step_context
 from engine.formula import ir
 from engine.plan import Phase, Plan, Step, StepKind
