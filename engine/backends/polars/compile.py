@@ -22,8 +22,7 @@ import polars as pl
 import sympy
 
 from engine.formula import ir
-from engine.formula.types import Varies, shape_of
-from engine.formula.types import Kind, kind_of
+from engine.formula.types import Kind, Varies, kind_of, shape_of
 
 
 @dataclass(frozen=True)
