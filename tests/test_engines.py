@@ -154,7 +154,7 @@ normalisation: {default: {method: min_max}}
 groups: {G: {members: [A, B]}}
 index: {group: G}
 classes:
-  on: abs(index - 50)
+  of: abs(index - 50)
   bands:
     - {label: far, min: 25, max: 60}
     - {label: near, min: 0, max: 25}

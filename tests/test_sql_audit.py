@@ -23,6 +23,7 @@ indexlab: 1
 id: t
 title: audit case
 data: {unit: region, period: year}
+undefined: error
 """
 
 CASES = {
@@ -94,6 +95,7 @@ indexlab: 1
 id: d
 title: detail audit case
 data: {unit: land, period: year, detail: [industry]}
+undefined: error
 inputs:
   jobs: {grain: detail, minimum: 0}
 indicators:

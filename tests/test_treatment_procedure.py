@@ -237,6 +237,7 @@ def test_sensitivity_treats_once_per_choice(panel: tuple[Path, Path, dict]) -> N
     data per choice."""
     from engine.analysis import sensitivity as sa
     from engine.analysis import sensitivity_prepare as prep
+    from engine.analysis.sensitivity_plan import replicated_plan
 
     yaml, data, _ = panel
     text = METHODOLOGY + (
@@ -248,7 +249,7 @@ def test_sensitivity_treats_once_per_choice(panel: tuple[Path, Path, dict]) -> N
     m = validated.methodology
     units = api.read_data(m, [data]).units
     params, _ = sa.design_table(m, m.uncertainty, 30, 2, False)
-    plan = sa._replicated_plan(m, m.uncertainty)
+    plan = replicated_plan(m, m.uncertainty)
     steps = prep.split(plan, [c for c in params.columns if c not in sa.BEFORE_AGGREGATION])
     once = {s.column for s in steps.once}
     assert {"A.treat.lower", "A.treated", "A.norm"} <= once

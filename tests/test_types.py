@@ -57,7 +57,7 @@ MIXED = [
     ("not x", "not", ["'not' needs a condition", "'x' is a number"], "x != 0"),
     ("emissions if emissions else roa", "if", ["needs a condition after 'if'"], "emissions != 0"),
     ("where(x, 1, 2)", "x", ["where() takes a condition"], "x != 0"),
-    ("x + 'text'", "+", ["'+' needs numbers", "is text"], "text is only for options"),
+    ("x + 'text'", "+", ["'+' needs numbers", "is text"], "text is for options, keys and labels"),
     ("(x < y) < t", "<", ["'<' compares numbers", "left operand 'x < y'"], "where(x < y, 1, 0)"),
 ]  # fmt: skip
 

@@ -84,7 +84,7 @@ def _dependent_steps(plan: Plan, columns: set[str]) -> list[Step]:
 def resolve(m: Methodology, run: Callable[[Methodology], pl.DataFrame]) -> Methodology:
     """`m` with the weights of its ``optimised`` groups estimated per period; `run(m)` is the
     full computed frame of a methodology."""
-    from engine.backends.polars.steps import step_expr
+    from engine.backends.polars.steps import step_columns, with_columns_of
 
     optimize = require("scipy.optimize", Extra.OPTIMISE, "optimised weights")
     groups = [g for g in m.groups if g.weighting == OPTIMISED]
@@ -101,7 +101,7 @@ def resolve(m: Methodology, run: Callable[[Methodology], pl.DataFrame]) -> Metho
     base = run(_with_weights(m, groups, {g.name: list(g.weights) for g in groups}))
     base = base.with_columns(pl.lit(1.0).alias(c) for c in all_columns)
     steps = _dependent_steps(plan, set(all_columns))
-    exprs = [step_expr(plan, s) for s in steps]
+    compiled = [step_columns(plan, s) for s in steps]  # with the columns deep formulas share
     members = [
         norm_column(x) if norm_column(x) in base.columns else x for g in groups for x in g.members
     ]
@@ -114,8 +114,8 @@ def resolve(m: Methodology, run: Callable[[Methodology], pl.DataFrame]) -> Metho
         def index_with(v: np.ndarray, lazy: pl.LazyFrame = lazy) -> pl.DataFrame:
             weights = v**2
             lf = lazy.with_columns(pl.lit(float(w)).alias(c) for c, w in zip(all_columns, weights))
-            for e in exprs:
-                lf = lf.with_columns(e)
+            for c in compiled:  # in plan order: a step may read the one before
+                lf = with_columns_of(lf, [c])
             return lf.select([*members, "index"]).collect()
 
         def f(v: np.ndarray) -> float:

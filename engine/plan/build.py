@@ -44,6 +44,8 @@ def in_stages(steps: list[Step], base: set[str]) -> Stages:
     depth: dict[str, int] = {c: 0 for c in base}
     for step in steps:  # steps come in dependency order
         reads = ir.free_names(step.expr)
+        if step.requires is not None:  # the declared domain is checked where the step runs
+            reads |= ir.free_names(step.requires)
         depth[step.column] = 1 + max((depth.get(c, 0) for c in reads), default=0)
     levels: dict[int, list[Step]] = {}
     for step in steps:

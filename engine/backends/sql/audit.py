@@ -19,7 +19,7 @@ import polars as pl
 import sympy
 from sqlglot import exp
 
-from engine.backends.polars.audit import _what
+from engine.backends.polars.audit import _plural, _what
 from engine.backends.sql.dialects import IsFinite
 from engine.backends.sql.functions import ROUND_LIMIT, column
 from engine.backends.sql.lower import Definition
@@ -129,8 +129,9 @@ def _rows(
     step: Step,
     *,
     broken: bool = False,
-) -> str | None:
-    """The keys of the rows where `mask` holds ('A 2010, B 2010 and 3 more'), or None.
+) -> tuple[int, str] | None:
+    """How many rows `mask` selects and the keys of the first ('A 2010, B 2010 and 3
+    more'), or None.
     With `broken`, `mask` is a declared domain and the rows are those where it fails."""
     if isinstance(mask, sympy.Basic):
         looked = base.define([Definition(MASK, mask, step_context(plan, step))])
@@ -151,7 +152,7 @@ def _rows(
     names = [" ".join(str(v) for v in row) for row in hit.select(keys).iter_rows()]
     n = int(hit[f"{HIDDEN}n"][0])
     more = f" and {n - LIMIT} more" if n > LIMIT else ""
-    return ", ".join(names) + more
+    return n, ", ".join(names) + more
 
 
 def diagnose(plan: Plan, fetch: Fetch, base: Base, step: Step) -> list[Diagnostic]:
@@ -165,7 +166,7 @@ def diagnose(plan: Plan, fetch: Fetch, base: Base, step: Step) -> list[Diagnosti
             problems.append(
                 Diagnostic(
                     code,
-                    f"{text} {where}, for: {rows}",
+                    f"{text} {where}, {_plural(rows[0])}: {rows[1]}",
                     expected="data on which the formula is defined",
                 )
             )
@@ -228,10 +229,12 @@ def diagnose(plan: Plan, fetch: Fetch, base: Base, step: Step) -> list[Diagnosti
             exp.not_(IsFinite(this=col.copy())),
         )
         rows = _rows(plan, fetch, base, mask, step)
+        n, names = rows or (0, "")
         problems.append(
             Diagnostic(
                 Code.NOT_FINITE,
-                f"the result is not a finite number {where}, for: {rows or ''}",
+                "the result is not a finite number (an overflow: beyond ±1.8e308) "
+                f"{where}, {_plural(n)}: {names}",
                 expected="finite values",
             )
         )
