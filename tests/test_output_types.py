@@ -83,7 +83,9 @@ def test_an_integer_output_that_is_not_whole_is_undefined_and_reported(
     (w,) = [w for w in result.warnings if w.code == Code.DOMAIN]
     assert "must be a whole number" in w.message and w.message.endswith(", ".join(odd)), w.message
     # the methodology's policy for undefined values may stop the run instead
-    path.write_text(HEAD + "undefined: error\nderived:\n" + '  half: {formula: "a / 2", type: integer}\n')
+    path.write_text(
+        HEAD + "undefined: error\nderived:\n" + '  half: {formula: "a / 2", type: integer}\n'
+    )
     with pytest.raises(DataError) as err:
         api.run(path, [data])
     d = err.value.diagnostics[0]

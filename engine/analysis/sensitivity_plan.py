@@ -31,8 +31,6 @@ def factor_column(group: str, member: str) -> str:
     return f"__w.{group}.{member}"
 
 
-
-
 def _choice(alternatives: Sequence[sympy.Expr], column: str) -> sympy.Expr:
     if len(alternatives) == 1:
         return alternatives[0]

@@ -160,21 +160,26 @@ const R = (() => {
   };
   // Copeland score: sum over the rows q of the group (itself included) of
   // sign(sum_j w_j (sign(y_pj - y_qj) + 1) / 2 - 1/2)
+  // Copeland as the engine computes it (engine/methods/aggregate_outranking.py): p's
+  // score is the sum over the rows q of its group of sign(sum_j w_j sign(y_pj - y_qj)),
+  // each pair compared on the members both rows have (a missing difference counts 0; the
+  // row itself adds 0). The engine sums integer-scaled weights, so an exact tie is exactly
+  // 0; here the weights for and against are summed apart and a difference within 1e-12
+  // of their size is the same tie (weights come from short decimal texts).
   const copeland = (ys, ws, G) => {
     const n = ys[0].length, out = new Array(n).fill(null);
-    const full = (i) => ys.every((y) => !isNull(y[i]));
     for (const rows of G.members) {
       for (const p of rows) {
-        if (!full(p)) continue;
         let score = 0;
         for (const q of rows) {
-          if (!full(q)) continue;
-          let o = null;
+          let pro = 0, con = 0;
           for (let j = 0; j < ys.length; j++) {
-            const t = (Math.sign(ys[j][p] - ys[j][q]) + 1) * 0.5 * ws[j][p];
-            o = o === null ? t : o + t;
+            if (isNull(ys[j][p]) || isNull(ys[j][q])) continue;
+            const s = Math.sign(ys[j][p] - ys[j][q]);
+            if (s > 0) pro += ws[j][p];
+            else if (s < 0) con += ws[j][p];
           }
-          score += Math.sign(o - 0.5);
+          if (Math.abs(pro - con) > 1e-12 * (pro + con)) score += Math.sign(pro - con);
         }
         out[p] = score;
       }
