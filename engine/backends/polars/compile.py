@@ -5,6 +5,13 @@ sympy's printers have a ``_print_<Class>`` per node and ibis compiles its operat
 polars). A node without a rule is a compile error, never a silent fallback; ``lambdify``
 is never used.
 
+This module holds the frame of the compiler (:class:`Context`, the entry points
+:func:`to_polars` and :func:`compile_step`, the guards that turn undefined results into
+missing values, the dispatcher) and the rules of numbers, arithmetic and row-wise
+functions. The rules of conditions (:mod:`.compile_logic`), of statistics across rows
+(:mod:`.compile_stats`) and of pairwise comparisons (:mod:`.compile_pairwise`) register
+themselves on the same dispatcher.
+
 Symbols become columns through :class:`Context.columns` (an indicator symbol inside an
 aggregation means its normalised column, for instance). Cross-unit statistics become
 window expressions ``.over(keys)``, or plain aggregations broadcast to every row when
@@ -15,14 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
 import sympy
 
 from engine.formula import ir
-from engine.formula.types import Kind, Varies, kind_of, shape_of
 
 
 @dataclass(frozen=True)
@@ -328,266 +334,8 @@ def _(expr: sympy.Min, ctx: Context) -> pl.Expr:
 
 
 @_compile.register
-def _(expr: sympy.Piecewise, ctx: Context) -> pl.Expr:
-    # a missing condition gives a missing value (polars would take the next branch); a
-    # branch's undefined values count only in the rows that take it
-    (first_value, first_cond), *rest = expr.args
-    cond = _shared(_compile(first_cond, ctx), ctx)
-    taken = cond.fill_null(False)
-    chain = (
-        pl.when(cond.is_null()).then(None).when(cond).then(_compile_used(first_value, ctx, taken))
-    )
-    before = ~cond.fill_null(True)  # rows that no earlier condition took
-    for value, c in rest:
-        if c == sympy.true:
-            return chain.otherwise(_compile_used(value, ctx, before))
-        cond = _shared(_compile_used(c, ctx, before), ctx)
-        chain = (
-            chain.when(cond.is_null())
-            .then(None)
-            .when(cond)
-            .then(_compile_used(value, ctx, before & cond.fill_null(False)))
-        )
-        before = before & ~cond.fill_null(True)
-    return chain.otherwise(None)
-
-
-def _close(a: pl.Expr, b: pl.Expr, ctx: Context) -> pl.Expr:
-    if ctx.atol == 0 and ctx.rtol == 0:
-        return a == b
-    if ctx.rtol == 0:
-        return (a - b).abs() <= ctx.atol
-    b = _shared(b, ctx)
-    return (a - b).abs() <= ctx.atol + ctx.rtol * b.abs()
-
-
-_RELATIONS: dict[type, Callable[[pl.Expr, pl.Expr, Context], pl.Expr]] = {
-    sympy.StrictLessThan: lambda a, b, c: a < b,
-    sympy.LessThan: lambda a, b, c: a <= b,
-    sympy.StrictGreaterThan: lambda a, b, c: a > b,
-    sympy.GreaterThan: lambda a, b, c: a >= b,
-    sympy.Equality: _close,
-    sympy.Unequality: lambda a, b, c: ~_close(a, b, c),
-}
-
-
-@_compile.register(sympy.core.relational.Relational)
-def _(expr: sympy.core.relational.Relational, ctx: Context) -> pl.Expr:
-    rule = _RELATIONS.get(type(expr))
-    if rule is None:
-        raise CompileError(f"no polars rule for relation {type(expr).__name__}")
-    a, b = _compile(expr.lhs, ctx), _compile(expr.rhs, ctx)
-    if kind_of(expr.lhs) is Kind.TEXT:  # texts are equal or not: no tolerance
-        return a == b if isinstance(expr, sympy.Equality) else a != b
-    return rule(a, b, ctx)
-
-
-def _connective(args: tuple[sympy.Basic, ...], ctx: Context, decisive: bool) -> list[pl.Expr]:
-    """The operands of ``and`` (`decisive` False: one false side decides) or ``or``
-    (True). A side's undefined values count only where no other side decides, whatever
-    the order of the sides."""
-    if ctx.undefined is None:
-        return [_compile(a, ctx) for a in args]
-    values, marks = [], []
-    for a in args:
-        own: list[pl.Expr] = []
-        values.append(_shared(_compile(a, dataclasses.replace(ctx, undefined=own, used=None)), ctx))
-        marks.append(own)
-    for i, own in enumerate(marks):
-        if not own:
-            continue
-        undecided = [(v != decisive).fill_null(True) for j, v in enumerate(values) if j != i]
-        used = pl.all_horizontal(undecided) if undecided else pl.lit(True)
-        used = used if ctx.used is None else ctx.used & used
-        ctx.undefined.append(pl.any_horizontal(own).fill_null(False) & used)
-    return values
-
-
-@_compile.register
-def _(expr: sympy.And, ctx: Context) -> pl.Expr:
-    return pl.all_horizontal(*_connective(expr.args, ctx, decisive=False))
-
-
-@_compile.register
-def _(expr: sympy.Or, ctx: Context) -> pl.Expr:
-    return pl.any_horizontal(*_connective(expr.args, ctx, decisive=True))
-
-
-@_compile.register
-def _(expr: sympy.Not, ctx: Context) -> pl.Expr:
-    return ~_compile(expr.args[0], ctx)
-
-
-# -- statistics across units -------------------------------------------------------
-
-
-def _over(agg: pl.Expr, keys: tuple[str, ...], order: tuple[str, ...] = ()) -> pl.Expr:
-    if not order:
-        return agg.over(list(keys)) if keys else agg
-    return agg.over(list(keys) or [pl.lit(0)], order_by=list(order))
-
-
-def _defined(operand: pl.Expr, agg: pl.Expr) -> pl.Expr:
-    """`agg`, or missing when the group has no present value (polars' sum would be 0)."""
-    return pl.when(operand.count() > 0).then(agg)
-
-
-def _ordered_sum(x: pl.Expr) -> pl.Expr:
-    """The sum of the present values in row order.
-
-    polars' sum() over a window may add partial sums of several threads in any order, so
-    the last bit can change from one run to the next; a running sum in the order of
-    ``Context.order`` (the data's keys) makes reruns bit-identical whatever the order of
-    the input rows.
-    """
-    return x.fill_null(0.0).cum_sum().last()
-
-
-def _ordered_mean(x: pl.Expr) -> pl.Expr:
-    return _ordered_sum(x) / x.count()
-
-
-_AGGREGATES: dict[type, Callable[[pl.Expr], pl.Expr]] = {
-    ir.ColMax: lambda x: x.max(),
-    ir.ColMin: lambda x: x.min(),
-    ir.ColMean: lambda x: pl.when(x.count() > 0).then(_ordered_mean(x)),
-    ir.ColSum: lambda x: _defined(x, _ordered_sum(x)),
-    ir.ColMedian: lambda x: x.median(),
-    ir.ColCount: lambda x: x.count().cast(pl.Float64),
-}
-
-
-#: statistics whose result can be undefined although every value is finite (an overflow)
-_MAY_OVERFLOW = (ir.ColSum, ir.ColMean, ir.ColStd, ir.ColQuantile, ir.ColCumSum, ir.ColMedian)
-
-
-def _ordered_std(x: pl.Expr, ddof: int) -> pl.Expr:
-    """sqrt(sum((x - mean)^2) / (n - ddof)), summed in row order (see _ordered_sum)."""
-    squares = (x - _ordered_mean(x)) ** 2
-    return (_ordered_sum(squares) / (x.count() - ddof)).sqrt()
-
-
-@_compile.register
-def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
-    # a row whose grouping label is missing belongs to no group (the data's own keys are
-    # never missing); polars would pool such rows into one group of their own
-    labels = [k for k in expr.keys if k not in ctx.keys and k not in ctx.order]
-    value = _statistic(expr, ctx)
-    if isinstance(expr, _MAY_OVERFLOW):
-        value = _finite(value, ctx)
-    if not labels:
-        return value
-    return pl.when(pl.all_horizontal(pl.col(k).is_not_null() for k in labels)).then(value)
-
-
-def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
-    # a statistic takes every row of its group, whichever rows use its result: an
-    # undefined value of its operand counts in the row where it arises
-    inner = dataclasses.replace(ctx, used=None) if ctx.used is not None else ctx
-    x = _compile(expr.operand, inner)
-    if shape_of(expr.operand).varies is Varies.CONSTANT:
-        # a literal is one value, not a column: mean(2) is 2 in each of the group's rows,
-        # sum(2) is 2 times the rows, count(2) the number of rows
-        x = pl.when(pl.col(ctx.unit).is_not_null()).then(x)
-    x = _shared(x, ctx)
-    if isinstance(expr, ir.ColStd):
-        return _over(
-            pl.when(x.count() > expr.ddof).then(_ordered_std(x, expr.ddof)), expr.keys, ctx.order
-        )
-    if isinstance(expr, ir.ColQuantile):
-        return _over(x.quantile(expr.q, interpolation="linear"), expr.keys)
-    if isinstance(expr, ir.ColCumSum):
-        order = [_compile(expr.order, inner), *(pl.col(k) for k in ctx.order)]  # ties: key order
-        keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
-        return x.cum_sum().over(keys, order_by=order)
-    if isinstance(expr, ir.ColRank):
-        if expr.tolerance == 0 and expr.ties != "ordinal":
-            ranked = x.rank(method=expr.ties, descending=expr.descending)  # type: ignore[arg-type]
-            return _over(ranked.cast(pl.Float64), expr.keys)
-        return _rank_within_tolerance(x, expr, ctx)
-    rule = _AGGREGATES.get(type(expr))
-    if rule is None:
-        raise CompileError(f"no polars rule for statistic {type(expr).__name__}")
-    ordered = isinstance(expr, ir.ColSum | ir.ColMean)
-    return _over(rule(x), expr.keys, ctx.order if ordered else ())
-
-
-def _rank_within_tolerance(x: pl.Expr, expr: ir.ColRank, ctx: Context) -> pl.Expr:
-    """Ranks where values within a relative tolerance are tied (see :class:`ir.ColRank`).
-
-    In each group the values are sorted (ties in the order of the rows' keys, so the
-    result does not depend on the order of the rows); a value starts a new tie group
-    when it differs from the previous one by more than the tolerance; the tie rule is
-    then applied to the tie groups' numbers.
-    """
-    s = -x if expr.descending else x
-    s = _shared(s, ctx)
-    keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
-    order = [s, *(pl.col(k) for k in ctx.order)]
-
-    def window(e: pl.Expr) -> pl.Expr:
-        return e.over(keys, order_by=order, nulls_last=True)
-
-    prev = window(s.shift(1))
-    bound = expr.tolerance * pl.max_horizontal(s.abs(), prev.abs())
-    starts = prev.is_null() | ((s - prev).abs() > bound)
-    tie = _shared(pl.when(s.is_not_null()).then(window(starts.cast(pl.Int64).cum_sum())), ctx)
-    if expr.ties == "ordinal":  # within a tie, in the order of the keys
-        by_keys = [tie, *(pl.col(k) for k in ctx.order)]
-        position = tie.cum_count().over(keys, order_by=by_keys, nulls_last=True)
-        return pl.when(tie.is_not_null()).then(position).cast(pl.Float64)
-    return _over(tie.rank(method=expr.ties), expr.keys).cast(pl.Float64)  # type: ignore[arg-type]
-
-
-@_compile.register
-def _(expr: ir.At, ctx: Context) -> pl.Expr:
-    fixed = expr.fixed
-    # key values compare as text: a period column reads as integers (2010) or as text
-    # ('2010Q1') depending on the data, and at(x, 2010) means the same as at(x, '2010')
-    cond = functools.reduce(
-        lambda a, b: a & b, [pl.col(k).cast(pl.String) == str(v) for k, v in fixed]
-    )
-    rest = [k for k in ctx.keys if k not in dict(fixed)]
-    # keys are unique, so at most one row of the partition matches: max() is its value
-    operand = _compile_used(expr.args[0], ctx, cond.fill_null(False))
-    picked = pl.when(cond).then(operand).max()
-    return picked.over(rest) if rest else picked
-
-
-@_compile.register
-def _(expr: ir.ClassAtLeast, ctx: Context) -> pl.Expr:
-    labels = list(ctx.class_labels)
-    return pl.col("class").is_in(labels[: labels.index(expr.label) + 1])
-
-
-@_compile.register
 def _(expr: ir.IsPresent, ctx: Context) -> pl.Expr:
     return _compile(expr.args[0], ctx).is_not_null().cast(pl.Float64)
-
-
-@_compile.register
-def _(expr: ir.FillForward, ctx: Context) -> pl.Expr:
-    x = _compile(expr.args[0], ctx)
-    return x.forward_fill().over(str(expr.args[1]), order_by=pl.col(str(expr.args[2])))
-
-
-@_compile.register
-def _(expr: ir.FillBackward, ctx: Context) -> pl.Expr:
-    x = _compile(expr.args[0], ctx)
-    return x.backward_fill().over(str(expr.args[1]), order_by=pl.col(str(expr.args[2])))
-
-
-@_compile.register
-def _(expr: ir.If, ctx: Context) -> pl.Expr:
-    # a branch's undefined values count only in the rows that take it
-    cond = _shared(_compile(expr.args[0], ctx), ctx)
-    return (
-        pl.when(cond.is_null())
-        .then(None)
-        .when(cond)
-        .then(_compile_used(expr.args[1], ctx, cond.fill_null(False)))
-        .otherwise(_compile_used(expr.args[2], ctx, ~cond.fill_null(True)))
-    )
 
 
 @_compile.register
@@ -636,5 +384,10 @@ def round_decimal(x: pl.Expr, digits: int, mode: str) -> pl.Expr:
     return pl.when(small).then(rounded).otherwise(x)
 
 
-# the rules of the pairwise nodes register themselves on _compile (kept apart for size)
-from engine.backends.polars import compile_pairwise  # noqa: E402, F401
+# the rules of conditions, of statistics across rows and of pairwise comparisons register
+# themselves on _compile when imported (modules of their own, one concept each)
+from engine.backends.polars import (  # noqa: E402, F401
+    compile_logic,
+    compile_pairwise,
+    compile_stats,
+)

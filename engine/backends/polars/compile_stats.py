@@ -1,0 +1,176 @@
+"""polars rules of statistics across rows: aggregations, ranks, cumulative sums, values
+of another row (``at``) and fills along the periods.
+
+A statistic over a group becomes a window expression ``.over(keys)``, or a plain
+aggregation broadcast to every row when it is pooled over all rows, so the whole
+methodology stays one lazy query. Sums add the rows of a group in the order of the
+data's keys (``Context.order``), so reruns and any order of the input rows give
+bit-identical results. Registered on :func:`engine.backends.polars.compile`'s dispatcher
+when that module is imported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+
+import polars as pl
+
+from engine.backends.polars.compile import (
+    CompileError,
+    Context,
+    _compile,
+    _compile_used,
+    _finite,
+    _shared,
+)
+from engine.formula import ir
+from engine.formula.types import Varies, shape_of
+
+__all__: list[str] = []
+
+
+def _over(agg: pl.Expr, keys: tuple[str, ...], order: tuple[str, ...] = ()) -> pl.Expr:
+    if not order:
+        return agg.over(list(keys)) if keys else agg
+    return agg.over(list(keys) or [pl.lit(0)], order_by=list(order))
+
+
+def _defined(operand: pl.Expr, agg: pl.Expr) -> pl.Expr:
+    """`agg`, or missing when the group has no present value (polars' sum would be 0)."""
+    return pl.when(operand.count() > 0).then(agg)
+
+
+def _ordered_sum(x: pl.Expr) -> pl.Expr:
+    """The sum of the present values in row order.
+
+    polars' sum() over a window may add partial sums of several threads in any order, so
+    the last bit can change from one run to the next; a running sum in the order of
+    ``Context.order`` (the data's keys) makes reruns bit-identical whatever the order of
+    the input rows.
+    """
+    return x.fill_null(0.0).cum_sum().last()
+
+
+def _ordered_mean(x: pl.Expr) -> pl.Expr:
+    return _ordered_sum(x) / x.count()
+
+
+_AGGREGATES: dict[type, Callable[[pl.Expr], pl.Expr]] = {
+    ir.ColMax: lambda x: x.max(),
+    ir.ColMin: lambda x: x.min(),
+    ir.ColMean: lambda x: pl.when(x.count() > 0).then(_ordered_mean(x)),
+    ir.ColSum: lambda x: _defined(x, _ordered_sum(x)),
+    ir.ColMedian: lambda x: x.median(),
+    ir.ColCount: lambda x: x.count().cast(pl.Float64),
+}
+
+
+#: statistics whose result can be undefined although every value is finite (an overflow)
+_MAY_OVERFLOW = (ir.ColSum, ir.ColMean, ir.ColStd, ir.ColQuantile, ir.ColCumSum, ir.ColMedian)
+
+
+def _ordered_std(x: pl.Expr, ddof: int) -> pl.Expr:
+    """sqrt(sum((x - mean)^2) / (n - ddof)), summed in row order (see _ordered_sum)."""
+    squares = (x - _ordered_mean(x)) ** 2
+    return (_ordered_sum(squares) / (x.count() - ddof)).sqrt()
+
+
+@_compile.register
+def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
+    # a row whose grouping label is missing belongs to no group (the data's own keys are
+    # never missing); polars would pool such rows into one group of their own
+    labels = [k for k in expr.keys if k not in ctx.keys and k not in ctx.order]
+    value = _statistic(expr, ctx)
+    if isinstance(expr, _MAY_OVERFLOW):
+        value = _finite(value, ctx)
+    if not labels:
+        return value
+    return pl.when(pl.all_horizontal(pl.col(k).is_not_null() for k in labels)).then(value)
+
+
+def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
+    # a statistic takes every row of its group, whichever rows use its result: an
+    # undefined value of its operand counts in the row where it arises
+    inner = dataclasses.replace(ctx, used=None) if ctx.used is not None else ctx
+    x = _compile(expr.operand, inner)
+    if shape_of(expr.operand).varies is Varies.CONSTANT:
+        # a literal is one value, not a column: mean(2) is 2 in each of the group's rows,
+        # sum(2) is 2 times the rows, count(2) the number of rows
+        x = pl.when(pl.col(ctx.unit).is_not_null()).then(x)
+    x = _shared(x, ctx)
+    if isinstance(expr, ir.ColStd):
+        return _over(
+            pl.when(x.count() > expr.ddof).then(_ordered_std(x, expr.ddof)), expr.keys, ctx.order
+        )
+    if isinstance(expr, ir.ColQuantile):
+        return _over(x.quantile(expr.q, interpolation="linear"), expr.keys)
+    if isinstance(expr, ir.ColCumSum):
+        order = [_compile(expr.order, inner), *(pl.col(k) for k in ctx.order)]  # ties: key order
+        keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
+        return x.cum_sum().over(keys, order_by=order)
+    if isinstance(expr, ir.ColRank):
+        if expr.tolerance == 0 and expr.ties != "ordinal":
+            ranked = x.rank(method=expr.ties, descending=expr.descending)  # type: ignore[arg-type]
+            return _over(ranked.cast(pl.Float64), expr.keys)
+        return _rank_within_tolerance(x, expr, ctx)
+    rule = _AGGREGATES.get(type(expr))
+    if rule is None:
+        raise CompileError(f"no polars rule for statistic {type(expr).__name__}")
+    ordered = isinstance(expr, ir.ColSum | ir.ColMean)
+    return _over(rule(x), expr.keys, ctx.order if ordered else ())
+
+
+def _rank_within_tolerance(x: pl.Expr, expr: ir.ColRank, ctx: Context) -> pl.Expr:
+    """Ranks where values within a relative tolerance are tied (see :class:`ir.ColRank`).
+
+    In each group the values are sorted (ties in the order of the rows' keys, so the
+    result does not depend on the order of the rows); a value starts a new tie group
+    when it differs from the previous one by more than the tolerance; the tie rule is
+    then applied to the tie groups' numbers.
+    """
+    s = -x if expr.descending else x
+    s = _shared(s, ctx)
+    keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
+    order = [s, *(pl.col(k) for k in ctx.order)]
+
+    def window(e: pl.Expr) -> pl.Expr:
+        return e.over(keys, order_by=order, nulls_last=True)
+
+    prev = window(s.shift(1))
+    bound = expr.tolerance * pl.max_horizontal(s.abs(), prev.abs())
+    starts = prev.is_null() | ((s - prev).abs() > bound)
+    tie = _shared(pl.when(s.is_not_null()).then(window(starts.cast(pl.Int64).cum_sum())), ctx)
+    if expr.ties == "ordinal":  # within a tie, in the order of the keys
+        by_keys = [tie, *(pl.col(k) for k in ctx.order)]
+        position = tie.cum_count().over(keys, order_by=by_keys, nulls_last=True)
+        return pl.when(tie.is_not_null()).then(position).cast(pl.Float64)
+    return _over(tie.rank(method=expr.ties), expr.keys).cast(pl.Float64)  # type: ignore[arg-type]
+
+
+@_compile.register
+def _(expr: ir.At, ctx: Context) -> pl.Expr:
+    fixed = expr.fixed
+    # key values compare as text: a period column reads as integers (2010) or as text
+    # ('2010Q1') depending on the data, and at(x, 2010) means the same as at(x, '2010')
+    cond = functools.reduce(
+        lambda a, b: a & b, [pl.col(k).cast(pl.String) == str(v) for k, v in fixed]
+    )
+    rest = [k for k in ctx.keys if k not in dict(fixed)]
+    # keys are unique, so at most one row of the partition matches: max() is its value
+    operand = _compile_used(expr.args[0], ctx, cond.fill_null(False))
+    picked = pl.when(cond).then(operand).max()
+    return picked.over(rest) if rest else picked
+
+
+@_compile.register
+def _(expr: ir.FillForward, ctx: Context) -> pl.Expr:
+    x = _compile(expr.args[0], ctx)
+    return x.forward_fill().over(str(expr.args[1]), order_by=pl.col(str(expr.args[2])))
+
+
+@_compile.register
+def _(expr: ir.FillBackward, ctx: Context) -> pl.Expr:
+    x = _compile(expr.args[0], ctx)
+    return x.backward_fill().over(str(expr.args[1]), order_by=pl.col(str(expr.args[2])))
