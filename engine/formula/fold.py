@@ -3,7 +3,7 @@
 sympy evaluates numbers exactly: a rational raised to a huge whole power, or a power
 tower such as ``9 ** 9 ** 9 ** 9``, is an integer of astronomical size, and working it
 out never finishes. Code that lets sympy evaluate a user's expression (the canonical
-form of :mod:`engine.analysis.diff`, derivatives) first replaces every constant part
+form of :mod:`engine.analysis.canonical`, derivatives) first replaces every constant part
 by its float value, the value the run computes, so that sympy only ever meets ordinary
 floats. A part whose value is not a finite float (``1 / 0``, an overflow) is left as
 written; the checker (:mod:`engine.formula.check`) refuses such formulas anyway.
