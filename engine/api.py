@@ -13,6 +13,10 @@ the command line: :class:`~engine.diagnostics.MethodologyError`,
 Results have a short ``repr``, render as HTML in Jupyter, and offer ``to_polars()``,
 ``to_pandas()`` and ``write(path)`` (an ``.xlsx`` path gets one workbook with every table).
 
+This module holds the verbs; validation is :mod:`engine.validation`, the result objects
+:mod:`engine.api_results`, the orchestration of a run :mod:`engine.runner`; their names
+are importable from here.
+
 >>> from engine import api
 >>> result = api.run("methodologies/kireeva.yaml", "examples/kazakhstan/regions.csv")
 >>> result
@@ -24,47 +28,30 @@ RunResult('kireeva-innovation': 32 rows, 2 periods, 6 checks (5 fail), 1 warning
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from engine import runner
+from engine.api_results import ExplainResult, RunResult, SensitivityResult
 from engine.diagnostics import Code, Diagnostic, MethodologyError, UsageError
-from engine.format.build import build_methodology, position
-from engine.format.build_weights import weight_problems
-from engine.format.extends import resolve_document
-from engine.format.model import Methodology
-from engine.format.schema import methodology_schema
-from engine.format.yamlsource import load_yaml
-from engine.inputs import (
-    DataLike,
-    bad_methodology,
-    checked_options,
-    data_sources,
-    is_yaml_text,
-    methodology_text,
-)
+from engine.inputs import DataLike, checked_options, data_sources
 from engine.io import read
 from engine.io.read import InMemory
-from engine.plan import Plan, build_plan
-from engine.report.results import TableResult
-from engine.report.summary import CheckResult
 from engine.runner import Data, count_periods, read_data
+from engine.validation import MethodologyLike, Validated, load_methodology, schema, validate
 
 # the orchestration lives in engine.runner; these names stay importable from here
 _no_empty_inputs = runner.no_empty_inputs
 
 if TYPE_CHECKING:
     from engine.analysis.compare import Comparison
-    from engine.analysis.derivatives import Analytic
-    from engine.analysis.explanation import Explanation
-    from engine.analysis.sensitivity import Sensitivity
 
 __all__ = [  # and ComparisonResult, imported on first use (module __getattr__)
     "Data",
     "ExplainResult",
+    "MethodologyLike",
     "RunResult",
     "SensitivityResult",
     "Validated",
@@ -79,148 +66,6 @@ __all__ = [  # and ComparisonResult, imported on first use (module __getattr__)
     "sensitivity",
     "validate",
 ]
-
-
-def schema() -> dict[str, Any]:
-    """The JSON Schema of the methodology format (generated from the package; the same as
-    schema/methodology.schema.json)."""
-    return methodology_schema()
-
-
-@dataclass(frozen=True)
-class Validated:
-    """A methodology that passed every check, its plan, and its warnings; `source` is the
-    file it was read from (None for text, a dict or a loaded object)."""
-
-    methodology: Methodology
-    plan: Plan
-    warnings: tuple[Diagnostic, ...]
-    source: Path | None = field(default=None, compare=False)
-
-    def __repr__(self) -> str:
-        m = self.methodology
-        return (
-            f"Validated({m.meta.id!r}: {len(m.inputs)} inputs, {len(m.indicators)} indicators, "
-            f"{len(m.groups)} groups, {len(m.checks)} checks)"
-        )
-
-
-#: what the API accepts as a methodology (see :mod:`engine.inputs`)
-MethodologyLike = str | Path | Mapping[str, Any] | Methodology | Validated
-
-
-def validate(methodology: MethodologyLike) -> Validated:
-    """Check a methodology completely, before any data is read.
-
-    `methodology` is a path, YAML text, a dict, a :class:`Methodology` or a
-    :class:`Validated` (returned as it is). Raises :class:`MethodologyError` with every
-    problem found.
-
-    >>> validate("methodologies/kireeva.yaml").methodology.meta.id
-    'kireeva-innovation'
-    """
-    if isinstance(methodology, Validated):
-        return methodology
-    if isinstance(methodology, Methodology):
-        return Validated(methodology, build_plan(methodology), ())
-    source = None
-    if isinstance(methodology, Mapping):
-        doc = load_yaml("<dict>", text=methodology_text(methodology))
-    elif isinstance(methodology, str) and is_yaml_text(methodology):
-        doc = load_yaml("<string>", text=methodology)
-    elif isinstance(methodology, (str, Path)):
-        doc = load_yaml(methodology)
-        source = Path(methodology)
-    else:
-        raise bad_methodology(methodology)
-    try:  # bases merged (extends:), JSON Schema checked
-        resolved = resolve_document(doc, schema())
-    except MethodologyError as err:
-        # with every weight that does not match its members, wherever the errors are
-        extra = [p for p in weight_problems(doc) if p not in err.diagnostics]
-        if not extra:
-            raise
-        raise MethodologyError(sorted([*err.diagnostics, *extra], key=position)) from None
-    built, warnings = build_methodology(resolved)
-    return Validated(built, build_plan(built), warnings, source)
-
-
-def load_methodology(methodology: MethodologyLike) -> Methodology:
-    """The checked methodology of a YAML file (or text, dict)."""
-    return validate(methodology).methodology
-
-
-@dataclass(frozen=True, repr=False)
-class RunResult(TableResult):
-    """What a run produced: one row per unit and period, and the report.
-
-    ``to_polars()`` is `frame`; ``write("out.xlsx")`` writes a workbook with the results,
-    the detail rows, checks, warnings, weights, adjustments and the methodology.
-    """
-
-    frame: pl.DataFrame
-    checks: tuple[CheckResult, ...]
-    warnings: tuple[Diagnostic, ...]
-    methodology: Methodology
-    #: the detail rows (long form) when asked for and the methodology has detail inputs
-    detail: pl.DataFrame | None = None
-    #: weight of every member in its group and its effective weight in the index, per period
-    weights: pl.DataFrame | None = None
-    #: every imputed or treated point (unit, period, indicator, before, after, action)
-    adjustments: pl.DataFrame | None = None
-    #: the methodology and data files it was computed from: ``write`` never overwrites them
-    files: tuple[Path, ...] = ()
-    #: with availability screening: every unit and period, its data availability, whether
-    #: it was kept and why not
-    availability: pl.DataFrame | None = None
-
-    def source_files(self) -> tuple[Path, ...]:
-        return self.files
-
-    @property
-    def failed_errors(self) -> tuple[CheckResult, ...]:
-        return tuple(c for c in self.checks if not c.passed and c.check.severity == "error")
-
-    def to_polars(self) -> pl.DataFrame:
-        """One row per unit and period: every output column."""
-        return self.frame
-
-    def __repr__(self) -> str:
-        from engine.report import results
-
-        return results.describe_run(self)
-
-    def _repr_html_(self) -> str:
-        from engine.report import notebook
-
-        return notebook.run_html(self)
-
-    def sheets(self) -> dict[str, pl.DataFrame]:
-        from engine.report import results
-
-        return results.run_sheets(self)
-
-    def chart(self, *, top: int = 5, highlight: str | Sequence[str] = ()) -> Any:
-        """The rank of every unit over the periods (a bump chart) as a matplotlib Figure;
-        the top and bottom `top` units and those in `highlight` (one unit or several) are
-        coloured and named."""
-        from engine.report.charts import Highlight, rank_chart
-
-        lay = self.methodology.layout
-        if lay.period is None or "rank" not in self.frame.columns:
-            raise UsageError(
-                [
-                    Diagnostic(
-                        Code.USAGE,
-                        "a rank chart needs an index and a period column",
-                        expected="index and data.period in the methodology",
-                    )
-                ]
-            )
-        marked = Highlight.of(top, highlight)
-        return rank_chart(
-            self.frame, lay.unit, lay.period, title=self.methodology.meta.title, highlight=marked
-        )
 
 
 def execute(
@@ -362,49 +207,6 @@ def _validate_all(methodologies: Sequence[MethodologyLike]) -> list[Validated]:
     return out
 
 
-@dataclass(frozen=True, repr=False)
-class SensitivityResult(TableResult):
-    """Monte Carlo uncertainty analysis, Sobol indices and analytic sensitivities.
-
-    `analysis` holds the rank intervals (``ranks``), class probabilities (``classes``) and
-    Sobol indices (``sobol``); `analytic` the derivatives and tipping points; `nominal`
-    the ordinary run. ``to_polars()`` is the rank table.
-    """
-
-    analysis: Sensitivity
-    analytic: Analytic
-    nominal: RunResult
-
-    def to_polars(self) -> pl.DataFrame:
-        return self.analysis.ranks
-
-    def source_files(self) -> tuple[Path, ...]:
-        return self.nominal.source_files()
-
-    def sheets(self) -> dict[str, pl.DataFrame]:
-        from engine.report import results
-
-        return results.sensitivity_sheets(self)
-
-    def __repr__(self) -> str:
-        a = self.analysis
-        return (
-            f"SensitivityResult({self.nominal.methodology.meta.id!r}: {a.replications} "
-            f"replications, {a.runs} runs, factors {', '.join(a.factors)})"
-        )
-
-    def _repr_html_(self) -> str:
-        from engine.report import notebook
-
-        return notebook.sensitivity_html(self)
-
-    def chart(self) -> Any:
-        """Rank intervals and Sobol indices as a matplotlib Figure."""
-        from engine.report.charts import sensitivity_chart
-
-        return sensitivity_chart(self.analysis, self.nominal.methodology)
-
-
 def sensitivity(
     methodology: MethodologyLike,
     data: DataLike,
@@ -479,53 +281,6 @@ def _check_overrides(**overrides: object) -> None:
         problems.append(Diagnostic(Code.USAGE, f"{name} {wrong}", expected=rule["description"]))
     if problems:
         raise UsageError(problems)
-
-
-@dataclass(frozen=True, repr=False)
-class ExplainResult(TableResult):
-    """One unit's result explained, one :class:`Explanation` per period.
-
-    ``to_polars()`` has one row per period and step: column, kind, formula, the formula
-    with its numbers, and the value.
-    """
-
-    explanations: tuple[Explanation, ...]
-    title: str = ""
-    #: the methodology and data files explained: ``write`` never overwrites them
-    files: tuple[Path, ...] = ()
-
-    def source_files(self) -> tuple[Path, ...]:
-        return self.files
-
-    def __iter__(self) -> Any:
-        return iter(self.explanations)
-
-    def __len__(self) -> int:
-        return len(self.explanations)
-
-    def __getitem__(self, k: int) -> Explanation:
-        return self.explanations[k]
-
-    def step(self, column: str) -> Any:
-        """The step computing `column` in the only (or last) period explained."""
-        return self.explanations[-1].step(column)
-
-    def to_polars(self) -> pl.DataFrame:
-        from engine.report import results
-
-        return results.explain_table(self)
-
-    def __repr__(self) -> str:
-        e = self.explanations[0]
-        periods = ", ".join(str(x.period) for x in self.explanations)
-        return (
-            f"ExplainResult({e.methodology!r}: {e.unit!r}, periods {periods}, {len(e.steps)} steps)"
-        )
-
-    def _repr_html_(self) -> str:
-        from engine.report import notebook
-
-        return notebook.explain_html(self)
 
 
 def explain(

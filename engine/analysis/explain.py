@@ -40,7 +40,6 @@ from pathlib import Path
 import polars as pl
 import sympy
 
-from engine import api
 from engine.analysis.explain_data import (
     Computed,
     compute_columns,
@@ -55,6 +54,8 @@ from engine.diagnostics import Code, Diagnostic, UsageError
 from engine.formula import grain, ir
 from engine.io import read
 from engine.plan import Phase, Step
+from engine.runner import Data, read_data
+from engine.validation import Validated, validate
 
 # -- explaining ----------------------------------------------------------------------------
 
@@ -389,24 +390,24 @@ class _Explainer(RankAndClassNotes):
 
 # -- the API ---------------------------------------------------------------------------------
 
-Source = Sequence[str | Path] | api.Data | pl.DataFrame
+Source = Sequence[str | Path] | Data | pl.DataFrame
 
 
 def _prepare(
-    methodology: str | Path | api.Validated, data: Source, options: read.ReadOptions | None
+    methodology: str | Path | Validated, data: Source, options: read.ReadOptions | None
 ) -> Computed:
-    validated = methodology if isinstance(methodology, api.Validated) else api.validate(methodology)
+    validated = methodology if isinstance(methodology, Validated) else validate(methodology)
     if isinstance(data, pl.DataFrame):
-        typed = api.Data(data)
-    elif isinstance(data, api.Data):
+        typed = Data(data)
+    elif isinstance(data, Data):
         typed = data
     else:
-        typed = api.read_data(validated.methodology, list(data), options)
+        typed = read_data(validated.methodology, list(data), options)
     return compute_columns(validated, typed)
 
 
 def explain_all(
-    methodology: str | Path | api.Validated,
+    methodology: str | Path | Validated,
     data: Source,
     unit: str,
     period: object = None,
@@ -436,7 +437,7 @@ def explain_all(
 
 
 def explain(
-    methodology: str | Path | api.Validated,
+    methodology: str | Path | Validated,
     data: Source,
     unit: str,
     period: object = None,

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 import polars as pl
 import sympy
 
-from engine import api
 from engine.analysis.substitute import value_nodes
 from engine.backends.polars.execute import audit, build_query, collect
 from engine.diagnostics import Code, DataError, Diagnostic
 from engine.format.model import Methodology
 from engine.formula import grain, ir
 from engine.plan import Phase, Plan, Step
+from engine.runner import Data, count_periods, no_empty_inputs
+from engine.validation import Validated
 
 # -- computing every column --------------------------------------------------------------
 
@@ -83,19 +84,19 @@ def _with_node_columns(plan: Plan) -> tuple[Plan, dict[str, dict[sympy.Basic, st
     return copy, names
 
 
-def compute_columns(validated: api.Validated, data: api.Data) -> Computed:
+def compute_columns(validated: Validated, data: Data) -> Computed:
     """What :func:`engine.api.execute` does, keeping the intermediate columns and computing the
     explained nodes as extra columns of the same query."""
     from engine.runner import estimate
 
     estimated = estimate(validated.plan, data)  # PCA weights, benefit of the doubt
     plan, data = estimated.plan, estimated.data
-    api._no_empty_inputs(validated.methodology, data)
+    no_empty_inputs(validated.methodology, data)
     units = data.units.lazy() if data.units is not None else None
     detail = data.detail.lazy() if data.detail is not None else None
     extended, names = _with_node_columns(plan)
     unit_lf, detail_lf = build_query(
-        extended, units, detail, periods=api.count_periods(validated.methodology, data)
+        extended, units, detail, periods=count_periods(validated.methodology, data)
     )
     if detail_lf is not None:
         frame, detail_frame = collect(unit_lf, detail_lf)
