@@ -187,23 +187,30 @@ const R = (() => {
     return out;
   };
 
-  // -- rounding as polars rounds a Decimal(38, 12) --------------------------------------
-  // the float is first taken to 12 decimals (x * 1e12 rounded half to even), then rounded
-  // to `digits` with ties away from zero ("half_up") or to even ("half_even")
+  // -- rounding as the engine rounds (engine/backends/polars/compile.py round_decimal) ----
+  // the float is read as a decimal of 15 significant digits and at most 12 places
+  // (M = x * 10^P rounded half to even), M is rounded to `digits` decimals with ties away
+  // from zero ("half_up") or to even ("half_even"), and the decimal is parsed back (a
+  // correctly rounded read, as polars reads it); from 2^53 / 10^digits on, x stays
   const roundHalfEven = (v) => {
     const f = Math.floor(v), d = v - f;
     return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
   };
+  const POWERS = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
+    1e14, 1e15];
   const round = (x, digits, mode) => {
     if (isNull(x) || !Number.isFinite(x)) return x;
-    const m = BigInt(roundHalfEven(x * 1e12));
-    const unit = 10n ** BigInt(12 - digits);
-    const neg = m < 0n, a = neg ? -m : m;
-    let q = a / unit;
-    const r = a % unit, twice = 2n * r;
+    const a = Math.abs(x);
+    if (!(a < 2 ** 53 / POWERS[digits])) return x;
+    let p = 12;
+    while (p > digits && !(a < POWERS[15 - p])) p--;
+    const m = BigInt(roundHalfEven(x * POWERS[p]));
+    const unit = 10n ** BigInt(p - digits);
+    const neg = m < 0n, mag = neg ? -m : m;
+    let q = mag / unit;
+    const r = mag % unit, twice = 2n * r;
     if (twice > unit || (twice === unit && (mode === "half_up" || q % 2n === 1n))) q += 1n;
-    const out = Number((neg ? -q : q) * unit) / 1e12;
-    return neg && out === 0 ? -0 : out;
+    return Number(`${neg ? "-" : ""}${q}e-${digits}`);
   };
 
   // -- classes ------------------------------------------------------------------------------

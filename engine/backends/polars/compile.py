@@ -29,6 +29,7 @@ import polars as pl
 import sympy
 
 from engine.formula import ir
+from engine.formula.rounding import round_limit, round_places
 
 
 @dataclass(frozen=True)
@@ -371,17 +372,36 @@ def round_decimal(x: pl.Expr, digits: int, mode: str) -> pl.Expr:
     """Round as a person rounds the printed decimal, not the binary float.
 
     2.675 is stored as 2.67499999…, so rounding the float gives 2.67 where a publisher
-    (and a spreadsheet) prints 2.68. The value is first taken to 12 decimal places as a
-    ``Decimal`` (which reads 2.675000000000) and then rounded with the declared rule
-    for ties: ``half_away_from_zero`` (half up) or ``half_to_even``. From 2**52 on
-    every float is a whole number, which rounding leaves as it is (and which a decimal
-    of 38 digits with 12 places could not hold beyond 1e26).
+    (and a spreadsheet) prints 2.68. The value is first read as a decimal of 15
+    significant digits and at most 12 places (:func:`round_places`): the integer
+    ``M = round_half_even(x * 10**P)`` (exact: ``|M| < 10**15``), which reads 2.675 as
+    2675000000000 and 32779.6755 as 327796755000000. M is then rounded to `digits`
+    decimals in integer arithmetic with the declared rule for ties
+    (``half_away_from_zero``, half up, or ``half_to_even``), and the decimal is read back
+    as the nearest float. From ``2**53 / 10**digits`` on, a float is coarser than the
+    rounding and stays as it is; NaN and infinities stay undefined (the audit reports
+    them).
     """
-    # NaN and infinities have no decimal: they stay undefined (the audit reports them)
-    small = x.is_finite() & (x.abs() < 2.0**52)
-    exact = pl.when(small).then(x).cast(pl.Decimal(38, 12))
-    rounded = exact.round(digits, mode=mode).cast(pl.Float64)  # type: ignore[arg-type]
-    return pl.when(small).then(rounded).otherwise(x)
+    a = x.abs()
+    places: pl.Expr = pl.lit(digits, dtype=pl.Int64)
+    for bound, p in reversed(round_places(digits)):
+        places = pl.when(a < bound).then(pl.lit(p, dtype=pl.Int64)).otherwise(places)
+    scale = pl.lit(10, dtype=pl.Int64).pow(places)
+    m = (x * scale.cast(pl.Float64)).round(0, mode="half_to_even").cast(pl.Int64)
+    unit = pl.lit(10, dtype=pl.Int64).pow(places - digits)
+    magnitude = m.abs()
+    whole = magnitude // unit
+    twice = (magnitude % unit) * 2
+    if mode == "half_away_from_zero":
+        bump = twice >= unit
+    else:
+        bump = (twice > unit) | ((twice == unit) & (whole % 2 == 1))
+    rounded = whole + bump.cast(pl.Int64)
+    sign = pl.when(m < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    # the decimal rounded*10**-digits read as a float: parsing is correctly rounded
+    text = pl.concat_str([sign, rounded.cast(pl.String), pl.lit(f"e-{digits}")])
+    inside = x.is_finite() & (a < round_limit(digits))
+    return pl.when(~inside).then(x).otherwise(text.cast(pl.Float64))  # named as x
 
 
 # the rules of conditions, of statistics across rows and of pairwise comparisons register

@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from engine.backends.polars.audit import _plural, _what
 from engine.backends.sql.dialects import IsFinite
-from engine.backends.sql.functions import ROUND_LIMIT, column
+from engine.backends.sql.functions import column
 from engine.backends.sql.lower import Definition
 from engine.backends.sql.statements import HIDDEN, Chain, Relation, step_context
 from engine.backends.sql.summary import audited, holds, requirement, row_checks, statistics
@@ -201,16 +201,6 @@ def diagnose(plan: Plan, fetch: Fetch, base: Base, step: Step) -> list[Diagnosti
                 Code.ALL_MISSING,
                 f"{node.label}() over no present value: "
                 f"{show(node.operand)} is missing for every unit",
-            )
-        elif isinstance(node, ir.Round):
-            test(
-                sympy.GreaterThan(
-                    sympy.Abs(node.args[0], evaluate=False),
-                    sympy.Float(ROUND_LIMIT),
-                    evaluate=False,
-                ),
-                Code.DOMAIN,
-                f"round() on a SQL engine needs |x| < {ROUND_LIMIT:g}: {show(node.args[0])}",
             )
 
     if step.requires is not None:  # the declared domain first: it names the cause best

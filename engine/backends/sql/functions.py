@@ -8,14 +8,16 @@ the polars value bit for bit (:func:`round_decimal`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
 
-from engine.backends.sql.dialects import FloatSum, IeeeDiv, IsFinite, double, nan
+from engine.backends.sql.dialects import FloatSum, IeeeDiv, IsFinite, double
+from engine.formula.rounding import PLACES, round_limit, round_places
 
 __all__ = [
     "BIGINT",
     "DOUBLE",
-    "ROUND_LIMIT",
     "CompileError",
     "any_null",
     "as_double",
@@ -47,8 +49,6 @@ def paren(e: exp.Expr) -> exp.Expr:
 
 DOUBLE = exp.DataType.build("DOUBLE")
 BIGINT = exp.DataType.build("BIGINT")
-#: round() is exact (as polars) while |x| * 10^12 fits a 64-bit integer
-ROUND_LIMIT = 9.2e6
 
 
 def column(name: str) -> exp.Column:
@@ -131,18 +131,28 @@ def round_decimal(x: exp.Expr, digits: int, mode: str) -> exp.Expr:
     """Round as polars does (:func:`engine.backends.polars.compile.round_decimal`), in
     integer arithmetic so that every engine gives the same bits.
 
-    polars takes x to 12 decimals as ``round_half_even(x * 1e12)`` (in doubles), then
-    rounds that integer M to `digits` decimals by the declared rule for ties, then
-    converts the decimal back to the nearest double. Here: m = x * 1e12 (a double),
-    M = floor(m) + 1 when the fraction is above one half (or exactly one half and
-    floor(m) is odd), R = |M| DIV 10^(12 - digits) adjusted for ties, and the result
-    R / 10^digits, a single correctly rounded division. Exact while |x| < 9.2e6 (M fits
-    a 64-bit integer); beyond, and for NaN and infinities, the value is NaN or stays
-    non-finite, so the audit reports it rather than a wrong number.
+    x is read as a decimal of 15 significant digits and at most 12 places
+    (:func:`engine.formula.rounding.round_places`): m = x * 10^P (a double, exact to
+    less than one half since |m| < 10^15), M = floor(m) + 1 when the fraction is above
+    one half (or exactly one half and floor(m) is odd); R = |M| DIV 10^(P - digits)
+    adjusted for ties by the declared rule, and the result R / 10^digits, a single
+    correctly rounded division (polars parses the same decimal, also correctly rounded).
+    From 2^53 / 10^digits on, and for NaN and infinities, x stays as it is.
     """
-    if not 0 <= digits <= 12:
-        raise CompileError(f"round() to {digits} decimals: SQL engines support 0 to 12")
-    m = exp.Mul(this=paren(x.copy()), expression=literal(1e12))
+    if not 0 <= digits <= PLACES:
+        raise CompileError(f"round() to {digits} decimals: 0 to {PLACES} are supported")
+    magnitude_x = exp.Abs(this=x.copy())
+
+    def by_places(value: Callable[[int], exp.Expr]) -> exp.Expr:
+        """A CASE choosing value(P) by the magnitude of x."""
+        ifs = [
+            exp.If(this=exp.LT(this=magnitude_x.copy(), expression=literal(bound)), true=value(p))
+            for bound, p in round_places(digits)
+        ]
+        return exp.Case(ifs=ifs, default=value(digits)) if ifs else value(digits)
+
+    scale = by_places(lambda p: literal(float(10**p)))
+    m = exp.Mul(this=paren(x.copy()), expression=exp.Paren(this=scale))
     low = exp.Floor(this=m.copy())
     frac = exp.Sub(this=m.copy(), expression=low.copy())
     low_int = exp.cast(low.copy(), BIGINT)
@@ -160,17 +170,18 @@ def round_decimal(x: exp.Expr, digits: int, mode: str) -> exp.Expr:
             ifs=[exp.If(this=up, true=exp.Literal.number(1))], default=exp.Literal.number(0)
         ),
     )
-    q = 10 ** (12 - digits)
+    unit = exp.Paren(this=by_places(lambda p: exp.Literal.number(10 ** (p - digits))))
     magnitude = exp.Abs(this=exp.Paren(this=big_m))
     if mode == "half_up":
+        half = exp.Paren(this=by_places(lambda p: exp.Literal.number(10 ** (p - digits) // 2)))
         r: exp.Expr = exp.IntDiv(
-            this=exp.Paren(this=exp.Add(this=magnitude, expression=exp.Literal.number(q // 2))),
-            expression=exp.Literal.number(q),
+            this=exp.Paren(this=exp.Add(this=magnitude, expression=half)),
+            expression=unit.copy(),
         )
     elif mode == "half_even":
-        whole = exp.IntDiv(this=magnitude.copy(), expression=exp.Literal.number(q))
+        whole = exp.IntDiv(this=magnitude.copy(), expression=unit.copy())
         rest2 = exp.Mul(
-            this=exp.Mod(this=magnitude.copy(), expression=exp.Literal.number(q)),
+            this=exp.Mod(this=magnitude.copy(), expression=unit.copy()),
             expression=exp.Literal.number(2),
         )
         whole_odd = exp.EQ(
@@ -178,8 +189,8 @@ def round_decimal(x: exp.Expr, digits: int, mode: str) -> exp.Expr:
             expression=exp.Literal.number(1),
         )
         bump = exp.or_(
-            exp.GT(this=rest2.copy(), expression=exp.Literal.number(q)),
-            exp.and_(exp.EQ(this=rest2, expression=exp.Literal.number(q)), whole_odd),
+            exp.GT(this=rest2.copy(), expression=unit.copy()),
+            exp.and_(exp.EQ(this=rest2, expression=unit.copy()), whole_odd),
         )
         r = exp.Add(
             this=whole,
@@ -195,13 +206,12 @@ def round_decimal(x: exp.Expr, digits: int, mode: str) -> exp.Expr:
         ifs=[exp.If(this=negative, true=exp.Neg(this=exp.Paren(this=r.copy())))], default=r
     )
     value = IeeeDiv(this=as_double(signed), expression=literal(float(10**digits)))
-    in_range = exp.LT(this=exp.Abs(this=x.copy()), expression=literal(ROUND_LIMIT))
+    in_range = exp.LT(this=magnitude_x.copy(), expression=literal(round_limit(digits)))
     finite = IsFinite(this=x.copy())
     return exp.Case(
         ifs=[
             exp.If(this=exp.Is(this=x.copy(), expression=exp.Null()), true=exp.Null()),
-            exp.If(this=exp.not_(finite), true=x.copy()),
-            exp.If(this=in_range, true=value),
+            exp.If(this=exp.and_(finite, in_range), true=value),
         ],
-        default=nan(),
+        default=x.copy(),
     )
