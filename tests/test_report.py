@@ -283,3 +283,59 @@ def test_switches_recompute_in_the_page(browser: Any, tmp_path: Path) -> None:
     assert after["rank"] == want["rank"].to_list() and after["index"] == want["index"].to_list()
     assert problems == [] and requests == [out.as_uri()]
     page.close()
+
+
+def _shift_chart(page: Any) -> dict[str, Any]:
+    option: dict[str, Any] = page.evaluate(
+        "(() => { const o = echarts.getInstanceByDom(document.getElementById('shift-chart'))"
+        ".getOption(); return {x: o.xAxis[0].data, series: o.series.map((s) => ({name: s.name,"
+        " data: s.data}))}; })()"
+    )
+    return option
+
+
+def test_rank_shift_chart_across_periods(browser: Any, hdi_report: Path) -> None:
+    """Without compared methodologies the chart follows the leaders' ranks over the periods,
+    each point the rank `indexlab run` gives the unit in that period."""
+    from engine import api
+
+    page, problems, _ = open_page(browser, hdi_report)
+    chart = _shift_chart(page)
+    run = api.run(HDI, [HDI_DATA]).frame
+    periods = sorted(run["year"].unique().to_list())
+    assert chart["x"] == [str(p) for p in periods]
+    assert len(chart["series"]) == 12  # the leaders of the latest period
+    ranks = {(u, y): r for u, y, r in run.select("iso3", "year", "rank").iter_rows()}
+    for series in chart["series"]:
+        assert series["data"] == [ranks.get((series["name"], p)) for p in periods]
+    latest = [s["data"][-1] for s in chart["series"]]
+    assert sorted(latest) == latest and latest[0] == 1
+    assert problems == []
+    page.close()
+
+
+def test_rank_shift_chart_across_compared_methodologies(browser: Any, tmp_path: Path) -> None:
+    """With --compare the chart puts each unit's rank under every methodology side by side:
+    the ranks `indexlab run` gives under each file."""
+    from engine import api
+
+    out = tmp_path / "kireeva.html"
+    done = CliRunner().invoke(
+        app, ["report", str(KIREEVA), *map(str, KZ), "-o", str(out), "--compare", str(OTHER)]
+    )
+    assert done.exit_code == 0, done.output
+    page, problems, _ = open_page(browser, out)
+    chart = _shift_chart(page)
+    assert chart["x"] == ["kireeva-innovation", "kireeva-minmax-geometric"]
+
+    def ranks(methodology: Path) -> dict[str, int]:
+        frame = api.run(methodology, KZ).frame.filter(pl.col("year") == 2014)
+        return dict(frame.select("region", "rank").iter_rows())
+
+    ours, other = ranks(KIREEVA), ranks(OTHER)
+    assert len(chart["series"]) == 12
+    for series in chart["series"]:
+        assert series["data"] == [ours[series["name"]], other[series["name"]]]
+    assert any(a != b for a, b in (s["data"] for s in chart["series"]))  # a shift to see
+    assert problems == []
+    page.close()
