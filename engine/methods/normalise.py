@@ -173,7 +173,9 @@ MIN_MAX = Normaliser(
     notes="the best unit gets exactly `u` and the worst exactly `l` (computed as "
     "`t·u + (1 − t)·l`, `t ∈ [0, 1]`). A zero range is undefined (reported). **Deviation:** "
     "pymcdm returns all ones when every value is equal; the engine reports the values as "
-    "undefined instead.",
+    "undefined instead. scikit-criteria's `MinMaxScaler` does not orient a cost criterion "
+    "(it scales every column as a benefit one): for a 'lower is better' indicator the "
+    "engine's value is 1 − scikit-criteria's.",
 )
 
 
