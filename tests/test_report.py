@@ -339,3 +339,55 @@ def test_rank_shift_chart_across_compared_methodologies(browser: Any, tmp_path: 
     assert any(a != b for a, b in (s["data"] for s in chart["series"]))  # a shift to see
     assert problems == []
     page.close()
+
+
+def test_the_heatmap_is_pearson_over_the_latest_period(kireeva_html: str) -> None:
+    """Each cell is scipy's Pearson r of the two normalised indicators or groups over the
+    units of the latest period, to the 4 decimals the page shows."""
+    import scipy.stats
+
+    from engine import api
+
+    heatmap = page_data(kireeva_html)["diagnostics"]["heatmap"]
+    frame = api.run(KIREEVA, KZ).frame.filter(pl.col("year") == 2014)
+    names = heatmap["names"]
+    assert names[:2] == ["SD", "SF"] and names[-1] == "index"
+    columns = {n: f"{n}.norm" if f"{n}.norm" in frame.columns else n for n in names}
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            x, y = frame[columns[a]].to_numpy(), frame[columns[b]].to_numpy()
+            want = 1.0 if i == j else round(float(scipy.stats.pearsonr(x, y).statistic), 4)
+            assert heatmap["r"][i][j] == pytest.approx(want, abs=1e-12), (a, b)
+
+
+def test_the_unit_profile_in_chromium(browser: Any, hdi_report: Path) -> None:
+    """A unit's profile lists its indicators' raw values and scores and its groups' scores,
+    each with its rank among the units of the period (ties share the best place), and the
+    summary gives its index, rank and class: as `indexlab run` gives them."""
+    from engine import api
+
+    page, problems, _ = open_page(browser, hdi_report)
+    page.select_option("#unit", "IND")
+    rows = page.evaluate(
+        "[...document.querySelectorAll('#profile-table tbody tr')].map((tr) =>"
+        " [...tr.querySelectorAll('td')].map((td) => td.textContent))"
+    )
+    summary = page.text_content("#unit-summary")
+    run = api.run(HDI, [HDI_DATA]).frame.filter(pl.col("year") == 2022)
+    me = run.filter(pl.col("iso3") == "IND").row(0, named=True)
+    assert f"rank {me['rank']} of {run['rank'].drop_nulls().len()}" in summary
+    assert f"class {me['class']}" in summary
+    shown = {r[1].split(" — ")[0]: r for r in rows}
+    for kind, name, column in [
+        ("indicator", "health", "health.norm"),
+        ("group", "education", "education"),
+        ("group", "hdi", "hdi"),
+    ]:
+        row = shown[name]
+        assert row[0] == kind
+        values = run[column]
+        better = int((values > me[column]).sum())
+        assert row[4] == f"{better + 1} / {values.drop_nulls().len()}", name
+        assert float(row[3].replace(",", "")) == pytest.approx(me[column], rel=1e-3)
+    assert problems == []
+    page.close()
