@@ -138,3 +138,29 @@ def test_compind_defects_are_stated_where_compind_is_cited() -> None:
         "**pymcdm 1.4's `COPRAS` is wrong**",
     ):
         assert sentence in DOCS, sentence
+
+
+def test_the_schema_states_each_convention_with_its_peer() -> None:
+    """The schema's method descriptions (what an editor shows beside the YAML) carry the
+    item 8 conventions too, not only docs/methods.md."""
+    import json
+
+    schema = json.loads(
+        (Path(__file__).resolve().parents[1] / "schema" / "methodology.schema.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    described = {k: v.get("description", "") for k, v in schema["$defs"].items()}
+    for method, phrases in {
+        "normalisation.none": ("direction is not applied", "COINr's Normalise()", "negates"),
+        "normalisation.leader_share": ("min(x) / x", "n_fracmax", "x / min(x)"),
+        "normalisation.distance_to_target": ("capped at 1", "COINr does not cap"),
+        "aggregation.mpi": ("population SD", "Compind's ci_mpi uses the sample variance"),
+        "aggregation.ampi": ("rounds to 3 decimals", "ignores its penalty argument"),
+        "aggregation.power": ("with coverage", "ci_generalized_mean", "mean(x^p) / p"),
+        "aggregation.median": ("COINr 1.1.14 has no weighted-median function",),
+    }.items():
+        for phrase in phrases:
+            assert phrase in described[method], (method, phrase)
+    overrides = schema["$defs"]["normalisation"]["properties"]["method"]["enum"]
+    assert "ampi" in overrides

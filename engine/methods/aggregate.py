@@ -223,7 +223,9 @@ POWER = Aggregator(
     name="power",
     title="Power (generalised) mean",
     description="(sum(w y^p))^(1/p), the generalised mean (COINr a_genmean; p = 1 arithmetic, "
-    "p -> 0 geometric, p = -1 harmonic).",
+    "p -> 0 geometric, p = -1 harmonic); with coverage, over the present members. Not "
+    "Compind's ci_generalized_mean, which computes mean(x^p) / p (and 1 for every unit with "
+    "its default na.rm).",
     params=(Param("p", ParamType.NUMBER, "Exponent of the power mean (not 0).", required=True),),
     rules=(_p_not_zero,),
     template=_power,
@@ -246,7 +248,8 @@ MEDIAN = Aggregator(
     name="median",
     title="Weighted median",
     description="the weighted median, the smallest member value at which the cumulative weight "
-    "of the sorted members reaches half (the lower weighted median).",
+    "of the sorted members reaches half (the lower weighted median). COINr 1.1.14 has no "
+    "weighted-median function (its vignette's matrixStats::weightedMedian interpolates).",
     template=lambda a: ir.WeightedMedian(*a.symbols(), *a.normalised(), evaluate=False),
     formula="weighted median: the smallest member value at which the cumulative weight of the "
     "sorted members reaches half the total",

@@ -48,7 +48,8 @@ MPI = Aggregator(
     description="Mazziotta-Pareto index M - S cv (M, S: mean and population SD of the members "
     "in the unit, cv = S / M; the members should be z-scores with mean 100, SD 10); penalty "
     "'positive' subtracts (an index where higher is better, default), 'negative' adds. Equal "
-    "weights only.",
+    "weights only. Compind's ci_mpi uses the sample variance (divide by members - 1): write "
+    "the group as a formula to reproduce it (docs/methods.md).",
     params=(PENALTY,),
     template=_mpi,
     lower_members=LowerMembers.REFUSED,
@@ -76,7 +77,9 @@ AMPI = Aggregator(
     name="ampi",
     title="Adjusted Mazziotta-Pareto index",
     description="the adjusted MPI, the same penalised mean on members normalised with method "
-    "'ampi' (population SD, as Compind's ci_ampi).",
+    "'ampi' (population SD, as Compind's ci_ampi, which also rounds to 3 decimals and "
+    "ignores its penalty argument; the engine keeps full precision and applies the penalty "
+    "direction asked for).",
     params=(PENALTY,),
     template=_mpi,
     lower_members=LowerMembers.REFUSED,

@@ -74,7 +74,8 @@ LEADER_SHARE = Normaliser(
     description="Leader share (the seed paper's formula 1): y = x / max(x) * scale, the best "
     "unit gets `scale`. Requires x >= 0 and max(x) > 0 (a zero max is undefined: missing, "
     "and reported). For a 'lower is better' indicator an explicit `cost` rule is required, "
-    "because x / max(x) of a cost indicator rewards the worst unit.",
+    "because x / max(x) of a cost indicator rewards the worst unit: min_over_x gives "
+    "min(x) / x, where COINr's n_fracmax (after Normalise() negates x) gives x / min(x).",
     params=(
         Param(
             "scale",
@@ -333,7 +334,7 @@ DISTANCE_TO_TARGET = Normaliser(
     title="Distance to a target",
     description="Distance to a target T (COINr n_dist2targ): y = (x - min(x)) / (T - min(x)) "
     "for 'higher is better', (max(x) - x) / (max(x) - T) for 'lower is better'; capped at 1 "
-    "unless cap: false; times scale.",
+    "unless cap: false (COINr does not cap by default: cap: false matches it); times scale.",
     params=(
         Param("target", ParamType.NUMBER, "The target value T.", required=True),
         Param(
@@ -434,7 +435,9 @@ FORMULA = Normaliser(
 NONE = Normaliser(
     name="none",
     title="No normalisation",
-    description="No normalisation: y = x (for indicators already on a common scale).",
+    description="No normalisation: y = x (for indicators already on a common scale); the "
+    "direction is not applied, where COINr's Normalise() with f_n = 'none' (and its n_scaled) "
+    "negates a 'lower is better' indicator first.",
     template=lambda n: n.x(),
     orients=False,
     formula="`x`",
