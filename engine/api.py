@@ -160,6 +160,14 @@ def __getattr__(name: str) -> Any:
         from engine.analysis.compare import Comparison
 
         return Comparison
+    if name == "diagnose":  # indexlab diagnose's tables as polars frames (a Diagnosis)
+        from engine.analysis.diagnose import diagnose
+
+        return diagnose
+    if name == "write_report":  # indexlab report: the self-contained HTML page
+        from engine.report.html.page import write_report
+
+        return write_report
     raise AttributeError(f"module 'engine.api' has no attribute {name!r}")
 
 

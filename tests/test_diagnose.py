@@ -405,3 +405,26 @@ def test_cli_diagnose_summary_and_errors() -> None:
     assert bad_stage.exit_code == 2
     missing = runner.invoke(app, ["diagnose", str(KIREEVA), "no-such-file.csv"])
     assert missing.exit_code == 1 and "Traceback" not in missing.output
+
+
+def test_the_python_api_diagnoses_and_writes_the_report(tmp_path: Path) -> None:
+    """`api.diagnose` returns the tables `indexlab diagnose` writes, as polars frames, and
+    `api.write_report` writes the page `indexlab report` writes."""
+    d = api.diagnose(KIREEVA, KZ_DATA, "indicators")
+    assert isinstance(d.statistics, pl.DataFrame) and isinstance(d.pca, pl.DataFrame)
+    runner = CliRunner()
+    done = runner.invoke(
+        app, ["diagnose", str(KIREEVA), str(KZ_DATA), "--stage", "indicators", "-o", str(tmp_path)]
+    )
+    assert done.exit_code == 0, done.output
+    for name, table in d.tables().items():
+        written = pl.read_csv(tmp_path / f"{name}.csv")
+        assert written.columns == table.columns, name
+        assert written.height == table.height, name
+    sd = d.statistics.filter(pl.col("name") == "SD")["sd"].to_list()
+    assert sd == pytest.approx(
+        pl.read_csv(tmp_path / "statistics.csv").filter(pl.col("name") == "SD")["sd"].to_list(),
+        rel=1e-15,
+    )
+    page, notes = api.write_report(KIREEVA, [KZ_DATA], tmp_path / "report.html")
+    assert notes == () and page.read_text(encoding="utf-8").startswith("<!doctype html>")
