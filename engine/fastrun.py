@@ -180,7 +180,7 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
     from engine.backends.polars.execute import audit_exprs, build_query
     from engine.formula import ir
     from engine.formula.render import show
-    from engine.report.summary import check_count_exprs
+    from engine.report.summary import check_count_exprs, side_names
 
     plan = validated.plan
     m = validated.methodology
@@ -252,11 +252,8 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
         if relational:
             ctx = Context({}, m.layout.unit, period)
             lhs, rhs = to_polars(c.expr.lhs, ctx), to_polars(c.expr.rhs, ctx)
-            shown += [
-                lhs.alias(show(c.expr.lhs)),
-                rhs.alias(show(c.expr.rhs)),
-                (lhs - rhs).alias("difference"),
-            ]
+            left, right = side_names(m.layout.keys, show(c.expr.lhs), show(c.expr.rhs))
+            shown += [lhs.alias(left), rhs.alias(right), (lhs - rhs).alias("difference")]
         checks.append(
             [c.name, str(c.severity), c.formula.text, [plancache.expr_to_json(e) for e in shown]]
         )

@@ -156,3 +156,48 @@ def test_extends_is_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     shutil.copy(GUIDE, yaml)
     yaml.write_text("extends: base.yaml\n" + yaml.read_text(encoding="utf-8"), encoding="utf-8")
     assert plancache.entry_path(yaml) is None
+
+
+SAME_SIDES = """\
+indexlab: 1
+id: same-sides
+title: a check with the same formula on both sides
+data: {unit: unit, period: year}
+inputs: {x: {}}
+indicators: {X: {formula: x}, difference: {formula: x}}
+checks:
+  same: {assert: "x > x", severity: warning}
+  named: {assert: "difference > 1", severity: warning}
+"""
+
+
+def test_failing_check_whose_sides_share_a_name(tmp_path: Path) -> None:
+    """`x > x` (found by the generated-formula test) used to stop the run with polars'
+    DuplicateError: both sides were columns named `x`; a side named like the difference
+    column too. The failures show `x` and `x (right side)`, in a full run and from the
+    cache."""
+    from engine import api
+
+    m = tmp_path / "m.yaml"
+    m.write_text(SAME_SIDES, encoding="utf-8")
+    data = tmp_path / "d.csv"
+    data.write_text("unit,year,x\na,2020,1\nb,2020,2\n", encoding="utf-8")
+    same, named = api.run(m, [data]).checks
+    assert same.failures.columns == ["unit", "year", "x", "x (right side)", "difference"]
+    assert same.failures.rows() == [("a", 2020, 1.0, 1.0, 0.0), ("b", 2020, 2.0, 2.0, 0.0)]
+    assert named.failures.columns == ["unit", "year", "difference (left side)", "1", "difference"]
+    assert named.failures.rows() == [("a", 2020, 1.0, 1.0, 0.0)]
+    book = tmp_path / "out.xlsx"
+    got = cli("off", "run", str(m), str(data), "-o", str(book))
+    assert got.returncode == 0 and "check 'same' (x > x) fails" in got.stderr, got.stderr
+    failures = pl.read_excel(book, sheet_name="check failures")
+    assert failures["left is"].to_list() == ["x", "x", "difference (left side)"]
+    assert failures["right is"].to_list() == ["x (right side)"] * 2 + ["1"]
+    cache = tmp_path / "cache"
+    outs = []
+    for i in range(2):  # the second run takes the cached plan
+        out = tmp_path / f"out{i}.csv"
+        got = cli(cache, "run", str(m), str(data), "-q", "-o", str(out))
+        assert got.returncode == 0 and "Traceback" not in got.stderr, got.stderr
+        outs.append(out.read_bytes())
+    assert got.stderr.endswith("NO-SYMPY\n") and outs[0] == outs[1]

@@ -75,11 +75,8 @@ def evaluate_checks(
         ):
             ctx = Context({}, m.layout.unit, m.layout.period)
             lhs, rhs = to_polars(c.expr.lhs, ctx), to_polars(c.expr.rhs, ctx)
-            shown += [
-                lhs.alias(show(c.expr.lhs)),
-                rhs.alias(show(c.expr.rhs)),
-                (lhs - rhs).alias("difference"),
-            ]
+            left, right = side_names(keys, show(c.expr.lhs), show(c.expr.rhs))
+            shown += [lhs.alias(left), rhs.alias(right), (lhs - rhs).alias("difference")]
         if counts["f:" + c.name] == 0:
             failures = frame.head(0).select(shown)
         else:
@@ -95,6 +92,21 @@ def evaluate_checks(
             )
         out.append(CheckResult(c, int(counts["t:" + c.name]), failures))  # type: ignore[call-overload]
     return tuple(out)
+
+
+def side_names(keys: Sequence[str], left: str, right: str) -> tuple[str, str]:
+    """The column names of a failing check's two sides: their formulas, made distinct from
+    the keys, from "difference" and from each other (`x > x` shows `x` and `x (right
+    side)`), so the table of failures never has two columns of one name."""
+    used = {*keys, "difference"}
+    out = []
+    for name, side in ((left, "left side"), (right, "right side")):
+        chosen = name if name not in used else f"{name} ({side})"
+        while chosen in used:
+            chosen += "'"
+        used.add(chosen)
+        out.append(chosen)
+    return out[0], out[1]
 
 
 def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic, ...]:
