@@ -179,6 +179,7 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
     from engine.backends.polars.compile import Context, to_polars
     from engine.backends.polars.execute import audit_exprs, build_query
     from engine.formula import ir
+    from engine.formula.types import Kind, kind_of
     from engine.formula.render import show
     from engine.report.summary import check_count_exprs, side_names
 
@@ -253,7 +254,9 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
             ctx = Context({}, m.layout.unit, period)
             lhs, rhs = to_polars(c.expr.lhs, ctx), to_polars(c.expr.rhs, ctx)
             left, right = side_names(m.layout.keys, show(c.expr.lhs), show(c.expr.rhs))
-            shown += [lhs.alias(left), rhs.alias(right), (lhs - rhs).alias("difference")]
+            shown += [lhs.alias(left), rhs.alias(right)]
+            if kind_of(c.expr.lhs) is not Kind.TEXT:  # texts have no difference
+                shown.append((lhs - rhs).alias("difference"))
         checks.append(
             [c.name, str(c.severity), c.formula.text, [plancache.expr_to_json(e) for e in shown]]
         )

@@ -16,7 +16,9 @@ arithmetic with one is missing, statistics skip it, ``where`` takes only its bra
 
 :func:`place` puts a formula where formulas go (indicator, normalisation formula,
 aggregation formula, index, derived output, check, screening rule) and says which
-output holds its value.
+output holds its value. Its inputs are ``optional``, so that data in which an input has
+no value in a whole period (a statistic over no value) reaches the formula instead of
+being refused before it (that rule of the reader has tests of its own).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import random
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 Value = float | bool | None
 Row = dict[str, float | None]
@@ -277,10 +279,16 @@ def _arith(op: str, a: float, b: float) -> float | None:
 
 
 def _round(x: float, digits: int) -> float:
-    if abs(x) >= 2.0**52:
+    """docs/formulas.md: the float read as a decimal of 15 significant digits and at most
+    12 places (never fewer than `digits`), rounded half up; a float coarser than the
+    rounding (from 2**53 / 10**digits on) stays as it is."""
+    if abs(x) >= 2.0**53 / 10**digits:
         return x
-    exact = Decimal(f"{x:.12f}")
-    return float(exact.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP))
+    exact = Decimal(x)  # the binary value, exactly
+    whole_digits = exact.adjusted() + 1 if x else 1  # digits before the point
+    places = max(digits, min(12, 15 - max(whole_digits, 0)))
+    read = exact.quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN)
+    return float(read.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP))
 
 
 def _unary(fn: str, x: float) -> float | None:
@@ -478,7 +486,7 @@ def place(node_text: Callable[[Sequence[str]], str], spot: str) -> Placed:
         id: generated
         title: generated formula
         data: {unit: unit, period: year}
-        inputs: {x: {}, y: {}, z: {}}
+        inputs: {x: {optional: true}, y: {optional: true}, z: {optional: true}}
         """
     )
     identity = "indicators: {A: {formula: x}, B: {formula: y}, C: {formula: z}}\n"

@@ -1,7 +1,9 @@
 """The formula IR: sympy expressions plus a few functions sympy does not have.
 
 Element-wise arithmetic, ``log``, ``exp``, ``Abs``, ``Min``/``Max``, comparisons,
-``And``/``Or``/``Not`` and ``Piecewise`` are sympy's own classes. What sympy lacks are
+``Not`` and ``Piecewise`` are sympy's own classes; a formula's ``and``/``or`` are
+:class:`AllOf`/:class:`AnyOf`, sympy's ``And``/``Or`` without their simplification of
+complementary comparisons (wrong for missing values). What sympy lacks are
 statistics *across units* and references *across periods*; they are the classes below,
 all subclasses of :class:`sympy.Function` so that sympy can still substitute,
 differentiate (where it makes sense) and print them.
@@ -20,7 +22,9 @@ a statistic over a group with no present value is undefined and is reported as a
 from __future__ import annotations
 
 import sympy
+from sympy.core.operations import LatticeOp
 from sympy.core.symbol import Str
+from sympy.logic.boolalg import as_Boolean
 
 
 class Stat(sympy.Function):
@@ -184,6 +188,36 @@ class If(sympy.Function):
         # the condition is piecewise constant: the derivative is that of the branch taken
         cond, a, b = self.args
         return If(cond, a.diff(s), b.diff(s), evaluate=False)
+
+
+class AllOf(sympy.And):
+    """``a and b`` of a formula: sympy's ``And`` in three-valued (Kleene) logic.
+
+    sympy's own ``And`` turns two complementary comparisons into ``false`` as it is built
+    (``x < 3 and x >= 3``), which holds for numbers but not for a missing ``x``, where
+    both sides, and so the whole, are missing. This class keeps every comparison; it
+    only drops ``true`` sides and becomes ``false`` with a ``false`` side, as Kleene's
+    ``and`` does. Printers treat it as ``And`` (it is one).
+
+    >>> x = sympy.Symbol("x")
+    >>> AllOf(x < 3, x >= 3)
+    (x >= 3) & (x < 3)
+    >>> sympy.And(x < 3, x >= 3)
+    False
+    """
+
+    @classmethod
+    def _new_args_filter(cls, args):  # type: ignore[no-untyped-def]
+        return LatticeOp._new_args_filter([as_Boolean(a) for a in args], cls)
+
+
+class AnyOf(sympy.Or):
+    """``a or b`` of a formula: sympy's ``Or`` in three-valued logic (see :class:`AllOf`;
+    ``x < 3 or x >= 3`` is missing where ``x`` is, not ``true``)."""
+
+    @classmethod
+    def _new_args_filter(cls, args):  # type: ignore[no-untyped-def]
+        return LatticeOp._new_args_filter([as_Boolean(a) for a in args], cls)
 
 
 class MinPresent(sympy.Function):
@@ -411,6 +445,8 @@ __all__ = [
     "PAIRWISE",
     "PAIR_TOTAL",
     "STATISTICS",
+    "AllOf",
+    "AnyOf",
     "At",
     "ClassAtLeast",
     "Coalesce",

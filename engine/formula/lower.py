@@ -11,7 +11,9 @@ How the language maps to the IR (:mod:`engine.formula.ir`):
 * ``a - b`` is ``Add(a, Mul(-1, b))``, ``a / b`` is ``Mul(a, Pow(b, -1))``, ``-a`` is
   ``Mul(-1, a)``, ``sqrt(a)`` is ``Pow(a, 1/2)``, ``log10(a)`` is ``log(a) / log(10)``;
 * a run of ``+ -`` (or ``* /``) is one flat ``Add`` (``Mul``);
-* ``a < b < c`` is ``And(a < b, b < c)``; ``where(c, a, b)`` and ``a if c else b`` are
+* ``a and b``, ``a or b`` are ``ir.AllOf``, ``ir.AnyOf`` (sympy's ``And``, ``Or`` that never
+  drop complementary comparisons: a missing value makes both missing); ``a < b < c`` is
+  ``AllOf(a < b, b < c)``; ``where(c, a, b)`` and ``a if c else b`` are
   ``If(c, a, b)``;
 * statistics, ``at()``, ``round()`` and ``class_at_least()`` are the IR's own classes.
 """
@@ -111,11 +113,11 @@ class Lowering:
         parts = [
             _COMPARE[type(op)](a, b, evaluate=False) for op, a, b in zip(node.ops, terms, terms[1:])
         ]
-        return parts[0] if len(parts) == 1 else sympy.And(*parts, evaluate=False)
+        return parts[0] if len(parts) == 1 else ir.AllOf(*parts, evaluate=False)
 
     def _BoolOp(self, node: ast.BoolOp) -> sympy.Basic:
         values = [self.lower(v) for v in node.values]
-        cls = sympy.And if isinstance(node.op, ast.And) else sympy.Or
+        cls = ir.AllOf if isinstance(node.op, ast.And) else ir.AnyOf
         return cls(*values, evaluate=False)
 
     def _IfExp(self, node: ast.IfExp) -> sympy.Basic:

@@ -105,9 +105,11 @@ class Type:
 def kind_of(expr: sympy.Basic) -> Kind:
     """What `expr` is: a number, a condition or text.
 
-    >>> kind_of(sympy.Symbol("x") + 1)
-    <Kind.NUMBER: 'number'>
+    >>> kind_of(sympy.Symbol("x") + 1), kind_of(sympy.Symbol("x"))
+    (<Kind.NUMBER: 'number'>, <Kind.NUMBER: 'number'>)
     """
+    if isinstance(expr, sympy.Symbol):  # a column; sympy's Symbol is also a Boolean
+        return Kind.NUMBER
     if isinstance(expr, Str | ir.Label):
         return Kind.TEXT
     if isinstance(expr, sympy.Piecewise | ir.If):  # a choice between texts is text

@@ -281,9 +281,11 @@ def _hoist(steps: list[Step], prefix: str = "__h") -> list[Step]:
     ) -> sympy.Basic:
         inside = outer is not None
         if isinstance(expr, ir.Stat) or (inside and isinstance(expr, ir.At)):
-            keys = expr.keys if isinstance(expr, ir.Stat) else None
+            # what the arguments are inside: a statistic's groups, or at()'s window over
+            # the unit's rows (a statistic in at(at(sum(x), 2010), 2014) is hoisted too)
+            within = expr.keys if isinstance(expr, ir.Stat) else ("at()",)
             args = [
-                lift(a, keys, extra, step)
+                lift(a, within, extra, step)
                 if isinstance(a, sympy.Basic) and not isinstance(a, sympy.Tuple)
                 else a
                 for a in expr.args

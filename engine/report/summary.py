@@ -21,6 +21,7 @@ from engine.format.model import Check, Methodology
 from engine.formula import ir
 from engine.formula.fold import fold_constants
 from engine.formula.render import show
+from engine.formula.types import Kind, kind_of
 from engine.plan import Plan
 
 
@@ -76,18 +77,20 @@ def evaluate_checks(
             ctx = Context({}, m.layout.unit, m.layout.period)
             lhs, rhs = to_polars(c.expr.lhs, ctx), to_polars(c.expr.rhs, ctx)
             left, right = side_names(keys, show(c.expr.lhs), show(c.expr.rhs))
-            shown += [lhs.alias(left), rhs.alias(right), (lhs - rhs).alias("difference")]
+            shown += [lhs.alias(left), rhs.alias(right)]
+            if kind_of(c.expr.lhs) is not Kind.TEXT:  # texts have no difference
+                shown.append((lhs - rhs).alias("difference"))
         if counts["f:" + c.name] == 0:
             failures = frame.head(0).select(shown)
         else:
-            units = frame.lazy().filter(col.not_()).select(m.layout.unit).unique()
+            # the sides are computed on every row before the failing ones are picked: a
+            # statistic in a side (x <= 3 * mean(x)) is taken over all units, as checked
             failures = (
                 frame.lazy()
-                .join(units, on=m.layout.unit, how="semi")
-                .sort(keys)
                 .select(*shown, col.alias("__ok"))
                 .filter(pl.col("__ok").not_())
                 .drop("__ok")
+                .sort(keys)
                 .collect()
             )
         out.append(CheckResult(c, int(counts["t:" + c.name]), failures))  # type: ignore[call-overload]

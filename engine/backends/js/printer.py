@@ -184,7 +184,9 @@ class JsPrinter:
         ``num * 0``); otherwise it is an IEEE division."""
         num_uniform = all(self.uniform(f) for f in factors)
         den_uniform = self.uniform(den)
-        if not _reads_rows(den) and (self.ctx.single_group or _pooled(den)):
+        params = self.ctx.parameters  # numbers in the polars backend
+        scalar = self.ctx.single_group or _pooled(den) or _constant(den, params)
+        if not _reads_rows(den, params) and scalar:
             den_uniform = den_uniform and num_uniform  # den + num * 0
         if den_uniform and not num_uniform:
             return f"R.mul({num}, R.div(1.0, {self.row(den)}))"
@@ -362,13 +364,24 @@ def _pooled(expr: sympy.Basic) -> bool:
     return any(_pooled(a) for a in expr.args if isinstance(a, sympy.Basic))
 
 
-def _reads_rows(expr: sympy.Basic) -> bool:
-    """Whether `expr` reads a column outside a statistic (compile._reads_rows)."""
+def _reads_rows(expr: sympy.Basic, parameters: frozenset[str] = frozenset()) -> bool:
+    """Whether `expr` reads a column outside a statistic (compile._reads_rows); the page's
+    `parameters` are numbers in the polars backend."""
     if isinstance(expr, sympy.Symbol):
-        return True
+        return expr.name not in parameters
     if isinstance(expr, ir.Stat):
         return isinstance(expr, ir.ROW_WISE)
-    return any(_reads_rows(a) for a in expr.args if isinstance(a, sympy.Basic))
+    return any(_reads_rows(a, parameters) for a in expr.args if isinstance(a, sympy.Basic))
+
+
+def _constant(expr: sympy.Basic, parameters: frozenset[str]) -> bool:
+    """Whether `expr` is a constant in the polars backend (compile: shape CONSTANT): made
+    of numbers and the page's `parameters` only."""
+    if isinstance(expr, sympy.Symbol):
+        return expr.name in parameters
+    if isinstance(expr, ir.Stat | ir.At | ir.Label | ir.ClassAtLeast | ir.IsPresent):
+        return False
+    return all(_constant(a, parameters) for a in expr.args if isinstance(a, sympy.Basic))
 
 
 def print_step(

@@ -29,7 +29,8 @@ import polars as pl
 import sympy
 
 from engine.formula import ir
-from engine.formula.rounding import round_limit, round_places
+from engine.formula.rounding import PLACES, round_limit, round_places
+from engine.formula.types import Varies, shape_of
 
 
 @dataclass(frozen=True)
@@ -234,16 +235,18 @@ def _(expr: sympy.Add, ctx: Context) -> pl.Expr:
 def _divide(num: pl.Expr, den: sympy.Basic, ctx: Context) -> pl.Expr:
     """``num / den`` with IEEE division in every row.
 
-    polars divides by a scalar (a statistic over a single group, or over all rows) by
-    multiplying with its reciprocal, which is not correctly rounded: 237 / 237 can come
-    out as 0.9999999999999999 and the leader would not score exactly 100. Adding
+    polars divides by a scalar (a constant, a statistic over a single group, or over all
+    rows) by multiplying with its reciprocal, which is not correctly rounded: 237 / 237
+    can come out as 0.9999999999999999 and the leader would not score exactly 100, and
+    ``log10(1e100)`` (``log(x) / log(10)``) 99.99999999999999, not a whole number. Adding
     ``num * 0`` turns such a denominator into a full column, so every row gets a true
     division (for finite numbers; missing stays missing). It is only needed when the
-    statistic can be a scalar: pooled, or the data has a single period
+    denominator can be a scalar: a constant, pooled, or the data has a single period
     (``Context.single_group``).
     """
     d = _compile(den, ctx)
-    if not _reads_rows(den, ctx.unit) and (ctx.single_group or _pooled(den)):
+    scalar = ctx.single_group or _pooled(den) or shape_of(den).varies is Varies.CONSTANT
+    if not _reads_rows(den, ctx.unit) and scalar:
         num = _shared(num, ctx)
         d = d + num * 0.0
     return num / d
@@ -362,7 +365,13 @@ def _(expr: ir.WeightedMedian, ctx: Context) -> pl.Expr:
 
 @_compile.register
 def _(expr: ir.Round, ctx: Context) -> pl.Expr:
-    x = _shared(_compile(expr.args[0], ctx), ctx)
+    # a column of its own when the step can have one: round() reads x a dozen times; a
+    # value that polars may hold as a scalar is spread over the rows first (the search
+    # in round_decimal needs one value per row)
+    x = _compile(expr.args[0], ctx)
+    if shape_of(expr.args[0]).varies is not Varies.ROW:
+        x = pl.when(pl.col(ctx.unit).is_not_null()).then(x)
+    x = _shared(x, ctx, size=0)
     digits = int(expr.args[1])
     mode = "half_away_from_zero" if str(expr.args[2]) == "half_up" else "half_to_even"
     return round_decimal(x, digits, mode)
@@ -383,11 +392,13 @@ def round_decimal(x: pl.Expr, digits: int, mode: str) -> pl.Expr:
     them).
     """
     a = x.abs()
-    places: pl.Expr = pl.lit(digits, dtype=pl.Int64)
-    for bound, p in reversed(round_places(digits)):
-        places = pl.when(a < bound).then(pl.lit(p, dtype=pl.Int64)).otherwise(places)
+    # the places fall by one at each bound |x| passes: one search instead of a chain of
+    # comparisons (each of which would repeat x, and nested rounds multiply the repeats)
+    bounds = pl.Series([b for b, _ in round_places(digits)], dtype=pl.Float64)
+    passed = pl.lit(bounds).search_sorted(a, side="right").cast(pl.Int64)
+    places = pl.lit(PLACES, dtype=pl.Int64) - passed
     scale = pl.lit(10, dtype=pl.Int64).pow(places)
-    m = (x * scale.cast(pl.Float64)).round(0, mode="half_to_even").cast(pl.Int64)
+    m = (x * scale.cast(pl.Float64)).round(0, mode="half_to_even").cast(pl.Int64, strict=False)
     unit = pl.lit(10, dtype=pl.Int64).pow(places - digits)
     magnitude = m.abs()
     whole = magnitude // unit
