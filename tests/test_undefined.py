@@ -274,3 +274,99 @@ def test_sensitivity_never_ranks_a_missing_score_and_names_the_choices(tmp_path:
         assert "aggregation=arithmetic" not in row["choices"]
     (warning,) = result.warnings
     assert warning.code == Code.UNDEFINED and "no score in some replications" in warning.message
+
+
+def test_sensitivity_undefined_scores_follow_an_independent_computation(tmp_path: Path) -> None:
+    """The issue's case (Monte Carlo, z-scores and a geometric mean) worked out by hand:
+    each replication's normalisation and aggregation applied to the panel in plain
+    Python; a geometric mean with a member <= 0 has no score and no rank. The undefined
+    table counts exactly those replications per unit, and the rank statistics are those
+    of the replications with a score (ties 'min', descending)."""
+    from engine.analysis import sensitivity as sa
+
+    m, d = tmp_path / "m.yaml", tmp_path / "d.csv"
+    m.write_text(methodology(SENSITIVITY), encoding="utf-8")
+    text = CSV.replace("South,2010,0,3", "South,2010,1,3")
+    d.write_text(text, encoding="utf-8")
+    validated = api.validate(m)
+    units = api.read_data(validated.methodology, [d]).units
+    assert units is not None
+    nominal = api.run(validated, [d]).frame
+    result = sa.analyse(validated.methodology, units, nominal, sobol=False)
+    params, _ = sa.design_table(
+        validated.methodology, validated.methodology.uncertainty, 30, 5, False
+    )
+    rows = [line.split(",") for line in text.strip().splitlines()[1:]]
+    panel = {(r, int(y)): (float(x), float(v)) for r, y, x, v in rows}
+
+    def normalised(method: int, year: int, member: int) -> dict[str, float]:
+        values = {r: xy[member] for (r, y), xy in panel.items() if y == year}
+        xs = list(values.values())
+        if method == 0:  # min_max to [0, 100]
+            lo, hi = min(xs), max(xs)
+            return {r: (v - lo) / (hi - lo) * 100 for r, v in values.items()}
+        mean = sum(xs) / len(xs)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in xs) / (len(xs) - 1))
+        return {r: (v - mean) / sd for r, v in values.items()}
+
+    ranks: dict[tuple[str, int], list[int]] = {k: [] for k in panel}
+    undefined_in: dict[tuple[str, int], list[tuple[int, int]]] = {k: [] for k in panel}
+    for rep in params.iter_rows(named=True):
+        norm, agg = rep[sa.NORM_CHOICE], rep[sa.AGG_CHOICE]
+        for year in (2010, 2014):
+            a, b = normalised(norm, year, 0), normalised(norm, year, 1)
+            scores = {}
+            for r in a:
+                if agg == 0:
+                    scores[r] = (a[r] + b[r]) / 2
+                elif a[r] > 0 and b[r] > 0:
+                    scores[r] = math.exp((math.log(a[r]) + math.log(b[r])) / 2)
+                else:
+                    undefined_in[(r, year)].append((norm, agg))
+            for r, s in scores.items():
+                ranks[(r, year)].append(1 + sum(1 for t in scores.values() if t > s + 1e-9))
+    table = {(row["region"], row["year"]): row for row in result.undefined.iter_rows(named=True)}
+    assert set(table) == {k for k, v in undefined_in.items() if v}
+    names = {0: "min_max", 1: "z_score"}
+    for k, row in table.items():
+        assert row["replications"] == len(undefined_in[k]) and row["of"] == 30
+        for norm in {n for n, _ in undefined_in[k]}:
+            count = sum(1 for n, _ in undefined_in[k] if n == norm)
+            part = f"normalisation={names[norm]}, aggregation=geometric ({count})"
+            assert part in row["choices"], (k, row["choices"])
+    for row in result.ranks.iter_rows(named=True):
+        mine = ranks[(row["region"], row["year"])]
+        assert len(mine) + len(undefined_in[(row["region"], row["year"])]) == 30
+        assert row["mean_rank"] == pytest.approx(sum(mine) / len(mine), rel=1e-12)
+        assert row["p05_rank"] >= 1 and row["p95_rank"] <= 3  # never a missing score's rank
+
+
+def test_sensitivity_cli_reports_undefined_scores_and_sobol_indices(tmp_path: Path) -> None:
+    """The output of `indexlab sensitivity` names the units without a score, how many
+    replications and the choices; Sobol indices that cannot be computed are missing
+    (null in strict JSON, never NaN) with a warning saying why, per period."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    m, d, out = tmp_path / "m.yaml", tmp_path / "d.csv", tmp_path / "sa.json"
+    m.write_text(methodology(SENSITIVITY), encoding="utf-8")
+    d.write_text(CSV.replace("South,2010,0,3", "South,2010,1,3"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["sensitivity", str(m), str(d), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "have no score in some replications (undefined, not ranked)" in text
+    assert "aggregation=geometric" in text
+    assert (
+        "Sobol indices are undefined (missing) for year 2010: in some replications no unit" in text
+    )
+
+    def no_nan(token: str) -> object:
+        raise AssertionError(f"{token} in the JSON output")
+
+    payload = json.loads(out.read_text(encoding="utf-8"), parse_constant=no_nan)
+    assert {(r["region"], r["year"]) for r in payload["undefined"]} >= {("South", 2010)}
+    assert all(r["replications"] > 0 and "geometric" in r["choices"] for r in payload["undefined"])
+    assert any(r["S1"] is None and r["year"] == 2010 for r in payload["sobol"])

@@ -254,7 +254,7 @@ def _sobol(
     both = np.concatenate([a, b], axis=1)
     var = both.var(axis=1)
     centred = b - both.mean(axis=1, keepdims=True)
-    rows = []
+    rows: list[dict[str, object]] = []
     with np.errstate(divide="ignore", invalid="ignore"):
         for f in factors:
             c = yab[f][samples]
@@ -273,15 +273,40 @@ def _sobol(
             rows.append(
                 {
                     "factor": f,
-                    "S1": float(s1[0]),
+                    "S1": None if np.isnan(s1[0]) else float(s1[0]),
                     "S1_p05": s1_lo,
                     "S1_p95": s1_hi,
-                    "ST": float(st[0]),
+                    "ST": None if np.isnan(st[0]) else float(st[0]),
                     "ST_p05": st_lo,
                     "ST_p95": st_hi,
                 }
             )
     return rows
+
+
+SOBOL_COLUMNS = ("S1", "S1_p05", "S1_p95", "ST", "ST_p05", "ST_p95")
+NO_SHIFT = "in some replications no unit has a score, so there is no rank shift to apportion"
+NO_VARIANCE = (
+    "the mean absolute rank shift is the same in every replication, so there is no "
+    "variance to apportion"
+)
+
+
+def _sobol_undefined(reasons: dict[str, list[str]], period: str | None) -> tuple[Diagnostic, ...]:
+    """A warning per reason the Sobol indices of some periods are undefined (missing)."""
+    out = []
+    for reason, periods in reasons.items():
+        at = f" for {period} {', '.join(periods)}" if period else ""
+        out.append(
+            Diagnostic(
+                Code.UNDEFINED,
+                f"the Sobol indices are undefined (missing){at}: {reason}",
+                expected="a mean absolute rank shift in every replication, varying between them",
+                hint="the rank intervals still hold (over the replications with a score)",
+                severity=Severity.WARNING,
+            )
+        )
+    return tuple(out)
 
 
 def analyse(
@@ -355,7 +380,8 @@ def analyse(
     shift = (pl.col("rank") - pl.col("nominal_rank")).abs()
     by = ([period] if period else []) + ["__matrix", "__sample"]
     outputs = runs.group_by(by).agg(shift.mean().alias("y"))
-    rows = []
+    rows: list[dict[str, object]] = []
+    reasons: dict[str, list[str]] = {}
     if sobol:
         periods = outputs[period].unique().sort().to_list() if period else [None]
         for p in periods:
@@ -364,13 +390,19 @@ def analyse(
             for label in ["A", "B"] + [f"AB:{f}" for f in factors]:
                 sub = part.filter(pl.col("__matrix") == label).sort("__sample")
                 y[label] = sub["y"].to_list()
-            for r in _sobol(y, factors, n, s):
-                rows.append({**({period: p} if period else {}), **r})
+            found = _sobol(y, factors, n, s)
+            rows += [{**({period: p} if period else {}), **r} for r in found]
+            if any(v is None or v != v for ys in y.values() for v in ys):
+                reasons.setdefault(NO_SHIFT, []).append(str(p))
+            elif any(r["S1"] is None for r in found):
+                reasons.setdefault(NO_VARIANCE, []).append(str(p))
+        warnings += _sobol_undefined(reasons, period)
+    sobol_table = pl.DataFrame(rows, schema_overrides=dict.fromkeys(SOBOL_COLUMNS, pl.Float64))
     return Sensitivity(
         nominal,
         ranks,
         classes,
-        pl.DataFrame(rows),
+        sobol_table,
         tuple(factors),
         n,
         params.height,
