@@ -97,6 +97,19 @@ def test_nbsp_and_thin_space_thousands(tmp_path: Path, space: str) -> None:
     assert ok.frame.get_column("gdp").to_list() == [1234567.0, 12.0]
 
 
+def test_a_cell_with_both_typographic_marks_gets_both_hints(tmp_path: Path) -> None:
+    """One column with a U+2212 minus and a no-break-space thousands separator: one
+    error naming both lines, and a hint for each option, as the API and the CLI spell it."""
+    path = write(tmp_path, "d.csv", "region,gdp\nA,\u22125\nB,1\u00a0234\nC,7\n")
+    d = one(errors([path], keys=["region"], numeric=["gdp"]), Code.NOT_NUMERIC)
+    assert "'gdp'" in d.message and "lines 2, 3" in d.message
+    hint = d.hint or ""
+    assert "thousands=' ' (--thousands ' ')" in hint and "unicode_minus=True" in hint
+    assert "(--unicode-minus)" in hint
+    ok = load_data([path], keys=["region"], numeric=["gdp"], options=ReadOptions(thousands=" "))
+    assert ok.frame.get_column("gdp").to_list() == [-5.0, 1234.0, 7.0]  # minus read too
+
+
 def test_every_bad_cell_of_every_column_and_file_at_once(tmp_path: Path) -> None:
     a = write(tmp_path, "a.csv", "region,gdp,emp\nA,x,1\nB,2,y\nC,z,w\n")
     b = write(tmp_path, "b.csv", "region,gdp,emp\nD,q,1\n")
@@ -116,7 +129,7 @@ def test_id_spaces_trimmed_with_a_warning_or_kept(tmp_path: Path) -> None:
     assert loaded.frame.get_column("region").to_list() == ["A", "B", "C"]
     (w,) = loaded.warnings
     assert w.code == Code.ID_SPACES and w.severity == Severity.WARNING
-    assert "lines 2, 3" in w.message and "keep" in (w.hint or "")
+    assert "lines 2, 3" in w.message and "(--id-spaces keep)" in (w.hint or "")
     kept = load_data(
         [path], keys=["region"], numeric=["gdp"], options=ReadOptions(id_spaces=IdSpaces.KEEP)
     )

@@ -98,7 +98,7 @@ def key_column(
         problems.append(cells_problem(source, Code.MISSING_KEY, what, mask("control"), series))
     if trim and found["spaced"]:
         what = f"key column '{name}': spaces around values were trimmed"
-        hint = "to keep them (two different ids), read with id_spaces='keep'"
+        hint = "to keep them (two different ids), read with id_spaces='keep' (--id-spaces keep)"
         warnings.append(
             cells_problem(
                 source,
@@ -277,11 +277,17 @@ def parse_numbers(token: pl.Expr, options: ReadOptions) -> tuple[pl.Expr, pl.Exp
 
 
 def _number_hint(tokens: pl.Series, options: ReadOptions) -> str | None:
+    """Every reading option the bad cells suggest (as the API and the command line
+    spell it), or the missing markers."""
     sample = tokens.drop_nulls().str.strip_chars()
+    hints = []
     if options.decimal == "." and sample.str.contains(r"^[+\-\u2212]?[0-9]+,[0-9]+$").any():
-        return "is ',' the decimal mark? set decimal=','"
+        hints.append("is ',' the decimal mark? set decimal=',' (--decimal ,)")
     if options.thousands is None and sample.str.contains(r"[0-9][ \u00a0\u202f\u2009][0-9]").any():
-        return "are spaces thousands separators? set thousands=' '"
+        hints.append("are spaces thousands separators? set thousands=' ' (--thousands ' ')")
     if not options.accepts_unicode_minus and sample.str.contains("\u2212", literal=True).any():
-        return "'−' (U+2212) is a minus sign in typeset numbers: set unicode_minus=True"
-    return "add the token to the missing markers if it means 'no data'"
+        hints.append(
+            "'−' (U+2212) is a minus sign in typeset numbers: set unicode_minus=True "
+            "(--unicode-minus)"
+        )
+    return "; ".join(hints) or "add the token to the missing markers if it means 'no data'"
