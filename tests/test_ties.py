@@ -122,3 +122,29 @@ def test_dense_and_ordinal(tmp_path: Path, published: pl.DataFrame) -> None:
     # tied countries in the order of their keys (iso3), whatever the file's row order
     dnk, swe = (ordinal.filter(pl.col("iso3") == c)["rank"].item() for c in ("DNK", "SWE"))
     assert dnk < swe and swe - dnk == 1
+
+
+@pytest.mark.parametrize(
+    ("ranking", "line"),
+    [
+        ("{}", "ties 'min', values within a relative 1e-09 of each other tied"),
+        ("{ties: dense, tolerance: 1e-6}", "ties 'dense', values within a relative 1e-06"),
+        ("{ties: ordinal, tolerance: 0}", "ties 'ordinal', exact values"),
+    ],
+)
+def test_the_tie_rule_and_tolerance_are_printed_with_the_conventions(
+    tmp_path: Path, published: pl.DataFrame, ranking: str, line: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    m, d = tmp_path / "m.yaml", tmp_path / "d.csv"
+    m.write_text(hdi_methodology(ranking), encoding="utf-8")
+    published.select("iso3", pl.col("hdi").alias("low"), pl.lit(1.0).alias("high")).write_csv(d)
+    result = CliRunner().invoke(app, ["run", str(m), str(d), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.output
+    printed = " ".join(result.output.split())  # the terminal wraps long lines
+    assert f"convention: rank: descending on the index, {line}" in printed, result.output
+    table = pl.read_csv(tmp_path / "o.csv")
+    assert table.height == 193

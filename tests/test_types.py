@@ -202,3 +202,16 @@ def test_no_formula_takes_more_than_a_second_or_200_mb_to_check(text: str) -> No
     assert peak < 200 * 2**20, peak
     for p in problems:
         assert p.code in (Code.FORMULA_LIMIT, Code.FORMULA_SYNTAX), p.render()
+
+
+def test_the_limits_are_the_documented_ones() -> None:
+    """docs/formulas.md states the limits the checker applies (engine/formula/limits.py)."""
+    from pathlib import Path
+
+    from engine.formula import limits
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "formulas.md").read_text("utf-8")
+    assert f"**{limits.MAX_LENGTH:,} characters**" in docs
+    assert f"**{limits.MAX_DEPTH} levels**" in docs
+    assert f"**{limits.MAX_NESTED_STATISTICS} statistics**" in docs
+    assert "finite 64-bit numbers" in docs and limits.MAX_CONSTANT == 1.7976931348623157e308
