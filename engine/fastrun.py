@@ -179,8 +179,8 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
     from engine.backends.polars.compile import Context, to_polars
     from engine.backends.polars.execute import audit_exprs, build_query
     from engine.formula import ir
-    from engine.formula.types import Kind, kind_of
     from engine.formula.render import show
+    from engine.formula.types import Kind, kind_of
     from engine.report.summary import check_count_exprs, side_names
 
     plan = validated.plan

@@ -15,7 +15,7 @@ import polars as pl
 import sympy
 
 from engine.analysis import derivatives
-from engine.backends.polars.compile import Context, to_polars
+from engine.backends.polars.compile import Context, compile_step, to_polars
 from engine.diagnostics import Code, Diagnostic, Severity
 from engine.format.model import Check, Methodology
 from engine.formula import ir
@@ -57,8 +57,10 @@ def evaluate_checks(
     """Each check's tested and failing rows; both sides are shown for failing comparisons.
 
     One pass counts tested and failing rows of every check; only failing checks are
-    then taken apart, on the rows of the units that fail (a side with at() reads the
-    unit's other periods).
+    then taken apart: the sides are computed on every row (a statistic in a side is
+    taken over all units, a side with at() reads the unit's other periods), compiled as
+    a run compiles them (undefined values missing; large repeated parts computed first
+    as columns, so a deeply nested side stays small to plan), and the failing rows kept.
     """
     m = plan.methodology
     if not m.checks:
@@ -71,23 +73,31 @@ def evaluate_checks(
     for c in m.checks:
         col = cols[c.name]
         shown = [pl.col(k) for k in keys]
+        base = frame.lazy()
         if isinstance(c.expr, sympy.core.relational.Relational) and ir.free_names(c.expr) <= set(
             frame.columns
         ):
             ctx = Context({}, m.layout.unit, m.layout.period)
-            lhs, rhs = to_polars(c.expr.lhs, ctx), to_polars(c.expr.rhs, ctx)
+            sides = [
+                compile_step(c.expr.lhs, ctx, f"{c.name}:left"),
+                compile_step(c.expr.rhs, ctx, f"{c.name}:right"),
+            ]
+            for level in range(max(len(side.temps) for side in sides)):
+                base = base.with_columns(
+                    [e for side in sides if level < len(side.temps) for e in side.temps[level]]
+                )
+            lhs, rhs = sides[0].value, sides[1].value
             left, right = side_names(keys, show(c.expr.lhs), show(c.expr.rhs))
             shown += [lhs.alias(left), rhs.alias(right)]
             if kind_of(c.expr.lhs) is not Kind.TEXT:  # texts have no difference
                 shown.append((lhs - rhs).alias("difference"))
         if counts["f:" + c.name] == 0:
-            failures = frame.head(0).select(shown)
+            failures = base.head(0).select(shown).collect()
         else:
             # the sides are computed on every row before the failing ones are picked: a
             # statistic in a side (x <= 3 * mean(x)) is taken over all units, as checked
             failures = (
-                frame.lazy()
-                .select(*shown, col.alias("__ok"))
+                base.select(*shown, col.alias("__ok"))
                 .filter(pl.col("__ok").not_())
                 .drop("__ok")
                 .sort(keys)
