@@ -263,3 +263,25 @@ def test_rounding_reads_large_values_as_their_decimal(tmp_path: Path, mode: str)
         want = {k: None if w is not None and abs(w) == float("inf") else w for k, w in want.items()}
         assert column(result, name) == want, name
     assert column(result, "r0")[("d", 2010)] == (61728395.0 if mode == "half_up" else 61728394.0)
+
+
+def test_a_failing_check_with_nested_rounds_is_shown_quickly(tmp_path: Path) -> None:
+    """A side with rounds nested six deep: shown as the run computed it. Printed as one
+    polars expression it repeated x 12**6 times (900 MB, seconds, for a fuzz case)."""
+    import time
+
+    side = "x"
+    for digits in (3, 2, 1, 2, 1, 0):
+        side = f"round({side}, {digits})"
+    start = time.perf_counter()
+    result = run(
+        tmp_path, f'indicators: {{A: {{formula: x}}}}\nchecks: {{C: {{assert: "{side} < 1"}}}}\n'
+    )
+    assert time.perf_counter() - start < 20
+    (check,) = result.checks
+    failing = {k: v for k, v in X.items() if v is not None and round(v) >= 1}  # whole values
+    got = {
+        (r["unit"], r["year"]): r[check.failures.columns[2]]
+        for r in check.failures.iter_rows(named=True)
+    }
+    assert got == {k: float(int(v + 0.5)) for k, v in failing.items()}
