@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import polars as pl
 import sympy
 
-from engine.backends.polars.compile import to_polars
+from engine.backends.polars.compile import Temps, to_polars
 from engine.backends.polars.steps import step_context, undefined_column
 from engine.diagnostics import Code, DataError, Diagnostic, Severity
 from engine.format.model import UndefinedPolicy
@@ -151,7 +151,10 @@ def _statistics(expr: sympy.Basic) -> list[ir.Stat]:
 def _empty_statistic(plan: Plan, step: Step, frame: pl.DataFrame) -> bool:
     """Whether a statistic in `step` is taken over a group with no present value."""
     for st in _statistics(step.expr):
-        x = to_polars(st.operand, step_context(plan))
+        temps = Temps("__audit:empty:")  # large repeated parts first, as columns
+        x = to_polars(st.operand, dataclasses.replace(step_context(plan), temps=temps))
+        for level in temps.levels:
+            frame = frame.with_columns(level)
         if st.keys:
             grouped = frame.drop_nulls(list(st.keys))  # rows without a label are in no group
             counts = grouped.group_by(list(st.keys)).agg(x.count().alias("n"))["n"]
@@ -202,8 +205,8 @@ def diagnose(
 
     def test(mask: pl.Expr, code: Code, text: str) -> None:
         hit = rows & mask.fill_null(False)
-        if frame.select(hit.any()).item():
-            n, names = _rows(plan, frame, hit)
+        if shared[0].select(hit.any()).item():
+            n, names = _rows(plan, shared[0], hit)
             problems.append(
                 Diagnostic(
                     code,
@@ -212,8 +215,17 @@ def diagnose(
                 )
             )
 
+    # the frame with the columns the parts tested so far compute first: large repeated
+    # parts become columns (see compile.Temps), so nested rounds stay small to plan
+    shared, parts = [frame], [0]
+
     def number(node: sympy.Basic) -> pl.Expr:
-        return to_polars(node, ctx)
+        parts[0] += 1
+        temps = Temps(f"__audit:{parts[0]}:")
+        value = to_polars(node, dataclasses.replace(ctx, temps=temps))
+        for level in temps.levels:
+            shared[0] = shared[0].with_columns(level)
+        return value
 
     def walk(node: sympy.Basic) -> None:
         # a pairwise node's terms are written in the difference Δ, not in columns
@@ -251,7 +263,7 @@ def diagnose(
             return problems
     walk(step.expr)
     if not problems:
-        n, names = _rows(plan, frame, rows)
+        n, names = _rows(plan, shared[0], rows)
         what = (
             "a value is missing although everything it reads is present"
             if marked is None
