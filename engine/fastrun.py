@@ -370,20 +370,34 @@ def _replay(
 
 def _clean(frame: pl.DataFrame, summary: dict[str, Any], nulls: list[Any], shape: _Shape) -> bool:
     """The audit's verdict when it is "nothing undefined"; False when the full path must
-    look (it then names the cause)."""
+    look (it then names the cause). The tests of every column with missing values are
+    collected together: a value missing although its inputs are present, a statistic
+    over no value."""
     if any(k.startswith("undefined:") and v for k, v in summary.items()):
         return False  # an undefined value: the full path names it
+    scalar: list[pl.Expr] = []
+    grouped: dict[tuple[str, ...], list[pl.Expr]] = {}
     for column, present, stats in nulls:
         if not summary.get("nulls:" + column):
             continue
-        if present is not None and frame.select(plancache.expr_from_json(present)).item():
-            return False
+        if present is not None:
+            scalar.append(plancache.expr_from_json(present).alias(f"p{len(scalar)}"))
         for keys, count in stats:
-            x = plancache.expr_from_json(count).alias("n")
-            counts = frame.group_by(keys).agg(x) if keys else frame.select(x)
-            if (counts.get_column("n") == 0).any():
-                return False
-    return True
+            n = plancache.expr_from_json(count)
+            if keys:
+                group = grouped.setdefault(tuple(keys), [])
+                group.append(n.alias(f"n{len(group)}"))
+            else:
+                scalar.append((n == 0).alias(f"p{len(scalar)}"))
+    lf = frame.lazy()
+    queries = [lf.select(scalar)] if scalar else []
+    queries += [lf.group_by(list(k)).agg(e).drop(list(k)) for k, e in grouped.items()]
+    if not queries:
+        return True
+    got = pl.collect_all(queries)
+    if scalar and any(got[0].row(0)):
+        return False
+    return not any((g.min_horizontal() == 0).any() for g in got[1 if scalar else 0 :])
 
 
 def _check(
@@ -422,8 +436,9 @@ def _weights(rows: list[dict[str, Any]], periods: object) -> pl.DataFrame:
 
 
 def _adjustments(frame: pl.DataFrame, shape: _Shape, indicators: list[str]) -> pl.DataFrame:
-    """Every imputed or treated point (as report.summary.adjustments)."""
+    """Every imputed or treated point (as report.summary.adjustments), in one query."""
     keys = list(shape.layout.keys)
+    lf = frame.lazy()
     parts = []
     for name in indicators:
         before = name
@@ -432,7 +447,7 @@ def _adjustments(frame: pl.DataFrame, shape: _Shape, indicators: list[str]) -> p
             if column not in frame.columns:
                 continue
             parts.append(
-                frame.filter(pl.col(before).ne_missing(pl.col(column))).select(
+                lf.filter(pl.col(before).ne_missing(pl.col(column))).select(
                     *keys,
                     pl.lit(name).alias("indicator"),
                     pl.col(before).alias("before"),
@@ -441,4 +456,4 @@ def _adjustments(frame: pl.DataFrame, shape: _Shape, indicators: list[str]) -> p
                 )
             )
             before = column
-    return pl.concat(parts) if parts else pl.DataFrame()
+    return pl.concat(parts).collect() if parts else pl.DataFrame()

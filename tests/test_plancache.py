@@ -201,3 +201,51 @@ def test_failing_check_whose_sides_share_a_name(tmp_path: Path) -> None:
         assert got.returncode == 0 and "Traceback" not in got.stderr, got.stderr
         outs.append(out.read_bytes())
     assert got.stderr.endswith("NO-SYMPY\n") and outs[0] == outs[1]
+
+
+ASEM = ROOT / "examples" / "coinr-asem" / "asem.yaml"
+ASEM_DATA = ROOT / "examples" / "coinr-asem" / "asem.csv"
+
+
+def test_missing_values_and_treatment_on_the_fast_path(tmp_path: Path) -> None:
+    """COINr's ASEM example (missing values, winsorisation): the cached run settles it
+    (the missing-value tests of every column at once find nothing undefined) and writes
+    the bytes the full path writes."""
+    cache = tmp_path / "cache"
+    runs = []
+    for name, where in (("fresh", "off"), ("first", cache), ("cached", cache)):
+        out = tmp_path / f"{name}.csv"
+        got = cli(where, "run", str(ASEM), str(ASEM_DATA), "-q", "-o", str(out))
+        assert got.returncode == 0, got.stderr
+        runs.append((out.read_bytes(), got.stderr.replace(str(out), "OUT")))
+    (fresh, fresh_err), _, (cached, cached_err) = runs
+    assert cached == fresh
+    assert cached_err.endswith("NO-SYMPY\n")
+    assert cached_err.replace("NO-SYMPY", "SYMPY") == fresh_err
+
+
+def test_a_statistic_over_no_value_on_the_fast_path_gets_the_full_diagnosis(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "cache"
+    towns = pl.read_csv(TOWNS)
+    good = tmp_path / "good.csv"
+    towns.write_csv(good)
+    cli(cache, "run", str(GUIDE), str(good), "-q")
+    # in the first year every town lacks one of broadband's two inputs: broadband has no
+    # value there, so its min-max statistics are over no value
+    first = towns.get_column("year").min()
+    first_year, odd = pl.col("year") == first, pl.int_range(pl.len()) % 2 == 1
+    bad = tmp_path / "bad.csv"
+    towns.with_columns(
+        pl.when(first_year & ~odd).then(None).otherwise("households").alias("households"),
+        pl.when(first_year & odd)
+        .then(None)
+        .otherwise("broadband_households")
+        .alias("broadband_households"),
+    ).write_csv(bad)
+    cached = cli(cache, "run", str(GUIDE), str(bad), "-q")
+    fresh = cli("off", "run", str(GUIDE), str(bad), "-q")
+    assert cached.returncode == fresh.returncode
+    assert "min() over no present value" in fresh.stderr
+    assert cached.stderr.replace("NO-SYMPY", "SYMPY") == fresh.stderr

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from engine.cli.coerce import install
 from engine.diagnostics import Code, Diagnostic, IndexlabError, UsageError
 
 if TYPE_CHECKING:
     from engine.io.read import ReadOptions
 
+install()  # plainly valid option values need no pydantic (see engine.cli.coerce)
 app = typer.Typer(
     name="indexlab",
     help="Composite indices from YAML methodologies: validate, run and inspect them.",

@@ -159,7 +159,6 @@ def run(
     from engine import fastrun
     from engine.extras import Extra, require
     from engine.io import write
-    from engine.report.terminal import print_checks, print_result, progress
 
     protect = [methodology, *data]
 
@@ -186,7 +185,11 @@ def run(
             require("matplotlib", Extra.CHARTS, "--chart")  # before the work, not after
         if output is not None and output.suffix.lower() == ".xlsx":
             require("xlsxwriter", Extra.EXCEL, "writing Excel files")
-        with progress("reading and computing", quiet=quiet or fmt == OutputFormat.json):
+        if quiet or fmt == OutputFormat.json:  # no bar: rich need not be imported
+            return compute(options)
+        from engine.report.terminal import progress
+
+        with progress("reading and computing"):
             return compute(options)
 
     def compute(options: ReadOptions) -> api.RunResult | fastrun.CachedResult:
@@ -220,7 +223,10 @@ def run(
 
     def report(result: api.RunResult | fastrun.CachedResult) -> bool:
         show_diagnostics(result.warnings, fmt)
-        print_checks(result, json_format=fmt == OutputFormat.json)  # type: ignore[arg-type]
+        if result.checks:  # the report prints with rich, imported only then
+            from engine.report.terminal import print_checks
+
+            print_checks(result, json_format=fmt == OutputFormat.json)  # type: ignore[arg-type]
         if result.failed_errors:
             say("error-severity checks failed: nothing written.")
             return False
@@ -256,6 +262,8 @@ def run(
             write.write_table(weights, weights_output, protect=protect)
             say(f"wrote {weights.height} weights to {weights_output}")
         if not quiet:
+            from engine.report.terminal import print_result
+
             print_result(result)  # type: ignore[arg-type]  # a CachedResult comes only with -q
         return True
 

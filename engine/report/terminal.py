@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 import polars as pl
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from engine.report.format import Kind, decimals_of, formatter, kind_of
@@ -398,6 +397,10 @@ def print_sensitivity(
 # --------------------------------------------------------------------------- progress
 
 
+def _no_progress(done: int, total: int | None = None) -> None:
+    """What a progress bar that shows nothing does with an update."""
+
+
 @contextmanager
 def progress(
     description: str, *, quiet: bool = False
@@ -405,7 +408,11 @@ def progress(
     """A transient progress bar on stderr; yields ``update(done, total)``. Shows nothing
     when `quiet` or when stderr is not a terminal (a file, a pipe, CI)."""
     console = Console(stderr=True)
-    disabled = quiet or not console.is_terminal
+    if quiet or not console.is_terminal:  # nothing to show: rich.progress is not imported
+        yield _no_progress
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     bar = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -414,7 +421,6 @@ def progress(
         TimeElapsedColumn(),
         console=console,
         transient=True,
-        disable=disabled,
     )
     with bar:
         task = bar.add_task(description, total=None)

@@ -1,0 +1,86 @@
+"""Start-up: what a command imports, and that the lighter conversion of option values
+(engine/cli/coerce.py) leaves every value and message as typer's own gives them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KIREEVA = ROOT / "methodologies" / "kireeva.yaml"
+REGIONS = ROOT / "examples" / "kazakhstan" / "regions.csv"
+
+#: runs the CLI in this process (typer's own conversion when TYPER_OWN is set) and prints
+#: the modules of interest that were imported
+PROBE = (
+    "import os, sys\n"
+    "import typer.core\n"
+    "own = typer.core.build_runtime_param\n"
+    "import engine.cli\n"
+    "if os.environ.get('TYPER_OWN'):\n"
+    "    typer.core.build_runtime_param = own\n"
+    "code = 0\n"
+    "try:\n"
+    "    engine.cli.main()\n"
+    "except SystemExit as e:\n"
+    "    code = e.code\n"
+    "print('IMPORTED', sorted(m for m in ('pydantic', 'rich.progress', 'sympy')"
+    " if m in sys.modules), file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def cli(
+    *args: str, own: bool = False, cache: Path | str = "off"
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "INDEXLAB_PLAN_CACHE": str(cache), "COLUMNS": "100"}
+    env.pop("TYPER_OWN", None)
+    if own:
+        env["TYPER_OWN"] = "1"
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_a_cached_quiet_run_imports_neither_pydantic_nor_sympy_nor_a_progress_bar(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "cache"
+    args = ("run", str(KIREEVA), str(REGIONS), "-q", "-o", str(tmp_path / "out.csv"))
+    first = cli(*args, cache=cache)
+    again = cli(*args, cache=cache)
+    assert first.returncode == again.returncode == 0, first.stderr
+    assert again.stderr.rstrip().endswith("IMPORTED []")
+    assert "pydantic" not in first.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", str(KIREEVA), str(REGIONS), "--top", "abc"),  # not a whole number
+        ("run", str(KIREEVA), str(REGIONS), "--top", "-1"),  # below the option's minimum
+        ("run", str(KIREEVA), str(REGIONS), "--top", " 7"),  # spaces: typer decides
+        ("run", str(KIREEVA), str(REGIONS), "--format", "xml"),  # not a choice
+        ("validate", str(KIREEVA), "--engine", "oracle"),
+        ("validate", str(ROOT / "no-such.yaml")),  # a path that does not exist
+        ("run", str(KIREEVA), str(REGIONS), "-q", "--format", "json", "--top", "3"),
+        ("validate", str(KIREEVA), "--format", "json"),
+    ],
+)
+def test_option_values_and_messages_are_typers_own(args: tuple[str, ...]) -> None:
+    ours, own = cli(*args), cli(*args, own=True)
+    assert ours.returncode == own.returncode
+    assert ours.stdout == own.stdout
+    strip = [line for line in ours.stderr.splitlines() if not line.startswith("IMPORTED")]
+    want = [line for line in own.stderr.splitlines() if not line.startswith("IMPORTED")]
+    assert strip == want
+    assert "pydantic" in own.stderr.splitlines()[-1]  # the comparison is with typer's path
