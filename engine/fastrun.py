@@ -133,13 +133,15 @@ class _CheckResult:
 @dataclass(frozen=True)
 class CachedResult(TableResult):
     """What the command line reports and writes of a run (the interface of RunResult that
-    ``indexlab run -q`` uses; ``write`` writes the results table)."""
+    ``indexlab run`` uses; ``write`` writes the results table)."""
 
     frame: pl.DataFrame
     checks: tuple[_CheckResult, ...]
     warnings: tuple[Diagnostic, ...]
     #: what the report reads of the methodology (its layout)
     methodology: _Shape
+    #: what the result table shows (engine.report.terminal.ResultLayout as JSON)
+    layout: dict[str, Any] = field(default_factory=dict)
     weights: pl.DataFrame | None = None
     adjustments: pl.DataFrame | None = None
     detail: pl.DataFrame | None = field(default=None)
@@ -277,10 +279,13 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
         "detail_nulls": nulls_checks(detail_schema, True) if detail_schema is not None else [],
         "checks": checks,
     }
+    from engine.report.terminal import ResultLayout
+
     plancache.write_entry(
         path,
         {
             "shape": _shape_to_json(m),
+            "layout": ResultLayout.of(m).to_json(),
             "validate": [
                 validated_line(path, validated),
                 [plancache.diagnostic_to_json(w) for w in validated.warnings],
@@ -313,7 +318,7 @@ def run_cached(
     data = runner.read_data(shape, paths, options)
     runner.no_empty_inputs(shape, data)
     variant = entry.variant(_variant(data, runner.count_periods(shape, data)))
-    if variant is None or entry.data.get("weights") is None:
+    if variant is None or entry.data.get("weights") is None or "layout" not in entry.data:
         return data
     try:
         done = _replay(entry, variant, shape, data)
@@ -363,6 +368,7 @@ def _replay(
         checks,
         warnings,
         shape,
+        entry.data["layout"],
         _weights(entry.data["weights"], periods),
         _adjustments(frame, shape, entry.data["indicators"]),
     )

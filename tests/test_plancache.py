@@ -249,3 +249,24 @@ def test_a_statistic_over_no_value_on_the_fast_path_gets_the_full_diagnosis(
     assert cached.returncode == fresh.returncode
     assert "min() over no present value" in fresh.stderr
     assert cached.stderr.replace("NO-SYMPY", "SYMPY") == fresh.stderr
+
+
+@pytest.mark.parametrize(
+    ("methodology", "data"), [(KIREEVA, REGIONS), (ASEM, ASEM_DATA), (GUIDE, TOWNS)]
+)
+def test_the_printed_report_of_a_cached_run_is_the_full_runs(
+    tmp_path: Path, methodology: Path, data: Path
+) -> None:
+    """Without -q the cached run prints the same result table, adjustments, conventions
+    and checks as the full run (the table's layout is kept in the entry)."""
+    cache = tmp_path / "cache"
+    runs = []
+    for name in ("first", "cached"):
+        out = tmp_path / f"{name}.csv"
+        got = cli(cache, "run", str(methodology), str(data), "-o", str(out))
+        assert got.returncode == 0, got.stderr
+        runs.append((got.stdout, got.stderr.replace(str(out), "OUT"), out.read_bytes()))
+    (out1, err1, bytes1), (out2, err2, bytes2) = runs
+    assert out1 == out2 and bytes1 == bytes2
+    assert err1.endswith("\nSYMPY\n") and err2.endswith("\nNO-SYMPY\n")
+    assert err1.replace("\nSYMPY\n", "") == err2.replace("\nNO-SYMPY\n", "")

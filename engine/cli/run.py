@@ -207,7 +207,7 @@ def run(
             )
         typed = None
         simple = detail_output is None and weights_output is None and chart is None
-        if plan_cache and quiet and simple and (output is None or output.suffix != ".xlsx"):
+        if plan_cache and simple and (output is None or output.suffix != ".xlsx"):
             got = fastrun.run_cached(methodology, data, options)  # no sympy when it settles
             if isinstance(got, fastrun.CachedResult):
                 return got
@@ -262,9 +262,12 @@ def run(
             write.write_table(weights, weights_output, protect=protect)
             say(f"wrote {weights.height} weights to {weights_output}")
         if not quiet:
-            from engine.report.terminal import print_result
+            from engine.report.terminal import ResultLayout, print_result
 
-            print_result(result)  # type: ignore[arg-type]  # a CachedResult comes only with -q
+            layout = None
+            if isinstance(result, fastrun.CachedResult):  # the layout the cache kept
+                layout = ResultLayout.from_json(result.layout)
+            print_result(result, layout=layout)  # type: ignore[arg-type]
         return True
 
     result = guard(fmt, debug, go)

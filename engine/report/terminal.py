@@ -17,11 +17,12 @@ Rules every printer here follows:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from rich.console import Console
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from engine.format.model import Methodology
 
 __all__ = [
+    "ResultLayout",
     "fit_columns",
     "frame_table",
     "print_checks",
@@ -123,37 +125,80 @@ def frame_table(
 # --------------------------------------------------------------------------- a run
 
 
-def print_result(result: RunResult, console: Console | None = None) -> None:
-    """Per period, the units by rank with groups, index, rank and class; then weights,
-    adjustments and the conventions used."""
-    from engine.plan import build_plan
-    from engine.report.summary import conventions
+@dataclasses.dataclass(frozen=True)
+class ResultLayout:
+    """What the result table shows of a methodology: its title, unit and period, the
+    candidate columns in order (unit, groups and index, derived outputs, screening
+    rules), which are scores (groups), whether weights are data-driven, and the
+    conventions stated under the table. Plain data: the plan cache keeps it
+    (:mod:`engine.fastrun`), so that printing needs neither sympy nor the plan."""
 
+    title: str
+    unit: str
+    period: str | None
+    columns: tuple[str, ...]
+    scores: tuple[str, ...]
+    data_weights: bool
+    conventions: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ResultLayout:
+        return cls(
+            str(data["title"]),
+            str(data["unit"]),
+            data["period"],
+            tuple(data["columns"]),
+            tuple(data["scores"]),
+            bool(data["data_weights"]),
+            tuple(data["conventions"]),
+        )
+
+    @classmethod
+    def of(cls, m: Methodology) -> ResultLayout:
+        from engine.plan import build_plan
+        from engine.report.summary import conventions
+
+        lay = m.layout
+        if m.index is not None:
+            body = [g.name for g in m.groups] + ["index", "rank", "class"]
+        else:  # indicators only: the first few unit-level ones
+            body = [i.name for i in m.indicators if i.grain == "unit"][:8]
+        columns = (lay.unit, *body, *(d.name for d in m.derived), *(s.name for s in m.screening))
+        return cls(
+            m.meta.title,
+            lay.unit,
+            lay.period,
+            columns,
+            tuple(g.name for g in m.groups),
+            any(g.weighting for g in m.groups),
+            tuple(conventions(build_plan(m))),
+        )
+
+
+def print_result(
+    result: RunResult, console: Console | None = None, layout: ResultLayout | None = None
+) -> None:
+    """Per period, the units by rank with groups, index, rank and class; then weights,
+    adjustments and the conventions used. `layout` is the methodology's
+    (:meth:`ResultLayout.of`, the default)."""
     console = console or _console()
-    m = result.methodology
-    lay = m.layout
-    scores = {g.name for g in m.groups}
-    if m.index is not None:
-        body = [g.name for g in m.groups] + ["index", "rank", "class"]
-    else:  # indicators only: the first few unit-level ones
-        body = [i.name for i in m.indicators if i.grain == "unit"][:8]
-    wanted = [
-        c
-        for c in (lay.unit, *body, *(d.name for d in m.derived), *(s.name for s in m.screening))
-        if c in result.frame.columns
-    ]
+    view = layout or ResultLayout.of(result.methodology)
+    scores = set(view.scores)
+    wanted = [c for c in view.columns if c in result.frame.columns]
     # kept at any width: unit, index, rank, class; then derived outputs and screening
     # rules (results of their own); groups (intermediate scores) are dropped first
-    keep = [c for c in (lay.unit, "index", "rank", "class") if c in wanted]
+    keep = [c for c in (view.unit, "index", "rank", "class") if c in wanted]
     order = keep + [c for c in wanted if c not in keep and c not in scores]
     order += [c for c in wanted if c in scores and c not in keep]
     fitted, dropped = fit_columns(order, console.width, keep)
     shown = [c for c in wanted if c in fitted]
     kinds = {c: (Kind.SCORE if c in scores else kind_of(c, scores)) for c in shown}
-    sort = ["rank", lay.unit] if "rank" in result.frame.columns else [lay.unit]
-    periods = (
-        result.frame[lay.period].unique(maintain_order=True).to_list() if lay.period else [None]
-    )
+    sort = ["rank", view.unit] if "rank" in result.frame.columns else [view.unit]
+    period = view.period
+    periods = result.frame[period].unique(maintain_order=True).to_list() if period else [None]
     if len(periods) > MAX_PERIODS:
         console.print(
             f"[dim]{len(periods)} periods: showing the last {MAX_PERIODS}; every period is in "
@@ -161,9 +206,9 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
         )
         periods = periods[-MAX_PERIODS:]
     for p in periods:
-        part = result.frame if lay.period is None else result.frame.filter(pl.col(lay.period) == p)
+        part = result.frame if period is None else result.frame.filter(pl.col(period) == p)
         part = part.sort(sort, nulls_last=True)
-        title = m.meta.title + (f" — {lay.period} {p}" if p is not None else "")
+        title = view.title + (f" — {period} {p}" if p is not None else "")
         table = frame_table(part.select(shown).head(MAX_ROWS), title, kinds=kinds, left=["class"])
         notes = []
         if part.height > MAX_ROWS:
@@ -175,9 +220,9 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
         console.print(table)
     if result.adjustments is not None and result.adjustments.height:
         console.print(frame_table(result.adjustments, "Imputed and treated points"))
-    if result.weights is not None and result.weights.height and any(g.weighting for g in m.groups):
+    if result.weights is not None and result.weights.height and view.data_weights:
         console.print(frame_table(result.weights, "Weights (data-driven weights per period)"))
-    for line in conventions(build_plan(m)):
+    for line in view.conventions:
         console.print(f"[dim]convention: {escape(line)}[/dim]")
 
 
