@@ -38,10 +38,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from wholeprocess import measure  # noqa: E402
+
 ASEM = ROOT / "examples" / "coinr-asem"
 PY = sys.executable
 INDEXLAB = str(Path(PY).parent / "indexlab")
@@ -195,18 +198,6 @@ def ua_methodology() -> str:
         "  aggregation:\n"
         "    alternatives: [arithmetic, geometric]\n"
     )
-
-
-def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"failed ({code}): {' '.join(cmd)}\n{err[-2000:]}")
-    return wall, usage.ru_maxrss // 1024
 
 
 def compare(label: str, sides: dict[str, list[str]], reps: int, env: dict[str, str]) -> None:

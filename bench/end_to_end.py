@@ -9,8 +9,10 @@ the wall times and the peak RSS of each process (``wait4``) are printed with the
 ratio. indexlab runs twice per repetition: with its plan cache warm (the usual case for
 a repeated run) and with ``--no-plan-cache``.
 
-At 32 rows (the paper's own data) the start-up is compared too: ``indexlab validate``
-and ``indexlab run`` against ``python -c "import polars"``.
+At 32 rows (the paper's own data) the start-up is compared too: ``indexlab validate``,
+``indexlab run -q`` and the README's first run (``indexlab run methodologies/kireeva.yaml
+regions.csv it_share_table7.csv -o out.csv``, which prints the result table and the
+checks' report) against ``python -c "import polars"``.
 
     python bench/end_to_end.py                       # 32 rows, 1M and 10M, CSV and Parquet
     python bench/end_to_end.py --sizes 32 1000000 --reps 3
@@ -27,35 +29,22 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PAPER_DATA = ROOT / "examples" / "kazakhstan" / "regions.csv"
+PAPER_SHARE = ROOT / "examples" / "kazakhstan" / "it_share_table7.csv"
 sys.path.insert(0, str(BENCH))
 
 from generate import generate  # noqa: E402
 from paper_scale import stage1_methodology  # noqa: E402
+from wholeprocess import measure  # noqa: E402
 
 PY = sys.executable
 INDEXLAB = str(Path(PY).parent / "indexlab")
-
-
-def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of one whole process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
-    return wall, usage.ru_maxrss // 1024
 
 
 def compare(
@@ -124,6 +113,8 @@ def main() -> None:
                 label = f"{size:,} rows {fmt}" if size > 32 else "paper, 32 rows csv"
                 compare(label, sides, args.reps, env, "bare polars script")
                 if size <= 32:
+                    paper = [INDEXLAB, "run", str(ROOT / "methodologies" / "kireeva.yaml")]
+                    paper += [str(PAPER_DATA), str(PAPER_SHARE), "-o", str(workdir / "out.csv")]
                     measure([INDEXLAB, "validate", str(yaml)], env)
                     startup = {
                         "indexlab validate (plan cache)": [INDEXLAB, "validate", str(yaml)],
@@ -133,9 +124,12 @@ def main() -> None:
                             str(yaml),
                             "--no-plan-cache",
                         ],
-                        "indexlab run (plan cache)": run,
+                        "indexlab run -q (plan cache)": run,
+                        "the README's run (plan cache)": paper,
+                        "the README's run --no-plan-cache": [*paper, "--no-plan-cache"],
                         'python -c "import polars"': [PY, "-c", "import polars"],
                     }
+                    measure(paper, env)  # its entry in the plan cache
                     compare("start-up", startup, args.reps, env, 'python -c "import polars"')
     finally:
         if not args.keep and args.workdir is None:

@@ -119,9 +119,7 @@ def main() -> None:
         result = api.execute(validated, frame)
         computes.append(time.perf_counter() - t)
     adjusted = result.adjustments if result.adjustments is not None else pl.DataFrame()
-    counts = (
-        dict(adjusted.group_by("action").len().iter_rows()) if adjusted.height else {"none": 0}
-    )
+    counts = dict(adjusted.group_by("action").len().iter_rows()) if adjusted.height else {"none": 0}
     steps = sum(len(stage) for stage in validated.plan.stages)
     print(
         f"{args.units:,} units x {periods} period(s) x {args.indicators} indicators, "
