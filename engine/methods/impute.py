@@ -184,9 +184,14 @@ def _linear(c: ImputeContext) -> sympy.Expr:
     t = sympy.Symbol(str(c.period))
     slope = div(sub(after, before), sub(t1, t0))
     between = add(before, mul(slope, sub(t, t0)))
-    # the ends take the nearest value (R's approx(rule = 2)); a value present is kept
-    return ir.Coalesce(
-        sympy.Symbol(c.column),
+    # the ends take the nearest value (R's approx(rule = 2)); a value present is kept, and
+    # the interpolation is only computed where it is used: at a present value t0 = t1, and
+    # its division by zero is no undefined value of the result
+    y = sympy.Symbol(c.column)
+    present = sympy.Eq(ir.IsPresent(y, evaluate=False), 1, evaluate=False)
+    return ir.If(
+        present,
+        y,
         ir.Coalesce(between, ir.Coalesce(before, after, evaluate=False), evaluate=False),
         evaluate=False,
     )

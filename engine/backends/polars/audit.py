@@ -19,7 +19,7 @@ methodology's choice (``undefined``): ``report`` returns the diagnostics as warn
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 import sympy
@@ -108,6 +108,10 @@ def _audit(
         exprs = audit_exprs(plan, frame.schema, phase_detail)
         summary = frame.select(exprs).row(0, named=True) if exprs else {}
     found: list[Diagnostic] = []
+    unmarked = [s for s in steps if not summary.get("undefined:" + s.column)]
+    empty = _empty_statistics(
+        plan, [s for s in unmarked if summary.get("nulls:" + s.column)], frame
+    )
     for s in steps:
         count = summary.get("undefined:" + s.column)
         marked = count if isinstance(count, int) else 0
@@ -115,7 +119,7 @@ def _audit(
         if marked:
             found += diagnose(plan, frame, s, pl.col(undefined_column(s.column)), marked)
             tainted.add(s.column)
-        elif summary.get("nulls:" + s.column) and _empty_statistic(plan, s, frame):
+        elif s.column in empty:
             if not upstream:
                 found += diagnose(plan, frame, s, pl.col(s.column).is_null(), None)
             tainted.add(s.column)
@@ -148,21 +152,41 @@ def _statistics(expr: sympy.Basic) -> list[ir.Stat]:
     return found
 
 
-def _empty_statistic(plan: Plan, step: Step, frame: pl.DataFrame) -> bool:
-    """Whether a statistic in `step` is taken over a group with no present value."""
-    for st in _statistics(step.expr):
-        temps = Temps("__audit:empty:")  # large repeated parts first, as columns
-        x = to_polars(st.operand, dataclasses.replace(step_context(plan), temps=temps))
-        for level in temps.levels:
-            frame = frame.with_columns(level)
-        if st.keys:
-            grouped = frame.drop_nulls(list(st.keys))  # rows without a label are in no group
-            counts = grouped.group_by(list(st.keys)).agg(x.count().alias("n"))["n"]
-        else:
-            counts = frame.select(x.count().alias("n"))["n"]
-        if (counts == 0).any():
-            return True
-    return False
+def _empty_statistics(plan: Plan, steps: Sequence[Step], frame: pl.DataFrame) -> set[str]:
+    """The steps (columns) in which a statistic is taken over a group with no present
+    value. Every statistic of every step is counted in one pass: one query for those over
+    all rows, one group-by per set of keys (rows without a label are in no group); the
+    large repeated parts of the statistics' operands are columns computed first."""
+    ctx = step_context(plan)
+    levels: list[list[pl.Expr]] = []
+    scalar: list[tuple[str, pl.Expr]] = []
+    grouped: dict[tuple[str, ...], list[tuple[str, pl.Expr]]] = {}
+    statistics = [(s, st) for s in steps for st in _statistics(s.expr)]
+    for k, (s, st) in enumerate(statistics):
+        temps = Temps(f"__audit:empty:{k}:")  # large repeated parts first, as columns
+        n = to_polars(st.operand, dataclasses.replace(ctx, temps=temps)).count()
+        for i, level in enumerate(temps.levels):
+            if len(levels) <= i:
+                levels.append([])
+            levels[i].extend(level)
+        target = grouped.setdefault(tuple(st.keys), []) if st.keys else scalar
+        target.append((s.column, n.alias(f"n{len(target)}")))
+    lf = frame.lazy()
+    for level in levels:
+        lf = lf.with_columns(level)
+    queries = [(scalar, lf.select([e for _, e in scalar]))] if scalar else []
+    for keys, counts in grouped.items():
+        by = list(keys)
+        queries.append((counts, lf.drop_nulls(by).group_by(by).agg([e for _, e in counts])))
+    if not queries:
+        return set()
+    results = pl.collect_all([q for _, q in queries])
+    return {
+        column
+        for (counts, _), got in zip(queries, results)
+        for i, (column, _) in enumerate(counts)
+        if (got.get_column(f"n{i}") == 0).any()
+    }
 
 
 def _rows(plan: Plan, frame: pl.DataFrame, mask: pl.Expr) -> tuple[int, str]:
