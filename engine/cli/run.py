@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -41,8 +42,17 @@ from engine.cli.sql import (
 )
 from engine.diagnostics import Code, Diagnostic, UsageError
 
+
+class StreamMode(enum.StrEnum):
+    """When ``run`` streams (engine.streamrun)."""
+
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
 if TYPE_CHECKING:
-    from engine import api, fastrun
+    from engine import api, fastrun, streamrun
     from engine.io.read import ReadOptions
 
 
@@ -94,7 +104,8 @@ def run(
         typer.Option(
             "-o",
             "--output",
-            help="Write results here; format by extension: .csv, .parquet, .json; .xlsx "
+            help="Write results here; format by extension: .csv, .parquet, .arrow/.ipc/.feather, "
+            ".json; .xlsx "
             "writes one workbook: results, detail, checks, warnings, weights, adjustments "
             "and the methodology.",
         ),
@@ -146,6 +157,16 @@ def run(
         bool, typer.Option("--quiet", "-q", help="Do not print the result table.")
     ] = False,
     plan_cache: PlanCacheOpt = True,
+    stream: Annotated[
+        StreamMode,
+        typer.Option(
+            "--stream",
+            help="Compute on polars' streaming engine in passes and sink the results to -o "
+            "(Parquet, CSV, IPC), so memory does not grow with the rows: 'auto' for data files "
+            "from 256 MiB on, 'on' always, 'off' never. A methodology or data that cannot "
+            "stream (docs/engines.md) is computed in memory.",
+        ),
+    ] = StreamMode.auto,
     engine: EngineOpt = EngineChoice.polars,
     master: MasterOpt = "local[2]",
     memory_limit: MemoryLimitOpt = None,
@@ -162,7 +183,7 @@ def run(
 
     protect = [methodology, *data]
 
-    def go() -> api.RunResult | fastrun.CachedResult:
+    def go() -> api.RunResult | fastrun.CachedResult | streamrun.StreamedRun:
         options = read_options(
             delimiter,
             decimal,
@@ -192,7 +213,9 @@ def run(
         with progress("reading and computing"):
             return compute(options)
 
-    def compute(options: ReadOptions) -> api.RunResult | fastrun.CachedResult:
+    def compute(
+        options: ReadOptions,
+    ) -> api.RunResult | fastrun.CachedResult | streamrun.StreamedRun:
         if engine != EngineChoice.polars:  # DuckDB or Spark read and compute (engine.engines)
             from engine import api
 
@@ -207,6 +230,17 @@ def run(
             )
         typed = None
         simple = detail_output is None and weights_output is None and chart is None
+        validated = None
+        from engine import streamrun
+
+        if simple and streamrun.wanted(stream.value, data, output):
+            from engine import api
+
+            validated = api.validate(methodology)
+            streamed = streamrun.prepare(validated, data, options)
+            if not isinstance(streamed, str):
+                return streamed
+            say(f"not streamed ({streamed}): computing in memory")
         if plan_cache and simple and (output is None or output.suffix != ".xlsx"):
             got = fastrun.run_cached(methodology, data, options)  # no sympy when it settles
             if isinstance(got, fastrun.CachedResult):
@@ -214,14 +248,14 @@ def run(
             typed = got
         from engine import api
 
-        validated = api.validate(methodology)
+        validated = validated or api.validate(methodology)
         typed = typed or api.read_data(validated.methodology, data, options)
         result = api.execute(validated, typed, keep_detail=detail_output is not None)
         if plan_cache:
             fastrun.record(methodology, validated, typed, result)
         return result
 
-    def report(result: api.RunResult | fastrun.CachedResult) -> bool:
+    def report(result: api.RunResult | fastrun.CachedResult | streamrun.StreamedRun) -> bool:
         show_diagnostics(result.warnings, fmt)
         if result.checks:  # the report prints with rich, imported only then
             from engine.report.terminal import print_checks
@@ -230,6 +264,13 @@ def run(
         if result.failed_errors:
             say("error-severity checks failed: nothing written.")
             return False
+        from engine.streamrun import StreamedRun
+
+        if isinstance(result, StreamedRun):
+            assert output is not None  # streamed only with an output
+            result.write(output, protect=protect)
+            say(f"wrote {result.rows} rows to {output} (streamed, {len(result.passes)} passes)")
+            return True
         if output is not None:
             result.write(output, protect=protect)
             what = "a workbook of" if output.suffix.lower() == ".xlsx" else ""

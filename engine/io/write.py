@@ -1,4 +1,5 @@
-"""Writing result tables: CSV, Parquet, Excel (.xlsx) or JSON, chosen by the extension.
+"""Writing result tables: CSV, Parquet, Arrow IPC (.arrow, .ipc, .feather), Excel (.xlsx)
+or JSON, chosen by the extension; a streamed run's query is sunk (:func:`sink_table`).
 
 A write never harms what was there: the table goes to a temporary file in the target's
 directory, is flushed to disk and only then renamed over the target (``os.replace`` is
@@ -25,7 +26,7 @@ from engine.diagnostics import Code, Diagnostic, UsageError
 
 __all__ = ["SUPPORTED", "check_target", "escaped", "write_table", "write_workbook"]
 
-SUPPORTED = (".csv", ".parquet", ".xlsx", ".json")
+SUPPORTED = (".csv", ".parquet", ".xlsx", ".json", ".arrow", ".ipc", ".feather")
 _FORMULA_START = r"^[=+\-@\t\r]"
 
 
@@ -108,14 +109,18 @@ def check_target(path: str | Path, *, protect: Sequence[Path] = ()) -> Path:
 
 def escaped(frame: pl.DataFrame) -> pl.DataFrame:
     """Text cells that a spreadsheet would run as a formula get a leading apostrophe."""
-    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.with_columns(
+    return frame.with_columns(_escapes(frame.schema))
+
+
+def _escapes(schema: pl.Schema) -> list[pl.Expr]:
+    text = [name for name, dtype in schema.items() if dtype == pl.String]
+    return [
         pl.when(pl.col(name).str.contains(_FORMULA_START))
         .then(pl.concat_str(pl.lit("'"), pl.col(name)))
         .otherwise(pl.col(name))
         .alias(name)
         for name in text
-    )
+    ]
 
 
 def _write_csv(frame: pl.DataFrame, path: Path) -> None:
@@ -124,6 +129,10 @@ def _write_csv(frame: pl.DataFrame, path: Path) -> None:
 
 def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
     frame.write_parquet(path)
+
+
+def _write_ipc(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_ipc(path)
 
 
 def _write_json(frame: pl.DataFrame, path: Path) -> None:
@@ -145,4 +154,33 @@ _WRITERS: dict[str, Callable[[pl.DataFrame, Path], None]] = {
     ".parquet": _write_parquet,
     ".xlsx": _write_xlsx,
     ".json": _write_json,
+    ".arrow": _write_ipc,
+    ".ipc": _write_ipc,
+    ".feather": _write_ipc,
 }
+
+
+#: a streamed run's outputs: the lazy query sunk by polars' streaming engine
+_SINKS: dict[str, Callable[[pl.LazyFrame, Path], None]] = {
+    ".parquet": lambda lf, out: lf.sink_parquet(out, engine="streaming"),
+    ".csv": lambda lf, out: lf.with_columns(_escapes(lf.collect_schema())).sink_csv(
+        out, include_bom=False, engine="streaming"
+    ),
+    ".arrow": lambda lf, out: lf.sink_ipc(out, engine="streaming"),
+    ".ipc": lambda lf, out: lf.sink_ipc(out, engine="streaming"),
+    ".feather": lambda lf, out: lf.sink_ipc(out, engine="streaming"),
+}
+
+
+def sink_table(lf: pl.LazyFrame, path: str | Path, *, protect: Sequence[Path] = ()) -> Path:
+    """Stream the rows of `lf` into `path` (Parquet, CSV or Arrow IPC by the extension)
+    atomically, as :func:`write_table` writes a frame: memory does not grow with the rows."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in _SINKS:
+        expected = ", ".join(_SINKS)
+        raise UsageError(
+            [Diagnostic(Code.USAGE, f"cannot stream to '{target}'", expected=expected)]
+        )
+    check_target(target, protect=protect)
+    return _write_atomically(target, lambda out: _SINKS[suffix](lf, out))

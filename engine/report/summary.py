@@ -15,6 +15,7 @@ import polars as pl
 import sympy
 
 from engine.analysis import derivatives
+from engine.backends.polars import ENGINE
 from engine.backends.polars.compile import Context, compile_step, to_polars
 from engine.diagnostics import Code, Diagnostic, Severity
 from engine.format.model import Check, Methodology
@@ -52,7 +53,7 @@ def check_count_exprs(plan: Plan) -> list[pl.Expr]:
 
 
 def evaluate_checks(
-    plan: Plan, frame: pl.DataFrame, counts: dict[str, object] | None = None
+    plan: Plan, frame: pl.DataFrame | pl.LazyFrame, counts: dict[str, object] | None = None
 ) -> tuple[CheckResult, ...]:
     """Each check's tested and failing rows; both sides are shown for failing comparisons.
 
@@ -68,14 +69,18 @@ def evaluate_checks(
     keys = list(m.layout.keys)
     cols = {c.name: pl.col("check." + c.name) for c in m.checks}
     if counts is None or "t:" + m.checks[0].name not in counts:
-        counts = frame.select(check_count_exprs(plan)).row(0, named=True)
+        counts = (
+            frame.lazy().select(check_count_exprs(plan)).collect(engine=ENGINE).row(0, named=True)
+        )
+    columns = set(frame.collect_schema().names())
     out = []
     for c in m.checks:
         col = cols[c.name]
         shown = [pl.col(k) for k in keys]
         base = frame.lazy()
-        if isinstance(c.expr, sympy.core.relational.Relational) and ir.free_names(c.expr) <= set(
-            frame.columns
+        if (
+            isinstance(c.expr, sympy.core.relational.Relational)
+            and ir.free_names(c.expr) <= columns
         ):
             ctx = Context({}, m.layout.unit, m.layout.period)
             sides = [
@@ -92,7 +97,7 @@ def evaluate_checks(
             if kind_of(c.expr.lhs) is not Kind.TEXT:  # texts have no difference
                 shown.append((lhs - rhs).alias("difference"))
         if counts["f:" + c.name] == 0:
-            failures = base.head(0).select(shown).collect()
+            failures = base.head(0).select(shown).collect(engine=ENGINE)
         else:
             # the sides are computed on every row before the failing ones are picked: a
             # statistic in a side (x <= 3 * mean(x)) is taken over all units, as checked
@@ -101,7 +106,7 @@ def evaluate_checks(
                 .filter(pl.col("__ok").not_())
                 .drop("__ok")
                 .sort(keys)
-                .collect()
+                .collect(engine=ENGINE)
             )
         out.append(CheckResult(c, int(counts["t:" + c.name]), failures))  # type: ignore[call-overload]
     return tuple(out)
@@ -122,15 +127,24 @@ def side_names(keys: Sequence[str], left: str, right: str) -> tuple[str, str]:
     return out[0], out[1]
 
 
-def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic, ...]:
-    """One warning per unit and period without an index, naming the missing inputs."""
+def missing_index_warnings(
+    plan: Plan, frame: pl.DataFrame | pl.LazyFrame
+) -> tuple[Diagnostic, ...]:
+    """One warning per unit and period without an index, naming the missing inputs (a
+    lazy frame is filtered as it streams)."""
     m = plan.methodology
     keys = list(m.layout.keys)
-    inputs = [i.name for i in m.inputs if i.name in frame.columns]
-    if m.index is None or frame["index"].null_count() == 0:
-        rows = frame.head(0).select(keys + inputs)
+    columns = frame.collect_schema().names()
+    inputs = [i.name for i in m.inputs if i.name in columns]
+    if m.index is None:
+        rows = pl.DataFrame()
     else:
-        rows = frame.lazy().filter(pl.col("index").is_null()).select(keys + inputs).collect()
+        rows = (
+            frame.lazy()
+            .filter(pl.col("index").is_null())
+            .select(keys + inputs)
+            .collect(engine=ENGINE)
+        )
     out = []
     covered = [g for g in m.groups if g.coverage != "all"]
     for row in rows.iter_rows(named=True):
@@ -139,15 +153,17 @@ def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic,
         why = "missing input: " + ", ".join(gaps) if gaps else "a member is missing"
         for g in covered:
             present = (
-                frame.filter(pl.all_horizontal([pl.col(k) == row[k] for k in keys]))
+                frame.lazy()
+                .filter(pl.all_horizontal([pl.col(k) == row[k] for k in keys]))
                 .select(
                     [
-                        pl.col(mem + ".norm" if mem + ".norm" in frame.columns else mem)
+                        pl.col(mem + ".norm" if mem + ".norm" in columns else mem)
                         .is_not_null()
                         .sum()
                         for mem in g.members
                     ]
                 )
+                .collect(engine=ENGINE)
                 .row(0)
             )
             share = float(str(g.coverage))
@@ -164,14 +180,11 @@ def missing_index_warnings(plan: Plan, frame: pl.DataFrame) -> tuple[Diagnostic,
             )
         )
     value = m.classes.column if m.classes is not None else "index"
-    if (
-        m.classes is not None
-        and "class" in frame.columns
-        and value in frame.columns
-        and frame["class"].null_count() > frame[value].null_count()
-    ):
+    if m.classes is not None and "class" in columns and value in columns:
         outside = (
-            frame.lazy().filter(pl.col(value).is_not_null() & pl.col("class").is_null()).collect()
+            frame.lazy()
+            .filter(pl.col(value).is_not_null() & pl.col("class").is_null())
+            .collect(engine=ENGINE)
         )
         what = "index" if m.classes.on is None else m.classes.what
         for row in outside.select([*keys, value]).iter_rows(named=True):

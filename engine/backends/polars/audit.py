@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 import sympy
 
+from engine.backends.polars import ENGINE
 from engine.backends.polars.compile import Temps, to_polars
 from engine.backends.polars.steps import step_context, undefined_column
 from engine.diagnostics import Code, DataError, Diagnostic, Severity
@@ -64,7 +65,7 @@ def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Ex
 
 def audit(
     plan: Plan,
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | pl.LazyFrame,
     detail: pl.DataFrame | None = None,
     summary: Mapping[str, object] | None = None,
     detail_summary: Mapping[str, object] | None = None,
@@ -93,7 +94,7 @@ def audit(
 
 def _audit(
     plan: Plan,
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | pl.LazyFrame,
     phase_detail: bool,
     summary: Mapping[str, object] | None,
     tainted: set[str],
@@ -101,12 +102,12 @@ def _audit(
     """The undefined values of one phase; `tainted` collects the columns with undefined
     values and those missing because of them (a statistic over values that are all
     missing because they were undefined is their consequence, not reported again)."""
-    steps = _audited(plan, frame.schema, phase_detail)
+    steps = _audited(plan, frame.collect_schema(), phase_detail)
     if not steps:
         return []
     if summary is None:
-        exprs = audit_exprs(plan, frame.schema, phase_detail)
-        summary = frame.select(exprs).row(0, named=True) if exprs else {}
+        exprs = audit_exprs(plan, frame.collect_schema(), phase_detail)
+        summary = frame.lazy().select(exprs).collect().row(0, named=True) if exprs else {}
     found: list[Diagnostic] = []
     unmarked = [s for s in steps if not summary.get("undefined:" + s.column)]
     empty = _empty_statistics(
@@ -152,7 +153,9 @@ def _statistics(expr: sympy.Basic) -> list[ir.Stat]:
     return found
 
 
-def _empty_statistics(plan: Plan, steps: Sequence[Step], frame: pl.DataFrame) -> set[str]:
+def _empty_statistics(
+    plan: Plan, steps: Sequence[Step], frame: pl.DataFrame | pl.LazyFrame
+) -> set[str]:
     """The steps (columns) in which a statistic is taken over a group with no present
     value. Every statistic of every step is counted in one pass: one query for those over
     all rows, one group-by per set of keys (rows without a label are in no group); the
@@ -180,7 +183,7 @@ def _empty_statistics(plan: Plan, steps: Sequence[Step], frame: pl.DataFrame) ->
         queries.append((counts, lf.drop_nulls(by).group_by(by).agg([e for _, e in counts])))
     if not queries:
         return set()
-    results = pl.collect_all([q for _, q in queries])
+    results = pl.collect_all([q for _, q in queries], engine=ENGINE)
     return {
         column
         for (counts, _), got in zip(queries, results)
@@ -218,11 +221,13 @@ def _plural(n: int) -> str:
 
 
 def diagnose(
-    plan: Plan, frame: pl.DataFrame, step: Step, rows: pl.Expr, marked: int | None
+    plan: Plan, frame: pl.DataFrame | pl.LazyFrame, step: Step, rows: pl.Expr, marked: int | None
 ) -> list[Diagnostic]:
     """Why `step` has undefined values in `rows` (`marked` of them, when counted): each
     cause with the rows it affects, or one diagnostic for what no cause explains."""
     ctx = step_context(plan, step)
+    if isinstance(frame, pl.LazyFrame):  # a streamed run: its result, to take apart
+        frame = frame.collect(engine=ENGINE)
     problems: list[Diagnostic] = []
     where = f"in the {_what(step)} ({step.formula})" if step.formula else f"in the {_what(step)}"
     rows = rows.fill_null(False)

@@ -62,6 +62,9 @@ class Context:
     used: pl.Expr | None = field(default=None, compare=False, repr=False)
     #: where large parts used twice are computed first, as columns (see :class:`Temps`)
     temps: Temps | None = field(default=None, compare=False, repr=False)
+    #: statistics and at() computed beforehand (a streamed run's earlier passes): read as
+    #: the named column (see :mod:`engine.backends.polars.stream`)
+    hoisted: Mapping[sympy.Basic, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def keys(self) -> tuple[str, ...]:

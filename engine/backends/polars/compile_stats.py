@@ -18,8 +18,10 @@ from collections.abc import Callable
 import polars as pl
 
 from engine.backends.polars.compile import (
+    Compiled,
     CompileError,
     Context,
+    Temps,
     _compile,
     _compile_used,
     _finite,
@@ -28,7 +30,7 @@ from engine.backends.polars.compile import (
 from engine.formula import ir
 from engine.formula.types import Varies, shape_of
 
-__all__: list[str] = []
+__all__ = ["at_condition", "compile_aggregate"]
 
 
 def _over(agg: pl.Expr, keys: tuple[str, ...], order: tuple[str, ...] = ()) -> pl.Expr:
@@ -90,7 +92,7 @@ def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
     return pl.when(pl.all_horizontal(pl.col(k).is_not_null() for k in labels)).then(value)
 
 
-def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
+def _operand(expr: ir.Stat, ctx: Context) -> pl.Expr:
     # a statistic takes every row of its group, whichever rows use its result: an
     # undefined value of its operand counts in the row where it arises
     inner = dataclasses.replace(ctx, used=None) if ctx.used is not None else ctx
@@ -99,6 +101,14 @@ def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
         # a literal is one value, not a column: mean(2) is 2 in each of the group's rows,
         # sum(2) is 2 times the rows, count(2) the number of rows
         x = pl.when(pl.col(ctx.unit).is_not_null()).then(x)
+    return x
+
+
+def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
+    x = _operand(expr, ctx)
+    if expr in ctx.hoisted:  # computed in a pass of its own (a streamed run)
+        return pl.col(ctx.hoisted[expr])
+    inner = dataclasses.replace(ctx, used=None) if ctx.used is not None else ctx
     x = _shared(x, ctx)
     if isinstance(expr, ir.ColStd):
         return _over(
@@ -133,7 +143,9 @@ def _rank_within_tolerance(x: pl.Expr, expr: ir.ColRank, ctx: Context) -> pl.Exp
     s = -x if expr.descending else x
     s = _shared(s, ctx)
     keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
-    order = [s, *(pl.col(k) for k in ctx.order)]
+    # equal values are in one tie group whatever their order: only ordinal ranks need the
+    # keys to order them (sorting by the keys too costs a sort of the key columns)
+    order = [s, *(pl.col(k) for k in ctx.order)] if expr.ties == "ordinal" else [s]
 
     def window(e: pl.Expr) -> pl.Expr:
         return e.over(keys, order_by=order, nulls_last=True)
@@ -149,17 +161,57 @@ def _rank_within_tolerance(x: pl.Expr, expr: ir.ColRank, ctx: Context) -> pl.Exp
     return _over(tie.rank(method=expr.ties), expr.keys).cast(pl.Float64)  # type: ignore[arg-type]
 
 
-@_compile.register
-def _(expr: ir.At, ctx: Context) -> pl.Expr:
+def at_condition(expr: ir.At, ctx: Context) -> tuple[pl.Expr, list[str]]:
+    """The rows at() reads (its fixed keys have their values), and the keys it matches on.
+
+    Key values compare as text: a period column reads as integers (2010) or as text
+    ('2010Q1') depending on the data, and at(x, 2010) means the same as at(x, '2010')."""
     fixed = expr.fixed
-    # key values compare as text: a period column reads as integers (2010) or as text
-    # ('2010Q1') depending on the data, and at(x, 2010) means the same as at(x, '2010')
     cond = functools.reduce(
         lambda a, b: a & b, [pl.col(k).cast(pl.String) == str(v) for k, v in fixed]
     )
-    rest = [k for k in ctx.keys if k not in dict(fixed)]
+    return cond, [k for k in ctx.keys if k not in dict(fixed)]
+
+
+#: one value per group as a group_by aggregation (for a pass that computes a statistic on
+#: its own); sums add in the engine's order, not the keys' (equal within rounding)
+_GROUP_AGGREGATES: dict[type, Callable[[pl.Expr], pl.Expr]] = {
+    ir.ColMax: lambda x: x.max(),
+    ir.ColMin: lambda x: x.min(),
+    ir.ColMean: lambda x: pl.when(x.count() > 0).then(x.sum() / x.count()),
+    ir.ColSum: lambda x: _defined(x, x.sum()),
+    ir.ColMedian: lambda x: x.median(),
+    ir.ColCount: lambda x: x.count().cast(pl.Float64),
+}
+
+
+def compile_aggregate(expr: ir.Stat, ctx: Context, name: str) -> Compiled | None:
+    """`expr` as an aggregation per group of its keys, named `name`, for
+    ``group_by(keys).agg(...)``; None for the statistics that give every row its own
+    value (ranks, cumulative sums). Its operand is compiled as in a run (undefined
+    values are missing)."""
+    temps = Temps(f"__t:{name}:")
+    c = dataclasses.replace(ctx, guard=True, undefined=[], used=None, temps=temps)
+    x = _shared(_operand(expr, c), c)
+    agg: pl.Expr
+    if isinstance(expr, ir.ColStd):
+        agg = pl.when(x.count() > expr.ddof).then(x.std(ddof=expr.ddof))
+    elif isinstance(expr, ir.ColQuantile):
+        agg = x.quantile(expr.q, interpolation="linear")
+    elif type(expr) in _GROUP_AGGREGATES:
+        agg = _GROUP_AGGREGATES[type(expr)](x)
+    else:
+        return None
+    return Compiled(tuple(tuple(level) for level in temps.levels), agg.alias(name), None)
+
+
+@_compile.register
+def _(expr: ir.At, ctx: Context) -> pl.Expr:
+    cond, rest = at_condition(expr, ctx)
     # keys are unique, so at most one row of the partition matches: max() is its value
     operand = _compile_used(expr.args[0], ctx, cond.fill_null(False))
+    if expr in ctx.hoisted:  # computed in a pass of its own (a streamed run)
+        return pl.col(ctx.hoisted[expr])
     picked = pl.when(cond).then(operand).max()
     return picked.over(rest) if rest else picked
 

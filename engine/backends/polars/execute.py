@@ -21,13 +21,20 @@ from engine.plan import Plan, Step
 __all__ = ["audit", "audit_exprs", "build_query", "classify", "classify_quantiles", "collect"]
 
 
-def classify_quantiles(scheme: ClassScheme, value: pl.Expr, keys: list[str]) -> pl.Expr:
-    """k labels from the top: the j/k quantiles of `value` within `keys` cut the classes;
-    a value on a cut goes to the upper class."""
+def quantile_cuts(scheme: ClassScheme, value: pl.Expr) -> list[pl.Expr]:
+    """The cuts of quantile classes, from the top: the j/k quantiles of `value`."""
+    k = len(scheme.quantiles)
+    return [value.quantile(j / k, interpolation="linear") for j in range(k - 1, 0, -1)]
+
+
+def classify_quantiles(
+    scheme: ClassScheme, value: pl.Expr, keys: list[str], cuts: list[pl.Expr] | None = None
+) -> pl.Expr:
+    """k labels from the top: the j/k quantiles of `value` within `keys` cut the classes
+    (or `cuts`, computed beforehand); a value on a cut goes to the upper class."""
     labels = scheme.quantiles
-    k = len(labels)
-    cuts = [value.quantile(j / k, interpolation="linear") for j in range(k - 1, 0, -1)]
-    cuts = [c.over(keys) if keys else c for c in cuts]
+    if cuts is None:
+        cuts = [c.over(keys) if keys else c for c in quantile_cuts(scheme, value)]
     chain = pl.when(value.is_null()).then(pl.lit(None, dtype=pl.String))
     for label, cut in zip(labels, cuts):
         chain = chain.when(value >= cut).then(pl.lit(label, dtype=pl.String))
@@ -41,7 +48,7 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
     ``closed: upper`` a band is (min, max] and the bottom band [min, max]. A value
     within ``tolerance`` of a bound counts as on it. Missing values and values outside
     every band get no class. The bands are contiguous (checked before data is read), so
-    a binary search among the inner bounds finds the band.
+    the number of inner bounds below a value is its band's number (from the bottom).
     """
     tol = scheme.tolerance
     ascending = list(reversed(scheme.bands))
@@ -51,23 +58,26 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
     else:
         breaks = [b.upper + tol for b in ascending[:-1]]
     inside = (value >= ascending[0].lower - tol) & (value <= ascending[-1].upper + tol)
-    side = (
-        "right" if scheme.closed == "lower" else "left"
-    )  # a value on a break: the band it opens / closes
-    number = pl.when(inside).then(
-        pl.lit(pl.Series(breaks, dtype=pl.Float64)).search_sorted(value, side=side)
-    )
-    codes = list(range(len(labels)))
-    label = number.replace_strict(codes, labels, default=None, return_dtype=pl.String)
+    # the band's number: how many inner bounds are below the value (a value on a bound:
+    # the band it opens / closes), as row-wise comparisons (streams, unlike a search)
+    if scheme.closed == "lower":
+        below = [value >= b for b in breaks]
+    else:
+        below = [value > b for b in breaks]
+    counted = pl.sum_horizontal([c.cast(pl.Int64) for c in below]) if below else pl.lit(0)
+    number = pl.when(inside).then(counted)
+
+    def pick(names: list[str | None]) -> pl.Expr:
+        chain = pl.when(number.is_null()).then(pl.lit(None, dtype=pl.String))
+        for code, name in enumerate(names):
+            chain = chain.when(number == code).then(pl.lit(name, dtype=pl.String))
+        return chain.otherwise(pl.lit(None, dtype=pl.String))
+
+    label = pick(list(labels))
     group = None
     if scheme.groups:
         names = dict(scheme.groups)
-        group = number.replace_strict(
-            codes,
-            [names.get(b.group) if b.group else None for b in ascending],
-            default=None,
-            return_dtype=pl.String,
-        )
+        group = pick([names.get(b.group) if b.group else None for b in ascending])
     return label, group
 
 

@@ -1,0 +1,185 @@
+"""Reading for a streamed run: Parquet and IPC files as a lazy scan, checked by aggregates.
+
+The reader (:func:`engine.io.read.load_data`) holds every cell in memory. A streamed run
+(:mod:`engine.streamrun`) scans the files instead and makes the reader's checks as a few
+streamed aggregates: key columns not empty and without control characters or spaces
+around them, Unicode-normalised (on their distinct non-ASCII values), plain-integer ids
+as integers, periods whole numbers, numbers finite, no duplicate keys (a 64-bit hash of
+the keys counted; a repeated hash is checked exactly), at least one row. Text labels are
+stripped and missing markers become null, row by row.
+
+Where a check finds anything to report (or the files need what only the reader does:
+CSV, Excel or JSON files, numbers stored as text, files with different columns to join),
+:func:`scan_data` says why and the caller reads with the full reader, which locates and
+reports every problem exactly as it always does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from engine.backends.polars import ENGINE
+from engine.io.read.columnar import scan_columnar
+from engine.io.read.options import IPC_SUFFIXES, IdSpaces, ReadOptions
+
+__all__ = ["Scanned", "scan_data"]
+
+_CONTROL = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))]
+_PLAIN_INT = r"^-?(?:0|[1-9][0-9]{0,17})$"
+_SCRIPTS = ("Latin", "Cyrillic", "Greek")
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """The data as a lazy frame (keys, labels, Float64 inputs), its rows and periods."""
+
+    frame: pl.LazyFrame
+    rows: int
+    periods: int
+
+
+def _columnar(paths: Sequence[object]) -> list[Path] | None:
+    out = []
+    for p in paths:
+        if not isinstance(p, str | Path):
+            return None
+        path = Path(p)
+        if not (path.suffix.lower() == ".parquet" or path.suffix.lower() in IPC_SUFFIXES):
+            return None
+        if not path.is_file():
+            return None
+        out.append(path)
+    return out
+
+
+def scan_data(
+    paths: Sequence[object],
+    *,
+    keys: Sequence[str],
+    numeric: Sequence[str],
+    text: Sequence[str],
+    period: str | None,
+    options: ReadOptions,
+) -> Scanned | str:
+    """The files as one checked lazy frame (columns: keys, text, numeric), or why the
+    full reader must read them."""
+    files = _columnar(paths)
+    if files is None:
+        return "only Parquet and IPC files are scanned"
+    required = list(dict.fromkeys([*keys, *text, *numeric]))
+    try:
+        scans = [scan_columnar(f) for f in files]
+        schemas = [s.collect_schema() for s in scans]
+    except (OSError, pl.exceptions.PolarsError):
+        return "a file cannot be scanned"
+    for schema in schemas:
+        names = schema.names()
+        if len(set(names)) != len(names) or not set(required) <= set(names):
+            return "the files' columns differ or repeat"
+    dtypes = {n: schemas[0][n] for n in required}
+    if any(s[n] != dtypes[n] for s in schemas for n in required):
+        return "the files' column types differ"
+    if any(not dtypes[n].is_numeric() for n in numeric if n not in keys and n not in text):
+        return "numbers stored as text"
+    frame = pl.concat([s.select(required) for s in scans], how="vertical")
+    typed: list[pl.Expr] = []
+    checks: list[pl.Expr] = [pl.len().alias("rows")]
+    trim = options.id_spaces == IdSpaces.TRIM
+    wide_keys = []
+    for k in keys:
+        c, dtype = pl.col(k), dtypes[k]
+        checks.append(c.null_count().alias(f"nulls:{k}"))
+        if dtype.is_integer():
+            typed.append(c.cast(pl.Int64))
+        elif dtype.is_float():
+            checks.append((c.is_finite() & (c == c.round(0))).not_().any().alias(f"bad:{k}"))
+            typed.append(c.cast(pl.Int64))
+        elif dtype == pl.String:
+            stripped = c.str.strip_chars()
+            kept = stripped if trim else c
+            checks += [
+                (kept == "").any().alias(f"empty:{k}"),
+                kept.str.contains_any(_CONTROL).any().alias(f"control:{k}"),
+                (c != stripped).any().alias(f"spaced:{k}"),
+                (c.str.len_bytes() != c.str.len_chars()).any().alias(f"wide:{k}"),
+                c.str.contains(_PLAIN_INT).all().alias(f"ints:{k}"),
+            ]
+            wide_keys.append(k)
+        else:
+            return f"key column '{k}' of type {dtype}"
+    for n in text:
+        if dtypes[n] != pl.String:
+            return f"label column '{n}' of type {dtypes[n]}"
+    finite = [n for n in numeric if n not in keys and n not in text]
+    checks += [pl.col(n).cast(pl.Float64).is_infinite().any().alias(f"inf:{n}") for n in finite]
+    checks += [pl.col(n).cast(pl.Float64).is_nan().any().alias(f"nan:{n}") for n in finite]
+    if period is not None:
+        checks.append(pl.col(period).n_unique().alias("periods"))
+    found = frame.select(checks).collect(engine=ENGINE).row(0, named=True)
+    if not found["rows"]:
+        return "no data rows"
+    if any(found.get(f"nulls:{k}") for k in keys) or any(
+        found.get(f"{t}:{k}") for k in keys for t in ("bad", "empty", "control", "spaced")
+    ):
+        return "a key column needs the reader's messages"
+    if any(found[f"inf:{n}"] or found[f"nan:{n}"] for n in finite):
+        return "a number is not finite"
+    for k in wide_keys:
+        if k == period and not found[f"ints:{k}"]:
+            return "periods written as text"
+        if found[f"wide:{k}"]:
+            replaced = _normalised(frame, k)
+            if replaced is None:
+                return f"key column '{k}' mixes scripts"
+            typed.append(replaced)
+        elif found[f"ints:{k}"]:
+            typed.append(pl.col(k).cast(pl.Int64))
+    for n in text:
+        value = pl.col(n).str.strip_chars()
+        typed.append(pl.when(~value.is_in(list(options.missing))).then(value).alias(n))
+    typed += [pl.col(n).cast(pl.Float64) for n in finite]
+    frame = frame.with_columns(typed)
+    if _duplicates(frame, list(keys)):
+        return "duplicate keys"
+    return Scanned(frame, int(found["rows"]), int(found.get("periods") or 1))
+
+
+def _normalised(frame: pl.LazyFrame, key: str) -> pl.Expr | None:
+    """The key's non-ASCII values in NFC (checked on the distinct values); None when a
+    value mixes Latin, Cyrillic or Greek letters (the reader's warning names it)."""
+    c = pl.col(key)
+    table = (
+        frame.select(c.filter(c.str.len_bytes() != c.str.len_chars()).unique().alias("raw"))
+        .with_columns(
+            pl.col("raw").str.normalize("NFC").alias("nfc"),
+            (
+                pl.sum_horizontal(
+                    pl.col("raw").str.contains(rf"\p{{{s}}}").cast(pl.Int8) for s in _SCRIPTS
+                )
+                > 1
+            ).alias("mixed"),
+        )
+        .collect(engine=ENGINE)
+    )
+    if table.get_column("mixed").any():
+        return None
+    changed = table.filter(pl.col("raw") != pl.col("nfc"))
+    if changed.height == 0:
+        return c
+    return c.replace(changed.get_column("raw"), changed.get_column("nfc"))
+
+
+def _duplicates(frame: pl.LazyFrame, keys: list[str]) -> bool:
+    """Whether two rows may have the same keys: their hashes are counted; only when two
+    hashes are equal are the keys themselves counted."""
+    hashed = pl.struct(keys).hash()
+    got = frame.select(hashed.n_unique().alias("n"), pl.len().alias("rows"))
+    row = got.collect(engine=ENGINE).row(0, named=True)
+    if row["n"] == row["rows"]:
+        return False
+    counted = frame.group_by(keys).len().select((pl.col("len") > 1).any())
+    return bool(counted.collect(engine=ENGINE).item())

@@ -1,0 +1,267 @@
+"""A streamed run (engine.streamrun, engine.backends.polars.stream) computes what the
+in-memory run computes, reports what it reports, and is the path actually taken.
+
+The in-memory run is the reference: it is itself tested against independent
+computations elsewhere. Equal means bit for bit, except where a sum, mean or SD over a
+group is involved: the streamed pass adds in the engine's order, the in-memory query in
+key order, so those agree to a relative 1e-12.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from typer.testing import CliRunner
+
+from engine import api, streamrun
+from engine.backends.polars.stream import PassKind
+from engine.cli import app
+from engine.io.read import ReadOptions
+
+ROOT = Path(__file__).resolve().parent.parent
+REGIONS = ROOT / "examples/kazakhstan/regions.csv"
+
+#: ranks within a label, z-scores (sums: within rounding), a geometric mean, quantile
+#: classes, at() of another period, a statistic by a label, a check, a division by zero
+PANEL_YAML = """\
+indexlab: 1
+id: stream-panel
+title: Streamed panel
+data: {unit: town, period: year, labels: [region]}
+inputs: {a: {}, b: {}, c: {}}
+indicators:
+  ab: {formula: a / b}
+  cc: {formula: c}
+  aa: {formula: a, direction: lower}
+normalisation:
+  default: {method: min_max, range: [1, 100]}
+  overrides:
+    cc: {method: z_score, ddof: 1}
+groups:
+  g1: {members: [ab, aa]}
+  g2: {members: [cc], aggregation: {method: arithmetic}}
+index: {formula: "g1 * 0.7 + g2"}
+ranking:
+  order: descending
+  ties: min
+  within: {region_rank: [region]}
+classes:
+  quantiles: [Q1, Q2, Q3, Q4]
+derived:
+  growth: {formula: "index - at(index, 2020)", periods: [2021, 2022]}
+  region_mean: {formula: "mean(a, by=[region, year])"}
+checks:
+  a_positive: {assert: a > 0}
+"""
+
+
+def _panel(seed: int, units: int = 60) -> pl.DataFrame:
+    rnd = random.Random(seed)
+    rows = []
+    for u in range(units):
+        region = None if u == 7 else f"reg{u % 4}"
+        for year in (2020, 2021, 2022):
+            b = 0.0 if (u, year) == (3, 2021) else rnd.uniform(1, 5)  # a / 0: undefined
+            a = None if (u, year) == (5, 2022) else rnd.uniform(-1, 50)
+            rows.append(
+                {
+                    "town": f"T{u:03d}",
+                    "year": year,
+                    "region": region,
+                    "a": a,
+                    "b": b,
+                    "c": rnd.uniform(0, 10),
+                }
+            )
+    return pl.DataFrame(rows)
+
+
+def _methodology(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "m.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _streamed(methodology: Path, data: Path) -> streamrun.StreamedRun:
+    got = streamrun.prepare(api.validate(methodology), [data], ReadOptions())
+    assert not isinstance(got, str), got
+    return got
+
+
+def _same(streamed: streamrun.StreamedRun, memory: api.RunResult, exact: bool) -> None:
+    frame = streamed.query.collect()
+    if exact:
+        assert_frame_equal(frame, memory.frame, check_exact=True)
+    else:
+        assert_frame_equal(frame, memory.frame, rel_tol=1e-12, abs_tol=1e-12)
+    assert [str(w) for w in streamed.warnings] == [str(w) for w in memory.warnings]
+    assert [(c.check.name, c.tested) for c in streamed.checks] == [
+        (c.check.name, c.tested) for c in memory.checks
+    ]
+    for s, m in zip(streamed.checks, memory.checks):
+        assert_frame_equal(s.failures, m.failures)
+
+
+@pytest.mark.parametrize(
+    ("methodology", "exact"),
+    [
+        ("methodologies/kireeva.yaml", True),
+        ("methodologies/kireeva-minmax.yaml", True),
+        ("methodologies/kireeva-geometric.yaml", True),
+        ("methodologies/kireeva-topsis.yaml", False),
+        ("methodologies/kireeva-zscore.yaml", False),
+        ("methodologies/kireeva-entropy.yaml", False),
+    ],
+)
+def test_paper_methodologies_stream_to_the_in_memory_results(
+    tmp_path: Path, methodology: str, exact: bool
+) -> None:
+    data = tmp_path / "regions.parquet"
+    pl.read_csv(REGIONS).write_parquet(data)
+    streamed = _streamed(ROOT / methodology, data)
+    _same(streamed, api.run(ROOT / methodology, data), exact)
+    kinds = {p.kind for p in streamed.passes}
+    assert PassKind.GROUPS in kinds  # the leader's value (or mean, SD) per year
+    assert PassKind.AT in kinds or "kireeva.yaml" not in methodology
+
+
+def test_panel_with_labels_periods_classes_and_undefined_values(tmp_path: Path) -> None:
+    data = tmp_path / "panel.parquet"
+    _panel(1).write_parquet(data)
+    m = _methodology(tmp_path, PANEL_YAML)
+    streamed = _streamed(m, data)
+    memory = api.run(m, data)
+    _same(streamed, memory, exact=False)
+    assert any("division by zero" in str(w) for w in streamed.warnings)
+    assert any(p.kind is PassKind.ROWS for p in streamed.passes)  # ranks
+    assert {("region", "year"), ("year",)} <= {p.keys for p in streamed.passes}
+    frame = streamed.query.collect()
+    assert frame["region_rank"].null_count() == memory.frame["region_rank"].null_count() > 0
+
+
+def test_rows_in_any_order_give_the_same_results(tmp_path: Path) -> None:
+    data = tmp_path / "panel.parquet"
+    _panel(2).sample(fraction=1.0, shuffle=True, seed=3).write_parquet(data)
+    m = _methodology(tmp_path, PANEL_YAML)
+    _same(_streamed(m, data), api.run(m, data), exact=False)
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".arrow"])
+def test_cli_sinks_the_in_memory_results(tmp_path: Path, suffix: str) -> None:
+    data = tmp_path / "regions.parquet"
+    pl.read_csv(REGIONS).write_parquet(data)
+    m = str(ROOT / "methodologies/kireeva.yaml")
+    streamed, memory = tmp_path / f"s{suffix}", tmp_path / f"m{suffix}"
+    code, out = _cli("run", m, str(data), "-o", str(streamed), "--stream", "on", "-q")
+    assert code == 0, out
+    assert "(streamed, 3 passes)" in out
+    if suffix == ".arrow":
+        expected = api.run(m, data).frame
+        assert_frame_equal(pl.read_ipc(streamed), expected, check_exact=True)
+        return
+    code, out = _cli("run", m, str(data), "-o", str(memory), "--stream", "off", "-q")
+    assert code == 0 and "streamed" not in out
+    assert streamed.read_bytes() == memory.read_bytes()
+
+
+def test_error_checks_failing_write_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "panel.parquet"
+    _panel(4).write_parquet(data)
+    m = _methodology(
+        tmp_path, PANEL_YAML.replace("assert: a > 0}", "assert: a > 0, severity: error}")
+    )
+    out_path = tmp_path / "out.parquet"
+    code, out = _cli("run", str(m), str(data), "-o", str(out_path), "--stream", "on", "-q")
+    assert code == 1 and "nothing written" in out
+    assert not out_path.exists() and not list(tmp_path.glob(".out.parquet*"))
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("csv", "only Parquet and IPC files are scanned"),
+        ("duplicate", "duplicate keys"),
+        ("spaces", "a key column needs the reader's messages"),
+        ("nan", "a number is not finite"),
+    ],
+)
+def test_data_the_reader_must_report_is_read_in_memory(
+    tmp_path: Path, change: str, reason: str
+) -> None:
+    frame = pl.read_csv(REGIONS)
+    if change == "duplicate":
+        frame = pl.concat([frame, frame.head(1)])
+    elif change == "spaces":
+        frame = frame.with_columns(pl.col("region").str.replace("^Akmola$", " Akmola"))
+    elif change == "nan":
+        nan = pl.when(pl.int_range(pl.len()) == 3).then(float("nan")).otherwise(pl.col("grp"))
+        frame = frame.with_columns(nan.alias("grp"))
+    data = tmp_path / ("d.csv" if change == "csv" else "d.parquet")
+    if change == "csv":
+        frame.write_csv(data)
+    else:
+        frame.write_parquet(data)
+    m = ROOT / "methodologies/kireeva.yaml"
+    assert streamrun.prepare(api.validate(m), [data], ReadOptions()) == reason
+    out = tmp_path / "out.parquet"
+    code, text = _cli("run", str(m), str(data), "-o", str(out), "--stream", "on", "-q")
+    assert f"not streamed ({reason})" in text
+    memory_code, memory_text = _cli(
+        "run", str(m), str(data), "-o", str(out), "--stream", "off", "-q"
+    )
+    assert code == memory_code
+    assert text.replace(f"not streamed ({reason}): computing in memory\n", "") == memory_text
+
+
+def test_auto_streams_large_files_only(tmp_path: Path) -> None:
+    small = tmp_path / "d.parquet"
+    pl.read_csv(REGIONS).write_parquet(small)
+    out = tmp_path / "o.parquet"
+    assert not streamrun.wanted("auto", [small], out)
+    assert streamrun.wanted("on", [small], out)
+    assert not streamrun.wanted("on", [small], tmp_path / "o.xlsx")
+    assert not streamrun.wanted("off", [small], out)
+    assert not streamrun.wanted("on", [small], None)
+
+
+@pytest.mark.parametrize("ties", ["min", "max", "average", "dense"])
+@pytest.mark.parametrize("descending", [0, 1])
+@pytest.mark.parametrize("tolerance", [0.0, 1e-9])
+def test_sorted_ranks_equal_the_window(ties: str, descending: int, tolerance: float) -> None:
+    """The streamed pass ranks by one sort (stream._ranks); the in-memory query by a
+    window. Exact ties, values within the tolerance of each other (a chain of them),
+    missing values, a missing group label and a group of one value."""
+    import sympy
+
+    from engine.backends.polars.compile import Context, to_polars
+    from engine.backends.polars.stream import _ranks
+    from engine.formula import ir
+
+    rnd = random.Random(f"{ties}{descending}{tolerance}")
+    values: list[float | None] = []
+    for _ in range(300):
+        base = rnd.choice([1.0, 2.5, 7.0, rnd.uniform(-5, 5)])
+        values.append(rnd.choice([base, base * (1 + 5e-10), base * (1 + 1.5e-9), None]))
+    groups = [rnd.choice(["a", "b", None]) for _ in values]
+    values.append(3.0)
+    groups.append("lonely")
+    frame = pl.DataFrame({"x": values, "g": groups, "unit": [f"u{i}" for i in range(301)]})
+    options = (sympy.Integer(descending), ir.Str(ties), sympy.Float(tolerance))
+    node = ir.stat(ir.ColRank, sympy.Symbol("x"), ("g",), *options)
+    assert isinstance(node, ir.ColRank)
+    ctx = Context({}, "unit", None, order=("unit",))
+    window = frame.select(to_polars(node, ctx).alias("x")).to_series()
+    ranked = _ranks(frame.lazy(), pl.col("x"), node)
+    # a row without its label is in no group: the step that reads the rank masks it
+    streamed = frame.select(pl.when(pl.col("g").is_not_null()).then(ranked)).to_series()
+    assert streamed.to_list() == window.to_list()
+    assert window.drop_nulls().len() > 100
