@@ -181,15 +181,16 @@ class _Builder:
         compiled: list[Compiled] = []
         for n, s, name in named:
             ctx = self.context(s)
+            got: Compiled | None
             if _sorted_rank(n):  # the operand here; ranked by a sort below
                 got = compile_step(n.operand, ctx, name)
             elif kind is PassKind.GROUPS:
                 got = compile_aggregate(n, ctx, name)
-                assert got is not None
             elif kind is PassKind.AT:
                 got = compile_step(n.args[0], ctx, name)
             else:
                 got = compile_step(n, ctx, name)
+            assert got is not None
             compiled.append(got)
         for level in range(max((len(c.temps) for c in compiled), default=0)):
             source = source.with_columns(
