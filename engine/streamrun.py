@@ -179,12 +179,18 @@ def _report(
 ) -> tuple[tuple[CheckResult, ...], tuple[Diagnostic, ...]]:
     """The audit, the checks and the warnings of the run, from streamed aggregates."""
     from engine.backends.polars.execute import audit, audit_exprs
-    from engine.report.summary import check_count_exprs, evaluate_checks, missing_index_warnings
+    from engine.report.summary import (
+        check_count_exprs,
+        evaluate_checks,
+        missing_index_warnings,
+        warning_count_exprs,
+    )
 
     plan = validated.plan
     exprs = audit_exprs(plan, query.collect_schema(), False) + check_count_exprs(plan)
+    exprs += warning_count_exprs(plan)
     exprs.append(pl.len().alias("rows"))
     summary = query.select(exprs).collect(engine=ENGINE).row(0, named=True)
     undefined = audit(plan, query, None, summary)
     checks = evaluate_checks(plan, query, summary)
-    return checks, undefined + missing_index_warnings(plan, query)
+    return checks, undefined + missing_index_warnings(plan, query, summary)

@@ -270,6 +270,8 @@ def run(
             assert output is not None  # streamed only with an output
             result.write(output, protect=protect)
             say(f"wrote {result.rows} rows to {output} (streamed, {len(result.passes)} passes)")
+            if not quiet:  # the table of every unit is the written file
+                say("a streamed run prints no result table: the results are in the output file")
             return True
         if output is not None:
             result.write(output, protect=protect)

@@ -127,16 +127,31 @@ def side_names(keys: Sequence[str], left: str, right: str) -> tuple[str, str]:
     return out[0], out[1]
 
 
+def warning_count_exprs(plan: Plan) -> list[pl.Expr]:
+    """Rows without an index and values outside every class band, as aggregates of the
+    result query (:func:`missing_index_warnings` then looks for them only when there
+    are some)."""
+    m = plan.methodology
+    out = [pl.col("index").null_count().alias("w:index")] if m.index is not None else []
+    if m.classes is not None:
+        value = pl.col(m.classes.column)
+        outside = value.is_not_null() & pl.col("class").is_null()
+        out.append(outside.sum().alias("w:outside"))
+    return out
+
+
 def missing_index_warnings(
-    plan: Plan, frame: pl.DataFrame | pl.LazyFrame
+    plan: Plan, frame: pl.DataFrame | pl.LazyFrame, counts: dict[str, object] | None = None
 ) -> tuple[Diagnostic, ...]:
     """One warning per unit and period without an index, naming the missing inputs (a
-    lazy frame is filtered as it streams)."""
+    lazy frame is filtered as it streams; not at all when `counts`, the aggregates of
+    :func:`warning_count_exprs`, say there is nothing to find)."""
     m = plan.methodology
     keys = list(m.layout.keys)
     columns = frame.collect_schema().names()
     inputs = [i.name for i in m.inputs if i.name in columns]
-    if m.index is None:
+    counts = counts or {}
+    if m.index is None or counts.get("w:index", 1) == 0:
         rows = pl.DataFrame()
     else:
         rows = (
@@ -180,7 +195,12 @@ def missing_index_warnings(
             )
         )
     value = m.classes.column if m.classes is not None else "index"
-    if m.classes is not None and "class" in columns and value in columns:
+    if (
+        m.classes is not None
+        and "class" in columns
+        and value in columns
+        and counts.get("w:outside", 1) != 0
+    ):
         outside = (
             frame.lazy()
             .filter(pl.col(value).is_not_null() & pl.col("class").is_null())

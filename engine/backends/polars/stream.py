@@ -272,12 +272,13 @@ def _ranks(source: pl.LazyFrame, value: pl.Expr, node: ir.ColRank) -> pl.Series:
     v = pl.col("__v")
     prev = v.shift(1)
     row = pl.int_range(pl.len(), dtype=pl.UInt32)
-    ordered = (
-        source.with_row_index("__i")
-        .select(*keys, (-value if node.descending else value).alias("__v"), "__i")
-        .sort([*keys, "__v"], nulls_last=True)
-        .collect(engine=ENGINE)
-    )
+    rows = source.select(*keys, (-value if node.descending else value).alias("__v"))
+    ordered = rows.collect(engine=ENGINE)
+    # the sort as a permutation (4 bytes a row), then the sorted columns: the unsorted
+    # ones are let go before the tie groups are found
+    order = ordered.select(pl.arg_sort_by([*keys, "__v"], nulls_last=True).alias("__i"))
+    ordered = ordered.select(pl.all().gather(order.get_column("__i"))).with_columns(order)
+    del order
     new = row == 0
     for k in keys:
         new = new | pl.col(k).ne_missing(pl.col(k).shift(1))
