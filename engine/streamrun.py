@@ -11,7 +11,8 @@ The report is the in-memory run's: the audit of undefined values, the checks (te
 failing rows, both sides of a failing comparison), units without an index and values
 outside every class band. They are aggregates over the streamed query; where one is not
 zero, the few rows it names are found by streamed filters (:mod:`.audit` and
-:mod:`engine.report.summary` accept a lazy frame). The results are written only when no
+:mod:`engine.report.summary` accept a lazy frame; diagnosing an undefined value collects
+the result). The results are written only when no
 error-severity check fails, atomically (:func:`engine.io.write.sink_table`).
 """
 
