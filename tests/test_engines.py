@@ -1,5 +1,7 @@
 """The test matrix: every shipped methodology and example gives the same output on DuckDB
-and Spark as on polars.
+and Spark as on polars, or is refused before any data is read, naming what the SQL
+engines cannot compute (:data:`REFUSED_CASES`; every shipped methodology is one or the
+other: :func:`test_every_shipped_methodology_is_in_the_matrix`).
 
 Same columns in the same order and types, the same rows (sorted by the keys: a SQL
 engine returns rows by key), numbers equal to 1e-9 relative (missing values in the same
@@ -16,8 +18,11 @@ from typing import Any
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
 from engine import api
+from engine.cli import app
+from engine.diagnostics import MethodologyError
 
 ROOT = Path(__file__).resolve().parent.parent
 KZ = ["examples/kazakhstan/regions.csv", "examples/kazakhstan/it_share_table7.csv"]
@@ -33,6 +38,13 @@ CASES = {
     "guide": ("examples/guide/guide.yaml", ["examples/guide/towns.csv"]),
     "specialisation": ("examples/germany-specialisation/specialisation.yaml", DE),
     "concentration": ("examples/germany-specialisation/concentration.yaml", DE),
+    "undp-gdi": ("examples/undp-gdi/gdi.yaml", ["examples/undp-gdi/input.csv"]),
+}
+#: shipped methodologies a SQL engine refuses, and a word the refusal must name
+REFUSED_CASES = {
+    "coinr-asem": ("examples/coinr-asem/asem.yaml", "winsorise_log treatment"),
+    "bod": ("examples/benefit-of-the-doubt/bod.yaml", "bod aggregation"),
+    "bod-constrained": ("examples/benefit-of-the-doubt/bod-constrained.yaml", "bod aggregation"),
 }
 RTOL = 1e-9
 _reference: dict[str, api.RunResult] = {}
@@ -124,6 +136,27 @@ def test_duckdb_gives_the_polars_result(case: str) -> None:
 @pytest.mark.parametrize("case", CASES)
 def test_spark_gives_the_polars_result(case: str, spark: Any) -> None:
     assert_same_run(reference(case), run_case(case, "spark"), f"{case} on spark")
+
+
+def test_every_shipped_methodology_is_in_the_matrix() -> None:
+    shipped = {str(p.relative_to(ROOT)) for p in ROOT.glob("methodologies/*.yaml")}
+    shipped |= {str(p.relative_to(ROOT)) for p in ROOT.glob("examples/*/*.yaml")}
+    covered = {m for m, _ in CASES.values()} | {m for m, _ in REFUSED_CASES.values()}
+    assert shipped == covered
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("case", REFUSED_CASES)
+def test_refused_before_reading_data(case: str, engine: str, tmp_path: Path) -> None:
+    """Refused by name before any data is read (the data here does not exist), by the
+    validation as by a run."""
+    methodology, feature = REFUSED_CASES[case]
+    with pytest.raises(MethodologyError) as err:
+        api.run(ROOT / methodology, [str(tmp_path / "absent.csv")], engine=engine)
+    messages = [d.message for d in err.value.diagnostics]
+    assert any(f"the {engine} engine cannot compute" in m and feature in m for m in messages)
+    cli = CliRunner().invoke(app, ["validate", str(ROOT / methodology), "--engine", engine])
+    assert cli.exit_code == 1 and feature in cli.output, cli.output
 
 
 # -- features beyond the shipped methodologies: groups of a label, ranks within them,

@@ -82,6 +82,12 @@ def audit(
     if detail is not None:
         found += _audit(plan, detail, True, detail_summary, tainted)
     found += _audit(plan, frame, False, summary, tainted)
+    return apply_policy(plan, found)
+
+
+def apply_policy(plan: Plan, found: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """The undefined values found, as the methodology's ``undefined`` says: warnings
+    (``report``), or raised as a :class:`DataError` (``error``). Shared by every engine."""
     if not found:
         return ()
     if plan.methodology.undefined is UndefinedPolicy.ERROR:

@@ -1,13 +1,17 @@
 """Nothing undefined passes silently on a SQL engine either: the audit, in SQL.
 
-The same rules and messages as the polars audit (:func:`engine.backends.polars.execute.audit`).
-The run's query already computed the summary (:mod:`.summary`); only when it shows a
-problem, or a computed column has missing values, are the steps looked at one by one,
-with queries over the result table (unit-level steps) or over the detail rows (computed
-again: they are not kept). The first failing step in plan order is taken apart
-(:func:`diagnose`): a zero denominator, a logarithm of a non-positive value, a power of a
-negative value, a statistic over no present value, or a declared domain broken, each
-with the units and periods affected.
+The same rules and messages as the polars audit (:mod:`engine.backends.polars.audit`),
+word for word. The run's query marks, per step, the rows where an operation had no
+finite result or the declared domain does not hold (the step's marker column, see
+:func:`engine.backends.sql.printer.to_sql_step`), and the summary (:mod:`.summary`)
+counts them. Only where a count is not zero, or a computed number has missing values
+although a statistic might explain them, are the steps looked at one by one, with
+queries over the result table (unit-level steps) or over the detail rows (computed
+again: they are not kept). Each cause is named with the units and periods it affects:
+a zero denominator, a logarithm of a non-positive value, a power of a negative value,
+a statistic over no present value, a declared domain broken. A step whose missing
+values follow from an earlier step's undefined ones is not reported again. What
+happens then is the methodology's choice (``undefined``: ``report`` or ``error``).
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ import polars as pl
 import sympy
 from sqlglot import exp
 
-from engine.backends.polars.audit import _plural, _what
-from engine.backends.sql.dialects import IsFinite
-from engine.backends.sql.functions import column
+from engine.backends.polars.audit import SHOWN_ROWS, _plural, _what, apply_policy
+from engine.backends.sql.functions import column, literal
 from engine.backends.sql.lower import Definition
+from engine.backends.sql.printer import marker, paren
 from engine.backends.sql.statements import HIDDEN, Chain, Relation, step_context
-from engine.backends.sql.summary import audited, holds, requirement, row_checks, statistics
-from engine.diagnostics import Code, DataError, Diagnostic
+from engine.backends.sql.summary import audited, statistics
+from engine.diagnostics import Code, Diagnostic
 from engine.formula import ir
 from engine.formula.render import show
 from engine.plan import Plan, Step
@@ -34,8 +38,7 @@ __all__ = ["Base", "Fetch", "audit"]
 
 #: runs a query and returns its rows
 Fetch = Callable[[exp.Expr], pl.DataFrame]
-MASK = HIDDEN + "mask"
-LIMIT = 10
+REQUIRES = HIDDEN + "requires"
 
 
 @dataclass(frozen=True)
@@ -56,51 +59,50 @@ def audit(
     summary: Mapping[str, object],
     units: Base,
     detail: Base | None,
-) -> None:
-    """Raise a DataError naming the first undefined value, detail rows first."""
+) -> tuple[Diagnostic, ...]:
+    """Every undefined value of the computed columns, detail rows first, as warnings
+    (``undefined: report``) or raised as a DataError (``undefined: error``)."""
+    found: list[Diagnostic] = []
+    tainted: set[str] = set()
     if detail is not None:
-        _audit(plan, fetch, summary, detail, True)
-    _audit(plan, fetch, summary, units, False)
+        found += _audit(plan, fetch, summary, detail, True, tainted)
+    found += _audit(plan, fetch, summary, units, False, tainted)
+    return apply_policy(plan, found)
+
+
+def _count(summary: Mapping[str, object], name: str) -> int:
+    value = summary.get(name)
+    return value if isinstance(value, int) else 0
 
 
 def _audit(
-    plan: Plan, fetch: Fetch, summary: Mapping[str, object], base: Base, on_detail: bool
-) -> None:
-    steps = audited(plan, on_detail)
-    if not steps:
-        return
+    plan: Plan,
+    fetch: Fetch,
+    summary: Mapping[str, object],
+    base: Base,
+    on_detail: bool,
+    tainted: set[str],
+) -> list[Diagnostic]:
+    """The undefined values of one phase; `tainted` collects the columns with undefined
+    values and those missing because of them (as the polars audit's)."""
     prefix = "detail:" if on_detail else ""
-    flags: dict[str, bool] = {}
-    if not (summary[prefix + "finite"] and summary[prefix + "domain"]):
-        flags = _flags(plan, fetch, base, steps)
-    for s in steps:
-        nulls = summary[prefix + "nulls:" + s.column]
-        if (
-            flags.get(s.column)
-            or summary.get(prefix + "missing:" + s.column)
-            or (nulls and _empty_statistic(plan, fetch, base, s))
+    found: list[Diagnostic] = []
+    for s in audited(plan, on_detail):
+        marked = _count(summary, f"{prefix}undefined:{s.column}")
+        upstream = bool(ir.free_names(s.expr) & tainted)
+        if marked:
+            found += diagnose(plan, fetch, base, s, column(marker(s.column)), marked)
+            tainted.add(s.column)
+        elif _count(summary, f"{prefix}nulls:{s.column}") and _empty_statistic(
+            plan, fetch, base, s
         ):
-            # the first failing step in plan order: later ones are its consequences
-            raise DataError(diagnose(plan, fetch, base, s))
-
-
-def _flags(plan: Plan, fetch: Fetch, base: Base, steps: list[Step]) -> dict[str, bool]:
-    """Per step: a NaN or infinite value, or its declared domain broken somewhere."""
-    required = [s for s in steps if s.requires is not None]
-    defs = row_checks(plan, steps)[1:]  # the declared domains
-    looked = base.define(defs) if defs else base
-    names = {s.column: requirement(i) for i, s in enumerate(required)}
-    aggs = []
-    for i, s in enumerate(steps):
-        bad: exp.Expr = exp.not_(IsFinite(this=column(s.column)))
-        if s.column in names:
-            bad = exp.or_(bad, exp.not_(holds(names[s.column])))
-        flag = exp.Case(
-            ifs=[exp.If(this=bad, true=exp.Literal.number(1))], default=exp.Literal.number(0)
-        )
-        aggs.append(exp.alias_(exp.Max(this=flag), f"f{i}"))
-    row = fetch(looked.chain.select(looked.rel, aggs)).row(0)
-    return {s.column: bool(v) for s, v in zip(steps, row)}
+            if not upstream:
+                missing = exp.Is(this=column(s.column), expression=exp.Null())
+                found += diagnose(plan, fetch, base, s, missing, None)
+            tainted.add(s.column)
+        elif upstream:
+            tainted.add(s.column)
+    return found
 
 
 def _empty_statistic(plan: Plan, fetch: Fetch, base: Base, step: Step) -> bool:
@@ -121,111 +123,115 @@ def _empty_statistic(plan: Plan, fetch: Fetch, base: Base, step: Step) -> bool:
     return False
 
 
-def _rows(
-    plan: Plan,
-    fetch: Fetch,
-    base: Base,
-    mask: sympy.Basic | exp.Expr,
-    step: Step,
-    *,
-    broken: bool = False,
-) -> tuple[int, str] | None:
-    """How many rows `mask` selects and the keys of the first ('A 2010, B 2010 and 3
-    more'), or None.
-    With `broken`, `mask` is a declared domain and the rows are those where it fails."""
-    if isinstance(mask, sympy.Basic):
-        looked = base.define([Definition(MASK, mask, step_context(plan, step))])
-        cond: exp.Expr = exp.not_(holds(MASK)) if broken else column(MASK)
-    else:
-        looked, cond = base, mask
-    keys = [k for k in plan.methodology.layout.detail_keys if k in looked.rel.columns]
+def _rows(plan: Plan, fetch: Fetch, base: Base, cond: exp.Expr) -> tuple[int, str]:
+    """How many rows `cond` selects and the keys of the first, in key order ('A 2010,
+    B 2010 and 3 more')."""
+    keys = [k for k in plan.methodology.layout.detail_keys if k in base.rel.columns]
     total = exp.alias_(exp.Window(this=exp.Count(this=exp.Star())), f"{HIDDEN}n")
-    query = looked.chain.select(
-        looked.rel,
+    query = base.chain.select(
+        base.rel,
         [column(k) for k in keys] + [total],
         order=keys,
-        where=exp.Coalesce(this=cond, expressions=[exp.false()]),
-    ).limit(LIMIT)
+        where=exp.Coalesce(this=paren(cond), expressions=[exp.false()]),
+    ).limit(SHOWN_ROWS)
     hit = fetch(query)
     if hit.height == 0:
-        return None
+        return 0, ""
     names = [" ".join(str(v) for v in row) for row in hit.select(keys).iter_rows()]
     n = int(hit[f"{HIDDEN}n"][0])
-    more = f" and {n - LIMIT} more" if n > LIMIT else ""
+    more = f" and {n - SHOWN_ROWS} more" if n > SHOWN_ROWS else ""
     return n, ", ".join(names) + more
 
 
-def diagnose(plan: Plan, fetch: Fetch, base: Base, step: Step) -> list[Diagnostic]:
-    """Why `step` produced an undefined value: each cause with the rows affected."""
+def diagnose(
+    plan: Plan, fetch: Fetch, base: Base, step: Step, rows: exp.Expr, marked: int | None
+) -> list[Diagnostic]:
+    """Why `step` has undefined values in `rows` (`marked` of them, when counted): each
+    cause with the rows it affects, or one diagnostic for what no cause explains (as
+    :func:`engine.backends.polars.audit.diagnose`)."""
+    ctx = step_context(plan, step)
     problems: list[Diagnostic] = []
-    where = f"in the {_what(step)} ({step.formula})" if step.formula else f"in {_what(step)}"
+    where = f"in the {_what(step)} ({step.formula})" if step.formula else f"in the {_what(step)}"
+    selected = [exp.Coalesce(this=paren(rows), expressions=[exp.false()])]
 
-    def test(mask: sympy.Basic | exp.Expr, code: Code, text: str, broken: bool = False) -> None:
-        rows = _rows(plan, fetch, base, mask, step, broken=broken)
-        if rows is not None:
+    def within(*parts: exp.Expr) -> exp.Expr:
+        return exp.and_(*(paren(p.copy()) for p in [*selected, *parts]))
+
+    def test(terms: dict[str, sympy.Basic], mask: exp.Expr, code: Code, text: str) -> None:
+        """`mask` over the columns `terms` (plain values of parts of the formula)."""
+        looked = base.define([Definition(HIDDEN + n, e, ctx) for n, e in terms.items()])
+        n, names = _rows(plan, fetch, looked, within(mask))
+        if n:
             problems.append(
                 Diagnostic(
                     code,
-                    f"{text} {where}, {_plural(rows[0])}: {rows[1]}",
+                    f"{text} {where}, {_plural(n)}: {names}",
                     expected="data on which the formula is defined",
                 )
             )
 
+    def term(name: str) -> exp.Expr:
+        return column(HIDDEN + name)
+
+    def below(name: str, strict: bool = True) -> exp.Expr:  # term < 0 (<= 0)
+        cls = exp.LT if strict else exp.LTE
+        return cls(this=term(name), expression=literal(0.0))
+
+    def is_zero(name: str) -> exp.Expr:
+        return exp.EQ(this=term(name), expression=literal(0.0))
+
     def walk(node: sympy.Basic) -> None:
-        for a in node.args:
+        # a pairwise node's terms are written in the difference Δ, not in columns
+        args = node.args[:3] if isinstance(node, ir.PAIRWISE) else node.args
+        for a in args:
             if isinstance(a, sympy.Basic):
                 walk(a)
-        zero = sympy.Integer(0)
-        if isinstance(node, sympy.Pow) and node.exp.is_Number and node.exp < 0:
-            test(
-                sympy.Eq(node.base, zero, evaluate=False),
-                Code.DIVISION_BY_ZERO,
-                f"division by zero: {show(node.base)} is 0",
-            )
-        elif isinstance(node, sympy.Pow) and node.exp.is_Number and not node.exp.is_integer:
-            test(
-                sympy.StrictLessThan(node.base, zero, evaluate=False),
-                Code.DOMAIN,
-                f"power {show(node.exp)} of a negative value: {show(node.base)} < 0",
-            )
+        if isinstance(node, sympy.Pow):
+            b, p = node.args
+            if isinstance(p, sympy.Number):
+                if p < 0:
+                    text = f"division by zero: {show(b)} is 0"
+                    test({"b": b}, is_zero("b"), Code.DIVISION_BY_ZERO, text)
+                if not p.is_integer:
+                    text = f"power {show(p)} of a negative value: {show(b)} < 0"
+                    test({"b": b}, below("b"), Code.DOMAIN, text)
+            else:
+                fractional = exp.NEQ(this=exp.Floor(this=term("e")), expression=term("e"))
+                undefined = exp.or_(
+                    exp.and_(is_zero("b"), below("e")), exp.and_(below("b"), fractional)
+                )
+                text = f"power {show(p)} of {show(b)} is undefined"
+                test({"b": b, "e": p}, undefined, Code.DOMAIN, text)
         elif isinstance(node, sympy.log):
-            test(
-                sympy.LessThan(node.args[0], zero, evaluate=False),
-                Code.DOMAIN,
-                f"logarithm of a value <= 0: {show(node.args[0])}",
-            )
+            text = f"logarithm of a value <= 0: {show(node.args[0])}"
+            test({"x": node.args[0]}, below("x", strict=False), Code.DOMAIN, text)
         elif isinstance(node, ir.Stat) and not isinstance(node, ir.ColCount):
             count = ir.stat(ir.ColCount, node.operand, node.keys)
-            test(
-                sympy.Eq(count, zero, evaluate=False),
-                Code.ALL_MISSING,
-                f"{node.label}() over no present value: "
-                f"{show(node.operand)} is missing for every unit",
+            text = (
+                f"{node.label}() over no present value: {show(node.operand)} is missing "
+                "for every unit"
             )
+            test({"n": count}, is_zero("n"), Code.ALL_MISSING, text)
 
     if step.requires is not None:  # the declared domain first: it names the cause best
-        test(
-            step.requires,
-            Code.DOMAIN,
-            f"{step.requirement}: {show(step.requires)} does not hold",
-            broken=True,
-        )
+        base = base.define([Definition(REQUIRES, step.requires, ctx)])
+        holds = exp.Coalesce(this=column(REQUIRES), expressions=[exp.true()])
+        text = f"{step.requirement}: {show(step.requires)} does not hold"
+        test({}, exp.not_(holds), Code.DOMAIN, text)
+        selected.append(holds.copy())  # the other rows may have another cause
+        if problems and not _rows(plan, fetch, base, within())[0]:
+            return problems
+    walk(step.expr)
     if not problems:
-        walk(step.expr)
-    if not problems:
-        col = column(step.column)
-        mask = exp.and_(
-            exp.not_(exp.Is(this=col, expression=exp.Null())),
-            exp.not_(IsFinite(this=col.copy())),
+        n, names = _rows(plan, fetch, base, within())
+        what = (
+            "a value is missing although everything it reads is present"
+            if marked is None
+            else "the result is not a finite number (an overflow: beyond ±1.8e308)"
         )
-        rows = _rows(plan, fetch, base, mask, step)
-        n, names = rows or (0, "")
         problems.append(
             Diagnostic(
-                Code.NOT_FINITE,
-                "the result is not a finite number (an overflow: beyond ±1.8e308) "
-                f"{where}, {_plural(n)}: {names}",
-                expected="finite values",
+                Code.NOT_FINITE, f"{what} {where}, {_plural(n)}: {names}", expected="finite values"
             )
         )
     return problems

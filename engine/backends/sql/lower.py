@@ -22,12 +22,10 @@ from dataclasses import dataclass
 
 import sympy
 
-from engine.backends.sql.printer import Context
+from engine.backends.sql.printer import HELPER_PREFIX, Context
 from engine.formula import ir
 
 __all__ = ["HELPER_PREFIX", "Definition", "layer"]
-
-HELPER_PREFIX = "__sql_w"
 #: nodes printed as window functions
 WINDOWED = (ir.Stat, ir.At, ir.FillForward)
 
@@ -41,21 +39,27 @@ class Definition:
     ctx: Context
     #: only in these periods (else missing); empty: every period
     periods: tuple[object, ...] = ()
+    #: a run's column: undefined results are NULL and marked in a column of their own
+    #: (see :func:`engine.backends.sql.printer.to_sql_step`); helpers lifted from it too
+    guarded: bool = False
+    #: the declared domain (where it does not hold, the value is missing and marked)
+    requires: sympy.Basic | None = None
 
 
 class _Lifter:
     def __init__(self, start: int) -> None:
         self.defs: list[Definition] = []
-        self.seen: dict[tuple[sympy.Basic, Context], str] = {}
+        self.seen: dict[tuple[sympy.Basic, Context, bool], str] = {}
         self.count = start
+        self.guarded = False
 
     def helper(self, expr: sympy.Basic, ctx: Context) -> sympy.Symbol:
-        key = (expr, ctx)
+        key = (expr, ctx, self.guarded)
         if key not in self.seen:
             self.count += 1
             name = f"{HELPER_PREFIX}{self.count}"
             self.seen[key] = name
-            self.defs.append(Definition(name, expr, ctx))
+            self.defs.append(Definition(name, expr, ctx, guarded=self.guarded))
         return sympy.Symbol(self.seen[key])
 
     def lift(self, expr: sympy.Basic, ctx: Context, inside: bool) -> sympy.Basic:
@@ -88,13 +92,19 @@ def layer(
     lifter = _Lifter(start)
     ordered: list[Definition] = []
     for d in defs:
+        lifter.guarded = d.guarded
         expr = lifter.lift(d.expr, d.ctx, False)
+        # a declared domain is tested plainly (not guarded), as polars does
+        lifter.guarded = False
+        requires = lifter.lift(d.requires, d.ctx, False) if d.requires is not None else None
         ordered += lifter.defs
         lifter.defs = []
-        ordered.append(Definition(d.name, expr, d.ctx, d.periods))
+        ordered.append(Definition(d.name, expr, d.ctx, d.periods, d.guarded, requires))
     depth: dict[str, int] = dict.fromkeys(base, 0)
     for d in ordered:
         reads = ir.free_names(d.expr)
+        if d.requires is not None:
+            reads |= ir.free_names(d.requires)
         depth[d.name] = 1 + max((depth.get(c, 0) for c in reads), default=0)
     layers: dict[int, list[Definition]] = {}
     for d in ordered:

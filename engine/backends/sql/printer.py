@@ -30,18 +30,18 @@ that the arguments of a statistic hold none.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy
 from sqlglot import exp
 
 from engine.backends.sql.dialects import (
-    FloatSum,
     IeeeDiv,
+    IsFinite,
     NaturalLog,
-    QuantileCont,
     SafeExp,
     SafePow,
     SafeSqrt,
@@ -50,14 +50,12 @@ from engine.backends.sql.functions import (
     BIGINT,
     DOUBLE,
     CompileError,
-    as_double,
     column,
-    if_present,
     key_literal,
     literal,
-    mean,
     missing_if_any,
     ordered,
+    paren,
     round_decimal,
     window,
 )
@@ -65,20 +63,27 @@ from engine.backends.sql.functions import (
     paren as _paren,
 )
 from engine.formula import ir
+from engine.formula.types import Kind, kind_of
 from engine.formula.types import is_condition as _is_condition
 
 __all__ = [
     "BIGINT",
     "DOUBLE",
+    "HELPER_PREFIX",
+    "MARKER_PREFIX",
     "CompileError",
     "Context",
+    "Printed",
     "column",
     "condition_columns",
     "has_rule",
     "key_literal",
     "literal",
+    "marker",
     "ordered",
+    "paren",
     "to_sql",
+    "to_sql_step",
     "window",
 ]
 
@@ -98,6 +103,12 @@ class Context:
     rtol: float = 0.0
     #: class labels from the highest band down (for class_at_least)
     class_labels: tuple[str, ...] = ()
+    #: a run's steps: an undefined result (NaN, an infinity) becomes NULL where it
+    #: arises, as in polars (see :func:`to_sql_step`); off for the audit's tests, which
+    #: look at the plain IEEE values
+    guard: bool = False
+    #: where undefined results are marked: conditions gathered while printing; None: not
+    marks: list[exp.Expr] | None = field(default=None, compare=False, repr=False)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -113,6 +124,83 @@ def to_sql(expr: sympy.Basic, ctx: Context) -> exp.Expr:
     'IEEE_DIV("x", "y")'
     """
     return _print(expr, ctx)
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A step's SQL: its value, and where an operation had an undefined result (None:
+    nowhere possible)."""
+
+    value: exp.Expr
+    undefined: exp.Expr | None
+
+
+def to_sql_step(expr: sympy.Basic, ctx: Context) -> Printed:
+    """The SQL of a run's step, as :func:`engine.backends.polars.compile.compile_step`:
+    every operation whose result is not a finite number is NULL, and ``undefined`` holds
+    in the rows where that happened, counting an operation only where its result is used
+    (a branch of ``where`` where it is taken, a side of ``and``/``or`` where the other
+    does not decide, the operand of ``at`` in the row it picks). A helper column lifted
+    out of the step (:mod:`.lower`) brings its own marker column (:func:`marker`).
+
+    >>> import sympy
+    >>> from engine.backends.sql.dialects import dialect
+    >>> x, y = sympy.symbols("x y")
+    >>> step = to_sql_step(x / y, Context("unit", "year"))
+    >>> dialect("duckdb").sql(step.value, pretty=False)
+    'CASE WHEN ISFINITE("x" / "y") THEN "x" / "y" END'
+    >>> dialect("duckdb").sql(step.undefined, pretty=False)
+    'COALESCE((NOT ISFINITE("x" / "y")), FALSE)'
+    """
+    marks: list[exp.Expr] = []
+    value = _print(expr, dataclasses.replace(ctx, guard=True, marks=marks))
+    return Printed(value, any_true(marks) if marks else None)
+
+
+def marker(name: str) -> str:
+    """The column marking where the column `name` had an undefined result."""
+    return f"{MARKER_PREFIX}{name}"
+
+
+#: marker columns (see :func:`marker`)
+MARKER_PREFIX = "__sql_undefined:"
+#: helper columns lifted out of a step (:mod:`.lower`); their markers count for the step
+HELPER_PREFIX = "__sql_w"
+
+
+def any_true(marks: list[exp.Expr]) -> exp.Expr:
+    """Whether any mark holds (never NULL)."""
+    return exp.Coalesce(
+        this=functools.reduce(exp.or_, [paren(m) for m in marks]), expressions=[exp.false()]
+    )
+
+
+def _finite(raw: exp.Expr, ctx: Context) -> exp.Expr:
+    """`raw` where it is a finite number, else NULL; the rows where it was not are marked
+    (as polars' ``_finite``)."""
+    if not ctx.guard:
+        return raw
+    finite = IsFinite(this=raw.copy())
+    if ctx.marks is not None:
+        ctx.marks.append(exp.not_(finite.copy()))
+    return exp.Case(ifs=[exp.If(this=finite, true=raw)])
+
+
+def _used(expr: sympy.Basic, ctx: Context, rows: exp.Expr | None) -> exp.Expr:
+    """Print a part whose undefined results count only in `rows` (never NULL; None: in
+    every row): its marks are gathered and limited to `rows` once."""
+    if ctx.marks is None or rows is None:
+        return _print(expr, ctx)
+    inner: list[exp.Expr] = []
+    value = _print(expr, dataclasses.replace(ctx, marks=inner))
+    if inner:
+        ctx.marks.append(exp.and_(any_true(inner), paren(rows)))
+    return value
+
+
+def _holds(cond: exp.Expr, otherwise: bool) -> exp.Expr:
+    """`cond`, with NULL read as `otherwise` (polars' ``fill_null``)."""
+    return exp.Coalesce(this=paren(cond.copy()), expressions=[exp.Boolean(this=otherwise)])
 
 
 def condition_columns(steps: Iterable[tuple[str, sympy.Basic]]) -> frozenset[str]:
@@ -142,6 +230,9 @@ def has_rule(node: sympy.Basic | type) -> bool:
 
 @_print.register
 def _(expr: sympy.Symbol, ctx: Context) -> exp.Expr:
+    if ctx.marks is not None and expr.name.startswith(HELPER_PREFIX):
+        # a part of this step computed first: its undefined results count here
+        ctx.marks.append(column(marker(expr.name)))
     return column(expr.name)
 
 
@@ -154,6 +245,16 @@ def _(expr: sympy.Symbol, ctx: Context) -> exp.Expr:
 @_print.register(sympy.core.numbers.Half)
 def _(expr: sympy.Number, ctx: Context) -> exp.Expr:
     return literal(float(expr))
+
+
+@_print.register
+def _(expr: ir.Label, ctx: Context) -> exp.Expr:
+    return column(expr.name)
+
+
+@_print.register
+def _(expr: ir.Str, ctx: Context) -> exp.Expr:
+    return exp.Literal.string(expr.name)
 
 
 @_print.register(sympy.logic.boolalg.BooleanTrue)
@@ -170,7 +271,8 @@ def _(expr: sympy.Basic, ctx: Context) -> exp.Expr:
 def _(expr: sympy.Add, ctx: Context) -> exp.Expr:
     # left to right, in the author's order: float addition is not associative
     terms = [_print(a, ctx) for a in expr.args]
-    return functools.reduce(lambda a, b: exp.Add(this=_paren(a), expression=_paren(b)), terms)
+    total = functools.reduce(lambda a, b: exp.Add(this=_paren(a), expression=_paren(b)), terms)
+    return _finite(total, ctx)
 
 
 @_print.register
@@ -187,31 +289,32 @@ def _(expr: sympy.Mul, ctx: Context) -> exp.Expr:
             term = _print(a, ctx)
             out = term if out is None else exp.Mul(this=_paren(out), expression=_paren(term))
     assert out is not None
-    return out
+    return _finite(out, ctx)
 
 
 @_print.register
 def _(expr: sympy.Pow, ctx: Context) -> exp.Expr:
     base, power = expr.args
     if power == sympy.Integer(-1):
-        return IeeeDiv(this=literal(1.0), expression=_paren(_print(base, ctx)))
+        return _finite(IeeeDiv(this=literal(1.0), expression=_paren(_print(base, ctx))), ctx)
     if power == sympy.Rational(1, 2):
-        return SafeSqrt(this=_print(base, ctx))
+        return _finite(SafeSqrt(this=_print(base, ctx)), ctx)
+    left = _print(base, ctx)
     right = literal(float(power)) if power.is_Number else _print(power, ctx)
-    return SafePow(this=_print(base, ctx), expression=right)
+    return _finite(SafePow(this=left, expression=right), ctx)
 
 
 @_print.register
 def _(expr: sympy.log, ctx: Context) -> exp.Expr:
     arg = expr.args[0]
-    if arg.is_Number:  # a constant such as log(10) in log10(x) = log(x) / log(10)
+    if arg.is_Number and arg > 0:  # a constant such as log(10) in log10(x) = log(x) / log(10)
         return literal(float(sympy.log(arg).evalf()))
-    return NaturalLog(this=_print(arg, ctx))
+    return _finite(NaturalLog(this=_print(arg, ctx)), ctx)
 
 
 @_print.register
 def _(expr: sympy.exp, ctx: Context) -> exp.Expr:
-    return SafeExp(this=_print(expr.args[0], ctx))
+    return _finite(SafeExp(this=_print(expr.args[0], ctx)), ctx)
 
 
 @_print.register
@@ -247,13 +350,19 @@ def _when(cond: exp.Expr, value: exp.Expr) -> list[exp.If]:
 
 @_print.register
 def _(expr: sympy.Piecewise, ctx: Context) -> exp.Expr:
+    # a branch's undefined values count only in the rows that take it (as polars)
     ifs: list[exp.If] = []
     default: exp.Expr = exp.Null()
+    before: exp.Expr | None = None  # rows that no earlier condition took (None: every row)
     for value, cond in expr.args:
         if cond == sympy.true:
-            default = _print(value, ctx)
+            default = _used(value, ctx, before if before is not None else exp.true())
             break
-        ifs += _when(_print(cond, ctx), _print(value, ctx))
+        c = _used(cond, ctx, before)
+        taken = _holds(c, False) if before is None else exp.and_(before, _holds(c, False))
+        ifs += _when(c, _used(value, ctx, taken))
+        declined = exp.not_(_holds(c, True))
+        before = declined if before is None else exp.and_(before, declined)
     return exp.Case(ifs=ifs, default=default)
 
 
@@ -284,104 +393,51 @@ def _(expr: sympy.core.relational.Relational, ctx: Context) -> exp.Expr:
     rule = _RELATIONS.get(type(expr))
     if rule is None:
         raise CompileError(f"no SQL rule for relation {type(expr).__name__}")
-    return rule(_paren(_print(expr.lhs, ctx)), _paren(_print(expr.rhs, ctx)), ctx)
+    a, b = _paren(_print(expr.lhs, ctx)), _paren(_print(expr.rhs, ctx))
+    if kind_of(expr.lhs) is Kind.TEXT:  # texts are equal or not: no tolerance
+        eq = exp.EQ(this=a, expression=b)
+        return eq if isinstance(expr, sympy.Equality) else exp.not_(exp.Paren(this=eq))
+    return rule(a, b, ctx)
+
+
+def _connective(args: tuple[sympy.Basic, ...], ctx: Context, decisive: bool) -> list[exp.Expr]:
+    """The operands of ``and`` (`decisive` False: one false side decides) or ``or``
+    (True). A side's undefined values count only where no other side decides (polars'
+    ``_connective``)."""
+    if ctx.marks is None:
+        return [_paren(_print(a, ctx)) for a in args]
+    values, marks = [], []
+    for a in args:
+        own: list[exp.Expr] = []
+        values.append(_paren(_print(a, dataclasses.replace(ctx, marks=own))))
+        marks.append(own)
+    for i, own in enumerate(marks):
+        if not own:
+            continue
+        # the other side is not `decisive` (NULL: undecided)
+        undecided = [
+            _holds(v if not decisive else exp.not_(v.copy()), True)
+            for j, v in enumerate(values)
+            if j != i
+        ]
+        used = functools.reduce(exp.and_, undecided) if undecided else exp.true()
+        ctx.marks.append(exp.and_(any_true(own), used))
+    return values
 
 
 @_print.register
 def _(expr: sympy.And, ctx: Context) -> exp.Expr:
-    return exp.Paren(this=exp.and_(*(_paren(_print(a, ctx)) for a in expr.args)))
+    return exp.Paren(this=exp.and_(*_connective(expr.args, ctx, decisive=False)))
 
 
 @_print.register
 def _(expr: sympy.Or, ctx: Context) -> exp.Expr:
-    return exp.Paren(this=exp.or_(*(_paren(_print(a, ctx)) for a in expr.args)))
+    return exp.Paren(this=exp.or_(*_connective(expr.args, ctx, decisive=True)))
 
 
 @_print.register
 def _(expr: sympy.Not, ctx: Context) -> exp.Expr:
     return exp.not_(_paren(_print(expr.args[0], ctx)))
-
-
-# -- statistics across units: window functions -------------------------------------
-
-
-def _rank(expr: ir.ColRank, x: exp.Expr, keys: tuple[str, ...]) -> exp.Expr:
-    order = [ordered(x.copy(), desc=expr.descending, nulls_first=False)]
-    lowest = window(exp.Rank(), keys, order)
-    # the count of rows sorting before or level with this one (its ties included)
-    highest = window(exp.Count(this=x.copy()), keys, order, frame="RANGE")
-    value: exp.Expr
-    if expr.ties == "min":
-        value = lowest
-    elif expr.ties == "dense":
-        value = window(exp.DenseRank(), keys, order)
-    elif expr.ties == "max":
-        value = highest
-    elif expr.ties == "average":
-        value = exp.Div(
-            this=exp.Paren(this=exp.Add(this=as_double(lowest), expression=as_double(highest))),
-            expression=literal(2.0),
-            typed=False,
-            safe=False,
-        )
-    else:
-        raise CompileError(f"no SQL rule for rank ties '{expr.ties}'")
-    return if_present(x, as_double(value))
-
-
-@_print.register
-def _(expr: ir.Stat, ctx: Context) -> exp.Expr:
-    # a row whose grouping label is missing belongs to no group (the data's own keys are
-    # never missing); PARTITION BY would pool such rows into one group of their own
-    labels = [k for k in expr.keys if k not in ctx.keys and k not in ctx.order]
-    value = _statistic(expr, ctx)
-    if not labels:
-        return value
-    present = exp.and_(*(exp.not_(exp.Is(this=column(k), expression=exp.Null())) for k in labels))
-    return exp.Case(ifs=[exp.If(this=present, true=value)])
-
-
-def _statistic(expr: ir.Stat, ctx: Context) -> exp.Expr:
-    x = _print(expr.operand, ctx)
-    keys = expr.keys
-    if isinstance(expr, ir.ColMax):
-        return window(exp.Max(this=x), keys)
-    if isinstance(expr, ir.ColMin):
-        return window(exp.Min(this=x), keys)
-    if isinstance(expr, ir.ColSum):
-        return window(FloatSum(this=x), keys)
-    if isinstance(expr, ir.ColMean):
-        return mean(x, keys)
-    if isinstance(expr, ir.ColCount):
-        return as_double(window(exp.Count(this=x), keys))
-    if isinstance(expr, ir.ColStd):
-        if expr.ddof not in (0, 1):
-            raise CompileError(f"no SQL rule for std with ddof {expr.ddof}")
-        cls = exp.StddevSamp if expr.ddof == 1 else exp.StddevPop
-        return window(cls(this=x), keys)
-    if isinstance(expr, ir.ColMedian):
-        return window(QuantileCont(this=as_double(x), quantile=literal(0.5)), keys)
-    if isinstance(expr, ir.ColQuantile):
-        return window(QuantileCont(this=as_double(x), quantile=literal(expr.q)), keys)
-    if isinstance(expr, ir.ColRank):
-        return _rank(expr, x, keys)
-    if isinstance(expr, ir.ColCumSum):
-        # rows in ascending order of the order value (missing first, as polars sorts),
-        # ties in key order; a missing value keeps no running total
-        order = [ordered(_print(expr.order, ctx), nulls_first=True)]
-        order += [ordered(column(k), nulls_first=True) for k in ctx.order]
-        return if_present(x, window(FloatSum(this=x.copy()), keys, order, frame="ROWS"))
-    raise CompileError(f"no SQL rule for statistic {type(expr).__name__}")
-
-
-@_print.register
-def _(expr: ir.At, ctx: Context) -> exp.Expr:
-    fixed = expr.fixed
-    cond = exp.and_(*(exp.EQ(this=column(k), expression=key_literal(v)) for k, v in fixed))
-    rest = tuple(k for k in ctx.keys if k not in dict(fixed))
-    # keys are unique, so at most one row of the partition matches: MAX is its value
-    picked = exp.Case(ifs=[exp.If(this=cond, true=_print(expr.args[0], ctx))])
-    return window(exp.Max(this=picked), rest)
 
 
 @_print.register
@@ -399,17 +455,12 @@ def _(expr: ir.IsPresent, ctx: Context) -> exp.Expr:
 
 
 @_print.register
-def _(expr: ir.FillForward, ctx: Context) -> exp.Expr:
-    x = _print(expr.args[0], ctx)
-    order = [ordered(column(str(expr.args[2])), nulls_first=True)]
-    last = exp.IgnoreNulls(this=exp.LastValue(this=x))
-    return window(last, (str(expr.args[1]),), order, frame="ROWS")
-
-
-@_print.register
 def _(expr: ir.If, ctx: Context) -> exp.Expr:
+    # a branch's undefined values count only in the rows that take it
     cond = _print(expr.args[0], ctx)
-    return exp.Case(ifs=_when(cond, _print(expr.args[1], ctx)), default=_print(expr.args[2], ctx))
+    then = _used(expr.args[1], ctx, _holds(cond, False))
+    other = _used(expr.args[2], ctx, exp.not_(_holds(cond, True)))
+    return exp.Case(ifs=_when(cond, then), default=other)
 
 
 @_print.register
@@ -426,35 +477,10 @@ def _(expr: ir.Coalesce, ctx: Context) -> exp.Expr:
 
 
 @_print.register
-def _(expr: ir.WeightedMedian, ctx: Context) -> exp.Expr:
-    """The smallest member whose cumulative weight (of the members up to and level with
-    it) reaches half the total; polars sorts the members and takes the first such
-    position, which is the same value."""
-    ys = [_print(m, ctx) for m in expr.members]
-    ws = [_print(w, ctx) for w in expr.weights]
-    total = functools.reduce(lambda a, b: exp.Add(this=a, expression=b), [w.copy() for w in ws])
-    candidates = []
-    for y in ys:
-        upto: list[exp.Expr] = [
-            exp.Case(
-                ifs=[exp.If(this=exp.LTE(this=other.copy(), expression=y.copy()), true=w.copy())],
-                default=literal(0.0),
-            )
-            for other, w in zip(ys, ws)
-        ]
-        weight = functools.reduce(lambda a, b: exp.Add(this=a, expression=b), upto)
-        share = IeeeDiv(this=exp.Paren(this=weight), expression=exp.Paren(this=total.copy()))
-        reached = exp.GTE(this=share, expression=literal(0.5 - 1e-12))
-        candidates.append(exp.Case(ifs=[exp.If(this=reached, true=y.copy())]))
-    least = (
-        candidates[0]
-        if len(candidates) == 1
-        else exp.Least(this=candidates[0], expressions=candidates[1:], ignore_nulls=True)
-    )
-    return missing_if_any(ys, least)
-
-
-@_print.register
 def _(expr: ir.Round, ctx: Context) -> exp.Expr:
     digits = int(expr.args[1])
     return round_decimal(_print(expr.args[0], ctx), digits, str(expr.args[2]))
+
+
+# the rules of statistics across units (window functions) register themselves on _print
+from engine.backends.sql import windows  # noqa: E402, F401

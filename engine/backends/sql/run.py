@@ -37,14 +37,13 @@ from engine.backends.sql.statements import (
 )
 from engine.backends.sql.summary import (
     Aggregate,
-    audited,
     combine,
     detail_partials,
-    detail_row_checks,
-    row_checks,
+    markers,
     unit_summary,
 )
 from engine.diagnostics import Diagnostic
+from engine.format.model import OutputType
 from engine.plan import Plan, build_plan
 from engine.report.summary import (
     adjustments,
@@ -80,13 +79,24 @@ def _dtypes(plan: Plan) -> dict[str, pl.DataType]:
         out[lab] = pl.String()
     for i in m.inputs:
         out[i.name] = pl.Float64()
+    for d in m.derived:
+        if d.type is OutputType.TEXT:
+            out[d.name] = pl.String()
+        elif d.type is OutputType.INTEGER:
+            out[d.name] = pl.Int64()
     return out
 
 
 def _typed(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
     types = _dtypes(plan)
+    # integer outputs are whole numbers (their declared domain; else missing), as polars
+    # writes them: rounded, as 64-bit integers
     return frame.with_columns(
-        pl.col(c).cast(types[c]) for c in frame.columns if c in types and frame[c].dtype != types[c]
+        (
+            pl.col(c).round(0) if types[c] == pl.Int64 and frame[c].dtype.is_float() else pl.col(c)
+        ).cast(types[c])
+        for c in frame.columns
+        if c in types and frame[c].dtype != types[c]
     )
 
 
@@ -103,28 +113,21 @@ def compute(plan: Plan, engine: Engine, data: SqlData, *, checked: bool = False)
     with_detail = data.detail is not None
     partials = []
     if checked and with_detail:
-        partials = detail_partials(plan, None) + datachecks.detail_partials(m)
-    statement = build_statement(
-        plan,
-        data.units,
-        data.detail,
-        partials=partials,
-        row_checks=detail_row_checks(plan) if partials else [],
-    )
+        partials = detail_partials(plan) + datachecks.detail_partials(m)
+    statement = build_statement(plan, data.units, data.detail, partials=partials)
     visible = list(statement.result.visible)
     if not checked:
         query = statement.chain.select(statement.result, [column(c) for c in visible], order=keys)
         return Computed_(_typed(plan, engine.fetch(query)), statement, None, pl.DataFrame(), [])
-    columns = visible + [n for n, _ in partials]
+    # with the marker columns of the unit-level steps (the audit reads them)
+    columns = visible + markers(plan, False) + [n for n, _ in partials]
     result, rows = engine.materialize(
         statement.chain.select(statement.result, [column(c) for c in columns]), columns, keys
     )
-    base = _base(result)
-    steps = audited(plan, False)
-    looked = base.define(row_checks(plan, steps)) if steps else base
-    aggregates = unit_summary(
-        plan, set(result.columns), detail_columns=set() if with_detail else None
-    ) + datachecks.input_aggregates(m, with_detail)
+    looked = _base(result)
+    aggregates = unit_summary(plan, with_detail=with_detail) + datachecks.input_aggregates(
+        m, with_detail
+    )
     period = m.layout.period
     named = [exp.alias_(e, n, quoted=True) for n, e, _ in aggregates]
     named.append(exp.alias_(exp.Count(this=exp.Star()), HIDDEN + "rows", quoted=True))
@@ -132,7 +135,7 @@ def compute(plan: Plan, engine: Engine, data: SqlData, *, checked: bool = False)
     if period:
         query = query.group_by(column(period)).order_by(column(period))
     by_period = engine.fetch(query)
-    return Computed_(_typed(plan, rows.select(visible)), statement, base, by_period, aggregates)
+    return Computed_(_typed(plan, rows.select(visible)), statement, looked, by_period, aggregates)
 
 
 @dataclass(frozen=True)
@@ -179,9 +182,10 @@ def execute(plan: Plan, engine: Engine, data: SqlData, *, keep_detail: bool = Fa
     if m.layout.period:
         summary["periods"] = frame[m.layout.period].unique(maintain_order=True).to_list()
     detail_base = Base(statement.chain, statement.detail) if statement.detail is not None else None
-    audit(plan, engine.fetch, summary, result, detail_base)
+    undefined = audit(plan, engine.fetch, summary, result, detail_base)
     checks = evaluate_checks(plan, frame, summary)
-    warnings += missing_index_warnings(plan, frame)
+    # in the polars run's order: undefined values first
+    warnings = undefined + warnings + missing_index_warnings(plan, frame)
     kept = None
     if keep_detail and statement.detail is not None:
         kept = engine.fetch(

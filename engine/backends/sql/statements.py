@@ -35,8 +35,11 @@ from engine.backends.sql.printer import (
     condition_columns,
     key_literal,
     literal,
+    marker,
     ordered,
+    paren,
     to_sql,
+    to_sql_step,
     window,
 )
 from engine.format.model import ClassScheme, Methodology
@@ -109,10 +112,11 @@ class Chain:
         """New columns over `rel`, layer after layer (helpers first)."""
         layers, self.helpers = layer(defs, set(rel.columns), start=self.helpers)
         for i, group in enumerate(layers):
-            select = exp.select(exp.Star(), *(_alias(_define(d), d.name) for d in group)).from_(
+            columns = [c for d in group for c in _define(d)]
+            select = exp.select(exp.Star(), *(_alias(e, n) for n, e in columns)).from_(
                 table(rel.name)
             )
-            rel = self.add(f"{prefix}{i + 1}", select, rel.columns + tuple(d.name for d in group))
+            rel = self.add(f"{prefix}{i + 1}", select, rel.columns + tuple(n for n, _ in columns))
         return rel
 
     def select(
@@ -139,14 +143,31 @@ class Chain:
         return Chain(list(self.ctes), self.helpers)
 
 
-def _define(d: Definition) -> exp.Expr:
-    value = to_sql(d.expr, d.ctx)
+def _define(d: Definition) -> list[tuple[str, exp.Expr]]:
+    """The column of a definition and, for a run's column, its marker (as polars'
+    ``step_columns``: missing and marked where the declared domain does not hold;
+    missing, and not marked, outside its periods)."""
+    if not d.guarded:
+        value = to_sql(d.expr, d.ctx)
+        flag = None
+    else:
+        printed = to_sql_step(d.expr, d.ctx)
+        value, flag = printed.value, printed.undefined
+    if d.requires is not None:
+        holds = exp.Coalesce(this=paren(to_sql(d.requires, d.ctx)), expressions=[exp.true()])
+        value = exp.Case(ifs=[exp.If(this=holds, true=value)])
+        broken = exp.not_(holds.copy())
+        flag = broken if flag is None else exp.or_(paren(flag), broken)
     if d.periods:
         period = d.ctx.period
         assert period is not None
         inside = exp.In(this=column(period), expressions=[key_literal(p) for p in d.periods])
         value = exp.Case(ifs=[exp.If(this=inside, true=value)])
-    return value
+        flag = exp.and_(paren(flag), inside.copy()) if flag is not None else None
+    out = [(d.name, value)]
+    if d.guarded:
+        out.append((marker(d.name), flag if flag is not None else exp.false()))
+    return out
 
 
 @dataclass(frozen=True)
@@ -208,7 +229,7 @@ def step_context(plan: Plan, step: Step | None = None) -> Context:
 
 def _definitions(plan: Plan, stages: Sequence[Sequence[Step]]) -> list[Definition]:
     return [
-        Definition(s.column, s.expr, step_context(plan, s), s.periods)
+        Definition(s.column, s.expr, step_context(plan, s), s.periods, True, s.requires)
         for stage in stages
         for s in stage
     ]
@@ -250,14 +271,13 @@ def build_statement(
     detail: Source | None = None,
     *,
     partials: Sequence[tuple[str, exp.Expr]] = (),
-    row_checks: Sequence[Definition] = (),
 ) -> Statement:
     """The query computing every column of `plan` from the input relations.
 
     `units` has one row per unit and period (None when every input is detail-level and
-    there are no labels), `detail` the detail rows. `row_checks` are extra columns on
-    the detail rows and `partials` aggregates over them per unit and period (the
-    audit's, see :mod:`engine.backends.sql.summary`).
+    there are no labels), `detail` the detail rows. `partials` are aggregates over the
+    detail rows per unit and period (the audit's, see
+    :mod:`engine.backends.sql.summary`).
     """
     m = plan.methodology
     keys = list(m.layout.keys)
@@ -301,7 +321,7 @@ def build_statement(
                 )
             )
             drel = chain.add("detail", joined, drel.columns + tuple(extra))
-        detail_rel = chain.define(drel, _definitions(plan, plan.detail) + list(row_checks), "d")
+        detail_rel = chain.define(drel, _definitions(plan, plan.detail), "d")
         conditions = plan_conditions(plan)
         collapse = [_alias(_collapse(c in conditions, c), c) for c in plan.collapse] + [
             _alias(agg, name) for name, agg in partials
@@ -342,7 +362,10 @@ def build_statement(
         select = exp.select(exp.Star(), *(_alias(e, n) for n, e in cols)).from_(table(rel.name))
         rel = chain.add("classes", select, rel.columns + tuple(n for n, _ in cols))
     if plan.screening:
-        screens = [Definition(s.column, s.expr, step_context(plan, s)) for s in plan.screening]
+        screens = [
+            Definition(s.column, s.expr, step_context(plan, s), s.periods, True, s.requires)
+            for s in plan.screening
+        ]
         rel = chain.define(rel, screens, "s")
     return Statement(chain, rel, detail_rel, detail_input)
 

@@ -29,8 +29,6 @@ REFUSED: dict[type, str] = {
     ir.PairSum: "a sum over every pair of units within a period (PROMETHEE's flows, OGWA's "
     "spatial kernel) needs a self-join per group; it has no SQL rule yet",
     ir.FillBackward: "next observation carried backward (panel imputation) has no SQL rule yet",
-    ir.Label: "a label read as text in a formula (region == 'Asia', a text output) has no "
-    "SQL rule yet",
     ir.Procedure: "a value computed by a procedure of the polars engine (the bounds of "
     "COINr's winsorisation), not by a formula",
 }
@@ -65,9 +63,48 @@ def _what(step: Step) -> str:
     return f"'{step.name}'" + (f" ({step.formula})" if step.formula else "")
 
 
+#: why the SQL engines cannot compute what polars estimates by a pass of its own
+_BOD = "benefit of the doubt solves a linear program per unit (HiGHS); it has no SQL rule"
+_OPTIMISED = (
+    "the weights are estimated by an optimiser in Python over a first pass; the SQL "
+    "engines estimate PCA weights only"
+)
+_EM = "expectation-maximisation iterates in Python over the whole table; it has no SQL rule"
+_AVAILABILITY = "the units kept are chosen in Python over a first pass; it has no SQL rule"
+
+
+def _estimated(plan: Plan) -> list[tuple[str, str]]:
+    """What polars estimates by a pass of its own before the query (the runner's
+    ``estimate``) and the SQL run does not: (what, why) per feature."""
+    from engine.methods.aggregate_bod import bod_methods
+
+    m = plan.methodology
+    found = []
+    bod = bod_methods()
+    for g in m.groups:
+        if g.aggregation in bod:
+            found.append((f"'{g.name}' ({g.aggregation} aggregation)", _BOD))
+        if g.weighting in ("optimised", "pca_rotated"):
+            found.append((f"'{g.name}' ({g.weighting} weights)", _OPTIMISED))
+    for i in m.indicators:
+        if dict(i.imputation).get("method") == "em":
+            found.append((f"'{i.name}' (EM imputation)", _EM))
+    if m.availability is not None:
+        found.append(("availability screening", _AVAILABILITY))
+    return found
+
+
 def refusals(plan: Plan, d: SqlDialect) -> list[Diagnostic]:
     """Every feature of `plan` that the engine of dialect `d` cannot compute."""
-    problems: list[Diagnostic] = []
+    problems: list[Diagnostic] = [
+        Diagnostic(
+            Code.UNSUPPORTED,
+            f"the {d.name} engine cannot compute {what}: {why}",
+            expected="a methodology every step of which has a SQL rule; "
+            "run it with --engine polars",
+        )
+        for what, why in _estimated(plan)
+    ]
     seen: set[tuple[str, str]] = set()
     for step in plan.steps.values():
         exprs = [step.expr] + ([step.requires] if step.requires is not None else [])
