@@ -287,7 +287,8 @@ def test_round_rounds_the_decimal_value(digits: int, mode: str) -> None:
 
 
 def test_division_by_zero_is_undefined_not_missing_on_every_engine_sql() -> None:
-    """x / 0 must not become NULL: a statistic would skip it and return a finite number."""
+    """Plain printing (the audit's tests of causes) keeps IEEE values: x / 0 is infinite,
+    not NULL. A run's steps make it NULL and mark it (tests/test_sql_conventions.py)."""
     x = [1.0, 0.0, 2.0]
     mean_of_inverse = ir.stat(ir.ColMean, sympy.Pow(X, -1, evaluate=False), ("year",))
     got = values(mean_of_inverse, one_year(x))
