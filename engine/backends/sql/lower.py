@@ -46,6 +46,34 @@ class Definition:
     requires: sympy.Basic | None = None
 
 
+#: the size (sympy nodes) from which a part of a run's step that the SQL reads more than
+#: once is computed first, as a helper column: a guard reads its operation's value twice
+#: (is it finite? then the value) and the marker once more, so a formula k levels deep
+#: would otherwise print its innermost part 3**k times (as polars' temps, see
+#: :class:`engine.backends.polars.compile.Temps`)
+SHARED_NODES = 6
+#: nodes whose SQL reads their arguments more than once
+_REREAD: tuple[type, ...] = (
+    sympy.Add,
+    sympy.Mul,
+    sympy.Pow,
+    sympy.log,
+    sympy.exp,
+    sympy.Max,
+    sympy.Min,
+    sympy.And,
+    sympy.Or,
+    sympy.functions.elementary.piecewise.ExprCondPair,
+    ir.If,
+    ir.WeightedMedian,
+)
+
+
+def _larger(expr: sympy.Basic, limit: int) -> bool:
+    """Whether `expr` has more than `limit` nodes."""
+    return any(n >= limit for n, _ in enumerate(sympy.preorder_traversal(expr)))
+
+
 class _Lifter:
     def __init__(self, start: int) -> None:
         self.defs: list[Definition] = []
@@ -73,7 +101,16 @@ class _Lifter:
             return ir.rebuild(expr, [operand, *expr.args[1:]])
         if not expr.args or isinstance(expr, ir.Str | sympy.Symbol):
             return expr
-        return ir.rebuild(expr, [self.lift(a, ctx, inside) for a in expr.args])
+        args = [self.lift(a, ctx, inside) for a in expr.args]
+        if self.guarded and isinstance(expr, _REREAD):
+            args = [self._shared(a, ctx) for a in args]
+        return ir.rebuild(expr, args)
+
+    def _shared(self, arg: sympy.Basic, ctx: Context) -> sympy.Basic:
+        """`arg`, read more than once: a helper column when it is large."""
+        if isinstance(arg, sympy.Symbol | ir.Str | sympy.Tuple) or not arg.args:
+            return arg
+        return self.helper(arg, ctx) if _larger(arg, SHARED_NODES) else arg
 
     def _arg(self, arg: sympy.Basic, ctx: Context) -> sympy.Basic:
         if isinstance(arg, sympy.Tuple | ir.Str | sympy.Symbol) or not arg.args:
