@@ -39,6 +39,7 @@ import polars as pl
 from engine import api
 from engine.analysis.diff import Change, diff
 from engine.diagnostics import Code, DataError, Diagnostic, Location, MethodologyError, UsageError
+from engine.format.model import ClassScheme
 from engine.io import read
 from engine.report.results import TableResult
 
@@ -226,7 +227,7 @@ def _layout_error(first: api.Validated, other: api.Validated, what: str) -> Meth
 
 
 def _check(validated: Sequence[api.Validated]) -> None:
-    problems = []
+    problems: list[Diagnostic] = []
     first = validated[0]
     for v in validated[1:]:
         for what in ("unit", "period"):
@@ -271,9 +272,9 @@ def _failed_checks(results: Sequence[api.RunResult]) -> None:
         raise DataError(problems)
 
 
-def _class_order(m_classes: object, present: Sequence[str | None]) -> list[str]:
+def _class_order(m_classes: ClassScheme | None, present: Sequence[str | None]) -> list[str]:
     # the declared order (bands from the top, or quantile classes as listed): Q2 before Q10
-    labels = list(m_classes.labels) if m_classes is not None else []  # type: ignore[attr-defined]
+    labels = list(m_classes.labels) if m_classes is not None else []
     extra = sorted({p for p in present if p is not None and p not in labels})
     out = labels + extra
     if any(p is None for p in present):
@@ -293,7 +294,7 @@ def _transition(
     for r in rows:
         counts[(r[ca] or NO_CLASS, r[cb] or NO_CLASS)] += 1
     first = f"class_{a.meta.id}"
-    data: dict[str, list] = {first: row_labels}
+    data: dict[str, list[str] | list[int]] = {first: row_labels}
     for c in col_labels:
         data[c] = [counts[(r, c)] for r in row_labels]
     schema = {first: pl.String, **{c: pl.Int64 for c in col_labels}}
@@ -360,10 +361,15 @@ def compare(
     order = ([layout.period] if layout.period else []) + [f"rank_{ref}", layout.unit]
     table = table.sort(order, nulls_last=True)
 
-    periods = (
-        table[layout.period].unique(maintain_order=True).to_list() if layout.period else [None]
+    period = layout.period
+    parts: list[tuple[object | None, pl.DataFrame]] = (
+        [(None, table)]
+        if period is None
+        else [
+            (p, table if p is None else table.filter(pl.col(period) == p))
+            for p in table[period].unique(maintain_order=True).to_list()
+        ]
     )
-    parts = [(p, table if p is None else table.filter(pl.col(layout.period) == p)) for p in periods]
 
     transitions = []
     for r in results[1:]:

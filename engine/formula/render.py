@@ -123,7 +123,8 @@ class FormulaPrinter(StrPrinter):
         # in the author's order, a / b for a * b**-1, -a for -1 * a
         args = list(expr.args)
         if len(args) == 2 and args[0] == sympy.Integer(-1):
-            return "-" + self.parenthesize(args[1], 50)
+            negated: str = self.parenthesize(args[1], 50)
+            return "-" + negated
         out = ""
         for a in args:
             if isinstance(a, sympy.Pow) and a.exp == sympy.Integer(-1):
@@ -159,4 +160,5 @@ def show(expr: sympy.Basic) -> str:
     >>> show(ir.stat(ir.ColMax, sympy.Symbol("x"), ("year",)))
     'max(x, by=[year])'
     """
-    return FormulaPrinter({"order": "none"}).doprint(expr)
+    text: str = FormulaPrinter({"order": "none"}).doprint(expr)
+    return text

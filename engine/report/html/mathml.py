@@ -28,7 +28,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from engine.formula import ir
 
 
-class FormulaPrinter(MathMLPresentationPrinter):  # type: ignore[misc]
+class FormulaPrinter(MathMLPresentationPrinter):
     """sympy's presentation MathML printer with rules for the IR's own functions."""
 
     def __init__(self) -> None:
