@@ -132,10 +132,11 @@ def _as_polars(value: Any) -> pl.DataFrame:
         return value.collect()
     if isinstance(value, pl.DataFrame):
         return value
+    frame: pl.DataFrame | pl.Series
     if _kind(value) == "pandas":
         frame = pl.from_pandas(value, include_index=False)
     else:
-        frame = pl.from_arrow(value)  # type: ignore[assignment]
+        frame = pl.from_arrow(value)
     assert isinstance(frame, pl.DataFrame)
     return frame
 

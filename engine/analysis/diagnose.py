@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -45,6 +46,12 @@ from engine.analysis.stage import Stage
 from engine.format.model import Methodology
 from engine.formula import grain, ir
 from engine.plan import norm_column, normalised
+
+if TYPE_CHECKING:
+    from engine.api_results import RunResult
+    from engine.inputs import DataLike
+    from engine.io.read import ReadOptions
+    from engine.validation import MethodologyLike
 
 #: the aggregate a formula index stands for (its members are the names it reads)
 INDEX = "index"
@@ -200,12 +207,12 @@ def diagnose_frame(fw: Framework, frame: pl.DataFrame) -> Diagnosis:
 
 
 def diagnose_result(
-    result: object, stage: Stage = Stage.NORMALISED, inputs: pl.DataFrame | None = None
+    result: RunResult, stage: Stage = Stage.NORMALISED, inputs: pl.DataFrame | None = None
 ) -> Diagnosis:
     """The diagnostics of a run (an :class:`engine.api.RunResult`) at `stage`; the
     ``inputs`` stage needs the input data (`inputs`, one row per unit and period)."""
-    m: Methodology = result.methodology  # type: ignore[attr-defined]
-    frame: pl.DataFrame = result.frame  # type: ignore[attr-defined]
+    m = result.methodology
+    frame = result.frame
     fw = framework(m, stage)
     wanted = [c for _, c in fw.columns if c not in frame.columns]
     if wanted:
@@ -217,10 +224,10 @@ def diagnose_result(
 
 
 def diagnose(
-    methodology: object,
-    data: object,
+    methodology: MethodologyLike,
+    data: DataLike,
     stage: Stage | str = Stage.NORMALISED,
-    options: object = None,
+    options: ReadOptions | None = None,
 ) -> Diagnosis:
     """Run `methodology` on `data` and diagnose it at `stage` (polars frames).
 
@@ -234,8 +241,8 @@ def diagnose(
     from engine import api
     from engine.inputs import data_sources
 
-    validated = api.validate(methodology)  # type: ignore[arg-type]
-    typed = api.read_data(validated.methodology, data_sources(data), options)  # type: ignore[arg-type]
+    validated = api.validate(methodology)
+    typed = api.read_data(validated.methodology, data_sources(data), options)
     return diagnose_result(api.execute(validated, typed), Stage(stage), typed.units)
 
 

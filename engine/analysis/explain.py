@@ -138,11 +138,7 @@ class _Explainer(RankAndClassNotes):
             if i.grain == grain.DETAIL:
                 rows = self.detail_rows
                 n = rows.height if rows is not None else 0
-                details = (
-                    self._detail_values(lambda r, i=i: (self.num(r.get(i.name)), r.get(i.name)))
-                    if self.want_detail
-                    else ()
-                )
+                details = self._detail_values(i.name) if self.want_detail else ()
                 out.append(
                     ExplainedStep(
                         i.name,
@@ -179,11 +175,13 @@ class _Explainer(RankAndClassNotes):
             )
         return out
 
-    def _detail_values(self, each) -> tuple[DetailValue, ...]:  # type: ignore[no-untyped-def]
+    def _detail_values(self, column: str) -> tuple[DetailValue, ...]:
+        """`column`'s value in each detail row of the unit, with its keys."""
         assert self.detail_rows is not None
         out = []
         for r in self.detail_rows.iter_rows(named=True):
-            text, value = each(r)
+            value = r.get(column)
+            text = self.num(value)
             out.append(DetailValue(tuple((k, r[k]) for k in self.m.layout.detail), text, value))
         return tuple(out)
 

@@ -93,7 +93,7 @@ def replicated_methodology(m: Methodology, design: Uncertainty) -> Methodology:
                 g.aggregation,
                 g.members,
                 weights,
-                float(g.coverage),  # type: ignore[arg-type]
+                float(g.coverage),
                 dict(g.params),
                 period_keys,
                 g.cost,

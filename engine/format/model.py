@@ -153,7 +153,7 @@ class Group:
     label: str | None = None
     formula: Formula | None = None
     weighting: str | None = None  # data-driven weighting method, if any
-    coverage: object = "all"  # or the minimum share of members present
+    coverage: float | str = "all"  # or the minimum share of members present
     params: tuple[tuple[str, object], ...] = ()  # the aggregation's options (p, v, penalty)
     #: members the aggregation treats as cost criteria (raw "lower is better" indicators
     #: that a method such as VIKOR reverses by its own rule)

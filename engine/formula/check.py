@@ -347,7 +347,8 @@ class Checker:
                 ok = False
                 continue
             if ta.kind is TEXT and tb.kind is TEXT and symbol in ("==", "!="):
-                shape = shape.join(ta.type.shape).join(tb.type.shape)  # type: ignore[union-attr]
+                assert ta.type is not None and tb.type is not None  # a kind comes with a type
+                shape = shape.join(ta.type.shape).join(tb.type.shape)
                 continue  # text equals text (a label and a quoted value)
             for side, n, t in (("left", a, ta), ("right", b, tb)):
                 if t.type is not None and t.kind is not NUMBER:

@@ -196,7 +196,7 @@ class Lowering:
         if node is None:
             return self.scope.default_keys
         assert isinstance(node, ast.List | ast.Tuple)
-        return tuple(e.id if isinstance(e, ast.Name) else str(e.value) for e in node.elts)  # type: ignore[attr-defined]
+        return tuple(_key(e) for e in node.elts)
 
     def _at(self, node: ast.Call, kwargs: dict[str, ast.expr]) -> sympy.Basic:
         if kwargs:
@@ -225,3 +225,11 @@ def _where(cond: sympy.Basic, a: sympy.Basic, b: sympy.Basic) -> sympy.Basic:
 def lower(tree: ast.AST, scope: Scope) -> sympy.Basic:
     """The sympy IR of a checked syntax tree."""
     return Lowering(scope).lower(tree)
+
+
+def _key(node: ast.expr) -> str:
+    """A grouping key of ``by=[...]``: a name, or a literal (the checker allows no other)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    assert isinstance(node, ast.Constant)
+    return str(node.value)

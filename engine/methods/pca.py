@@ -15,6 +15,7 @@ groups are estimated children first, one pass each.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -49,7 +50,7 @@ def _weights(
     return out
 
 
-def resolve(m: Methodology, run: object) -> Methodology:
+def resolve(m: Methodology, run: Callable[[Methodology], pl.DataFrame]) -> Methodology:
     """`m` with every PCA group's weights estimated; `run(methodology)` returns the full
     computed frame of a methodology (every column)."""
     period = m.layout.period
@@ -57,7 +58,7 @@ def resolve(m: Methodology, run: object) -> Methodology:
     for g in m.groups:
         if g.weighting not in ESTIMATED:
             continue
-        frame = run(m)  # type: ignore[operator]
+        frame = run(m)
         columns = [norm_column(x) if norm_column(x) in frame.columns else x for x in g.members]
         per_period = _weights(frame, columns, period, g.weighting == "pca_rotated")
         weights = []

@@ -73,7 +73,8 @@ def _raw_decimals(values: pl.Series, significant: int = 4) -> int:
     if bool((finite == finite.round(0)).all()):
         return 0
     sizes = finite.abs().filter(finite != 0)
-    typical = float(sizes.median() or 1.0)  # type: ignore[arg-type]
+    median = sizes.median()
+    typical = float(median) if isinstance(median, int | float) and median else 1.0
     return min(6, max(0, significant - 1 - math.floor(math.log10(typical))))
 
 

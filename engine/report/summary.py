@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import SupportsInt
 
 import polars as pl
 import sympy
@@ -108,7 +109,9 @@ def evaluate_checks(
                 .sort(keys)
                 .collect(engine=ENGINE)
             )
-        out.append(CheckResult(c, int(counts["t:" + c.name]), failures))  # type: ignore[call-overload]
+        tested = counts["t:" + c.name]
+        assert isinstance(tested, SupportsInt)  # a count of rows (an int, or a SQL decimal)
+        out.append(CheckResult(c, int(tested), failures))
     return tuple(out)
 
 
@@ -352,7 +355,10 @@ def effective_weights(
     if not rows:
         return pl.DataFrame()
     parent = {mem: g.name for g in m.groups for mem in g.members}
-    weight = {(r["period"], r["member"]): r["weight"] for r in rows}
+    weight = {
+        (r["period"], r["member"]): float(w) if isinstance(w := r["weight"], int | float) else None
+        for r in rows
+    }
     top_factor = _index_factors(m)
     # the product along the path is exact for a tree under a linear index; only a node the
     # index reads besides its parent group needs the derivative over every path
@@ -365,13 +371,16 @@ def effective_weights(
         if exact[str(r["member"])] is not None:  # d index / d member over every path
             r["effective_weight"] = exact[str(r["member"])]
             continue
-        node, w = str(r["member"]), 1.0  # data-driven weights: the product along the path
+        node = str(r["member"])
+        product: float | None = 1.0  # data-driven weights: the product along the path
         while node in parent:
             share = weight.get((r["period"], node))
-            w = w * share if share is not None and w is not None else None  # type: ignore[operator]
+            product = product * share if share is not None and product is not None else None
             node = parent[node]
         factor = top_factor.get(node)
-        r["effective_weight"] = w * factor if w is not None and factor is not None else None
+        r["effective_weight"] = (
+            product * factor if product is not None and factor is not None else None
+        )
     return pl.DataFrame(
         rows,
         schema_overrides={

@@ -24,6 +24,7 @@ import dataclasses
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 import polars as pl
 import sympy
@@ -376,11 +377,15 @@ def _(expr: ir.Round, ctx: Context) -> pl.Expr:
         x = pl.when(pl.col(ctx.unit).is_not_null()).then(x)
     x = _shared(x, ctx, size=0)
     digits = int(expr.args[1])
-    mode = "half_away_from_zero" if str(expr.args[2]) == "half_up" else "half_to_even"
+    mode: RoundMode = "half_away_from_zero" if str(expr.args[2]) == "half_up" else "half_to_even"
     return round_decimal(x, digits, mode)
 
 
-def round_decimal(x: pl.Expr, digits: int, mode: str) -> pl.Expr:
+#: how a tie is rounded: half up (away from zero) or to even
+RoundMode = Literal["half_away_from_zero", "half_to_even"]
+
+
+def round_decimal(x: pl.Expr, digits: int, mode: RoundMode) -> pl.Expr:
     """Round as a person rounds the printed decimal, not the binary float.
 
     2.675 is stored as 2.67499999…, so rounding the float gives 2.67 where a publisher

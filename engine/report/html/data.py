@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import polars as pl
 import sympy
@@ -25,6 +26,9 @@ from engine.plan import norm_column
 from engine.report.html import live as live_mod
 from engine.report.html.mathml import equation, to_mathml
 from engine.report.summary import conventions
+
+if TYPE_CHECKING:
+    from engine.api_results import RunResult
 
 #: correlations in the heatmap (variables and aggregates) at most
 HEATMAP_LIMIT = 80
@@ -187,17 +191,17 @@ def _diagnostics(d: Diagnosis, m: Methodology, frame: pl.DataFrame) -> dict[str,
 
 
 def page_data(
-    result: object,
+    result: RunResult,
     data: runner.Data,
     live: live_mod.Live,
     diagnosis: Diagnosis,
-    others: Sequence[object] = (),
+    others: Sequence[RunResult] = (),
 ) -> dict[str, object]:
-    """Everything the page shows, as JSON-able values (`result` is a RunResult)."""
-    m: Methodology = result.methodology  # type: ignore[attr-defined]
+    """Everything the page shows, as JSON-able values."""
+    m: Methodology = result.methodology
     lay = m.layout
     keys = list(lay.keys)
-    frame: pl.DataFrame = result.frame.sort(keys)  # type: ignore[attr-defined]
+    frame: pl.DataFrame = result.frame.sort(keys)
     inputs = live_inputs(live, data)
     columns: dict[str, list[object]] = {}
     for c in frame.columns:
@@ -207,9 +211,9 @@ def page_data(
             columns[c] = _values(inputs[c])
     compared = []
     for other in others:
-        om: Methodology = other.methodology  # type: ignore[attr-defined]
+        om: Methodology = other.methodology
         joined = frame.select(keys).join(
-            other.frame.select(*keys, "index", "rank"),  # type: ignore[attr-defined]
+            other.frame.select(*keys, "index", "rank"),
             on=keys,
             how="left",
             maintain_order="left",
@@ -232,7 +236,7 @@ def page_data(
             "failed": c.failures.height,
             "rows": [" ".join(str(v) for v in row) for row in c.failures.head(10).iter_rows()],
         }
-        for c in result.checks  # type: ignore[attr-defined]
+        for c in result.checks
     ]
     from engine.plan import build_plan
 
@@ -291,8 +295,8 @@ def page_data(
             "closed": m.classes.closed,
             "quantiles": bool(m.classes.quantiles),
         },
-        "tree": _tree(m, result.weights, latest),  # type: ignore[attr-defined]
-        "weights": _records(result.weights) if result.weights is not None else [],  # type: ignore[attr-defined]
+        "tree": _tree(m, result.weights, latest),
+        "weights": _records(result.weights) if result.weights is not None else [],
         "sliders": [
             {"group": s.group, "members": list(s.members), "nominal": list(s.nominal)}
             for s in live.sliders
@@ -304,8 +308,8 @@ def page_data(
         "writes": list(live.program.writes),
         "formulas": _formulas(m),
         "checks": checks,
-        "warnings": [d.message for d in result.warnings],  # type: ignore[attr-defined]
+        "warnings": [d.message for d in result.warnings],
         "conventions": conventions(build_plan(m)),
-        "diagnostics": _diagnostics(diagnosis, m, result.frame),  # type: ignore[attr-defined]
+        "diagnostics": _diagnostics(diagnosis, m, result.frame),
         "compared": compared,
     }

@@ -21,11 +21,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.analysis.diagnose import diagnose_result
 from engine.analysis.stage import Stage
 from engine.backends.js.program import runtime
 from engine.diagnostics import Code, Diagnostic, UsageError
+
+if TYPE_CHECKING:
+    from engine.io.read import ReadOptions
 
 ECHARTS_VERSION = "6.1.0"
 
@@ -96,7 +100,7 @@ def build_report(
     data: Sequence[str | Path],
     *,
     compare: Sequence[str | Path] = (),
-    options: object = None,
+    options: ReadOptions | None = None,
 ) -> Report:
     """Run `methodology` on `data` (and each of `compare` for the rank-shift chart) and
     return the report.
@@ -112,7 +116,7 @@ def build_report(
     from engine.runner import count_periods
 
     validated = api.validate(methodology)
-    typed = api.read_data(validated.methodology, data, options)  # type: ignore[arg-type]
+    typed = api.read_data(validated.methodology, data, options)
     if typed.units is None:
         raise UsageError(
             [Diagnostic(Code.USAGE, "the report needs data with one row per unit and period")]
@@ -135,7 +139,7 @@ def build_report(
         program = static(result.methodology)
         notes = (f"the page has no live weights: {err}",)
     diagnosis = diagnose_result(result, Stage.NORMALISED, typed.units)
-    others = [api.run(other, data, options) for other in compare]  # type: ignore[arg-type]
+    others = [api.run(other, data, options) for other in compare]
     content = page_data(result, typed, program, diagnosis, others)
     content["static"] = notes[0] if notes else None
     return Report(render(content, program.program.source), notes)
@@ -147,7 +151,7 @@ def write_report(
     output: str | Path,
     *,
     compare: Sequence[str | Path] = (),
-    options: object = None,
+    options: ReadOptions | None = None,
 ) -> tuple[Path, tuple[str, ...]]:
     """Write the report to `output` (an ``.html`` file) atomically; return its path and
     the notes for the user."""
