@@ -4,8 +4,8 @@ Mechanism
 ---------
 ``Draft202012Validator(schema).iter_errors`` yields every violation. Each one becomes a
 :class:`~engine.diagnostics.Diagnostic` with code ``schema``, placed with
-:meth:`LoadedYaml.locate` at the error's ``absolute_path``. The message is written here,
-per JSON Schema keyword (``type``, ``enum``, ``required``, ``additionalProperties``,
+:meth:`LoadedYaml.locate` at the error's ``absolute_path``. The message is written per
+JSON Schema keyword (:mod:`engine.format.schemacheck_words`) (``type``, ``enum``, ``required``, ``additionalProperties``,
 ``minimum`` …), never from jsonschema's own text, which embeds ``repr(instance)`` of the
 whole offending value. Values are quoted through :func:`~engine.diagnostics.truncate`.
 
@@ -38,20 +38,17 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from engine.diagnostics import Code, Diagnostic, Location, did_you_mean, truncate
+from engine.diagnostics import Code, Diagnostic, did_you_mean, truncate
+from engine.format.schemacheck_words import (
+    Problem,
+    expectation,
+    message,
+    name,
+    path_text,
+)
 from engine.format.yamlsource import LoadedYaml
 
 __all__ = ["check_schema", "load_schema"]
-
-_TYPE_WORDS = {
-    "string": "text",
-    "number": "a number",
-    "integer": "a whole number",
-    "boolean": "true or false",
-    "object": "a mapping (key: value)",
-    "array": "a list",
-    "null": "empty (null)",
-}
 
 
 def load_schema(path: str | Path) -> dict[str, Any]:
@@ -108,111 +105,42 @@ def check_schema(loaded: LoadedYaml, schema: dict[str, Any]) -> tuple[Diagnostic
 def _diagnose(error: ValidationError, loaded: LoadedYaml, root: dict[str, Any]) -> list[Diagnostic]:
     keyword = error.validator
     path = tuple(error.absolute_path)
-    instance: Any = error.instance
-    value: Any = error.validator_value
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    if "description" not in schema:
-        described = _referrer(root, error.absolute_schema_path)
-        if described is not None:
-            schema = {**schema, "description": described}
-    what = _name(path)
-    loc = loaded.locate(path)
-
-    def diag(
-        message: str,
-        location: Location | None = None,
-        expected: str | None = None,
-        hint: str | None = None,
-    ) -> list[Diagnostic]:
-        if expected is None:
-            expected = _expected(schema)
-        return [Diagnostic(Code.SCHEMA, message, location or loc, expected, hint)]
-
+    what, loc = name(path), loaded.locate(path)
     # A key rejected by propertyNames: the instance is the key, the path its object.
-    if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
+    if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
         parent = _value_at(loaded.data, path)
-        if isinstance(parent, dict) and instance in parent:
-            what = f"the key '{truncate(instance, 60)}'"
-            loc = loaded.locate_key((*path, instance))
-
+        if isinstance(parent, dict) and error.instance in parent:
+            what = f"the key '{truncate(error.instance, 60)}'"
+            loc = loaded.locate_key((*path, error.instance))
     if keyword in ("oneOf", "anyOf"):
         chosen = _choose_alternative(error)
         if chosen is not None:
             return [d for sub in chosen for d in _diagnose(sub, loaded, root)]
-        forms = _alternatives(value)
-        if keyword == "oneOf" and not error.context:
-            return diag(f"{what} matches more than one of the allowed forms", expected=forms)
-        return diag(
-            f"{what} does not match any of the allowed forms; it is {_describe(instance)}",
-            expected=forms,
-        )
-
-    if keyword == "type":
-        return diag(f"{what} must be {_types(value)}, not {_describe(instance)}")
-    if keyword == "enum":
-        hint = None
-        if isinstance(instance, str):
-            hint = did_you_mean(instance, [str(v) for v in value])
-        # the values themselves, even where the key has a description ("Normalisation
-        # method."): they are what the reader has to choose from
-        allowed = truncate("one of: " + ", ".join(str(v) for v in value), 200)
-        return diag(
-            f"{what} must be one of the allowed values, not {_describe(instance)}",
-            expected=allowed,
-            hint=hint,
-        )
-    if keyword == "const":
-        return diag(f"{what} must be {_literal(value)}, not {_describe(instance)}")
     if keyword == "required":
         return _missing(error, loaded, path, what)
-    if keyword in ("additionalProperties", "unevaluatedProperties") and value is False:
+    closed = keyword in ("additionalProperties", "unevaluatedProperties")
+    if closed and error.validator_value is False:
         unknown = _unknown_keys(error, loaded, path)
         if unknown:
             return unknown
     if keyword is None:  # a `false` subschema
         return _forbidden(error, loaded, root, path, what)
+    schema = _described(error, root)
+    several = keyword == "oneOf" and not error.context
+    problem = Problem(what, error.instance, error.validator_value, schema, error.message, several)
+    said = message(keyword, problem)
+    wanted = said.expected if said.expected is not None else expectation(schema)
+    return [Diagnostic(Code.SCHEMA, said.text, loc, wanted, said.hint)]
 
-    numbers = {
-        "minimum": "at least",
-        "maximum": "at most",
-        "exclusiveMinimum": "greater than",
-        "exclusiveMaximum": "less than",
-    }
-    if keyword in numbers:
-        return diag(f"{what} must be {numbers[keyword]} {value}, not {_describe(instance)}")
-    if keyword == "multipleOf":
-        return diag(f"{what} must be a multiple of {value}, not {_describe(instance)}")
-    sizes = {
-        "minLength": ("at least", "characters", len),
-        "maxLength": ("at most", "characters", len),
-        "minItems": ("at least", "items", len),
-        "maxItems": ("at most", "items", len),
-        "minProperties": ("at least", "keys", len),
-        "maxProperties": ("at most", "keys", len),
-    }
-    if keyword in sizes:
-        bound, unit, measure = sizes[keyword]
-        try:
-            has = f" (it has {measure(instance)})"
-        except TypeError:
-            has = ""
-        return diag(f"{what} must have {bound} {value} {unit}{has}")
-    if keyword == "uniqueItems":
-        return diag(f"{what} lists the same item more than once")
-    if keyword == "pattern":
-        expected = schema.get("description") or f"text matching the pattern {value}"
-        return diag(
-            f"{what} does not have the expected form: {_describe(instance)}",
-            expected=truncate(expected, 200),
-        )
-    if keyword == "format":
-        return diag(f"{what} is not a valid {value}: {_describe(instance)}")
-    if keyword == "not":
-        return diag(f"{what} has a value that is not allowed here: {_describe(instance)}")
-    if keyword in ("contains", "minContains", "maxContains"):
-        return diag(f"{what}: {truncate(error.message, 160)}")
-    # Anything else (dependentRequired, if/then …): jsonschema's text, shortened.
-    return diag(f"{what}: {truncate(error.message, 160)}")
+
+def _described(error: ValidationError, root: dict[str, Any]) -> dict[str, Any]:
+    """The failing subschema, with the description of the ``$ref`` that led to it."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if "description" not in schema:
+        described = _referrer(root, error.absolute_schema_path)
+        if described is not None:
+            schema = {**schema, "description": described}
+    return schema
 
 
 def _missing(
@@ -222,18 +150,18 @@ def _missing(
     required: Any = error.validator_value
     missing = [p for p in required if p not in instance]
     # jsonschema yields one error per missing key with the text "'name' is a required …"
-    name = next((p for p in missing if error.message.startswith(f"{p!r} ")), None)
-    if name is None:
-        name = missing[0] if missing else "?"
+    key = next((p for p in missing if error.message.startswith(f"{p!r} ")), None)
+    if key is None:
+        key = missing[0] if missing else "?"
     properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-    expected = _expected(properties.get(name)) if isinstance(properties, dict) else None
+    wanted = expectation(properties.get(key)) if isinstance(properties, dict) else None
     where = loaded.locate_key(path) if path and isinstance(path[-1], str) else loaded.locate(path)
     return [
         Diagnostic(
             Code.SCHEMA,
-            f"{what} is missing the required key '{truncate(name, 60)}'",
+            f"{what} is missing the required key '{truncate(key, 60)}'",
             where,
-            expected,
+            wanted,
         )
     ]
 
@@ -246,7 +174,7 @@ def _unknown_keys(
     properties = schema.get("properties", {})
     allowed = [str(p) for p in properties] if isinstance(properties, dict) else []
     patterns = schema.get("patternProperties", {}) or {}
-    where = f"in '{_path_text(path)}'" if path else "at the top level"
+    where = f"in '{path_text(path)}'" if path else "at the top level"
     result = []
     for key in instance:
         if key in allowed or any(re.search(p, key) for p in patterns):
@@ -284,7 +212,7 @@ def _forbidden(
                 return [
                     Diagnostic(
                         Code.SCHEMA,
-                        f"{_name((*path, k))} is not allowed here",
+                        f"{name((*path, k))} is not allowed here",
                         loaded.locate_key((*path, k)),
                     )
                     for k in keys
@@ -321,69 +249,7 @@ def _rejects_discriminator(errors: Iterable[ValidationError]) -> bool:
     return any(e.validator in ("const", "enum") and len(e.relative_path) == 1 for e in errors)
 
 
-# --------------------------------------------------------------------------- wording
-
-
-def _path_text(path: Sequence[str | int]) -> str:
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + truncate(part, 40)
-    return text
-
-
-def _name(path: Sequence[str | int]) -> str:
-    return f"'{_path_text(path)}'" if path else "the top level"
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "empty (null)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return f"the number {truncate(value, 40)}"
-    if isinstance(value, str):
-        return f"the text {truncate(repr(value), 60)}" if value else "empty text"
-    if isinstance(value, list):
-        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
-    if isinstance(value, dict):
-        return f"a mapping with {len(value)} key{'s' if len(value) != 1 else ''}"
-    return truncate(value, 60)
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, str):
-        return f"'{truncate(value, 60)}'"
-    return truncate(json.dumps(value), 60)
-
-
-def _types(value: Any) -> str:
-    names = [value] if isinstance(value, str) else list(value)
-    return " or ".join(_TYPE_WORDS.get(n, str(n)) for n in names)
-
-
-def _expected(schema: Any) -> str | None:
-    if not isinstance(schema, dict):
-        return None
-    if isinstance(schema.get("description"), str):
-        return truncate(schema["description"], 200)
-    if isinstance(schema.get("enum"), list):
-        return truncate("one of: " + ", ".join(str(v) for v in schema["enum"]), 200)
-    if "const" in schema:
-        return _literal(schema["const"])
-    if "type" in schema:
-        return _types(schema["type"])
-    return None
-
-
-def _alternatives(alternatives: Any) -> str | None:
-    if not isinstance(alternatives, list):
-        return None
-    forms = [_expected(alt) or "another form" for alt in alternatives]
-    return truncate(" | ".join(dict.fromkeys(forms)), 200)
+# --------------------------------------------------------------------------- the schema
 
 
 def _schema_at(root: dict[str, Any], path: Sequence[str | int]) -> Any:
