@@ -5,9 +5,10 @@ Mechanism
 ``Draft202012Validator(schema).iter_errors`` yields every violation. Each one becomes a
 :class:`~engine.diagnostics.Diagnostic` with code ``schema``, placed with
 :meth:`LoadedYaml.locate` at the error's ``absolute_path``. The message is written per
-JSON Schema keyword (:mod:`engine.format.schemacheck_words`) (``type``, ``enum``, ``required``, ``additionalProperties``,
-``minimum`` …), never from jsonschema's own text, which embeds ``repr(instance)`` of the
-whole offending value. Values are quoted through :func:`~engine.diagnostics.truncate`.
+JSON Schema keyword (``type``, ``enum``, ``required``, ``additionalProperties``,
+``minimum`` …; the wording is :mod:`engine.format.schemacheck_words`), never from
+jsonschema's own text, which embeds ``repr(instance)`` of the whole offending value.
+Values are quoted through :func:`~engine.diagnostics.truncate`.
 
 Special cases:
 
