@@ -17,7 +17,7 @@ d* = -W g / (W g' + g). A change is admissible when the weight stays >= 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ import polars as pl
 import sympy
 
 from engine.backends.polars.compile import Context, to_polars
-from engine.format.model import Methodology
+from engine.format.model import Band, Methodology
 from engine.formula import ir
 from engine.formula.fold import fold_constants
 from engine.methods import catalogue
@@ -129,17 +129,7 @@ def _tipping(
 ) -> pl.DataFrame:
     """Smallest single-weight change that swaps a unit with the next one or moves it across
     a class bound (arithmetic hierarchies under an affine index only)."""
-    # the index formula must be affine in what it reads (groups or indicators)
-    read = ir.free_names(m.index.expr) if m.index else set()
-    affine = (
-        m.index is not None
-        and not _has_statistic(m.index.expr)
-        and all(sympy.diff(fold_constants(m.index.expr), sympy.Symbol(n), 2) == 0 for n in read)
-    )
-    if (
-        not all(g.aggregation == "arithmetic" and g.coverage == "all" for g in m.groups)
-        or not affine
-    ):
+    if not _affine_hierarchy(m):
         return pl.DataFrame()
     keys = list(m.layout.keys)
     period = m.layout.period
@@ -161,56 +151,84 @@ def _tipping(
     for part in by_period:
         records = part.to_dicts()
         for pos, a in enumerate(records):
-            events: list[tuple[str, Callable[..., tuple[Any, Any]]]] = []
-            if pos + 1 < len(records):
-                b = records[pos + 1]
-                events.append(
-                    (
-                        f"swaps with {b[m.layout.unit]}",
-                        lambda w, a=a, b=b: (a["index"] - b["index"], a[w] - b[w]),
-                    )
-                )
-            if a["index"] is not None:
-                band = next((bd for bd in bands if bd.lower <= a["index"] < bd.upper), None)
-                if band is not None:
-                    events.append(
-                        (
-                            f"drops below {band.label} ({band.lower:g})",
-                            lambda w, a=a, band=band: (a["index"] - band.lower, a[w]),
-                        )
-                    )
-                    events.append(
-                        (
-                            f"reaches {band.upper:g} (next class up)",
-                            lambda w, a=a, band=band: (a["index"] - band.upper, a[w]),
-                        )
-                    )
-            for label, gap in events:
-                best = None
-                for group, member, w in weights:
-                    g0, g1 = gap(w)
-                    if g0 is None or g1 is None:
-                        continue
-                    total = totals[group]
-                    denominator = total * g1 + g0
-                    if denominator == 0:
-                        continue
-                    change = -total * g0 / denominator
-                    new = float(nominal[w]) + change
-                    if new < 0 or total + change <= 0:
-                        continue
-                    if best is None or abs(change) < abs(best[2]):
-                        best = (group, member, change, new)
+            after = records[pos + 1] if pos + 1 < len(records) else None
+            for label, gap in _events(a, after, bands, m.layout.unit):
+                best = _smallest_change(gap, weights, totals, nominal)
                 if best is not None:
+                    group, member, change, new = best
                     rows.append(
                         {
                             **{k: a[k] for k in keys},
                             "event": label,
-                            "group": best[0],
-                            "weight": best[1],
-                            "change": best[2],
-                            "new_weight": best[3],
-                            "nominal_weight": float(nominal[str(weight_symbol(best[0], best[1]))]),
+                            "group": group,
+                            "weight": member,
+                            "change": change,
+                            "new_weight": new,
+                            "nominal_weight": float(nominal[str(weight_symbol(group, member))]),
                         }
                     )
     return pl.DataFrame(rows)
+
+
+def _affine_hierarchy(m: Methodology) -> bool:
+    """Whether every group is an arithmetic mean over all members and the index formula is
+    affine in what it reads (groups or indicators): then tipping points are exact."""
+    if m.index is None or _has_statistic(m.index.expr):
+        return False
+    if not all(g.aggregation == "arithmetic" and g.coverage == "all" for g in m.groups):
+        return False
+    folded = fold_constants(m.index.expr)
+    return all(sympy.diff(folded, sympy.Symbol(n), 2) == 0 for n in ir.free_names(m.index.expr))
+
+
+#: the gap an event closes, as a function of a weight: (its size in index points, the
+#: change of the gap per unit of that weight's share)
+Gap = Callable[[str], tuple[Any, Any]]
+
+
+def _events(
+    a: dict[str, Any], after: dict[str, Any] | None, bands: Sequence[Band], unit: str
+) -> list[tuple[str, Gap]]:
+    """What can happen to unit row `a`: it swaps with the next unit (`after`), drops below
+    its class band or reaches the next one."""
+    events: list[tuple[str, Gap]] = []
+    if after is not None:
+        b = after
+        events.append((f"swaps with {b[unit]}", lambda w: (a["index"] - b["index"], a[w] - b[w])))
+    if a["index"] is not None:
+        band = next((bd for bd in bands if bd.lower <= a["index"] < bd.upper), None)
+        if band is not None:
+            lower, upper = band.lower, band.upper
+            events.append(
+                (f"drops below {band.label} ({lower:g})", lambda w: (a["index"] - lower, a[w]))
+            )
+            events.append(
+                (f"reaches {upper:g} (next class up)", lambda w: (a["index"] - upper, a[w]))
+            )
+    return events
+
+
+def _smallest_change(
+    gap: Gap,
+    weights: Sequence[tuple[str, str, str]],
+    totals: dict[str, float],
+    nominal: dict[str, sympy.Basic],
+) -> tuple[str, str, float, float] | None:
+    """The single weight whose smallest change closes `gap` (group, member, change, new
+    weight), keeping every weight and group total positive; None if none can."""
+    best = None
+    for group, member, w in weights:
+        g0, g1 = gap(w)
+        if g0 is None or g1 is None:
+            continue
+        total = totals[group]
+        denominator = total * g1 + g0
+        if denominator == 0:
+            continue
+        change = -total * g0 / denominator
+        new = float(nominal[w]) + change
+        if new < 0 or total + change <= 0:
+            continue
+        if best is None or abs(change) < abs(best[2]):
+            best = (group, member, change, new)
+    return best
