@@ -28,7 +28,15 @@ import dataclasses
 import sympy
 
 from engine.diagnostics import Code, Diagnostic, MethodologyError
-from engine.format.model import CLASS_VALUE, Indicator, Methodology, OutputType
+from engine.format.model import (
+    CLASS_VALUE,
+    Derived,
+    Group,
+    IndexSpec,
+    Indicator,
+    Methodology,
+    OutputType,
+)
 from engine.formula import grain, ir
 from engine.formula.render import show
 from engine.methods import catalogue
@@ -67,135 +75,139 @@ def normalised(m: Methodology) -> list[Indicator]:
 
 
 def _steps(m: Methodology) -> list[Step]:
+    """Every step in the order of the methodology: indicators, their preparation and
+    normalisation, groups, the index and ranks, derived outputs, the class value, checks."""
     period_keys = (m.layout.period,) if m.layout.period else ()
     unit_level = normalised(m)
     normed = {i.name: norm_column(i.name) for i in unit_level}
-    steps: list[Step] = []
-    for ind in m.indicators:
-        steps.append(Step(ind.name, ind.expr, StepKind.INDICATOR, ind.name, ind.formula.text))
+    steps = [
+        Step(ind.name, ind.expr, StepKind.INDICATOR, ind.name, ind.formula.text)
+        for ind in m.indicators
+    ]
     normalised_names = {i.name for i in unit_level}
     # an indicator that is imputed or treated gets those steps even when it is not
     # normalised (COINr imputes and treats without normalising)
-    prepared = [
-        i
-        for i in m.indicators
-        if i.name in normalised_names or (i.grain == grain.UNIT and (i.imputation or i.treatment))
-    ]
-    for ind in prepared:
-        source = ind.name
-        imputed = catalogue.impute(
-            dict(ind.imputation), ind.name, period_keys, m.layout.unit, m.layout.period, m
-        )
-        if imputed is not None:
-            source = ind.name + ".imputed"
-            steps.append(
-                Step(
-                    source,
-                    imputed,
-                    StepKind.IMPUTED,
-                    ind.name,
-                    f"{dict(ind.imputation)['method']} imputation",
-                )
-            )
-        for column, expr in catalogue.treat(dict(ind.treatment), source, period_keys, ind.name):
-            text = f"{dict(ind.treatment)['method']} treatment"
-            steps.append(Step(column, expr, StepKind.TREATED, ind.name, text))
-        if ind.treatment:
-            source = ind.name + ".treated"
-        if ind.name not in normalised_names:
-            continue
-        norm = ind.normalisation
-        expr = ir.rename(norm.expr, {X.name: sympy.Symbol(source)})
-        text = norm.formula.text if norm.formula else norm.method
-        requires = (
-            ir.rename(norm.requires, {X.name: sympy.Symbol(source)})
-            if norm.requires is not None
-            else None
-        )
-        steps.append(
-            Step(
-                norm_column(ind.name),
-                expr,
-                StepKind.NORMALISED,
-                ind.name,
-                text,
-                requires=requires,
-                requirement=norm.requirement,
-            )
-        )
-    for g in m.groups:
-        text = g.formula.text if g.formula else f"{g.aggregation} mean of " + ", ".join(g.members)
-        requires, requirement = (
-            catalogue.member_requirement(g.aggregation, g.members)
-            if g.coverage == "all"  # over the present members, a missing one is skipped
-            else (None, "")
-        )
-        requires = _rename(requires, normed) if requires is not None else None
-        steps.append(
-            Step(
-                g.name,
-                _rename(g.expr, normed),
-                StepKind.GROUP,
-                g.name,
-                text,
-                requires=requires,
-                requirement=requirement,
-            )
-        )
+    for ind in m.indicators:
+        prepared = ind.grain == grain.UNIT and (ind.imputation or ind.treatment)
+        if ind.name in normalised_names or prepared:
+            steps += _preparation(m, ind, period_keys, ind.name in normalised_names)
+    steps += [_group_step(g, normed) for g in m.groups]
     if m.index is not None:
-        index_expr = _rename(m.index.expr, normed)
-        index_text = m.index.formula.text if m.index.formula else m.index.group
-        if m.index.rounding:
-            r = m.index.rounding
-            steps.append(Step("index_unrounded", index_expr, StepKind.INDEX, "index", index_text))
-            index_expr = ir.Round(
-                sympy.Symbol("index_unrounded"),
-                sympy.Integer(r.digits),
-                ir.Str(r.mode),
-                evaluate=False,
-            )
-            index_text = f"round(index_unrounded, {r.digits}, mode='{r.mode}')"
-        steps.append(Step("index", index_expr, StepKind.INDEX, "index", index_text))
-        rank = ir.stat(
-            ir.ColRank,
-            sympy.Symbol("index"),
-            period_keys,
-            sympy.Integer(int(m.ranking.descending)),
-            ir.Str(m.ranking.ties),
-            sympy.Float(m.ranking.tolerance),
-        )
-        steps.append(Step("rank", rank, StepKind.RANK, "rank", "rank(index)"))
-        for name, labels in m.ranking.within:
-            within = ir.stat(
-                ir.ColRank,
-                sympy.Symbol("index"),
-                period_keys + labels,
-                sympy.Integer(int(m.ranking.descending)),
-                ir.Str(m.ranking.ties),
-                sympy.Float(m.ranking.tolerance),
-            )
-            text = f"rank(index) within {', '.join(labels)}"
-            steps.append(Step(name, within, StepKind.RANK, name, text))
-    for d in m.derived:
-        requires, requirement = _whole(d.expr) if d.type is OutputType.INTEGER else (None, "")
-        steps.append(
-            Step(
-                d.name,
-                d.expr,
-                StepKind.DERIVED,
-                d.name,
-                d.formula.text,
-                d.periods,
-                requires=requires,
-                requirement=requirement,
-            )
-        )
+        steps += _index_steps(m, m.index, normed, period_keys)
+    steps += [_derived_step(d) for d in m.derived]
     if m.classes is not None and m.classes.on is not None:
         text = m.classes.what
         steps.append(Step(CLASS_VALUE, m.classes.on, StepKind.CLASS_VALUE, "class", text))
     for c in m.checks:
         steps.append(Step("check." + c.name, c.expr, StepKind.CHECK, c.name, c.formula.text))
     return steps
+
+
+def _preparation(
+    m: Methodology, ind: Indicator, period_keys: tuple[str, ...], normalise: bool
+) -> list[Step]:
+    """An indicator's imputation, treatment and (when `normalise`) normalisation steps."""
+    steps: list[Step] = []
+    source = ind.name
+    imputed = catalogue.impute(
+        dict(ind.imputation), ind.name, period_keys, m.layout.unit, m.layout.period, m
+    )
+    if imputed is not None:
+        source = ind.name + ".imputed"
+        text = f"{dict(ind.imputation)['method']} imputation"
+        steps.append(Step(source, imputed, StepKind.IMPUTED, ind.name, text))
+    for column, expr in catalogue.treat(dict(ind.treatment), source, period_keys, ind.name):
+        text = f"{dict(ind.treatment)['method']} treatment"
+        steps.append(Step(column, expr, StepKind.TREATED, ind.name, text))
+    if ind.treatment:
+        source = ind.name + ".treated"
+    if not normalise:
+        return steps
+    norm = ind.normalisation
+    to_source = {X.name: sympy.Symbol(source)}
+    requires = ir.rename(norm.requires, to_source) if norm.requires is not None else None
+    steps.append(
+        Step(
+            norm_column(ind.name),
+            ir.rename(norm.expr, to_source),
+            StepKind.NORMALISED,
+            ind.name,
+            norm.formula.text if norm.formula else norm.method,
+            requires=requires,
+            requirement=norm.requirement,
+        )
+    )
+    return steps
+
+
+def _group_step(g: Group, normed: dict[str, str]) -> Step:
+    text = g.formula.text if g.formula else f"{g.aggregation} mean of " + ", ".join(g.members)
+    requires, requirement = (
+        catalogue.member_requirement(g.aggregation, g.members)
+        if g.coverage == "all"  # over the present members, a missing one is skipped
+        else (None, "")
+    )
+    requires = _rename(requires, normed) if requires is not None else None
+    return Step(
+        g.name,
+        _rename(g.expr, normed),
+        StepKind.GROUP,
+        g.name,
+        text,
+        requires=requires,
+        requirement=requirement,
+    )
+
+
+def _index_steps(
+    m: Methodology, index: IndexSpec, normed: dict[str, str], period_keys: tuple[str, ...]
+) -> list[Step]:
+    """The index (rounded when declared, from its unrounded value), its rank, and the
+    ranks within label groups."""
+    steps: list[Step] = []
+    index_expr = _rename(index.expr, normed)
+    index_text = index.formula.text if index.formula else index.group
+    if index.rounding:
+        r = index.rounding
+        steps.append(Step("index_unrounded", index_expr, StepKind.INDEX, "index", index_text))
+        index_expr = ir.Round(
+            sympy.Symbol("index_unrounded"),
+            sympy.Integer(r.digits),
+            ir.Str(r.mode),
+            evaluate=False,
+        )
+        index_text = f"round(index_unrounded, {r.digits}, mode='{r.mode}')"
+    steps.append(Step("index", index_expr, StepKind.INDEX, "index", index_text))
+
+    def rank(keys: tuple[str, ...]) -> sympy.Basic:
+        return ir.stat(
+            ir.ColRank,
+            sympy.Symbol("index"),
+            keys,
+            sympy.Integer(int(m.ranking.descending)),
+            ir.Str(m.ranking.ties),
+            sympy.Float(m.ranking.tolerance),
+        )
+
+    steps.append(Step("rank", rank(period_keys), StepKind.RANK, "rank", "rank(index)"))
+    for name, labels in m.ranking.within:
+        text = f"rank(index) within {', '.join(labels)}"
+        steps.append(Step(name, rank(period_keys + labels), StepKind.RANK, name, text))
+    return steps
+
+
+def _derived_step(d: Derived) -> Step:
+    requires, requirement = _whole(d.expr) if d.type is OutputType.INTEGER else (None, "")
+    return Step(
+        d.name,
+        d.expr,
+        StepKind.DERIVED,
+        d.name,
+        d.formula.text,
+        d.periods,
+        requires=requires,
+        requirement=requirement,
+    )
 
 
 #: how far from a whole number an integer output may be (float round-off in a sum)
