@@ -51,9 +51,10 @@ from engine.analysis.explain_notes import RankAndClassNotes
 from engine.analysis.explanation import DetailValue, ExplainedStep, Explanation
 from engine.analysis.substitute import SubstitutionPrinter, number, value_nodes
 from engine.diagnostics import Code, Diagnostic, UsageError
+from engine.format.model import Check, Derived, Indicator, Screen
 from engine.formula import grain, ir
 from engine.io import read
-from engine.plan import Phase, Step
+from engine.plan import Phase, Step, StepKind
 from engine.runner import Data, read_data
 from engine.validation import Validated, validate
 
@@ -188,50 +189,51 @@ class _Explainer(RankAndClassNotes):
     def _describe(self, step: Step) -> tuple[str | None, str | None, str]:
         """label, unit of measurement and the formula as written, by the kind of step."""
         m = self.m
-        if step.kind in ("indicator", "normalised"):
+        formula = step.formula or ""
+        if step.kind == StepKind.INDICATOR:
             ind = m.indicator(step.name)
-            if step.kind == "indicator":
-                return ind.label, ind.unit, step.formula or ""
-            norm = ind.normalisation
-            text: str
-            if norm.formula is not None:
-                text = norm.formula.text
-            else:
-                params = ", ".join(
-                    f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in norm.params
-                )
-                text = f"{norm.method}({params})" if params else norm.method
-            label: str | None = f"{ind.label or ind.name}, normalised"
-            if not any(isinstance(n, ir.Stat) for n in value_nodes(norm.expr)):
-                return label, None, text
-            scope = (
-                "within each period"
-                if norm.scope == "period" and m.layout.period
-                else "within each "
-                + ("period and " if m.layout.period else "")
-                + norm.scope.removeprefix("by ")
-                if norm.scope.startswith("by ")
-                else "over all rows"
-            )
-            return label, None, f"{text}, statistics {scope}"
-        if step.kind == "group":
-            return m.group(step.name).label, None, step.formula or ""
-        if step.kind == "index" and m.index is not None:
+            return ind.label, ind.unit, formula
+        if step.kind == StepKind.NORMALISED:
+            ind = m.indicator(step.name)
+            return f"{ind.label or ind.name}, normalised", None, self._normalisation(ind)
+        if step.kind == StepKind.GROUP:
+            return m.group(step.name).label, None, formula
+        if step.kind == StepKind.INDEX and m.index is not None:
             label = m.index.label if step.column == "index" else "index before rounding"
-            return label, None, step.formula or ""
-        if step.kind == "derived":
-            return next(d.label for d in m.derived if d.name == step.name), None, step.formula or ""
-        if step.kind == "screen":
-            return (
-                next(s.label for s in m.screening if s.name == step.name),
-                None,
-                step.formula or "",
+            return label, None, formula
+        if step.kind == StepKind.CLASS_VALUE:
+            return "the value classes are cut on", None, formula
+        named: dict[StepKind, Sequence[Derived | Screen | Check]] = {
+            StepKind.DERIVED: m.derived,
+            StepKind.SCREEN: m.screening,
+            StepKind.CHECK: m.checks,
+        }
+        if step.kind not in named:
+            return None, None, formula
+        return next(x.label for x in named[step.kind] if x.name == step.name), None, formula
+
+    def _normalisation(self, ind: Indicator) -> str:
+        """How `ind` is normalised: the method with its parameters (or its formula), and
+        over which rows its statistics are taken."""
+        norm = ind.normalisation
+        if norm.formula is not None:
+            text = norm.formula.text
+        else:
+            params = ", ".join(
+                f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in norm.params
             )
-        if step.kind == "check":
-            return next(c.label for c in m.checks if c.name == step.name), None, step.formula or ""
-        if step.kind == "class_value":
-            return "the value classes are cut on", None, step.formula or ""
-        return None, None, step.formula or ""
+            text = f"{norm.method}({params})" if params else norm.method
+        if not any(isinstance(n, ir.Stat) for n in value_nodes(norm.expr)):
+            return text
+        period = self.m.layout.period
+        if norm.scope == "period" and period:
+            scope = "within each period"
+        elif norm.scope.startswith("by "):
+            by = norm.scope.removeprefix("by ")
+            scope = "within each " + ("period and " if period else "") + by
+        else:
+            scope = "over all rows"
+        return f"{text}, statistics {scope}"
 
     def explain_step(self, step: Step) -> ExplainedStep:
         label, measured, text = self._describe(step)
