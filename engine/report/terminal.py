@@ -34,8 +34,9 @@ from engine.report.format import Kind, decimals_of, formatter, kind_of
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from engine.analysis.compare import Comparison
+    from engine.analysis.compare import Comparison, Transition
     from engine.analysis.derivatives import Analytic
+    from engine.analysis.diff import Change
     from engine.analysis.sensitivity import Sensitivity
     from engine.api import RunResult
     from engine.format.model import Methodology
@@ -274,8 +275,6 @@ def print_comparison(c: Comparison, *, diff: bool = False, console: Console | No
     """The summary first (legend, agreement, how many units move), then per period the
     side-by-side table, the class transitions in the methodologies' own class order, and
     the differences in meaning last, listed only when `diff` is true."""
-    from engine.analysis.diff import render_changes
-
     console = console or _console()
     number = {id_: str(k) for k, id_ in enumerate(c.ids, start=1)}
     for id_, path in zip(c.ids, c.paths):
@@ -292,36 +291,52 @@ def print_comparison(c: Comparison, *, diff: bool = False, console: Console | No
         "(negative: moves up)[/dim]"
     )
     for t in c.transitions:
-        when = "all periods" if t.period is None else f"{c.period} {t.period}"
-        m = t.matrix
-        used_cols = [col for col in m.columns[1:] if m[col].sum() > 0]
-        used = m.filter(pl.sum_horizontal(m.columns[1:]) > 0) if len(m.columns) > 1 else m
-        table = Table(
-            title=f"Class transitions, {escape(when)} ({t.total} units): "
-            f"rows {number[t.reference]}, columns {number[t.other]}",
-            title_justify="left",
-        )
-        table.add_column(f"{number[t.reference]} \\ {number[t.other]}")
-        for col in used_cols:
-            table.add_column(escape(col), justify="right")
-        for label, *counts in used.select(m.columns[0], *used_cols).iter_rows():
-            cells = [escape(str(label))]
-            for col, n in zip(used_cols, counts):
-                text = str(n) if n else "·"
-                cells.append(f"[bold]{text}[/bold]" if col == label and n else text)
-            table.add_row(*cells)
-        console.print(table)
+        console.print(_transition_table(t, c.period, number))
     for id_, changes in c.diff.items():
-        head = (
-            f"[bold]{escape(c.reference)} → {escape(id_)}[/bold]: {len(changes)} "
-            f"difference{'s' if len(changes) != 1 else ''} in meaning"
-        )
-        if not diff:
-            console.print(head + (" (--diff lists them)" if changes else ""))
-            continue
-        console.print(head)
-        for line in render_changes(changes):
-            console.print("  " + escape(line))
+        _print_changes(c.reference, id_, changes, diff, console)
+
+
+def _transition_table(t: Transition, period: str | None, number: dict[str, str]) -> Table:
+    """The class transitions of one pair as a table: only the classes that occur, the
+    units that keep their class in bold on the diagonal."""
+    when = "all periods" if t.period is None else f"{period} {t.period}"
+    m = t.matrix
+    used_cols = [col for col in m.columns[1:] if m[col].sum() > 0]
+    used = m.filter(pl.sum_horizontal(m.columns[1:]) > 0) if len(m.columns) > 1 else m
+    table = Table(
+        title=f"Class transitions, {escape(when)} ({t.total} units): "
+        f"rows {number[t.reference]}, columns {number[t.other]}",
+        title_justify="left",
+    )
+    table.add_column(f"{number[t.reference]} \\ {number[t.other]}")
+    for col in used_cols:
+        table.add_column(escape(col), justify="right")
+    for label, *counts in used.select(m.columns[0], *used_cols).iter_rows():
+        cells = [escape(str(label))]
+        for col, n in zip(used_cols, counts):
+            text = str(n) if n else "·"
+            cells.append(f"[bold]{text}[/bold]" if col == label and n else text)
+        table.add_row(*cells)
+    return table
+
+
+def _print_changes(
+    reference: str, other: str, changes: Sequence[Change], listed: bool, console: Console
+) -> None:
+    """How many differences in meaning there are from `reference` to `other`; the
+    differences themselves when `listed`."""
+    from engine.analysis.diff import render_changes
+
+    head = (
+        f"[bold]{escape(reference)} → {escape(other)}[/bold]: {len(changes)} "
+        f"difference{'s' if len(changes) != 1 else ''} in meaning"
+    )
+    if not listed:
+        console.print(head + (" (--diff lists them)" if changes else ""))
+        return
+    console.print(head)
+    for line in render_changes(changes):
+        console.print("  " + escape(line))
 
 
 def _print_summary(c: Comparison, number: dict[str, str], console: Console) -> None:
