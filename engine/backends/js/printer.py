@@ -249,7 +249,7 @@ class JsPrinter:
             raise JsPrintError(f"no JavaScript rule for the relation {type(expr).__name__}")
         lhs, rhs = self.row(expr.lhs), self.row(expr.rhs)
         if rule in ("eq", "ne") and (self.ctx.atol or self.ctx.rtol):
-            # |lhs - rhs| <= atol + rtol |rhs| (compile._close)
+            # |lhs - rhs| <= atol + rtol |rhs| (compile_logic._close)
             tolerance = f"{number(self.ctx.atol)}, {number(self.ctx.rtol)}"
             within = f"R.within(R.sub({lhs}, {rhs}), {rhs}, {tolerance})"
             return within if rule == "eq" else f"R.not({within})"
