@@ -302,5 +302,5 @@ def test_division_by_a_constant_follows_polars() -> None:
     several = JsPrinter(JsContext("u", "year", ("u", "year"), single_group=False)).row(expr)
     one = JsPrinter(JsContext("u", "year", ("u", "year"), single_group=True)).row(expr)
     # polars would multiply by the reciprocal of a scalar; the engine forces an IEEE
-    # division by a constant with any number of periods (compile._divide)
+    # division by a constant with any number of periods (compile_arithmetic._divide)
     assert several == one == 'R.div(C["x"][i], 3.0)'

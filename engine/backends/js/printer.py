@@ -178,7 +178,7 @@ class JsPrinter:
 
     def _divide(self, num: str, factors: Sequence[sympy.Basic], den: sympy.Basic) -> str:
         """``num / den`` (`num` the product of `factors`) as the polars backend divides
-        (compile._divide): polars divides a column by a single value (a scalar column) by
+        (compile_arithmetic._divide): polars divides a column by a single value (a scalar column) by
         multiplying with its reciprocal, which is not correctly rounded, and the engine
         turns a denominator that is a statistic into a full column in some cases (adding
         ``num * 0``); otherwise it is an IEEE division."""
@@ -358,15 +358,15 @@ class JsPrinter:
 
 
 def _pooled(expr: sympy.Basic) -> bool:
-    """Whether `expr` holds a statistic over all rows (compile._pooled)."""
+    """Whether `expr` holds a statistic over all rows (compile_arithmetic._pooled)."""
     if isinstance(expr, ir.Stat):
         return not expr.keys
     return any(_pooled(a) for a in expr.args if isinstance(a, sympy.Basic))
 
 
 def _reads_rows(expr: sympy.Basic, parameters: frozenset[str] = frozenset()) -> bool:
-    """Whether `expr` reads a column outside a statistic (compile._reads_rows); the page's
-    `parameters` are numbers in the polars backend."""
+    """Whether `expr` reads a column outside a statistic (compile_arithmetic._reads_rows);
+    the page's `parameters` are numbers in the polars backend."""
     if isinstance(expr, sympy.Symbol):
         return expr.name not in parameters
     if isinstance(expr, ir.Stat):

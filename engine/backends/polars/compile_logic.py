@@ -3,8 +3,8 @@
 
 A missing condition gives a missing value (polars would take the next branch), and an
 undefined value of a branch or a side counts only in the rows where it is used (see
-:func:`engine.backends.polars.compile.compile_step`). Registered on
-:func:`engine.backends.polars.compile`'s dispatcher when that module is imported.
+:func:`engine.backends.polars.compile.compile_step`). Registered on the dispatcher of
+:mod:`.compile_base` when imported (as :mod:`engine.backends.polars.compile` does).
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from collections.abc import Callable
 import polars as pl
 import sympy
 
-from engine.backends.polars.compile import CompileError, Context, _compile, _compile_used, _shared
+from engine.backends.polars.compile_base import (
+    CompileError,
+    Context,
+    _compile,
+    _compile_used,
+    _shared,
+)
 from engine.formula import ir
 from engine.formula.types import Kind, kind_of
 

@@ -4,8 +4,8 @@ Each row gets the list of its differences with every row sharing its keys (``imp
 over the keys), a term per member is evaluated on that list (``list.eval`` with the
 difference as ``pl.element()``), the weighted terms are added list by list, and the outer
 function of each pair's total is summed. A missing difference counts 0: each pair of rows
-is compared on the members both have. Registered on :func:`engine.backends.polars.compile`'s
-dispatcher when that module is imported.
+is compared on the members both have. Registered on the dispatcher of
+:mod:`.compile_base` when imported (as :mod:`engine.backends.polars.compile` does).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import functools
 import polars as pl
 import sympy
 
-from engine.backends.polars.compile import Context, _compile
+from engine.backends.polars.compile_base import Context, _compile
 from engine.formula import ir
 
 __all__: list[str] = []

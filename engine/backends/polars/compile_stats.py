@@ -5,8 +5,8 @@ A statistic over a group becomes a window expression ``.over(keys)``, or a plain
 aggregation broadcast to every row when it is pooled over all rows, so the whole
 methodology stays one lazy query. Sums add the rows of a group in the order of the
 data's keys (``Context.order``), so reruns and any order of the input rows give
-bit-identical results. Registered on :func:`engine.backends.polars.compile`'s dispatcher
-when that module is imported.
+bit-identical results. Registered on the dispatcher of
+:mod:`.compile_base` when imported (as :mod:`engine.backends.polars.compile` does).
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Literal
 
 import polars as pl
 
-from engine.backends.polars.compile import (
+from engine.backends.polars.compile_base import (
     Compiled,
     CompileError,
     Context,
@@ -32,15 +31,6 @@ from engine.formula import ir
 from engine.formula.types import Varies, shape_of
 
 __all__ = ["at_condition", "compile_aggregate"]
-
-#: the tie rules of rank() as polars names them ('ordinal' only within a tolerance)
-_TIES: dict[str, Literal["min", "max", "dense", "average", "ordinal"]] = {
-    "min": "min",
-    "max": "max",
-    "dense": "dense",
-    "average": "average",
-    "ordinal": "ordinal",
-}
 
 
 def _over(agg: pl.Expr, keys: tuple[str, ...], order: tuple[str, ...] = ()) -> pl.Expr:
@@ -132,7 +122,7 @@ def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
         return x.cum_sum().over(keys, order_by=order)
     if isinstance(expr, ir.ColRank):
         if expr.tolerance == 0 and expr.ties != "ordinal":
-            ranked = x.rank(method=_TIES[expr.ties], descending=expr.descending)
+            ranked = x.rank(method=expr.ties, descending=expr.descending)  # type: ignore[arg-type]
             return _over(ranked.cast(pl.Float64), expr.keys)
         return _rank_within_tolerance(x, expr, ctx)
     rule = _AGGREGATES.get(type(expr))
@@ -168,7 +158,7 @@ def _rank_within_tolerance(x: pl.Expr, expr: ir.ColRank, ctx: Context) -> pl.Exp
         by_keys = [tie, *(pl.col(k) for k in ctx.order)]
         position = tie.cum_count().over(keys, order_by=by_keys, nulls_last=True)
         return pl.when(tie.is_not_null()).then(position).cast(pl.Float64)
-    return _over(tie.rank(method=_TIES[expr.ties]), expr.keys).cast(pl.Float64)
+    return _over(tie.rank(method=expr.ties), expr.keys).cast(pl.Float64)  # type: ignore[arg-type]
 
 
 def at_condition(expr: ir.At, ctx: Context) -> tuple[pl.Expr, list[str]]:

@@ -44,7 +44,7 @@ def undefined_column(column: str) -> str:
 @dataclass(frozen=True)
 class StepColumns:
     """What computing a step adds to the frame: columns computed first, by level (see
-    :class:`~engine.backends.polars.compile.Temps`), then the step's column and, when it
+    :class:`~engine.backends.polars.compile_base.Temps`), then the step's column and, when it
     can have undefined results, its marker column (:func:`undefined_column`)."""
 
     temps: tuple[tuple[pl.Expr, ...], ...]
