@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
+from typing import Literal
 
 import polars as pl
 
@@ -31,6 +32,15 @@ from engine.formula import ir
 from engine.formula.types import Varies, shape_of
 
 __all__ = ["at_condition", "compile_aggregate"]
+
+#: the tie rules of rank() as polars names them ('ordinal' only within a tolerance)
+_TIES: dict[str, Literal["min", "max", "dense", "average", "ordinal"]] = {
+    "min": "min",
+    "max": "max",
+    "dense": "dense",
+    "average": "average",
+    "ordinal": "ordinal",
+}
 
 
 def _over(agg: pl.Expr, keys: tuple[str, ...], order: tuple[str, ...] = ()) -> pl.Expr:
@@ -122,7 +132,7 @@ def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
         return x.cum_sum().over(keys, order_by=order)
     if isinstance(expr, ir.ColRank):
         if expr.tolerance == 0 and expr.ties != "ordinal":
-            ranked = x.rank(method=expr.ties, descending=expr.descending)  # type: ignore[arg-type]
+            ranked = x.rank(method=_TIES[expr.ties], descending=expr.descending)
             return _over(ranked.cast(pl.Float64), expr.keys)
         return _rank_within_tolerance(x, expr, ctx)
     rule = _AGGREGATES.get(type(expr))
@@ -158,7 +168,7 @@ def _rank_within_tolerance(x: pl.Expr, expr: ir.ColRank, ctx: Context) -> pl.Exp
         by_keys = [tie, *(pl.col(k) for k in ctx.order)]
         position = tie.cum_count().over(keys, order_by=by_keys, nulls_last=True)
         return pl.when(tie.is_not_null()).then(position).cast(pl.Float64)
-    return _over(tie.rank(method=expr.ties), expr.keys).cast(pl.Float64)  # type: ignore[arg-type]
+    return _over(tie.rank(method=_TIES[expr.ties]), expr.keys).cast(pl.Float64)
 
 
 def at_condition(expr: ir.At, ctx: Context) -> tuple[pl.Expr, list[str]]:
