@@ -10,6 +10,8 @@ group in key order.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from engine.backends.polars import ENGINE, procedures
@@ -17,6 +19,9 @@ from engine.backends.polars.audit import audit, audit_exprs
 from engine.backends.polars.steps import with_steps
 from engine.format.model import ClassScheme, OutputType
 from engine.plan import Plan, Step
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 __all__ = ["audit", "audit_exprs", "build_query", "classify", "classify_quantiles", "collect"]
 
@@ -35,7 +40,7 @@ def classify_quantiles(
     labels = scheme.quantiles
     if cuts is None:
         cuts = [c.over(keys) if keys else c for c in quantile_cuts(scheme, value)]
-    chain = pl.when(value.is_null()).then(pl.lit(None, dtype=pl.String))
+    chain: Then | ChainedThen = pl.when(value.is_null()).then(pl.lit(None, dtype=pl.String))
     for label, cut in zip(labels, cuts):
         chain = chain.when(value >= cut).then(pl.lit(label, dtype=pl.String))
     return chain.otherwise(pl.lit(labels[-1], dtype=pl.String))
@@ -68,7 +73,7 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
     number = pl.when(inside).then(counted)
 
     def pick(names: list[str | None]) -> pl.Expr:
-        chain = pl.when(number.is_null()).then(pl.lit(None, dtype=pl.String))
+        chain: Then | ChainedThen = pl.when(number.is_null()).then(pl.lit(None, dtype=pl.String))
         for code, name in enumerate(names):
             chain = chain.when(number == code).then(pl.lit(name, dtype=pl.String))
         return chain.otherwise(pl.lit(None, dtype=pl.String))
@@ -83,7 +88,7 @@ def classify(scheme: ClassScheme, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | No
 
 def collect(*frames: pl.LazyFrame) -> list[pl.DataFrame]:
     """Collect lazy frames together (shared work is done once) with the fixed engine."""
-    return pl.collect_all(list(frames), engine=ENGINE)  # type: ignore[return-value]
+    return pl.collect_all(list(frames), engine=ENGINE)
 
 
 def _apply(
