@@ -4,18 +4,20 @@
     nice python bench/engines.py --rows 10M --engines polars,duckdb
 
 Generates detail rows of the shape of examples/germany-specialisation (one row per
-region x industry x year, employment), written as a Parquet dataset partitioned by year
-(one chunk per year, so generating takes flat memory), then runs
+region x industry x year, employment), written as one Parquet file per year (with its
+year column; one chunk per year, so generating takes flat memory), then runs
 examples/germany-specialisation/specialisation.yaml on it with each engine, each in a
 process of its own, and prints wall time and peak memory side by side. Peak memory is
 the largest sum of the resident memory of the process and its children (Spark's JVM),
 sampled every 50 ms. Every engine's output is compared with the first engine's (largest
 relative difference of the numbers). The data is deleted afterwards unless --keep.
 
-Each engine: polars (indexlab's default: the reader loads the rows, one lazy query on
-the streaming engine), DuckDB (reads the Parquet files itself; --memory-limit, spilling
-to a folder beside the data), Spark local[2] (reads the dataset itself,
-spark.driver.memory 6g).
+Each engine: polars (indexlab's default, streamed as `indexlab run --stream on` does:
+the files scanned and checked by streamed aggregates, then one year at a time, see
+engine/streamdetail.py), polars-memory (the reader loads every row, one lazy query in
+memory: what `--stream off` does), DuckDB (reads the Parquet files itself;
+--memory-limit, spilling to a folder beside the data), Spark local[2] (reads the
+folder itself, spark.driver.memory 6g).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def parse_rows(text: str) -> int:
 
 
 def generate(rows: int, folder: Path) -> tuple[int, int, int]:
-    """regions x INDUSTRIES x YEARS rows, one Parquet file per year; returns the shape."""
+    """regions x INDUSTRIES x YEARS rows, one Parquet file per year (its year a column);
+    returns the shape."""
     regions = max(1, rows // (INDUSTRIES * YEARS))
     rng = np.random.default_rng(2015)
     land = [f"R{r:05d}" for r in range(regions)]
@@ -64,29 +67,30 @@ def generate(rows: int, folder: Path) -> tuple[int, int, int]:
                 "land": np.repeat(land, INDUSTRIES),
                 "land_code": np.repeat(code, INDUSTRIES),
                 "industry": np.tile(industry, regions),
+                "year": np.full(regions * INDUSTRIES, year),
                 "employment": employment.ravel(),
             }
         )
-        target = folder / f"year={year}"
-        target.mkdir(parents=True, exist_ok=True)
-        part.write_parquet(target / "part-0.parquet")
+        folder.mkdir(parents=True, exist_ok=True)
+        part.write_parquet(folder / f"year-{year}.parquet")
     return regions, INDUSTRIES, YEARS
 
 
 def child(engine: str, data: Path, out: Path, memory_limit: str) -> None:
     """One engine's run (in its own process); writes the unit-level table to `out`."""
-    from engine import api
+    from engine import api, streamrun
     from engine.backends.sql.engines import EngineOptions
+    from engine.io.read import ReadOptions
 
-    files = sorted(str(p) for p in data.rglob("*.parquet"))
+    files = sorted(data.rglob("*.parquet"))
     start = time.perf_counter()
-    if engine == "polars":
-        # indexlab's reader takes files; the year comes from the folder name
-        frames = [
-            pl.read_parquet(f).with_columns(pl.lit(int(Path(f).parent.name[5:])).alias("year"))
-            for f in files
-        ]
-        result = api.run(METHODOLOGY, pl.concat(frames))
+    if engine == "polars":  # streamed, one year at a time
+        streamed = streamrun.prepare(api.validate(METHODOLOGY), files, ReadOptions())
+        if isinstance(streamed, str):
+            raise SystemExit(f"not streamed: {streamed}")
+        frame = streamed.query.collect()
+    elif engine == "polars-memory":  # the reader loads every row
+        frame = api.run(METHODOLOGY, files).frame
     else:
         options = EngineOptions(
             memory_limit=memory_limit,
@@ -94,10 +98,10 @@ def child(engine: str, data: Path, out: Path, memory_limit: str) -> None:
             master="local[2]",
             spark_config=(("spark.driver.memory", "6g"), ("spark.sql.shuffle.partitions", "8")),
         )
-        result = api.run(METHODOLOGY, [str(data)], engine=engine, engine_options=options)
+        frame = api.run(METHODOLOGY, [str(data)], engine=engine, engine_options=options).frame
     seconds = time.perf_counter() - start
-    result.frame.write_parquet(out)
-    print(json.dumps({"seconds": seconds, "rows": result.frame.height}))
+    frame.write_parquet(out)
+    print(json.dumps({"seconds": seconds, "rows": frame.height}))
 
 
 def _tree_rss(pid: int) -> int:
@@ -132,6 +136,7 @@ def measure(engine: str, data: Path, out: Path, memory_limit: str) -> dict[str, 
         memory_limit,
     ]
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
     while proc.poll() is None:
@@ -139,11 +144,13 @@ def measure(engine: str, data: Path, out: Path, memory_limit: str) -> dict[str, 
         time.sleep(0.05)
     stdout, stderr = proc.communicate()
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child and what it waited for
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if proc.returncode != 0:
         last = (stderr.strip().splitlines() or ["?"])[-1]
         return {"failed": 1.0, "wall": wall, "peak": peak, "error": last}  # type: ignore[dict-item]
     got = json.loads(stdout.strip().splitlines()[-1])
-    return {"wall": wall, "compute": got["seconds"], "peak": peak, "rows": got["rows"]}
+    return {"wall": wall, "compute": got["seconds"], "cpu": cpu, "peak": peak, "rows": got["rows"]}
 
 
 def largest_gap(a: pl.DataFrame, b: pl.DataFrame) -> float:
@@ -177,7 +184,8 @@ def main() -> None:
     engines = args.engines.split(",")
     lines = []
     print(
-        f"{'detail rows':>12} {'engine':>7} {'wall s':>8} {'compute s':>10} {'peak MiB':>9} "
+        f"{'detail rows':>12} {'engine':>13} {'wall s':>8} {'compute s':>10} {'cpu s':>8} "
+        f"{'peak MiB':>9} "
         f"{'rows out':>9} {'max rel diff':>13}"
     )
     for size in args.rows.split(","):
@@ -199,7 +207,7 @@ def main() -> None:
             got = measure(engine, data, out, args.memory_limit)
             if "failed" in got:
                 line = (
-                    f"{n:>12,} {engine:>7} {got['wall']:>8.1f} {'-':>10} "
+                    f"{n:>12,} {engine:>13} {got['wall']:>8.1f} {'-':>10} {'-':>8} "
                     f"{got['peak'] / 2**20:>9.0f} {'failed':>9} {str(got['error'])[:60]}"
                 )
             else:
@@ -207,7 +215,8 @@ def main() -> None:
                 gap = "-" if first is None else f"{largest_gap(first, frame):.1e}"
                 first = frame if first is None else first
                 line = (
-                    f"{n:>12,} {engine:>7} {got['wall']:>8.1f} {got['compute']:>10.1f} "
+                    f"{n:>12,} {engine:>13} {got['wall']:>8.1f} {got['compute']:>10.1f} "
+                    f"{got['cpu']:>8.1f} "
                     f"{got['peak'] / 2**20:>9.0f} {int(got['rows']):>9,} {gap:>13}"
                 )
             print(line, flush=True)

@@ -224,7 +224,7 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
         """Per audited step: when it has nulls, is one missing though its inputs are
         present, or is a statistic taken over no value? (as in the audit)"""
         out = []
-        for s in audit_module._audited(plan, frame_schema, phase_detail):
+        for s in audit_module.audited_steps(plan, frame_schema, phase_detail):
             present: str | None = None
             if not audit_module._may_be_missing(s.expr):
                 reads = [c for c in ir.free_names(s.expr) if c in frame_schema]

@@ -35,6 +35,7 @@ __all__ = [
     "estimate",
     "execute",
     "missing_detail",
+    "missing_detail_warning",
     "no_empty_inputs",
     "out_of_range",
     "read_data",
@@ -223,17 +224,20 @@ def missing_detail(m: DataShape, data: Data) -> tuple[Diagnostic, ...]:
         ):
             continue
         rows = data.detail.lazy().filter(pl.col(i.name).is_null()).select(keys).collect()
-        listed = ", ".join(" ".join(str(v) for v in r) for r in rows.head(10).iter_rows())
-        more = f" and {rows.height - 10} more" if rows.height > 10 else ""
-        out.append(
-            Diagnostic(
-                Code.MISSING_VALUE,
-                f"detail input '{i.name}' is missing for: {listed}{more}; "
-                "statistics over detail rows skip these rows",
-                severity=Severity.WARNING,
-            )
-        )
+        names = [" ".join(str(v) for v in r) for r in rows.head(10).iter_rows()]
+        out.append(missing_detail_warning(i.name, rows.height, names))
     return tuple(out)
+
+
+def missing_detail_warning(name: str, rows: int, names: Sequence[str]) -> Diagnostic:
+    """The warning that detail input `name` is missing in `rows` rows, the first named."""
+    more = f" and {rows - 10} more" if rows > 10 else ""
+    return Diagnostic(
+        Code.MISSING_VALUE,
+        f"detail input '{name}' is missing for: {', '.join(names[:10])}{more}; "
+        "statistics over detail rows skip these rows",
+        severity=Severity.WARNING,
+    )
 
 
 def no_empty_inputs(m: DataShape, data: Data) -> None:

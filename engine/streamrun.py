@@ -5,7 +5,8 @@ files from :data:`AUTO_BYTES` on) when everything it needs streams: Parquet or I
 (:mod:`engine.io.read.scan`), a plan without the features that hold the data
 (:func:`engine.backends.polars.stream.unsupported`, and weights or imputations estimated
 from the data), and a Parquet, CSV or IPC output. Otherwise :func:`prepare` says why and
-the run reads the data into memory as always.
+the run reads the data into memory as always. Detail data (region × industry × year
+rows) streams one period at a time (:mod:`engine.streamdetail`).
 
 The report is the in-memory run's: the audit of undefined values, the checks (tested and
 failing rows, both sides of a failing comparison), units without an index and values
@@ -95,6 +96,10 @@ def prepare(validated: Validated, paths: Sequence[Path], options: ReadOptions) -
 
     plan = validated.plan
     m = validated.methodology
+    if plan.has_detail:  # one period at a time (engine.streamdetail)
+        from engine.streamdetail import prepare_detail
+
+        return prepare_detail(validated, paths, options)
     why = unsupported(plan) or _estimated(m)
     if why is not None:
         return why

@@ -19,7 +19,8 @@ methodology's choice (``undefined``): ``report`` returns the diagnostics as warn
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 import sympy
@@ -37,7 +38,7 @@ from engine.plan import Phase, Plan, Step
 SHOWN_ROWS = 10
 
 
-def _audited(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[Step]:
+def audited_steps(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[Step]:
     """The steps of one phase that are in the frame, in plan order."""
     steps = [s for stage in plan.stages for s in stage] + list(plan.screening)
     return [s for s in steps if (s.phase == Phase.DETAIL) == phase_detail and s.column in schema]
@@ -54,7 +55,7 @@ def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Ex
     as a missing value although everything the step reads is present; that is looked
     into, on the result, only for columns with nulls)."""
     out = []
-    for s in _audited(plan, schema, phase_detail):
+    for s in audited_steps(plan, schema, phase_detail):
         marker = undefined_column(s.column)
         if marker in schema:
             out.append(pl.col(marker).sum().alias("undefined:" + s.column))
@@ -80,8 +81,8 @@ def audit(
     found: list[Diagnostic] = []
     tainted: set[str] = set()
     if detail is not None:
-        found += _audit(plan, detail, True, detail_summary, tainted)
-    found += _audit(plan, frame, False, summary, tainted)
+        found += audit_frame(plan, detail, True, detail_summary, tainted)
+    found += audit_frame(plan, frame, False, summary, tainted)
     return apply_policy(plan, found)
 
 
@@ -98,7 +99,7 @@ def apply_policy(plan: Plan, found: list[Diagnostic]) -> tuple[Diagnostic, ...]:
     )
 
 
-def _audit(
+def audit_frame(
     plan: Plan,
     frame: pl.DataFrame | pl.LazyFrame,
     phase_detail: bool,
@@ -108,27 +109,48 @@ def _audit(
     """The undefined values of one phase; `tainted` collects the columns with undefined
     values and those missing because of them (a statistic over values that are all
     missing because they were undefined is their consequence, not reported again)."""
-    steps = _audited(plan, frame.collect_schema(), phase_detail)
+    steps = audited_steps(plan, frame.collect_schema(), phase_detail)
     if not steps:
         return []
     if summary is None:
         exprs = audit_exprs(plan, frame.collect_schema(), phase_detail)
         summary = frame.lazy().select(exprs).collect().row(0, named=True) if exprs else {}
+    return audit_with(
+        plan,
+        steps,
+        summary,
+        lambda chosen: empty_statistics(plan, chosen, frame),
+        lambda step, rows: causes(plan, frame, step, rows),
+        tainted,
+    )
+
+
+def audit_with(
+    plan: Plan,
+    steps: Sequence[Step],
+    summary: Mapping[str, object],
+    empty_of: Callable[[Sequence[Step]], set[str]],
+    causes_of: Callable[[Step, pl.Expr], Causes],
+    tainted: set[str],
+) -> list[Diagnostic]:
+    """:func:`audit_frame`'s decisions from the counts in `summary`, with the rows looked
+    at through `empty_of` (the steps with a statistic over no present value, as
+    :func:`empty_statistics`) and `causes_of` (as :func:`causes`): a streamed run of
+    detail data answers them period by period (:mod:`engine.streamdetail`)."""
     found: list[Diagnostic] = []
     unmarked = [s for s in steps if not summary.get("undefined:" + s.column)]
-    empty = _empty_statistics(
-        plan, [s for s in unmarked if summary.get("nulls:" + s.column)], frame
-    )
+    with_nulls = [s for s in unmarked if summary.get("nulls:" + s.column)]
+    empty = empty_of(with_nulls) if with_nulls else set()
     for s in steps:
         count = summary.get("undefined:" + s.column)
         marked = count if isinstance(count, int) else 0
         upstream = bool(ir.free_names(s.expr) & tainted)
         if marked:
-            found += diagnose(plan, frame, s, pl.col(undefined_column(s.column)), marked)
+            found += describe(plan, s, causes_of(s, pl.col(undefined_column(s.column))), marked)
             tainted.add(s.column)
         elif s.column in empty:
             if not upstream:
-                found += diagnose(plan, frame, s, pl.col(s.column).is_null(), None)
+                found += describe(plan, s, causes_of(s, pl.col(s.column).is_null()), None)
             tainted.add(s.column)
         elif upstream:
             tainted.add(s.column)
@@ -159,7 +181,7 @@ def _statistics(expr: sympy.Basic) -> list[ir.Stat]:
     return found
 
 
-def _empty_statistics(
+def empty_statistics(
     plan: Plan, steps: Sequence[Step], frame: pl.DataFrame | pl.LazyFrame
 ) -> set[str]:
     """The steps (columns) in which a statistic is taken over a group with no present
@@ -198,13 +220,29 @@ def _empty_statistics(
     }
 
 
-def _rows(plan: Plan, frame: pl.DataFrame, mask: pl.Expr) -> tuple[int, str]:
+@dataclass(frozen=True)
+class Hit:
+    """Rows a cause affects: how many, and the first :data:`SHOWN_ROWS` named by their
+    keys (in the frame's order)."""
+
+    rows: int
+    names: tuple[str, ...]
+
+    def __add__(self, other: Hit) -> Hit:
+        """The rows of two frames, this one's first (periods of a streamed run)."""
+        return Hit(self.rows + other.rows, (self.names + other.names)[:SHOWN_ROWS])
+
+    def describe(self) -> str:
+        more = f" and {self.rows - SHOWN_ROWS} more" if self.rows > SHOWN_ROWS else ""
+        return f"{_plural(self.rows)}: " + ", ".join(self.names) + more
+
+
+def _rows(plan: Plan, frame: pl.DataFrame, mask: pl.Expr) -> Hit:
     """How many rows `mask` selects, and the first ones named by their keys."""
     keys = [k for k in plan.methodology.layout.detail_keys if k in frame.columns]
     hit = frame.lazy().filter(mask).select(keys).collect()
     names = [" ".join(str(v) for v in row) for row in hit.head(SHOWN_ROWS).iter_rows()]
-    more = f" and {hit.height - SHOWN_ROWS} more" if hit.height > SHOWN_ROWS else ""
-    return hit.height, ", ".join(names) + more
+    return Hit(hit.height, tuple(names))
 
 
 def _what(step: Step) -> str:
@@ -226,29 +264,80 @@ def _plural(n: int) -> str:
     return f"{n} row" if n == 1 else f"{n} rows"
 
 
+@dataclass(frozen=True)
+class Causes:
+    """What takes a step's undefined rows apart: the rows where its declared domain does
+    not hold (None without one), the rows left once those are set aside, and every
+    cause tested on them that has rows, as (its place among the tests, reason code,
+    text, rows). The tests and their texts depend on the formula only, so the causes of
+    two frames add up (:meth:`__add__`) to those of the two frames together."""
+
+    domain: Hit | None
+    rest: Hit
+    found: tuple[tuple[int, Code, str, Hit], ...]
+
+    def __add__(self, other: Causes) -> Causes:
+        domain = None if self.domain is None or other.domain is None else self.domain + other.domain
+        mine = {order: (code, text, hit) for order, code, text, hit in self.found}
+        for order, code, text, hit in other.found:
+            mine[order] = (code, text, mine[order][2] + hit) if order in mine else (code, text, hit)
+        found = tuple((order, *mine[order]) for order in sorted(mine))
+        return Causes(domain, self.rest + other.rest, found)
+
+
 def diagnose(
     plan: Plan, frame: pl.DataFrame | pl.LazyFrame, step: Step, rows: pl.Expr, marked: int | None
 ) -> list[Diagnostic]:
     """Why `step` has undefined values in `rows` (`marked` of them, when counted): each
     cause with the rows it affects, or one diagnostic for what no cause explains."""
+    return describe(plan, step, causes(plan, frame, step, rows), marked)
+
+
+def describe(plan: Plan, step: Step, found: Causes, marked: int | None) -> list[Diagnostic]:
+    """The diagnostics of the causes found for `step` (see :func:`diagnose`)."""
+    where = f"in the {_what(step)} ({step.formula})" if step.formula else f"in the {_what(step)}"
+    expected = "data on which the formula is defined"
+    problems: list[Diagnostic] = []
+    if found.domain is not None and found.domain.rows:  # the declared domain names it best
+        assert step.requires is not None
+        text = f"{step.requirement}: {show(step.requires)} does not hold"
+        problems.append(
+            Diagnostic(Code.DOMAIN, f"{text} {where}, {found.domain.describe()}", expected=expected)
+        )
+        if not found.rest.rows:  # the other rows may have another cause
+            return problems
+    for _, code, text, hit in found.found:
+        problems.append(Diagnostic(code, f"{text} {where}, {hit.describe()}", expected=expected))
+    if not problems:
+        what = (
+            "a value is missing although everything it reads is present"
+            if marked is None
+            else "the result is not a finite number (an overflow: beyond ±1.8e308)"
+        )
+        problems.append(
+            Diagnostic(
+                Code.NOT_FINITE,
+                f"{what} {where}, {found.rest.describe()}",
+                expected="finite values",
+            )
+        )
+    return problems
+
+
+def causes(plan: Plan, frame: pl.DataFrame | pl.LazyFrame, step: Step, rows: pl.Expr) -> Causes:
+    """Every cause of an undefined value of `step` tested on the rows `rows` of `frame`."""
     ctx = step_context(plan, step)
     if isinstance(frame, pl.LazyFrame):  # a streamed run: its result, to take apart
         frame = frame.collect(engine=ENGINE)
-    problems: list[Diagnostic] = []
-    where = f"in the {_what(step)} ({step.formula})" if step.formula else f"in the {_what(step)}"
     rows = rows.fill_null(False)
+    found: list[tuple[int, Code, str, Hit]] = []
+    tests = [0]  # the tests made so far: a cause's place among them
 
     def test(mask: pl.Expr, code: Code, text: str) -> None:
         hit = rows & mask.fill_null(False)
+        tests[0] += 1
         if shared[0].select(hit.any()).item():
-            n, names = _rows(plan, shared[0], hit)
-            problems.append(
-                Diagnostic(
-                    code,
-                    f"{text} {where}, {_plural(n)}: {names}",
-                    expected="data on which the formula is defined",
-                )
-            )
+            found.append((tests[0], code, text, _rows(plan, shared[0], hit)))
 
     # the frame with the columns the parts tested so far compute first: large repeated
     # parts become columns (see compile.Temps), so nested rounds stay small to plan
@@ -290,23 +379,10 @@ def diagnose(
                  f"{node.label}() over no present value: {show(node.operand)} is missing "
                  "for every unit")  # fmt: skip
 
-    if step.requires is not None:  # the declared domain first: it names the cause best
+    domain = None
+    if step.requires is not None:
         holds = to_polars(step.requires, ctx).fill_null(True)
-        test(~holds, Code.DOMAIN, f"{step.requirement}: {show(step.requires)} does not hold")
-        rows = rows & holds  # the other rows may have another cause
-        if problems and not frame.select(rows.any()).item():
-            return problems
+        domain = _rows(plan, frame, rows & ~holds)
+        rows = rows & holds
     walk(step.expr)
-    if not problems:
-        n, names = _rows(plan, shared[0], rows)
-        what = (
-            "a value is missing although everything it reads is present"
-            if marked is None
-            else "the result is not a finite number (an overflow: beyond ±1.8e308)"
-        )
-        problems.append(
-            Diagnostic(
-                Code.NOT_FINITE, f"{what} {where}, {_plural(n)}: {names}", expected="finite values"
-            )
-        )
-    return problems
+    return Causes(domain, _rows(plan, shared[0], rows), tuple(found))

@@ -23,7 +23,18 @@ from engine.plan import Plan, Step
 if TYPE_CHECKING:
     from polars.expr.whenthen import ChainedThen, Then
 
-__all__ = ["audit", "audit_exprs", "build_query", "classify", "classify_quantiles", "collect"]
+__all__ = [
+    "audit",
+    "audit_exprs",
+    "build_query",
+    "classify",
+    "classify_quantiles",
+    "collapsed",
+    "collect",
+    "finish",
+    "on_detail",
+    "on_units",
+]
 
 
 def quantile_cuts(scheme: ClassScheme, value: pl.Expr) -> list[pl.Expr]:
@@ -117,21 +128,47 @@ def build_query(
     keep their order; nothing computed depends on it (sums add in key order). `periods`,
     the number of periods in the data when known, spares work when it is above 1.
     """
-    m = plan.methodology
-    keys = list(m.layout.keys)
     single = periods is None or periods <= 1
-    lf = _apply(data, plan, plan.first, single) if data is not None else None
+    lf = on_units(plan, data, single) if data is not None else None
     detail_lf = None
     if detail is not None:
-        detail_lf = detail
-        if lf is not None:
-            detail_lf = detail_lf.join(lf, on=keys, how="left", maintain_order="left")
-        detail_lf = _apply(detail_lf, plan, plan.detail, single)
-        reduced = detail_lf.group_by(keys).agg([pl.col(c).first() for c in plan.collapse])
-        # a unit may be only in the detail data: keep every unit (full join), in key order
-        lf = reduced if lf is None else lf.join(reduced, on=keys, how="full", coalesce=True)
-        lf = lf.sort(keys)
+        detail_lf, reduced = on_detail(plan, detail, lf, single)
+        lf = collapsed(plan, lf, reduced)
     assert lf is not None, "a plan needs unit-level or detail data"
+    return finish(plan, lf, single), detail_lf
+
+
+def on_units(plan: Plan, data: pl.LazyFrame, single: bool) -> pl.LazyFrame:
+    """The unit-level stages that run before the detail rows (all of them without)."""
+    return _apply(data, plan, plan.first, single)
+
+
+def on_detail(
+    plan: Plan, detail: pl.LazyFrame, units: pl.LazyFrame | None, single: bool
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The detail rows with the detail stages computed (the unit-level columns of
+    `units`, the first stages' result, joined in), and their collapse to one row per
+    unit and period (the unit-level columns computed on the detail rows)."""
+    keys = list(plan.methodology.layout.keys)
+    if units is not None:
+        detail = detail.join(units, on=keys, how="left", maintain_order="left")
+    detail = _apply(detail, plan, plan.detail, single)
+    reduced = detail.group_by(keys).agg([pl.col(c).first() for c in plan.collapse])
+    return detail, reduced
+
+
+def collapsed(plan: Plan, units: pl.LazyFrame | None, reduced: pl.LazyFrame) -> pl.LazyFrame:
+    """The first stages' unit rows with the collapsed detail columns, in key order."""
+    keys = list(plan.methodology.layout.keys)
+    # a unit may be only in the detail data: keep every unit (full join), in key order
+    lf = reduced if units is None else units.join(reduced, on=keys, how="full", coalesce=True)
+    return lf.sort(keys)
+
+
+def finish(plan: Plan, lf: pl.LazyFrame, single: bool) -> pl.LazyFrame:
+    """The unit-level stages after the detail rows, ranks as integers, the classes,
+    whole-number outputs and the screening rules."""
+    m = plan.methodology
     lf = _apply(lf, plan, plan.after, single)
     if m.index is not None and m.ranking.ties != "average":
         ranks = ["rank", *(name for name, _ in m.ranking.within)]
@@ -149,4 +186,4 @@ def build_query(
         lf = lf.with_columns(pl.col(whole).round(0).cast(pl.Int64))
     for step in plan.screening:  # one at a time: a rule reads the statistics hoisted before it
         lf = with_steps(lf, plan, [step], single)
-    return lf, detail_lf
+    return lf

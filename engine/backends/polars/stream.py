@@ -23,7 +23,7 @@ engine's order instead of the keys' order, so it can differ in the last bits (th
 in-memory run adds in key order, for bit-identical reruns).
 
 What does not stream (:func:`unsupported`, the run then holds the data in memory):
-detail data (per-period passes are the design, see bench/README.md), treatment and other
+detail data (streamed one period at a time instead, engine.streamdetail), treatment and other
 procedures, pairwise comparisons (Copeland), fill forward/backward, and quantile classes.
 """
 
@@ -55,6 +55,8 @@ class PassKind(enum.StrEnum):
     GROUPS = "groups"
     AT = "at"
     ROWS = "rows"
+    #: the detail rows of one period, collapsed to unit rows (:mod:`engine.streamdetail`)
+    PERIOD = "period"
 
 
 @dataclass(frozen=True)
