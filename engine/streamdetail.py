@@ -139,6 +139,8 @@ class _Totals:
     by_period: dict[object, dict[str, int]]
     missing: dict[str, Hit]
     rows: list[int]
+    #: rows whose keys another row of the period has (the reader names them)
+    duplicates: int = 0
 
 
 def _sweep(periods: _Periods, names: Sequence[str]) -> _Totals:
@@ -152,10 +154,12 @@ def _sweep(periods: _Periods, names: Sequence[str]) -> _Totals:
         exprs = audit_exprs(plan, detail.collect_schema(), True)
         exprs += [pl.col(n).null_count().alias(f"missing:{n}") for n in names]
         exprs.append(pl.len().alias("rows"))
+        exprs.append((~pl.struct(keys).is_unique()).sum().alias("duplicates"))
         got = pl.collect_all([reduced, detail.select(exprs)], engine=ENGINE)
         totals.reduced.append(got[0])
         counts = {k: int(v or 0) for k, v in got[1].row(0, named=True).items()}
         totals.rows.append(counts.pop("rows"))
+        totals.duplicates += counts.pop("duplicates")
         totals.by_period[value] = counts
         for k, v in counts.items():
             totals.summary[k] = totals.summary.get(k, 0) + v
@@ -249,6 +253,7 @@ def prepare_detail(
         text=list(m.layout.labels) if not unit_files else [],
         period=period,
         options=options,
+        duplicates=False,  # period by period in _sweep
     )
     if isinstance(scanned, str):
         return scanned
@@ -287,6 +292,8 @@ def prepare_detail(
     found = detail.select(pl.col(period).unique(maintain_order=True)).collect(engine=ENGINE)
     periods = _Periods(plan, detail, first, found.get_column(period).to_list(), single)
     totals = _sweep(periods, detail_inputs)
+    if totals.duplicates:
+        return "duplicate keys"
 
     reduced = pl.concat(totals.reduced, how="vertical")
     lf = collapsed(plan, first.lazy() if first is not None else None, reduced.lazy())

@@ -211,3 +211,12 @@ def test_a_detail_statistic_across_periods_is_refused_by_name(
 def test_the_shipped_detail_methodologies_are_period_partitioned() -> None:
     for name in ("specialisation", "concentration"):
         assert refusal(api.validate(GERMANY / f"{name}.yaml").plan) is None
+
+
+def test_duplicate_detail_rows_are_left_to_the_reader(tmp_path: Path) -> None:
+    """Duplicate keys are counted period by period; the in-memory reader names them."""
+    frame = _generated(5)
+    data = tmp_path / "employment.parquet"
+    pl.concat([frame, frame.filter(pl.col("year") == 2003).head(1)]).write_parquet(data)
+    got = streamrun.prepare(api.validate(_specialisation(tmp_path)), [data], ReadOptions())
+    assert got == "duplicate keys"

@@ -64,9 +64,12 @@ def scan_data(
     text: Sequence[str],
     period: str | None,
     options: ReadOptions,
+    duplicates: bool = True,
 ) -> Scanned | str:
     """The files as one checked lazy frame (columns: keys, text, numeric), or why the
-    full reader must read them."""
+    full reader must read them. `duplicates=False` leaves the duplicate keys to the
+    caller (a streamed run of detail data counts them period by period: a hash per row
+    of every period would grow with the rows)."""
     files = _columnar(paths)
     if files is None:
         return "only Parquet and IPC files are scanned"
@@ -143,7 +146,7 @@ def scan_data(
         typed.append(pl.when(~value.is_in(list(options.missing))).then(value).alias(n))
     typed += [pl.col(n).cast(pl.Float64) for n in finite]
     frame = frame.with_columns(typed)
-    if _duplicates(frame, list(keys)):
+    if duplicates and _duplicates(frame, list(keys)):
         return "duplicate keys"
     return Scanned(frame, int(found["rows"]), int(found.get("periods") or 1))
 
