@@ -181,9 +181,7 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
     from engine.backends.polars.compile import Context, to_polars
     from engine.backends.polars.execute import audit_exprs, build_query
     from engine.formula import ir
-    from engine.formula.render import show
-    from engine.formula.types import Kind, kind_of
-    from engine.report.summary import check_count_exprs, side_names
+    from engine.report.summary import check_count_exprs, check_sides
 
     plan = validated.plan
     m = validated.methodology
@@ -250,17 +248,15 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
 
     checks = []
     for c in m.checks:
-        shown = [pl.col(k) for k in m.layout.keys]
-        relational = c.expr.is_Relational and ir.free_names(c.expr) <= set(schema.names())
-        if relational:
-            ctx = Context({}, m.layout.unit, period)
-            lhs, rhs = to_polars(c.expr.lhs, ctx), to_polars(c.expr.rhs, ctx)
-            left, right = side_names(m.layout.keys, show(c.expr.lhs), show(c.expr.rhs))
-            shown += [lhs.alias(left), rhs.alias(right)]
-            if kind_of(c.expr.lhs) is not Kind.TEXT:  # texts have no difference
-                shown.append((lhs - rhs).alias("difference"))
+        levels, shown = check_sides(c, m, set(schema.names()))
         checks.append(
-            [c.name, str(c.severity), c.formula.text, [plancache.expr_to_json(e) for e in shown]]
+            [
+                c.name,
+                str(c.severity),
+                c.formula.text,
+                [plancache.expr_to_json(e) for e in shown],
+                [[plancache.expr_to_json(e) for e in level] for level in levels],
+            ]
         )
     weights = None
     if result.weights is not None and not any(g.weighting for g in m.groups):
@@ -409,24 +405,14 @@ def _clean(frame: pl.DataFrame, summary: dict[str, Any], nulls: list[Any], shape
 def _check(
     frame: pl.DataFrame, summary: dict[str, Any], spec: list[Any], shape: _Shape
 ) -> _CheckResult:
-    name, severity, formula, shown_json = spec
+    from engine.report.failures import failing_rows
+
+    name, severity, formula, shown_json, levels_json = spec
     shown = [plancache.expr_from_json(e) for e in shown_json]
-    col = pl.col("check." + name)
-    keys = list(shape.layout.keys)
-    if summary["f:" + name] == 0:
-        failures = frame.head(0).select(shown)
-    else:
-        unit = shape.layout.unit
-        units = frame.lazy().filter(col.not_()).select(unit).unique()
-        failures = (
-            frame.lazy()
-            .join(units, on=unit, how="semi")
-            .sort(keys)
-            .select(*shown, col.alias("__ok"))
-            .filter(pl.col("__ok").not_())
-            .drop("__ok")
-            .collect()
-        )
+    levels = [[plancache.expr_from_json(e) for e in level] for level in levels_json]
+    failures = failing_rows(
+        frame, levels, shown, name, shape.layout.keys, any_failing=summary["f:" + name] != 0
+    )
     return _CheckResult(_Check(name, severity, _Formula(formula)), summary["t:" + name], failures)
 
 

@@ -270,3 +270,38 @@ def test_the_printed_report_of_a_cached_run_is_the_full_runs(
     assert out1 == out2 and bytes1 == bytes2
     assert err1.endswith("\nSYMPY\n") and err2.endswith("\nNO-SYMPY\n")
     assert err1.replace("\nSYMPY\n", "") == err2.replace("\nNO-SYMPY\n", "")
+
+
+SIDE_STATISTIC = """\
+indexlab: 1
+id: side-statistic
+title: a failing check whose right side is a statistic over all units
+data: {unit: unit, period: year}
+inputs: {x: {}}
+indicators: {X: {formula: x}}
+checks:
+  near_mean: {assert: "x <= 1.5 * mean(x)", severity: warning}
+  nested: {assert: "round(round(round(x / 3, 4), 3), 2) < 1", severity: warning}
+"""
+
+
+def test_failing_check_sides_from_the_cache_are_the_full_runs(tmp_path: Path) -> None:
+    """A failing check's sides are shown as computed on every row: from the cache too.
+    `mean(x)` is the mean over all four units (2.5, so the right side is 3.75), not over
+    the failing unit's rows only (which would show 6)."""
+    m = tmp_path / "m.yaml"
+    m.write_text(SIDE_STATISTIC, encoding="utf-8")
+    data = tmp_path / "d.csv"
+    data.write_text("unit,year,x\na,2020,0\nb,2020,1\nc,2020,3\nd,2020,6\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    runs = []
+    for name in ("fresh", "first", "cached"):
+        out = tmp_path / f"{name}.csv"
+        got = cli("off" if name == "fresh" else cache, "run", str(m), str(data), "-o", str(out))
+        assert got.returncode == 0, got.stderr
+        runs.append(got.stderr.replace(str(out), "OUT"))
+    fresh, _, cached = runs
+    assert cached.endswith("NO-SYMPY\n")
+    assert cached.replace("NO-SYMPY", "SYMPY") == fresh
+    assert "near_mean' (x <= 1.5 * mean(x)) fails for 1 of 4" in fresh
+    assert "│ 6.00000 │                  3.75000 │" in fresh  # x, then 1.5 * the mean of all

@@ -25,6 +25,7 @@ from engine.formula.fold import fold_constants
 from engine.formula.render import show
 from engine.formula.types import Kind, kind_of
 from engine.plan import Plan
+from engine.report.failures import failing_rows
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,6 @@ def evaluate_checks(
     if not m.checks:
         return ()
     keys = list(m.layout.keys)
-    cols = {c.name: pl.col("check." + c.name) for c in m.checks}
     if counts is None or "t:" + m.checks[0].name not in counts:
         counts = (
             frame.lazy().select(check_count_exprs(plan)).collect(engine=ENGINE).row(0, named=True)
@@ -76,43 +76,45 @@ def evaluate_checks(
     columns = set(frame.collect_schema().names())
     out = []
     for c in m.checks:
-        col = cols[c.name]
-        shown = [pl.col(k) for k in keys]
-        base = frame.lazy()
-        if (
-            isinstance(c.expr, sympy.core.relational.Relational)
-            and ir.free_names(c.expr) <= columns
-        ):
-            ctx = Context({}, m.layout.unit, m.layout.period)
-            sides = [
-                compile_step(c.expr.lhs, ctx, f"{c.name}:left"),
-                compile_step(c.expr.rhs, ctx, f"{c.name}:right"),
-            ]
-            for level in range(max(len(side.temps) for side in sides)):
-                base = base.with_columns(
-                    [e for side in sides if level < len(side.temps) for e in side.temps[level]]
-                )
-            lhs, rhs = sides[0].value, sides[1].value
-            left, right = side_names(keys, show(c.expr.lhs), show(c.expr.rhs))
-            shown += [lhs.alias(left), rhs.alias(right)]
-            if kind_of(c.expr.lhs) is not Kind.TEXT:  # texts have no difference
-                shown.append((lhs - rhs).alias("difference"))
-        if counts["f:" + c.name] == 0:
-            failures = base.head(0).select(shown).collect(engine=ENGINE)
-        else:
-            # the sides are computed on every row before the failing ones are picked: a
-            # statistic in a side (x <= 3 * mean(x)) is taken over all units, as checked
-            failures = (
-                base.select(*shown, col.alias("__ok"))
-                .filter(pl.col("__ok").not_())
-                .drop("__ok")
-                .sort(keys)
-                .collect(engine=ENGINE)
-            )
+        levels, shown = check_sides(c, m, columns)
+        failures = failing_rows(
+            frame, levels, shown, c.name, keys, any_failing=counts["f:" + c.name] != 0
+        )
         tested = counts["t:" + c.name]
         assert isinstance(tested, SupportsInt)  # a count of rows (an int, or a SQL decimal)
         out.append(CheckResult(c, int(tested), failures))
     return tuple(out)
+
+
+def check_sides(
+    c: Check, m: Methodology, columns: set[str]
+) -> tuple[list[list[pl.Expr]], list[pl.Expr]]:
+    """What a failing check shows: the keys and, for a comparison, both sides and their
+    difference; with the sides' helper columns in levels (:func:`failing_rows`).
+
+    The sides are compiled as a run compiles them (undefined values missing; large
+    repeated parts computed first as columns, so a deeply nested side stays small to
+    plan and to serialise into the plan cache)."""
+    keys = list(m.layout.keys)
+    shown = [pl.col(k) for k in keys]
+    relational = isinstance(c.expr, sympy.core.relational.Relational)
+    if not relational or not ir.free_names(c.expr) <= columns:
+        return [], shown
+    ctx = Context({}, m.layout.unit, m.layout.period)
+    sides = [
+        compile_step(c.expr.lhs, ctx, f"{c.name}:left"),
+        compile_step(c.expr.rhs, ctx, f"{c.name}:right"),
+    ]
+    levels = [
+        [e for side in sides if level < len(side.temps) for e in side.temps[level]]
+        for level in range(max(len(side.temps) for side in sides))
+    ]
+    lhs, rhs = sides[0].value, sides[1].value
+    left, right = side_names(keys, show(c.expr.lhs), show(c.expr.rhs))
+    shown += [lhs.alias(left), rhs.alias(right)]
+    if kind_of(c.expr.lhs) is not Kind.TEXT:  # texts have no difference
+        shown.append((lhs - rhs).alias("difference"))
+    return levels, shown
 
 
 def side_names(keys: Sequence[str], left: str, right: str) -> tuple[str, str]:

@@ -1,0 +1,46 @@
+"""The failing rows of a check, shown with both sides: the part that needs no sympy.
+
+The sides are compiled by :func:`engine.report.summary.check_sides` (a run's
+compilation: large repeated parts first as columns, in levels); this module computes
+them on every row of the result (a statistic in a side is over all units, an ``at()``
+reads the unit's other periods) and keeps the failing rows. The plan cache replays the
+same two steps from serialised expressions (:mod:`engine.fastrun`), so a cached run
+shows what a full run shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from engine.backends.polars import ENGINE
+
+__all__ = ["failing_rows"]
+
+
+def failing_rows(
+    frame: pl.DataFrame | pl.LazyFrame,
+    levels: Sequence[Sequence[pl.Expr]],
+    shown: Sequence[pl.Expr],
+    name: str,
+    keys: Sequence[str],
+    *,
+    any_failing: bool,
+) -> pl.DataFrame:
+    """The rows where ``check.<name>`` is false, as the columns `shown`, sorted by `keys`.
+
+    `levels` are the sides' helper columns, each level computed on the one before."""
+    base = frame.lazy()
+    for level in levels:
+        if level:
+            base = base.with_columns(level)
+    if not any_failing:
+        return base.head(0).select(shown).collect(engine=ENGINE)
+    return (
+        base.select(*shown, pl.col("check." + name).alias("__ok"))
+        .filter(pl.col("__ok").not_())
+        .drop("__ok")
+        .sort(list(keys))
+        .collect(engine=ENGINE)
+    )
