@@ -20,7 +20,7 @@ PROBE = (
     "import os, sys\n"
     "import typer.core\n"
     "own = typer.core.build_runtime_param\n"
-    "import engine.cli\n"
+    "import engine.cli.common\n"  # installs indexlab's converter, undone below if asked
     "if os.environ.get('TYPER_OWN'):\n"
     "    typer.core.build_runtime_param = own\n"
     "code = 0\n"

@@ -280,7 +280,10 @@ def test_switches_recompute_in_the_page(browser: Any, tmp_path: Path) -> None:
     ran = CliRunner().invoke(app, ["run", str(variant), *map(str, KZ), "-o", str(csv), "-q"])
     assert ran.exit_code == 0, ran.output
     want = pl.read_csv(csv).sort(["region", "year"])
-    assert after["rank"] == want["rank"].to_list() and after["index"] == want["index"].to_list()
+    assert after["rank"] == want["rank"].to_list()
+    # a geometric mean goes through log and exp, whose last bit is the maths library's
+    # (Chromium's against the C library polars calls): 1e-13 relative, as docs/report.md says
+    assert after["index"] == pytest.approx(want["index"].to_list(), rel=1e-13, abs=0)
     assert problems == [] and requests == [out.as_uri()]
     page.close()
 
