@@ -30,7 +30,7 @@ from engine.report.results import TableResult
 if TYPE_CHECKING:
     from engine.api import RunResult, Validated
 
-__all__ = ["CachedResult", "record", "run_cached", "validated_line"]
+__all__ = ["CachedResult", "record", "run_cached"]
 
 
 # -- the methodology's shape, as the reader needs it ----------------------------------------
@@ -159,18 +159,6 @@ def _variant(data: runner.Data, periods: int) -> str:
     return f"{size}-{'u' if data.units is not None else ''}{'d' if data.detail is not None else ''}"
 
 
-# -- validation summary --------------------------------------------------------------------
-
-
-def validated_line(path: Path, validated: Validated) -> str:
-    """The line ``indexlab validate`` prints for a valid methodology."""
-    m = validated.methodology
-    return (
-        f"{path}: ok: '{m.meta.title}': {len(m.inputs)} inputs, "
-        f"{len(m.indicators)} indicators, {len(m.groups)} groups, {len(m.checks)} checks"
-    )
-
-
 # -- recording -----------------------------------------------------------------------------
 
 
@@ -182,6 +170,7 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
     from engine.backends.polars.execute import audit_exprs, build_query
     from engine.formula import ir
     from engine.report.summary import check_count_exprs, check_sides
+    from engine.validation import validated_line
 
     plan = validated.plan
     m = validated.methodology

@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 
 from engine.diagnostics import Code, Diagnostic, UsageError
+from engine.format.given import bad_methodology, is_yaml_text, methodology_text
 from engine.io.read import InMemory, ReadOptions
 
 __all__ = [
@@ -40,54 +41,10 @@ __all__ = [
 #: what the API accepts as data: one item or a sequence of them (see the module docstring)
 DataLike = Any
 
-_METHODOLOGY_EXPECTED = (
-    "a path to a YAML file, YAML text, a dict, a Methodology or a Validated methodology"
-)
 _DATA_EXPECTED = (
     "a path (str or Path), a polars DataFrame or LazyFrame, a pandas DataFrame, "
     "a pyarrow Table, or a list of these"
 )
-
-
-def is_yaml_text(value: str) -> bool:
-    """A string is YAML text rather than a path when it has a line break or is a flow
-    mapping (``{...}``); a one-line string is a path."""
-    return "\n" in value or value.lstrip().startswith("{")
-
-
-def methodology_text(doc: Mapping[str, Any]) -> str:
-    """A dict as YAML text, with every repeated object written out (the strict loader
-    rejects anchors and aliases)."""
-    import yaml
-
-    class Dumper(yaml.SafeDumper):
-        def ignore_aliases(self, data: Any) -> bool:
-            return True
-
-    try:
-        return yaml.dump(dict(doc), Dumper=Dumper, sort_keys=False, allow_unicode=True)
-    except yaml.YAMLError as err:
-        raise UsageError(
-            [
-                Diagnostic(
-                    Code.USAGE,
-                    f"the methodology dict holds a value YAML cannot write: {err}",
-                    expected="text, numbers, booleans, None, lists and dicts",
-                )
-            ]
-        ) from None
-
-
-def bad_methodology(value: object) -> UsageError:
-    return UsageError(
-        [
-            Diagnostic(
-                Code.USAGE,
-                f"a methodology cannot be a {type(value).__name__}",
-                expected=_METHODOLOGY_EXPECTED,
-            )
-        ]
-    )
 
 
 def checked_options(options: object, verb: str) -> ReadOptions | None:

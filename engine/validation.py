@@ -19,10 +19,10 @@ from engine.diagnostics import Diagnostic, MethodologyError
 from engine.format.build import build_methodology, position
 from engine.format.build_weights import weight_problems
 from engine.format.extends import resolve_document
+from engine.format.given import bad_methodology, is_yaml_text, methodology_text
 from engine.format.model import Methodology
 from engine.format.schema import methodology_schema
 from engine.format.yamlsource import load_yaml
-from engine.inputs import bad_methodology, is_yaml_text, methodology_text
 from engine.plan import Plan, build_plan
 
 __all__ = ["MethodologyLike", "Validated", "load_methodology", "schema", "validate"]
@@ -52,7 +52,7 @@ class Validated:
         )
 
 
-#: what the API accepts as a methodology (see :mod:`engine.inputs`)
+#: what the API accepts as a methodology (see :mod:`engine.format.given`)
 MethodologyLike = str | Path | Mapping[str, Any] | Methodology | Validated
 
 
@@ -95,3 +95,12 @@ def validate(methodology: MethodologyLike) -> Validated:
 def load_methodology(methodology: MethodologyLike) -> Methodology:
     """The checked methodology of a YAML file (or text, dict)."""
     return validate(methodology).methodology
+
+
+def validated_line(path: Path, validated: Validated) -> str:
+    """The line ``indexlab validate`` prints for a valid methodology."""
+    m = validated.methodology
+    return (
+        f"{path}: ok: '{m.meta.title}': {len(m.inputs)} inputs, "
+        f"{len(m.indicators)} indicators, {len(m.groups)} groups, {len(m.checks)} checks"
+    )

@@ -76,10 +76,12 @@ def validate(
         show_diagnostics(warnings, fmt)
         print(line)
         return
-    from engine import api, fastrun
+    # engine.validation, not engine.api: validating imports neither polars nor the report
+    from engine.validation import Validated, validated_line
+    from engine.validation import validate as validate_methodology
 
-    def check() -> api.Validated:
-        validated = api.validate(methodology)
+    def check() -> Validated:
+        validated = validate_methodology(methodology)
         if engine != EngineChoice.polars:  # what the engine cannot compute, named
             from engine.backends.sql.dialects import dialect
             from engine.backends.sql.support import require_support
@@ -89,7 +91,7 @@ def validate(
 
     validated = guard(fmt, debug, check)
     show_diagnostics(validated.warnings, fmt)
-    line = fastrun.validated_line(methodology, validated)
+    line = validated_line(methodology, validated)
     print(line)
     if plan_cache:
         plancache.record_validation(methodology, line, validated.warnings)
