@@ -282,7 +282,9 @@ def prepare_detail(
         unit_frame = by.agg(pl.col(list(m.layout.labels)).first()).collect(engine=ENGINE)
     fill = [pl.lit(None, dtype=pl.Float64).alias(n) for n in absent]
     detail = detail.with_columns(f for f in fill if grain[f.meta.output_name()] == "detail")
-    single = scanned.periods <= 1
+    # as runner.count_periods counts them: in the unit rows when there are any
+    counted = unit_frame.get_column(period).n_unique() if unit_frame is not None else None
+    single = (counted if counted is not None else scanned.periods) <= 1
     first = None
     if unit_frame is not None:
         unit_frame = unit_frame.with_columns(
