@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sympy
 
 from engine.diagnostics import Code, Diagnostic
+from engine.formula import ir
 from engine.methods import aggregate as _aggregate
 from engine.methods import aggregate_bod as _aggregate_bod
 from engine.methods import aggregate_mcda as _aggregate_mcda
@@ -259,8 +260,30 @@ def impute(
     period: str | None,
     framework: Methodology | None = None,
 ) -> sympy.Expr | None:
-    """The imputed indicator, or None when the method fills nothing; `framework` gives the
-    groups and directions a method reading the unit's other indicators needs."""
+    """The imputed indicator as one expression (its parts written out), or None when the
+    method fills nothing; `framework` gives the groups and directions a method reading
+    the unit's other indicators needs."""
+    found = impute_parts(spec, column, keys, unit, period, framework)
+    if found is None:
+        return None
+    parts, expr = found
+    written: dict[str, sympy.Basic] = {}
+    for name, part in parts:  # a part reads only the parts declared before it
+        written[name] = ir.rename(part, written)
+    return ir.rename(expr, written)
+
+
+def impute_parts(
+    spec: Mapping[str, Any],
+    column: str,
+    keys: tuple[str, ...],
+    unit: str,
+    period: str | None,
+    framework: Methodology | None = None,
+) -> tuple[list[tuple[str, sympy.Expr]], sympy.Expr] | None:
+    """The imputed indicator as the parts it reads (column, expression; see
+    :meth:`ImputeContext.part`), in the order they may be computed, and its expression
+    over them; None when the method fills nothing."""
     imp = _IMPUTERS[str(spec.get("method", "none"))]
     if imp.template is None:
         return None
@@ -270,7 +293,8 @@ def impute(
         groups = {g.name: g.members for g in framework.groups}
         lower = frozenset(i.name for i in framework.indicators if i.direction == "lower")
     ctx = ImputeContext(column, keys, unit, period, imp.with_defaults(spec), groups, lower)
-    return imp.template(ctx)
+    expr = imp.template(ctx)
+    return list(ctx.parts.items()), expr
 
 
 def treat(

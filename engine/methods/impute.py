@@ -3,6 +3,12 @@
 An imputation's template returns the imputed indicator in terms of its column (``None``
 for ``none``: nothing is filled). It runs on the raw indicator, before treatment and
 normalisation; every imputed point is reported with the results.
+
+A part of the formula that it reads more than once, or that the imputations of other
+indicators read too (a window over the unit's periods, an indicator's minimum over the
+period), is declared with :meth:`ImputeContext.part`: the plan computes it once, as a
+column of its own, before the steps that read it. So the imputation of k indicators is
+a few vectorised passes, not k copies of the same windows inside k expressions.
 """
 
 from __future__ import annotations
@@ -43,6 +49,20 @@ class ImputeContext:
     params: Mapping[str, Any] = field(default_factory=dict)
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     lower: frozenset[str] = frozenset()
+    #: the parts the template declared (:meth:`part`), column name -> expression, in order
+    parts: dict[str, sympy.Expr] = field(default_factory=dict, compare=False)
+
+    def part(self, indicator: str, what: str, expr: sympy.Expr) -> sympy.Symbol:
+        """`expr`, a part of `indicator`'s imputation (or of several: its minimum over the
+        period, which its siblings' imputations read too), as the column
+        ``<indicator>.impute.<what>`` that the plan computes once before the steps that
+        read it; the symbol to use in its place. The same name must mean the same
+        expression wherever it is declared."""
+        name = f"{indicator}.impute.{what}"
+        known = self.parts.setdefault(name, expr)
+        if known != expr:
+            raise ValueError(f"imputation part {name} declared as {known} and as {expr}")
+        return sympy.Symbol(name)
 
     def group(self) -> str | None:
         """The group whose indicators the unit's value is imputed from: the ``group``
@@ -159,28 +179,35 @@ LOCF = Imputer(
 )
 
 
-def _panel(c: ImputeContext) -> tuple[sympy.Expr, ...]:
-    """The unit's previous and next values in period order, and their periods."""
+def _before_after(c: ImputeContext) -> tuple[sympy.Expr, sympy.Expr]:
+    """The unit's previous and next values in period order, each a window of its own."""
+    y, unit, period = sympy.Symbol(c.column), sympy.Symbol(c.unit), sympy.Symbol(str(c.period))
+    return (
+        c.part(c.column, "before", ir.FillForward(y, unit, period, evaluate=False)),
+        c.part(c.column, "after", ir.FillBackward(y, unit, period, evaluate=False)),
+    )
+
+
+def _periods(c: ImputeContext) -> tuple[sympy.Expr, sympy.Expr]:
+    """The periods of the unit's previous and next values, each a window of its own."""
     y, unit, period = sympy.Symbol(c.column), sympy.Symbol(c.unit), sympy.Symbol(str(c.period))
     # the period of each present value (missing elsewhere), carried like the value
     when = sympy.Piecewise(
         (period, sympy.Eq(ir.IsPresent(y, evaluate=False), 1, evaluate=False)), evaluate=False
     )
     return (
-        ir.FillForward(y, unit, period, evaluate=False),
-        ir.FillBackward(y, unit, period, evaluate=False),
-        ir.FillForward(when, unit, period, evaluate=False),
-        ir.FillBackward(when, unit, period, evaluate=False),
+        c.part(c.column, "t0", ir.FillForward(when, unit, period, evaluate=False)),
+        c.part(c.column, "t1", ir.FillBackward(when, unit, period, evaluate=False)),
     )
 
 
 def _constant(c: ImputeContext) -> sympy.Expr:
-    before, after, _, _ = _panel(c)
+    before, after = _before_after(c)
     return ir.Coalesce(before, after, evaluate=False)
 
 
 def _linear(c: ImputeContext) -> sympy.Expr:
-    before, after, t0, t1 = _panel(c)
+    (before, after), (t0, t1) = _before_after(c), _periods(c)
     t = sympy.Symbol(str(c.period))
     slope = div(sub(after, before), sub(t1, t0))
     between = add(before, mul(slope, sub(t, t0)))

@@ -67,11 +67,24 @@ GROUP = Param(
 # -- the row mean ---------------------------------------------------------------------------
 
 
-def _scaled(c: ImputeContext, name: str) -> sympy.Expr:
+def _range(c: ImputeContext, name: str) -> tuple[sympy.Expr, sympy.Expr]:
+    """`name`'s minimum and maximum over the units of the period: parts (columns of their
+    own) that the imputations of all its siblings read."""
     x = sympy.Symbol(name)
-    lo, hi = ir.stat(ir.ColMin, x, c.keys), ir.stat(ir.ColMax, x, c.keys)
-    top = sub(hi, x) if name in c.lower else sub(x, lo)
-    return div(top, sub(hi, lo))
+    return (
+        c.part(name, "min", ir.stat(ir.ColMin, x, c.keys)),
+        c.part(name, "max", ir.stat(ir.ColMax, x, c.keys)),
+    )
+
+
+def _scaled(c: ImputeContext, name: str) -> sympy.Expr:
+    """`(x - min)/(max - min)` (`(max - x)/(max - min)` when lower is better), the
+    numerator and the width parts of their own; the division stays in each imputation, so
+    that a zero width is an undefined value of the imputations that read it, as written."""
+    x = sympy.Symbol(name)
+    lo, hi = _range(c, name)
+    top = c.part(name, "top", sub(hi, x) if name in c.lower else sub(x, lo))
+    return div(top, c.part(name, "width", sub(hi, lo)))
 
 
 def _row_mean(c: ImputeContext) -> sympy.Expr:
@@ -83,8 +96,8 @@ def _row_mean(c: ImputeContext) -> sympy.Expr:
     total = add(*(ir.Coalesce(v, _ZERO, evaluate=False) for v in values))
     mean = div(total, count)
     if normalise:  # back to the indicator's scale (and orientation)
-        lo, hi = ir.stat(ir.ColMin, y, c.keys), ir.stat(ir.ColMax, y, c.keys)
-        width = sub(hi, lo)
+        lo, hi = _range(c, c.column)
+        width = c.part(c.column, "width", sub(hi, lo))
         mean = sub(hi, mul(mean, width)) if c.column in c.lower else add(lo, mul(mean, width))
     some = sympy.StrictGreaterThan(count, 0, evaluate=False)
     return ir.Coalesce(y, sympy.Piecewise((mean, some), evaluate=False), evaluate=False)

@@ -85,12 +85,13 @@ def _steps(m: Methodology) -> list[Step]:
         for ind in m.indicators
     ]
     normalised_names = {i.name for i in unit_level}
+    parts: dict[str, Step] = {}  # the imputations' parts, each computed once
     # an indicator that is imputed or treated gets those steps even when it is not
     # normalised (COINr imputes and treats without normalising)
     for ind in m.indicators:
         prepared = ind.grain == grain.UNIT and (ind.imputation or ind.treatment)
         if ind.name in normalised_names or prepared:
-            steps += _preparation(m, ind, period_keys, ind.name in normalised_names)
+            steps += _preparation(m, ind, period_keys, ind.name in normalised_names, parts)
     steps += [_group_step(g, normed) for g in m.groups]
     if m.index is not None:
         steps += _index_steps(m, m.index, normed, period_keys)
@@ -104,18 +105,33 @@ def _steps(m: Methodology) -> list[Step]:
 
 
 def _preparation(
-    m: Methodology, ind: Indicator, period_keys: tuple[str, ...], normalise: bool
+    m: Methodology,
+    ind: Indicator,
+    period_keys: tuple[str, ...],
+    normalise: bool,
+    parts: dict[str, Step],
 ) -> list[Step]:
-    """An indicator's imputation, treatment and (when `normalise`) normalisation steps."""
+    """An indicator's imputation, treatment and (when `normalise`) normalisation steps.
+    The imputation's parts come first, those not in `parts` yet (which other indicators'
+    imputations declared before); `parts` gets them."""
     steps: list[Step] = []
     source = ind.name
-    imputed = catalogue.impute(
+    imputed = catalogue.impute_parts(
         dict(ind.imputation), ind.name, period_keys, m.layout.unit, m.layout.period, m
     )
     if imputed is not None:
+        declared, expr = imputed
+        for column, part in declared:
+            known = parts.get(column)
+            if known is None:
+                owner = column.rsplit(".impute.", 1)[0]
+                parts[column] = Step(column, part, StepKind.PART, owner, show(part))
+                steps.append(parts[column])
+            elif known.expr != part:  # an engine bug: one name, two meanings
+                raise ValueError(f"imputation part {column}: {known.expr} and {part}")
         source = ind.name + ".imputed"
         text = f"{dict(ind.imputation)['method']} imputation"
-        steps.append(Step(source, imputed, StepKind.IMPUTED, ind.name, text))
+        steps.append(Step(source, expr, StepKind.IMPUTED, ind.name, text))
     for column, expr in catalogue.treat(dict(ind.treatment), source, period_keys, ind.name):
         text = f"{dict(ind.treatment)['method']} treatment"
         steps.append(Step(column, expr, StepKind.TREATED, ind.name, text))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from engine.format.model import ClassScheme, Methodology
-from engine.formula import grain
+from engine.formula import grain, ir
 
 NORM_SUFFIX = ".norm"
 
@@ -36,6 +36,11 @@ class StepKind(enum.StrEnum):
     CLASS_VALUE = "class_value"
     #: a statistic lifted out of another into its own column (see plan.build._hoist)
     HIDDEN = "hidden"
+    #: a part of a method's expression computed once as a column of its own and read by
+    #: the steps of several indicators (an imputation's windows and min-max scaling, see
+    #: :class:`engine.methods.impute.ImputeContext`); the audit explains the undefined
+    #: values of the steps that read it with the part written out (:meth:`Plan.written_out`)
+    PART = "part"
 
 
 class Phase(enum.IntEnum):
@@ -91,3 +96,15 @@ class Plan:
     @property
     def has_detail(self) -> bool:
         return bool(self.methodology.layout.detail)
+
+    def written_out(self, expr: sympy.Basic) -> sympy.Basic:
+        """`expr` with every part it reads (:attr:`StepKind.PART`) replaced by the part's
+        own expression: the formula as the method wrote it, which the audit takes apart to
+        name the cause of an undefined value (a part is computed once for many steps, its
+        undefined values count where they are used)."""
+        parts = {
+            name: self.written_out(self.steps[name].expr)
+            for name in ir.free_names(expr)
+            if name in self.steps and self.steps[name].kind == StepKind.PART
+        }
+        return ir.rename(expr, parts) if parts else expr

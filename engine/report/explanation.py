@@ -24,6 +24,7 @@ _SECTIONS = {
     "screen": "screening",
     "check": "failed checks",
     "hidden": "statistics computed first",
+    "part": "parts of imputations computed first",
 }
 
 

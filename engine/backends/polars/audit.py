@@ -32,7 +32,7 @@ from engine.diagnostics import Code, DataError, Diagnostic, Severity
 from engine.format.model import UndefinedPolicy
 from engine.formula import ir
 from engine.formula.render import show
-from engine.plan import Phase, Plan, Step
+from engine.plan import Phase, Plan, Step, StepKind
 
 #: rows listed in a message (the count says how many there are in all)
 SHOWN_ROWS = 10
@@ -139,7 +139,10 @@ def audit_with(
     detail data answers them period by period (:mod:`engine.streamdetail`)."""
     found: list[Diagnostic] = []
     unmarked = [s for s in steps if not summary.get("undefined:" + s.column)]
-    with_nulls = [s for s in unmarked if summary.get("nulls:" + s.column)]
+    # an imputation part's empty statistic is explained in the steps that read it
+    with_nulls = [
+        s for s in unmarked if summary.get("nulls:" + s.column) and s.kind != StepKind.PART
+    ]
     empty = empty_of(with_nulls) if with_nulls else set()
     for s in steps:
         count = summary.get("undefined:" + s.column)
@@ -192,7 +195,7 @@ def empty_statistics(
     levels: list[list[pl.Expr]] = []
     scalar: list[tuple[str, pl.Expr]] = []
     grouped: dict[tuple[str, ...], list[tuple[str, pl.Expr]]] = {}
-    statistics = [(s, st) for s in steps for st in _statistics(s.expr)]
+    statistics = [(s, st) for s in steps for st in _statistics(plan.written_out(s.expr))]
     for k, (s, st) in enumerate(statistics):
         temps = Temps(f"__audit:empty:{k}:")  # large repeated parts first, as columns
         n = to_polars(st.operand, dataclasses.replace(ctx, temps=temps)).count()
@@ -384,5 +387,5 @@ def causes(plan: Plan, frame: pl.DataFrame | pl.LazyFrame, step: Step, rows: pl.
         holds = to_polars(step.requires, ctx).fill_null(True)
         domain = _rows(plan, frame, rows & ~holds)
         rows = rows & holds
-    walk(step.expr)
+    walk(plan.written_out(step.expr))  # the parts it reads as the method wrote them
     return Causes(domain, _rows(plan, shared[0], rows), tuple(found))

@@ -76,11 +76,14 @@ def _divide(num: pl.Expr, den: sympy.Basic, ctx: Context) -> pl.Expr:
     ``num * 0`` turns such a denominator into a full column, so every row gets a true
     division (for finite numbers; missing stays missing). It is only needed when the
     denominator can be a scalar: a constant, pooled, or the data has a single period
-    (``Context.single_group``).
+    (``Context.single_group``). With a single period a column the denominator reads can
+    be a scalar too (a step that is a statistic, such as an imputation's part
+    ``X.impute.width``: polars keeps it as one value), so there every division is made a
+    true one.
     """
     d = _compile(den, ctx)
-    scalar = ctx.single_group or _pooled(den) or shape_of(den).varies is Varies.CONSTANT
-    if not _reads_rows(den, ctx.unit) and scalar:
+    scalar = _pooled(den) or shape_of(den).varies is Varies.CONSTANT
+    if ctx.single_group or (scalar and not _reads_rows(den, ctx.unit)):
         num = _shared(num, ctx)
         d = d + num * 0.0
     return num / d

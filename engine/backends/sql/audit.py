@@ -32,7 +32,7 @@ from engine.backends.sql.summary import audited, statistics
 from engine.diagnostics import Code, Diagnostic
 from engine.formula import ir
 from engine.formula.render import show
-from engine.plan import Plan, Step
+from engine.plan import Plan, Step, StepKind
 
 __all__ = ["Base", "Fetch", "audit"]
 
@@ -93,8 +93,10 @@ def _audit(
         if marked:
             found += diagnose(plan, fetch, base, s, column(marker(s.column)), marked)
             tainted.add(s.column)
-        elif _count(summary, f"{prefix}nulls:{s.column}") and _empty_statistic(
-            plan, fetch, base, s
+        elif (
+            s.kind != StepKind.PART  # a part's empty statistic is explained where it is read
+            and _count(summary, f"{prefix}nulls:{s.column}")
+            and _empty_statistic(plan, fetch, base, s)
         ):
             if not upstream:
                 missing = exp.Is(this=column(s.column), expression=exp.Null())
@@ -108,7 +110,7 @@ def _audit(
 def _empty_statistic(plan: Plan, fetch: Fetch, base: Base, step: Step) -> bool:
     """Whether a statistic in `step` is taken over a group with no present value."""
     ctx = step_context(plan, step)
-    for st in statistics(step.expr):
+    for st in statistics(plan.written_out(step.expr)):
         looked = base.define([Definition(f"{HIDDEN}operand", st.operand, ctx)])
         count = exp.alias_(exp.Count(this=column(f"{HIDDEN}operand")), "n")
         query = looked.chain.select(looked.rel, [count])
@@ -221,7 +223,7 @@ def diagnose(
         selected.append(holds.copy())  # the other rows may have another cause
         if problems and not _rows(plan, fetch, base, within())[0]:
             return problems
-    walk(step.expr)
+    walk(plan.written_out(step.expr))  # the parts it reads as the method wrote them
     if not problems:
         n, names = _rows(plan, fetch, base, within())
         what = (
