@@ -106,6 +106,10 @@ def apply(lf: pl.LazyFrame, call: Call) -> pl.LazyFrame:
     def run(frame: pl.DataFrame) -> pl.DataFrame:
         return estimator(frame, keys, call.outputs, params)
 
+    # the rows are read twice, by the procedure and by the join: computed once (polars
+    # does not find the common part through map_batches, and would compute everything
+    # before the call, an imputation for instance, twice)
+    lf = lf.cache()
     table = lf.select(*keys, *(s for s in sources if s not in keys)).map_batches(run, schema=out)
     if keys:
         return lf.join(table, on=keys, how="left", maintain_order="left")
