@@ -19,7 +19,7 @@ error-severity check fails, atomically (:func:`engine.io.write.sink_table`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +30,8 @@ from engine.backends.polars import ENGINE
 from engine.diagnostics import Code, Diagnostic, Severity
 
 if TYPE_CHECKING:
+    import sympy
+
     from engine.api import Validated
     from engine.backends.polars.stream import Pass
     from engine.format.model import Methodology
@@ -121,7 +123,7 @@ def prepare(validated: Validated, paths: Sequence[Path], options: ReadOptions) -
     if why is not None:
         return why
     built = build_streamed(plan, frame, periods=scanned.periods)
-    checks, warnings = _report(validated, built.query)
+    checks, warnings = _report(validated, built.query, built.hoisted)
     notes = tuple(
         Diagnostic(
             Code.MISSING_VALUE,
@@ -181,9 +183,10 @@ def _inputs_defined(m: Methodology, frame: pl.LazyFrame, names: list[str]) -> st
 
 
 def _report(
-    validated: Validated, query: pl.LazyFrame
+    validated: Validated, query: pl.LazyFrame, hoisted: Mapping[sympy.Basic, str]
 ) -> tuple[tuple[CheckResult, ...], tuple[Diagnostic, ...]]:
-    """The audit, the checks and the warnings of the run, from streamed aggregates."""
+    """The audit, the checks and the warnings of the run, from streamed aggregates (a
+    failing check's sides read the statistics the passes computed, `hoisted`)."""
     from engine.backends.polars.execute import audit, audit_exprs
     from engine.report.summary import (
         check_count_exprs,
@@ -198,5 +201,5 @@ def _report(
     exprs.append(pl.len().alias("rows"))
     summary = query.select(exprs).collect(engine=ENGINE).row(0, named=True)
     undefined = audit(plan, query, None, summary)
-    checks = evaluate_checks(plan, query, summary)
+    checks = evaluate_checks(plan, query, summary, hoisted)
     return checks, undefined + missing_index_warnings(plan, query, summary)

@@ -265,3 +265,43 @@ def test_sorted_ranks_equal_the_window(ties: str, descending: int, tolerance: fl
     streamed = frame.select(pl.when(pl.col("g").is_not_null()).then(ranked)).to_series()
     assert streamed.to_list() == window.to_list()
     assert window.drop_nulls().len() > 100
+
+
+def test_a_failing_check_that_reads_at_is_shown_from_the_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failing check whose side reads at() shows its rows from the column the at() pass
+    computed, not from a window over the unit (polars runs a window in memory). The
+    failing rows are those a self-join of the data on the unit finds."""
+    data = tmp_path / "panel.parquet"
+    panel = _panel(5)
+    panel.write_parquet(data)
+    yaml = PANEL_YAML.replace(
+        "  a_positive: {assert: a > 0}",
+        "  a_positive: {assert: a > 0}\n  a_stable: {assert: 'abs(a / at(a, 2020) - 1) <= 0.5'}",
+    )
+    m = _methodology(tmp_path, yaml)
+    plans: list[str] = []
+    collect = pl.LazyFrame.collect
+
+    def recording(self: pl.LazyFrame, *args: object, **kwargs: object) -> pl.DataFrame:
+        plans.append(self.explain())
+        return collect(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pl.LazyFrame, "collect", recording)
+    streamed = _streamed(m, data)
+    monkeypatch.undo()
+    _same(streamed, api.run(m, data), exact=False)
+    assert not any(".over(" in p for p in plans)
+    base = panel.filter(pl.col("year") == 2020).select("town", pl.col("a").alias("a0"))
+    ratio = (pl.col("a") / pl.col("a0") - 1).abs()
+    expected = (
+        panel.join(base, on="town")
+        .filter(ratio > 0.5)
+        .select("town", "year", ratio.alias("side"))
+        .sort("town", "year")
+    )
+    failures = next(c for c in streamed.checks if c.check.name == "a_stable").failures
+    assert expected.height > 10
+    assert failures.select("town", "year").equals(expected.select("town", "year"))
+    assert failures.to_series(2).to_list() == pytest.approx(expected["side"].to_list(), rel=1e-12)

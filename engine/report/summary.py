@@ -8,7 +8,7 @@ shown for every failing row so that a reader sees printed and recomputed values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import SupportsInt
 
@@ -55,7 +55,10 @@ def check_count_exprs(plan: Plan) -> list[pl.Expr]:
 
 
 def evaluate_checks(
-    plan: Plan, frame: pl.DataFrame | pl.LazyFrame, counts: dict[str, object] | None = None
+    plan: Plan,
+    frame: pl.DataFrame | pl.LazyFrame,
+    counts: dict[str, object] | None = None,
+    hoisted: Mapping[sympy.Basic, str] | None = None,
 ) -> tuple[CheckResult, ...]:
     """Each check's tested and failing rows; both sides are shown for failing comparisons.
 
@@ -64,6 +67,9 @@ def evaluate_checks(
     taken over all units, a side with at() reads the unit's other periods), compiled as
     a run compiles them (undefined values missing; large repeated parts computed first
     as columns, so a deeply nested side stays small to plan), and the failing rows kept.
+    `hoisted` names the columns of `frame` that hold statistics and at() already computed
+    (a streamed run's passes, :mod:`engine.backends.polars.stream`): a side reads them
+    instead of a window over every row, which polars would hold in memory.
     """
     m = plan.methodology
     if not m.checks:
@@ -76,7 +82,7 @@ def evaluate_checks(
     columns = set(frame.collect_schema().names())
     out = []
     for c in m.checks:
-        levels, shown = check_sides(c, m, columns)
+        levels, shown = check_sides(c, m, columns, hoisted)
         failures = failing_rows(
             frame, levels, shown, c.name, keys, any_failing=counts["f:" + c.name] != 0
         )
@@ -87,7 +93,7 @@ def evaluate_checks(
 
 
 def check_sides(
-    c: Check, m: Methodology, columns: set[str]
+    c: Check, m: Methodology, columns: set[str], hoisted: Mapping[sympy.Basic, str] | None = None
 ) -> tuple[list[list[pl.Expr]], list[pl.Expr]]:
     """What a failing check shows: the keys and, for a comparison, both sides and their
     difference; with the sides' helper columns in levels (:func:`failing_rows`).
@@ -100,7 +106,7 @@ def check_sides(
     relational = isinstance(c.expr, sympy.core.relational.Relational)
     if not relational or not ir.free_names(c.expr) <= columns:
         return [], shown
-    ctx = Context({}, m.layout.unit, m.layout.period)
+    ctx = Context({}, m.layout.unit, m.layout.period, hoisted=dict(hoisted or {}))
     sides = [
         compile_step(c.expr.lhs, ctx, f"{c.name}:left"),
         compile_step(c.expr.rhs, ctx, f"{c.name}:right"),

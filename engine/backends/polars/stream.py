@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -81,6 +81,8 @@ class StreamQuery:
 
     query: pl.LazyFrame
     passes: tuple[Pass, ...]
+    #: the statistics and at() the passes computed, and the query's column for each
+    hoisted: Mapping[sympy.Basic, str] = field(default_factory=dict)
 
 
 def _nodes(expr: sympy.Basic) -> Iterator[sympy.Basic]:
@@ -245,9 +247,14 @@ class _Builder:
                 if table.height == 0:
                     table = pl.DataFrame({c: [None] for c in columns}, schema=table.schema)
                 self.query = self.query.join(table.lazy(), how="cross", maintain_order="left")
-            else:
+            else:  # the table is the hash table: left to itself, polars may build on
+                # the query's side and hold all its rows (bench/README.md, streaming)
                 self.query = self.query.join(
-                    table.lazy(), on=list(keys), how="left", maintain_order="left"
+                    table.lazy(),
+                    on=list(keys),
+                    how="left",
+                    maintain_order="left",
+                    build_side="force_right",
                 )
         self.passes.append(Pass(kind, keys, columns, table.height))
 
@@ -367,4 +374,4 @@ def build_streamed(plan: Plan, data: pl.LazyFrame, *, periods: int | None) -> St
     builder.query = lf
     for step in plan.screening:  # one at a time: a rule reads the statistics hoisted before it
         builder.add_steps([step])
-    return StreamQuery(builder.query, tuple(builder.passes))
+    return StreamQuery(builder.query, tuple(builder.passes), dict(builder.hoisted))
