@@ -305,3 +305,22 @@ def test_a_failing_check_that_reads_at_is_shown_from_the_passes(
     assert expected.height > 10
     assert failures.select("town", "year").equals(expected.select("town", "year"))
     assert failures.to_series(2).to_list() == pytest.approx(expected["side"].to_list(), rel=1e-12)
+
+
+def test_at_looked_up_a_part_of_the_units_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """at() of many units is looked up in parts (a hash of the unit splits them): the
+    results are those of one lookup and of the in-memory run."""
+    from engine.backends.polars import stream
+
+    data = tmp_path / "panel.parquet"
+    _panel(6, units=200).sample(fraction=1.0, shuffle=True, seed=1).write_parquet(data)
+    m = _methodology(tmp_path, PANEL_YAML)
+    whole = _streamed(m, data).query.collect()
+    monkeypatch.setattr(stream, "AT_PART_ROWS", 7)
+    parted = _streamed(m, data)
+    frame = parted.query.collect()
+    assert_frame_equal(frame, whole, rel_tol=1e-12, abs_tol=1e-12)  # sums: any order
+    _same(parted, api.run(m, data), exact=False)
+    assert whole["growth"].drop_nulls().len() > 300

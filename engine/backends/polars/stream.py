@@ -235,7 +235,11 @@ class _Builder:
                 ranked += rows.select(others).get_columns()
                 del rows
             table = pl.DataFrame(ranked).select(columns)
-            self.query = pl.concat([self.query, table.lazy()], how="horizontal")
+            self.query = _attach(self.query, table)
+        elif kind is PassKind.AT and keys:  # one value per row too: the unit's at()
+            assert cond is not None
+            table = _at_rows(source, list(keys), values, cond)
+            self.query = _attach(self.query, table)
         else:
             if kind is PassKind.GROUPS:
                 agg = source.group_by(list(keys)).agg(values) if keys else source.select(values)
@@ -257,6 +261,57 @@ class _Builder:
                     build_side="force_right",
                 )
         self.passes.append(Pass(kind, keys, columns, table.height))
+
+
+#: the row number of a pass's rows (:func:`_attach`, :func:`_at_rows`)
+ROW = "__row"
+#: an at() pass looks up at most this many units at once (a hash table of them is held)
+AT_PART_ROWS = 2_000_000
+
+
+def _attach(query: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
+    """`query` with the columns of `table` (one value per row of `query`, in its order),
+    gathered by the row number as the rows stream. Not a horizontal concat: polars'
+    streaming engine buffers the query's rows to zip them with an in-memory frame (at 4M
+    rows 0.6 GB more; bench/README.md, *Streaming*)."""
+    row = pl.col(ROW)
+    gathered = [pl.lit(c).gather(row).alias(c.name) for c in table.get_columns()]
+    return query.with_row_index(ROW).with_columns(gathered).drop(ROW)
+
+
+def _at_rows(
+    source: pl.LazyFrame, keys: list[str], values: list[pl.Expr], cond: pl.Expr
+) -> pl.DataFrame:
+    """The at() `values` of every row of `source`, in its order: the rows where `cond`
+    holds (one per unit, keys being unique) are looked up on the other `keys`. Not as a
+    join of the last query, which would hold the hash table of every unit through every
+    later pass (about 100 bytes a unit), but here, a part of the units at a time (split
+    by a hash of their keys, at most :data:`AT_PART_ROWS` a part), each part's rows
+    numbered, joined and their values scattered into one column per value (8 bytes a
+    row, a row without a match missing)."""
+    picked = source.filter(cond.fill_null(False))
+    count = picked.select(pl.len()).collect(engine=ENGINE).item()
+    parts = max(1, -(-count // AT_PART_ROWS))
+    part = pl.struct(keys).hash() % parts
+    numbered = source.select(keys).with_row_index(ROW)
+    total = numbered.select(pl.len()).collect(engine=ENGINE).item()
+    out: dict[str, pl.Series] = {}
+    for j in range(parts):
+        table = (picked if parts == 1 else picked.filter(part == j)).select(*keys, *values)
+        got = (
+            (numbered if parts == 1 else numbered.filter(part == j))
+            .join(table, on=keys, how="inner", build_side="force_right")
+            .drop(keys)
+            .collect(engine=ENGINE)
+        )
+        for name, dtype in got.schema.items():
+            if name != ROW:
+                empty = pl.repeat(None, total, dtype=dtype, eager=True).alias(name)
+                column = out.get(name, empty)
+                out[name] = column.scatter(got.get_column(ROW), got.get_column(name))
+        del got
+    names = [v.meta.output_name() for v in values]
+    return pl.DataFrame([out[n] for n in names]) if out else pl.DataFrame()
 
 
 def _sorted_rank(node: sympy.Basic | None) -> bool:
