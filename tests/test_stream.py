@@ -324,3 +324,26 @@ def test_at_looked_up_a_part_of_the_units_at_a_time(
     assert_frame_equal(frame, whole, rel_tol=1e-12, abs_tol=1e-12)  # sums: any order
     _same(parted, api.run(m, data), exact=False)
     assert whole["growth"].drop_nulls().len() > 300
+
+
+@pytest.mark.parametrize("repeat", [None, 0, 17, 31])
+def test_duplicate_keys_found_when_hashes_are_counted_in_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repeat: int | None
+) -> None:
+    """The reader's duplicate-key check counts the keys' hashes a part of them at a time:
+    it finds a repeated key (whichever part it falls in) exactly when polars'
+    is_duplicated does, and reads the data through when there is none."""
+    from engine.io.read import scan
+
+    frame = pl.read_csv(REGIONS)
+    if repeat is not None:
+        frame = pl.concat([frame, frame.slice(repeat, 1)])
+    data = tmp_path / "d.parquet"
+    frame.write_parquet(data)
+    monkeypatch.setattr(scan, "HASHED_ROWS", 5)
+    got = streamrun.prepare(
+        api.validate(ROOT / "methodologies/kireeva.yaml"), [data], ReadOptions()
+    )
+    duplicated = frame.select(pl.struct("region", "year").is_duplicated().any()).item()
+    assert duplicated is (repeat is not None)
+    assert (got == "duplicate keys") is duplicated

@@ -10,11 +10,18 @@ of its own before the stage that reads it, then read as a column (``Context.hois
   a streamed ``group_by(keys).agg(...)``, one row per group, joined back on the keys (a
   cross join when pooled). Holds one row per group.
 * **at**: ``at(x, year=2010)`` reads the rows where the fixed keys have their values:
-  those rows' other keys and ``x``, joined back on the other keys. Holds one row per unit
-  (the join's hash table).
-* **rows**: ranks and cumulative sums give every row a value of its own: the window runs
-  on the columns it reads only (those columns of every row are held), and its result,
-  one number per row, is zipped back to the rows in their order.
+  those rows' other keys and ``x`` are looked up on the other keys, a part of the units
+  at a time (:func:`_at_rows`), giving one value per row. Holds that column (8 bytes a
+  row) and, while the pass runs, the hash table of one part of the units.
+* **rows**: ranks and cumulative sums give every row a value of its own: a rank is one
+  sort of (keys, value) (:func:`_ranks`); another window runs on the columns it reads
+  only (those columns of every row are held).
+
+A value per row (at, rows) is added to the query by the row number, gathered as the rows
+stream (:func:`_attach`). Neither a join of the units nor a horizontal concat stays in
+the last query: polars' streaming engine holds a join's hash table (and, left to choose,
+builds it on the large side) and buffers the streamed rows to zip them with an
+in-memory frame (bench/README.md, *Streaming*).
 
 A pass re-reads the data and recomputes the row-wise columns it needs (arithmetic is
 cheap next to memory). What the last query computes is what the in-memory query
@@ -62,7 +69,7 @@ class PassKind(enum.StrEnum):
 @dataclass(frozen=True)
 class Pass:
     """One pass over the data that computed hoisted columns: a table of `rows` rows
-    joined back on `keys` (GROUPS, AT) or a column per row zipped back (ROWS)."""
+    joined back on `keys` (GROUPS) or a column per row gathered back (AT, ROWS)."""
 
     kind: PassKind
     keys: tuple[str, ...]
@@ -218,8 +225,8 @@ class _Builder:
         nodes: Sequence[sympy.Basic] | None = None,
     ) -> None:
         """Compute `values` in a pass over `source` (the query so far) and add them to the
-        query: joined on `keys` (GROUPS: per group; AT: on the rows where `cond` holds) or
-        zipped row by row (ROWS)."""
+        query: joined on `keys` (GROUPS: per group) or gathered row by row (ROWS; AT: the
+        rows where `cond` holds, looked up on `keys`)."""
         source = self.query if source is None else source
         columns = tuple(v.meta.output_name() for v in values)
         if kind is PassKind.ROWS:  # one value per row, in the rows' order

@@ -146,7 +146,7 @@ def scan_data(
         typed.append(pl.when(~value.is_in(list(options.missing))).then(value).alias(n))
     typed += [pl.col(n).cast(pl.Float64) for n in finite]
     frame = frame.with_columns(typed)
-    if duplicates and _duplicates(frame, list(keys)):
+    if duplicates and _duplicates(frame, list(keys), int(found["rows"])):
         return "duplicate keys"
     return Scanned(frame, int(found["rows"]), int(found.get("periods") or 1))
 
@@ -176,13 +176,25 @@ def _normalised(frame: pl.LazyFrame, key: str) -> pl.Expr | None:
     return c.replace(changed.get_column("raw"), changed.get_column("nfc"))
 
 
-def _duplicates(frame: pl.LazyFrame, keys: list[str]) -> bool:
-    """Whether two rows may have the same keys: their hashes are counted; only when two
-    hashes are equal are the keys themselves counted."""
+#: the rows whose key hashes are counted in one pass (a set of their hashes is held)
+HASHED_ROWS = 5_000_000
+
+
+def _duplicates(frame: pl.LazyFrame, keys: list[str], rows: int) -> bool:
+    """Whether two rows may have the same keys: their hashes are counted, in passes over
+    the rows whose hash falls in a part of the hashes (equal keys hash alike, so a
+    repeat is within one part), about :data:`HASHED_ROWS` rows each, so that the set of
+    distinct hashes held stays small; only when two hashes are equal are the keys
+    themselves counted."""
     hashed = pl.struct(keys).hash()
-    got = frame.select(hashed.n_unique().alias("n"), pl.len().alias("rows"))
-    row = got.collect(engine=ENGINE).row(0, named=True)
-    if row["n"] == row["rows"]:
+    parts = max(1, -(-rows // HASHED_ROWS))
+    for j in range(parts):
+        part = frame if parts == 1 else frame.filter(hashed % parts == j)
+        got = part.select(hashed.n_unique().alias("n"), pl.len().alias("rows"))
+        row = got.collect(engine=ENGINE).row(0, named=True)
+        if row["n"] != row["rows"]:
+            break
+    else:
         return False
     counted = frame.group_by(keys).len().select((pl.col("len") > 1).any())
     return bool(counted.collect(engine=ENGINE).item())
