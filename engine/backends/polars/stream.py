@@ -304,10 +304,13 @@ def _at_rows(
     total = numbered.select(pl.len()).collect(engine=ENGINE).item()
     out: dict[str, pl.Series] = {}
     for j in range(parts):
+        # the table first: joined as a lazy query, its rows and the rows it is joined
+        # with stream at once, and polars holds the latter while it builds the former
         table = (picked if parts == 1 else picked.filter(part == j)).select(*keys, *values)
+        found = table.collect(engine=ENGINE).lazy()
         got = (
             (numbered if parts == 1 else numbered.filter(part == j))
-            .join(table, on=keys, how="inner", build_side="force_right")
+            .join(found, on=keys, how="inner", build_side="force_right")
             .drop(keys)
             .collect(engine=ENGINE)
         )
