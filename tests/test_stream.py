@@ -347,3 +347,23 @@ def test_duplicate_keys_found_when_hashes_are_counted_in_parts(
     duplicated = frame.select(pl.struct("region", "year").is_duplicated().any()).item()
     assert duplicated is (repeat is not None)
     assert (got == "duplicate keys") is duplicated
+
+
+def test_sort_order_column_by_column_sorts_as_polars_sorts_by_all() -> None:
+    """The rank's permutation, one stable sort per column, orders the rows as polars'
+    sort by every column (missing values last); rows equal in every column are alike."""
+    from engine.backends.polars.stream import _sort_order
+
+    rnd = random.Random(9)
+    frame = pl.DataFrame(
+        {
+            "year": [rnd.choice([2010, 2014, None]) for _ in range(2000)],
+            "g": [rnd.choice(["a", "b", None]) for _ in range(2000)],
+            "__v": [rnd.choice([None, 1.0, 2.0, rnd.random()]) for _ in range(2000)],
+        }
+    )
+    for by in (["__v"], ["year", "__v"], ["g", "year", "__v"]):
+        order = _sort_order(frame, by)
+        assert sorted(order.to_list()) == list(range(frame.height))
+        expected = frame.sort(by, nulls_last=True)
+        assert_frame_equal(frame[order], expected)

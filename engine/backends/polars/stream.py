@@ -350,8 +350,8 @@ def _ranks(source: pl.LazyFrame, value: pl.Expr, node: ir.ColRank) -> pl.Series:
     ordered = rows.collect(engine=ENGINE)
     # the sort as a permutation (4 bytes a row), then the sorted columns: the unsorted
     # ones are let go before the tie groups are found
-    order = ordered.select(pl.arg_sort_by([*keys, "__v"], nulls_last=True).alias("__i"))
-    ordered = ordered.select(pl.all().gather(order.get_column("__i"))).with_columns(order)
+    order = _sort_order(ordered, [*keys, "__v"])
+    ordered = ordered.select(pl.all().gather(order)).with_columns(order)
     del order
     new = row == 0
     for k in keys:
@@ -381,6 +381,27 @@ def _ranks(source: pl.LazyFrame, value: pl.Expr, node: ir.ColRank) -> pl.Series:
     del ordered
     out = pl.repeat(None, ranked.height, dtype=pl.Float64, eager=True).alias(name)
     return out.scatter(ranked.get_column("__i"), ranked.get_column(name))
+
+
+def _sort_order(frame: pl.DataFrame, by: list[str]) -> pl.Series:
+    """The permutation ``__i`` that sorts `frame` by the columns `by` (missing values
+    last), as one stable sort per column from the last to the first: polars' sort by
+    several columns encodes every row's values first (at 10M rows 0.58 GB and 81 s
+    against 0.30 GB and 31 s). Rows equal in every column may come in any order."""
+    order: pl.Series | None = None
+    for name in reversed(by):
+        column = frame.get_column(name)
+        if order is not None:
+            column = column.gather(order)
+        step = (
+            column.to_frame()
+            .select(pl.arg_sort_by(name, nulls_last=True, maintain_order=True))
+            .to_series()
+        )
+        del column
+        order = step if order is None else order.gather(step)
+    assert order is not None
+    return order.alias("__i")
 
 
 def _leaves_last(plan: Plan) -> list[list[Step]]:
