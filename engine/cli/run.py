@@ -271,7 +271,9 @@ def run(
         if isinstance(result, StreamedRun):
             assert output is not None  # streamed only with an output
             result.write(output, protect=protect)
-            say(f"wrote {result.rows} rows to {output} (streamed, {len(result.passes)} passes)")
+            n = len(result.passes)
+            passes = f"{n} pass{'es' if n != 1 else ''}"
+            say(f"wrote {result.rows} rows to {output} (streamed, {passes})")
             if not quiet:  # the table of every unit is the written file
                 say("a streamed run prints no result table: the results are in the output file")
             return True
