@@ -84,3 +84,22 @@ def test_option_values_and_messages_are_typers_own(args: tuple[str, ...]) -> Non
     want = [line for line in own.stderr.splitlines() if not line.startswith("IMPORTED")]
     assert strip == want
     assert "pydantic" in own.stderr.splitlines()[-1]  # the comparison is with typer's path
+
+
+def test_every_command_is_found_by_the_module_that_registers_it() -> None:
+    """`indexlab NAME` imports only COMMANDS[NAME]'s module: the map must name every
+    registered command and the module whose import registers it (a command missing from
+    it would still run, after importing every module)."""
+    import engine.cli
+    from engine.cli import COMMANDS, MODULES
+
+    app = engine.cli.app
+    registered = {
+        (info.name or info.callback.__name__.replace("_", "-")): info.callback.__module__
+        for info in app.registered_commands
+        if info.callback is not None
+    }
+    assert set(COMMANDS) == set(registered)
+    for name, module in COMMANDS.items():
+        assert registered[name] == f"engine.cli.{module}", name
+    assert set(COMMANDS.values()) <= set(MODULES)
