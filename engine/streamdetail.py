@@ -39,7 +39,7 @@ import polars as pl
 import sympy
 
 from engine.backends.polars import ENGINE
-from engine.diagnostics import Code, Diagnostic, Severity
+from engine.diagnostics import Diagnostic
 from engine.formula import ir
 from engine.formula.render import show
 
@@ -227,7 +227,13 @@ def prepare_detail(
     from engine.io.read.scan import scan_data
     from engine.report.summary import check_count_exprs, evaluate_checks, missing_index_warnings
     from engine.runner import missing_detail_warning
-    from engine.streamrun import StreamedRun, _estimated, _inputs, _inputs_defined
+    from engine.streamrun import (
+        StreamedRun,
+        _estimated,
+        _inputs,
+        _inputs_defined,
+        absent_notes,
+    )
 
     plan, m = validated.plan, validated.methodology
     why = refusal(plan) or _estimated(m)
@@ -313,14 +319,7 @@ def prepare_detail(
         for n in detail_inputs
         if n in totals.missing
     )
-    notes = tuple(
-        Diagnostic(
-            Code.MISSING_VALUE,
-            f"optional input '{n}' is not in the data: it is missing in every row",
-            severity=Severity.WARNING,
-        )
-        for n in absent
-    )
+    notes = absent_notes(absent)
     warnings = apply_policy(plan, undefined) + missing + missing_index_warnings(plan, frame)
     passes = tuple(Pass(PassKind.PERIOD, (period,), plan.collapse, n) for n in totals.rows)
     return StreamedRun(

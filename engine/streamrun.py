@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from engine.io.read import ReadOptions
     from engine.report.summary import CheckResult
 
-__all__ = ["AUTO_BYTES", "StreamedRun", "prepare", "wanted"]
+__all__ = ["AUTO_BYTES", "StreamedRun", "absent_notes", "prepare", "wanted"]
 
 #: ``--stream auto`` streams when the data files together are at least this large
 AUTO_BYTES = 256 * 2**20
@@ -124,14 +124,7 @@ def prepare(validated: Validated, paths: Sequence[Path], options: ReadOptions) -
         return why
     built = build_streamed(plan, frame, periods=scanned.periods)
     checks, warnings = _report(validated, built.query, built.hoisted)
-    notes = tuple(
-        Diagnostic(
-            Code.MISSING_VALUE,
-            f"optional input '{n}' is not in the data: it is missing in every row",
-            severity=Severity.WARNING,
-        )
-        for n in absent
-    )
+    notes = absent_notes(absent)
     return StreamedRun(
         m,
         checks,
@@ -203,3 +196,15 @@ def _report(
     undefined = audit(plan, query, None, summary)
     checks = evaluate_checks(plan, query, summary, hoisted)
     return checks, undefined + missing_index_warnings(plan, query, summary)
+
+
+def absent_notes(absent: Sequence[str]) -> tuple[Diagnostic, ...]:
+    """A warning per optional input that no data file has."""
+    return tuple(
+        Diagnostic(
+            Code.MISSING_VALUE,
+            f"optional input '{n}' is not in the data: it is missing in every row",
+            severity=Severity.WARNING,
+        )
+        for n in absent
+    )
