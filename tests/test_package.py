@@ -88,6 +88,10 @@ def test_wheel_carries_the_schema_source_and_type_marker(wheel: Path) -> None:
     # the schema is generated from the method declarations and this file at run time
     source = zipfile.ZipFile(wheel).read("engine/format/schema_format.json")
     assert source == (ROOT / "engine/format/schema_format.json").read_bytes()
+    # the published schemas, for an editor pointed at the installed package
+    for name in ("methodology.schema.json", "extension.schema.json"):
+        shipped = zipfile.ZipFile(wheel).read(f"engine/schema/{name}")
+        assert shipped == (ROOT / "schema" / name).read_bytes()
     entry = (
         zipfile.ZipFile(wheel)
         .read(next(n for n in names if n.endswith("entry_points.txt")))
