@@ -174,7 +174,7 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
 
     plan = validated.plan
     m = validated.methodology
-    from engine.methods.bod import uses_bod
+    from engine.methods.aggregate_bod import uses_bod
 
     estimated = any(g.weighting in ("pca", "pca_rotated", "optimised") for g in m.groups) or any(
         dict(i.imputation).get("method") == "em" for i in m.indicators

@@ -380,9 +380,9 @@ def estimate(plan: Plan, data: Data) -> Estimated:
             plan.methodology, lambda x: compute(build_plan(x), data)[0]
         )
         plan = build_plan(found)
-    from engine.methods import bod
+    from engine.methods.aggregate_bod import uses_bod
 
-    if not bod.uses_bod(plan.methodology):
+    if not uses_bod(plan.methodology):
         return Estimated(plan, data, None, *extra)
     if data.units is None or plan.has_detail:
         raise MethodologyError(
@@ -398,6 +398,8 @@ def estimate(plan: Plan, data: Data) -> Estimated:
 
     def run(x: Methodology, units: pl.DataFrame) -> pl.DataFrame:
         return compute(build_plan(x), dataclasses.replace(data, units=units))[0]
+
+    from engine.methods import bod
 
     done = bod.resolve(plan.methodology, data.units, run)
     return Estimated(

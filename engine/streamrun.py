@@ -86,7 +86,7 @@ def _estimated(m: Methodology) -> str | None:
         return "weights estimated from the data"
     if any(dict(i.imputation).get("method") == "em" for i in m.indicators):
         return "EM imputation"
-    from engine.methods.bod import uses_bod
+    from engine.methods.aggregate_bod import uses_bod
 
     return "benefit of the doubt" if uses_bod(m) else None
 

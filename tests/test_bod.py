@@ -373,7 +373,8 @@ def test_the_cli_writes_the_weights_as_the_detail_output(tmp_path: Path) -> None
 
 matrices = st.integers(2, 6).flatmap(
     lambda m: st.lists(
-        st.lists(st.floats(0, 100, allow_nan=False), min_size=m, max_size=m),
+        # subnormal values excluded: a weight of 1 / 5e-324 overflows (the scores stay right)
+        st.lists(st.floats(0, 100, allow_subnormal=False), min_size=m, max_size=m),
         min_size=2,
         max_size=12,
     )
@@ -398,3 +399,18 @@ def test_bod_properties(rows: list[list[float]], factor: float) -> None:
     scaled[:, 0] *= factor
     again = bod_solve.benefit_of_the_doubt(scaled)
     assert again.score == pytest.approx(solution.score, abs=1e-7)
+
+
+@pytest.mark.parametrize("unit", [1.0, 1e-10, 1e-200, 1e150])
+def test_bod_scores_do_not_depend_on_a_members_unit_of_measurement(unit: float) -> None:
+    """HiGHS drops matrix entries below 1e-9: a member in small units (1e-10) read as 0 and
+    its frontier unit scored 0. Solved on each member's values over its maximum, the scores
+    are those of the same data in unit 1 (by hand: units 1 and 2 are on the frontier; unit
+    3 = (0.5, 0.5) is best at the vertex w = (2/3, 2/3), where both constraints
+    w1 + w2 / 2 <= 1 and w1 / 2 + w2 <= 1 bind: 0.5 * 4/3 = 2/3)."""
+    y = np.array([[1.0, 0.5], [0.5, 1.0], [0.5, 0.5]])
+    y[:, 1] *= unit
+    solution = bod_solve.benefit_of_the_doubt(y)
+    assert solution.score == pytest.approx([1.0, 1.0, 2 / 3], rel=1e-12)
+    for i in range(3):
+        assert float(y[i] @ solution.weights[i]) == pytest.approx(solution.score[i], rel=1e-9)

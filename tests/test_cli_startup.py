@@ -28,7 +28,7 @@ PROBE = (
     "    engine.cli.main()\n"
     "except SystemExit as e:\n"
     "    code = e.code\n"
-    "print('IMPORTED', sorted(m for m in ('pydantic', 'rich.progress', 'sympy')"
+    "print('IMPORTED', sorted(m for m in ('numpy', 'pydantic', 'rich.progress', 'sympy')"
     " if m in sys.modules), file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
@@ -61,6 +61,15 @@ def test_a_cached_quiet_run_imports_neither_pydantic_nor_sympy_nor_a_progress_ba
     assert first.returncode == again.returncode == 0, first.stderr
     assert again.stderr.rstrip().endswith("IMPORTED []")
     assert "pydantic" not in first.stderr.splitlines()[-1]
+
+
+def test_a_first_run_without_estimation_imports_no_numpy(tmp_path: Path) -> None:
+    """numpy (about 0.1 CPU-s) serves estimation (benefit of the doubt, PCA, EM, COINr's
+    winsorisation), not a plain run: the question "is there a BoD group?" must not import it."""
+    args = ("run", str(KIREEVA), str(REGIONS), "-q", "-o", str(tmp_path / "out.csv"))
+    first = cli(*args)  # the plan cache off: validation, planning and compilation
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.rstrip().endswith("IMPORTED ['sympy']")
 
 
 @pytest.mark.parametrize(

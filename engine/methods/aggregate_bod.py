@@ -17,7 +17,7 @@ that a plan can be built before the data is read.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy
 
@@ -26,7 +26,10 @@ from engine.methods.aggregate import AggregateContext, Aggregator, Members
 from engine.methods.registry import Kind, Param, ParamType, Problem, Usage
 from engine.methods.terms import div
 
-__all__ = ["BOD", "BOD_DIRECTIONAL", "BOD_ROBUST", "METHODS", "bod_methods"]
+if TYPE_CHECKING:
+    from engine.format.model import Methodology
+
+__all__ = ["BOD", "BOD_DIRECTIONAL", "BOD_ROBUST", "METHODS", "bod_methods", "uses_bod"]
 
 _POLARS = frozenset({"polars"})
 _REQUIREMENT = "benefit of the doubt needs every member >= 0"
@@ -206,3 +209,10 @@ METHODS: tuple[Aggregator, ...] = (BOD, BOD_DIRECTIONAL, BOD_ROBUST)
 def bod_methods() -> frozenset[str]:
     """The names of the benefit-of-the-doubt aggregations."""
     return frozenset(m.name for m in METHODS)
+
+
+def uses_bod(m: Methodology) -> bool:
+    """Whether any group of `m` is a benefit-of-the-doubt aggregation (asked by every run:
+    here, not in :mod:`engine.methods.bod`, so that a run without BoD imports no numpy)."""
+    names = bod_methods()
+    return any(g.aggregation in names for g in m.groups)

@@ -34,7 +34,7 @@ import sympy
 from engine.diagnostics import Code, DataError, Diagnostic
 from engine.format.model import Group, Methodology
 from engine.methods import bod_solve
-from engine.methods.aggregate_bod import BOD, BOD_DIRECTIONAL, bod_methods
+from engine.methods.aggregate_bod import BOD, BOD_DIRECTIONAL, bod_methods, uses_bod
 from engine.methods.terms import add, mul
 from engine.plan.model import norm_column
 
@@ -59,12 +59,6 @@ def weight_column(group: str, member: str) -> str:
 def score_column(group: str) -> str:
     """The data column holding a unit's score of a directional or robust BoD group."""
     return f"{group}.bod"
-
-
-def uses_bod(m: Methodology) -> bool:
-    """Whether any group of `m` is a benefit-of-the-doubt aggregation."""
-    names = bod_methods()
-    return any(g.aggregation in names for g in m.groups)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,8 @@ def benefit_of_the_doubt(y: np.ndarray, min_share: float = 0.0, max_share: float
     score = np.zeros(n)
     weights = np.zeros((n, m))
     constrained = min_share > 0 or max_share < 1
+    scale = _column_scale(y)
+    y = y / scale
     for i in range(n):
         rows, bounds = [y], [np.ones(n)]
         if constrained:
@@ -112,8 +114,20 @@ def benefit_of_the_doubt(y: np.ndarray, min_share: float = 0.0, max_share: float
             raise SolverError(f"benefit of the doubt, unit {i}: {result.message}")
         value = float(-result.fun)
         score[i] = 0.0 if abs(value) < ZERO else value
-        weights[i] = np.maximum(result.x, 0.0) + 0.0  # w >= 0: no -0.0 or -1e-18 from round-off
+        weights[i] = np.maximum(result.x, 0.0) / scale + 0.0  # w >= 0: no -0.0 or -1e-18
     return Solution(score, weights)
+
+
+def _column_scale(y: np.ndarray) -> np.ndarray:
+    """Each member's largest value (1 for a member that is 0 everywhere).
+
+    The programs are solved on ``y / scale`` (every column's maximum 1) and the weights
+    scaled back: the scores and the shares are invariant to a member's unit of measurement
+    (constant returns), but HiGHS drops matrix entries below 1e-9, so a member measured in
+    small units (values of 1e-10) would otherwise read as 0 and its units score 0.
+    """
+    scale = y.max(axis=0) if y.size else np.ones(y.shape[1])
+    return np.where(scale > 0, scale, 1.0)
 
 
 def directional(y: np.ndarray, direction: np.ndarray) -> np.ndarray:
@@ -125,6 +139,8 @@ def directional(y: np.ndarray, direction: np.ndarray) -> np.ndarray:
     linprog = _linprog()
     n = y.shape[0]
     out = np.zeros(n)
+    scale = _column_scale(y)  # each constraint j divided by its member's scale: beta unchanged
+    y, direction = y / scale, direction / scale
     # variables: lambda_1..lambda_n, beta; maximise beta
     cost = np.zeros(n + 1)
     cost[-1] = -1.0
