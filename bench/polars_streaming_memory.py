@@ -14,6 +14,10 @@ nothing is held but what the engine itself holds.
 * ``hconcat``: the scan concatenated horizontally with an in-memory column of one number
   per row.
 * ``gather``: the same column added by the row number: ``pl.lit(column).gather(row)``.
+* ``hconcat scan``: the same column written to a Parquet file and scanned beside the
+  panel (``pl.concat([scan, pl.scan_parquet(file)], how="horizontal")``): two streams
+  zipped morsel by morsel, the column not held (how a streamed run adds its ranks and
+  at() values to the last query).
 
     python bench/polars_streaming_memory.py --rows 4000000
 """
@@ -34,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engines import parse_rows
 from wholeprocess import measure
 
-SHAPES = ("scan", "join auto", "join force_right", "hconcat", "gather")
+SHAPES = ("scan", "join auto", "join force_right", "hconcat", "gather", "hconcat scan")
 
 
 def _write(rows: int, path: Path) -> None:
@@ -64,6 +68,10 @@ def _query(shape: str, path: Path) -> pl.LazyFrame:
         )
     rows = scan.select(pl.len()).collect().item()
     column = pl.Series("r", np.arange(rows, dtype=np.float64))
+    if shape == "hconcat scan":
+        spilled = path.with_name("column.parquet")
+        pl.DataFrame([column]).write_parquet(spilled)
+        return pl.concat([wide, pl.scan_parquet(spilled)], how="horizontal")
     if shape == "hconcat":
         return pl.concat([wide, pl.DataFrame([column]).lazy()], how="horizontal")
     gathered = pl.lit(column).gather(pl.col("__row")).alias("r")

@@ -236,17 +236,21 @@ def test_auto_streams_large_files_only(tmp_path: Path) -> None:
 @pytest.mark.parametrize("ties", ["min", "max", "average", "dense"])
 @pytest.mark.parametrize("descending", [0, 1])
 @pytest.mark.parametrize("tolerance", [0.0, 1e-9])
-def test_sorted_ranks_equal_the_window(ties: str, descending: int, tolerance: float) -> None:
-    """The streamed pass ranks by one sort (stream._ranks); the in-memory query by a
-    window. Exact ties, values within the tolerance of each other (a chain of them),
-    missing values, a missing group label and a group of one value."""
+@pytest.mark.parametrize("split", [None, "g"])
+def test_sorted_ranks_equal_the_window(
+    ties: str, descending: int, tolerance: float, split: str | None
+) -> None:
+    """The streamed pass ranks by one sort (stream._ranks), of every row or of one group
+    of a key at a time (`split`); the in-memory query by a window. Exact ties, values
+    within the tolerance of each other (a chain of them), missing values, a missing
+    group label and a group of one value."""
     import sympy
 
     from engine.backends.polars.compile import Context, to_polars
     from engine.backends.polars.stream import _ranks
     from engine.formula import ir
 
-    rnd = random.Random(f"{ties}{descending}{tolerance}")
+    rnd = random.Random(f"{ties}{descending}{tolerance}{split}")
     values: list[float | None] = []
     for _ in range(300):
         base = rnd.choice([1.0, 2.5, 7.0, rnd.uniform(-5, 5)])
@@ -260,7 +264,8 @@ def test_sorted_ranks_equal_the_window(ties: str, descending: int, tolerance: fl
     assert isinstance(node, ir.ColRank)
     ctx = Context({}, "unit", None, order=("unit",))
     window = frame.select(to_polars(node, ctx).alias("x")).to_series()
-    ranked = _ranks(frame.lazy(), pl.col("x"), node)
+    ranked = _ranks(frame.lazy(), pl.col("x"), node, split)
+    assert ranked.dtype == (pl.Float64 if ties == "average" else pl.UInt32)
     # a row without its label is in no group: the step that reads the rank masks it
     streamed = frame.select(pl.when(pl.col("g").is_not_null()).then(ranked)).to_series()
     assert streamed.to_list() == window.to_list()

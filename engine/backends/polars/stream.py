@@ -13,15 +13,19 @@ of its own before the stage that reads it, then read as a column (``Context.hois
   those rows' other keys and ``x`` are looked up on the other keys, a part of the units
   at a time (:func:`_at_rows`), giving one value per row. Holds that column (8 bytes a
   row) and, while the pass runs, the hash table of one part of the units.
-* **rows**: ranks and cumulative sums give every row a value of its own: a rank is one
-  sort of (keys, value) (:func:`_ranks`); another window runs on the columns it reads
-  only (those columns of every row are held).
+* **rows**: ranks and cumulative sums give every row a value of its own: a rank within
+  the period is one sort of (other keys, value) per period, that period's rows filtered
+  as they stream (:func:`_ranks`), so the sort holds the largest period, not every row;
+  the ranks are held as 4 bytes a row (8 for average ranks); another window runs on the
+  columns it reads only (those columns of every row are held).
 
 A value per row (at, rows) is added to the query by the row number, gathered as the rows
 stream (:func:`_attach`). Neither a join of the units nor a horizontal concat stays in
 the last query: polars' streaming engine holds a join's hash table (and, left to choose,
 builds it on the large side) and buffers the streamed rows to zip them with an
-in-memory frame (bench/README.md, *Streaming*).
+in-memory frame, or with a scan of the column written to a file (bench/README.md,
+*Streaming*). So the last query holds those columns (kireeva.yaml: a rank and two
+at() values, 20 bytes a row).
 
 A pass re-reads the data and recomputes the row-wise columns it needs (arithmetic is
 cheap next to memory). What the last query computes is what the in-memory query
@@ -232,7 +236,14 @@ class _Builder:
         if kind is PassKind.ROWS:  # one value per row, in the rows' order
             # the columns the windows read are streamed out, then the windows run on them
             # in memory (polars would run the whole query in memory for a window)
-            ranked = [_ranks(source, v, n) for v, n in zip(values, nodes or ()) if _sorted_rank(n)]
+            period = self.plan.methodology.layout.period
+            ranked = [
+                _ranks(source, v, n, period if period in n.keys else None)
+                for v, n in zip(values, nodes or ())
+                if _sorted_rank(n)
+            ]
+            # held as 4 bytes a row (ties other than average), read as the window's float
+            cast = {r.name: pl.Float64() for r in ranked}
             others = [
                 v for v, n in zip(values, nodes or [None] * len(values)) if not _sorted_rank(n)
             ]
@@ -242,11 +253,11 @@ class _Builder:
                 ranked += rows.select(others).get_columns()
                 del rows
             table = pl.DataFrame(ranked).select(columns)
-            self.query = _attach(self.query, table)
+            self.query = _attach(self.query, table, cast)
         elif kind is PassKind.AT and keys:  # one value per row too: the unit's at()
             assert cond is not None
             table = _at_rows(source, list(keys), values, cond)
-            self.query = _attach(self.query, table)
+            self.query = _attach(self.query, table, {})
         else:
             if kind is PassKind.GROUPS:
                 agg = source.group_by(list(keys)).agg(values) if keys else source.select(values)
@@ -276,13 +287,20 @@ ROW = "__row"
 AT_PART_ROWS = 2_000_000
 
 
-def _attach(query: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
+def _attach(
+    query: pl.LazyFrame, table: pl.DataFrame, dtypes: Mapping[str, pl.DataType]
+) -> pl.LazyFrame:
     """`query` with the columns of `table` (one value per row of `query`, in its order),
-    gathered by the row number as the rows stream. Not a horizontal concat: polars'
+    gathered by the row number as the rows stream, cast to `dtypes` where given (a rank
+    is held as 4 bytes a row and read as a float). Not a horizontal concat: polars'
     streaming engine buffers the query's rows to zip them with an in-memory frame (at 4M
-    rows 0.6 GB more; bench/README.md, *Streaming*)."""
+    rows 0.6 GB more), and with a scan of the column written to a file too (0.3-0.9 GB
+    at 4M rows, 1.1-1.3 GB at 12M; bench/README.md, *Streaming*)."""
     row = pl.col(ROW)
-    gathered = [pl.lit(c).gather(row).alias(c.name) for c in table.get_columns()]
+    gathered = [
+        pl.lit(c).gather(row).cast(dtypes.get(c.name, c.dtype)).alias(c.name)
+        for c in table.get_columns()
+    ]
     return query.with_row_index(ROW).with_columns(gathered).drop(ROW)
 
 
@@ -334,24 +352,49 @@ def _sorted_rank(node: sympy.Basic | None) -> bool:
     )
 
 
-def _ranks(source: pl.LazyFrame, value: pl.Expr, node: ir.ColRank) -> pl.Series:
+def _ranks(
+    source: pl.LazyFrame, value: pl.Expr, node: ir.ColRank, split: str | None = None
+) -> pl.Series:
     """The ranks of `value` within the groups of the node's keys, as the in-memory window
-    gives them (:func:`engine.backends.polars.compile._rank_within_tolerance`), from one
-    sort of the keys and values and row-wise passes over the sorted rows: values within
-    the relative tolerance of their neighbour are tied; a tie's rank is its first
-    position (min), its last (max), their mean (average) or its number (dense). Missing
-    values get no rank. Holds a few numbers per row, not a window's tables."""
+    gives them (:func:`engine.backends.polars.compile._rank_within_tolerance`), one group
+    of the key `split` (the period) at a time: that group's rows are filtered as they
+    stream, numbered by their row in `source`, ranked by :func:`_rank_rows` and scattered
+    into one column of every row. Memory then grows with the largest period (about 30
+    bytes a row of it) and with that column (4 bytes a row; 8 for average ranks), not
+    with a sort of every row. Missing values get no rank."""
     name = value.meta.output_name()
-    keys = list(node.keys)
+    keys = [k for k in node.keys if k != split]
+    signed = (-value if node.descending else value).alias("__v")
+    numbered = source.with_row_index(ROW).select(ROW, *([split] if split else []), *keys, signed)
+    counted = [source.select(pl.len())]
+    if split is not None:
+        counted.append(source.select(pl.col(split).unique()))
+    got = pl.collect_all(counted, engine=ENGINE)
+    groups = got[1].to_series().to_list() if split is not None else [None]
+    dtype = pl.Float64 if node.ties == "average" else pl.UInt32
+    out = pl.repeat(None, got[0].item(), dtype=dtype, eager=True).alias(name)
+    del got
+    for group in groups:
+        rows = numbered if split is None else numbered.filter(pl.col(split).eq_missing(group))
+        ranked = _rank_rows(rows.select(pl.exclude(split or [])).collect(engine=ENGINE), keys, node)
+        out = out.scatter(ranked.get_column(ROW), ranked.get_column("__r").cast(dtype))
+        del ranked
+    return out
+
+
+def _rank_rows(frame: pl.DataFrame, keys: list[str], node: ir.ColRank) -> pl.DataFrame:
+    """The rank ``__r`` of every row ``ROW`` of `frame` (its signed value ``__v``, its
+    `keys`) within its keys, from one sort of the keys and values and row-wise passes over
+    the sorted rows: values within the relative tolerance of their neighbour are tied; a
+    tie's rank is its first position (min), its last (max), their mean (average) or its
+    number (dense)."""
     v = pl.col("__v")
     prev = v.shift(1)
     row = pl.int_range(pl.len(), dtype=pl.UInt32)
-    rows = source.select(*keys, (-value if node.descending else value).alias("__v"))
-    ordered = rows.collect(engine=ENGINE)
     # the sort as a permutation (4 bytes a row), then the sorted columns: the unsorted
     # ones are let go before the tie groups are found
-    order = _sort_order(ordered, [*keys, "__v"])
-    ordered = ordered.select(pl.all().gather(order)).with_columns(order)
+    order = _sort_order(frame, [*keys, "__v"])
+    frame = frame.select(pl.all().gather(order))
     del order
     new = row == 0
     for k in keys:
@@ -360,13 +403,11 @@ def _ranks(source: pl.LazyFrame, value: pl.Expr, node: ir.ColRank) -> pl.Series:
         close = (v - prev).abs() <= node.tolerance * pl.max_horizontal(v.abs(), prev.abs())
     else:
         close = v == prev
-    ordered = ordered.with_columns(
+    frame = frame.with_columns(
         new.alias("__new"), (new | ~close.fill_null(False)).alias("__start")
     ).drop(keys)
     start, first = pl.col("__start"), pl.col("__new")
-    ordered = ordered.with_columns(
-        (row - pl.when(first).then(row).forward_fill() + 1).alias("__pos")
-    )
+    frame = frame.with_columns((row - pl.when(first).then(row).forward_fill() + 1).alias("__pos"))
     position = pl.col("__pos")
     low = pl.when(start).then(position).forward_fill()
     high = pl.when(start.shift(-1, fill_value=True)).then(position).backward_fill()
@@ -377,10 +418,7 @@ def _ranks(source: pl.LazyFrame, value: pl.Expr, node: ir.ColRank) -> pl.Series:
         "average": (low.cast(pl.Float64) + high) / 2,
         "dense": counted - pl.when(first).then(counted).forward_fill() + 1,
     }[node.ties]
-    ranked = ordered.select("__i", pl.when(v.is_not_null()).then(rule).cast(pl.Float64).alias(name))
-    del ordered
-    out = pl.repeat(None, ranked.height, dtype=pl.Float64, eager=True).alias(name)
-    return out.scatter(ranked.get_column("__i"), ranked.get_column(name))
+    return frame.select(ROW, pl.when(v.is_not_null()).then(rule).alias("__r"))
 
 
 def _sort_order(frame: pl.DataFrame, by: list[str]) -> pl.Series:
