@@ -76,15 +76,16 @@ class _Segments:
     starts: npt.NDArray[np.intp]
     n: Floats
     of: npt.NDArray[np.intp]
+    counts: npt.NDArray[np.intp]  # n as integers
 
     @classmethod
     def of_starts(cls, x: Floats, starts: npt.NDArray[np.intp]) -> _Segments:
-        n = np.diff(np.r_[starts, x.size])
-        return cls(x, starts, n.astype(np.float64), np.repeat(np.arange(starts.size), n))
+        n = np.diff(np.r_[starts, x.size]).astype(np.intp)
+        return cls(x, starts, n.astype(np.float64), np.repeat(np.arange(starts.size), n), n)
 
     @property
     def ends(self) -> npt.NDArray[np.intp]:
-        return self.starts + self.n.astype(np.intp)
+        return self.starts + self.counts
 
     def subset(self, keep: Flags) -> _Segments:
         """The segments where `keep` holds."""
@@ -95,10 +96,18 @@ class _Segments:
     def total(self, v: Floats) -> Floats:
         return np.add.reduceat(v, self.starts)
 
+    def count(self, flags: Flags) -> Floats:
+        """How many of each segment's `flags` hold."""
+        return self.total(flags.astype(np.float64))
+
+    def spread(self, v: Floats) -> Floats:
+        """A value per segment, repeated for each of its values."""
+        return np.repeat(v, self.counts)
+
     def test(self, c: Floats, s: Settings) -> tuple[Floats, Flags]:
         """Skewness per segment (0 where undefined) and whether the segment fails."""
         n = self.n
-        d = c - (self.total(c) / n)[self.of]
+        d = c - self.spread(self.total(c) / n)
         d2 = d * d
         m2, m3, m4 = self.total(d2), self.total(d2 * d), self.total(d2 * d2)
         defined = (n >= 4) & (m2 > 0)
@@ -132,17 +141,26 @@ def _iterate(seg: _Segments, s: Settings) -> Bounds:
     x, starts = seg.x, seg.starts
     lower, upper = x[starts].copy(), x[seg.ends - 1].copy()
     c = x
+    ends = seg.ends
     for _ in range(s.max_points):
         skew, fails = seg.test(c, s)
         if s.force:  # COINr's force_win: the first test decides every step
             fails = np.ones(starts.size, dtype=np.bool_)
-        lo, hi = lower[seg.of], upper[seg.of]
-        changed = seg.total(((x > hi) | (x < lo)).astype(np.float64))
+        # c is x clipped to the current bounds: a point is changed where they differ
+        changed = seg.count(c != x)
         moving = fails & (changed < s.max_points)
         if not moving.any():
             break  # nothing moves: every later step would test the same values
-        next_hi = np.maximum.reduceat(np.where(c < hi, c, -np.inf), starts)
-        next_lo = np.minimum.reduceat(np.where(c > lo, c, np.inf), starts)
+        # c is sorted within each segment, so the values at the bounds are its last (first)
+        # ones, and the next value in is the one just before (after) them
+        at_top = seg.count(c >= seg.spread(upper)).astype(np.intp)
+        at_bottom = seg.count(c <= seg.spread(lower)).astype(np.intp)
+        inner_top = at_top < seg.counts
+        inner_bottom = at_bottom < seg.counts
+        next_hi = np.where(inner_top, c[np.where(inner_top, ends - at_top - 1, starts)], -np.inf)
+        next_lo = np.where(
+            inner_bottom, c[np.where(inner_bottom, starts + at_bottom, starts)], np.inf
+        )
         # a segment whose values are all equal has no next value: it stays (force only)
         top = moving & (skew >= 0) & (next_hi > -np.inf)
         bottom = moving & (skew < 0) & (next_lo < np.inf)
@@ -150,27 +168,39 @@ def _iterate(seg: _Segments, s: Settings) -> Bounds:
             break
         upper = np.where(top, next_hi, upper)
         lower = np.where(bottom, next_lo, lower)
-        c = np.minimum(np.maximum(x, lower[seg.of]), upper[seg.of])
+        c = np.minimum(np.maximum(x, seg.spread(lower)), seg.spread(upper))
     second = seg.test(c, s)[1] if s.second else np.zeros(starts.size, dtype=np.bool_)
     return Bounds(lower, upper, second.astype(np.float64))
 
 
-def _segments(
-    values: Floats, groups: npt.NDArray[np.int64]
-) -> tuple[Floats, npt.NDArray[np.intp], npt.NDArray[np.int64]]:
-    """`values` laid out by group, each group sorted: the values, where each group starts,
-    and which group it is."""
-    if values.size == 0:
-        return values, np.empty(0, dtype=np.intp), np.empty(0, dtype=np.int64)
-    if groups.size and (groups[1:] != groups[:-1]).any():
-        # a radix sort when the ids fit in 16 bits
-        small = groups.astype(np.uint16) if groups.max() < 2**16 else groups
-        order = np.argsort(small, kind="stable")
-        values, groups = values[order], groups[order]
-    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-    for a, b in zip(starts.tolist(), [*starts[1:].tolist(), values.size]):
-        values[a:b].sort()
-    return values, starts, groups[starts]
+class _Layout:
+    """The rows of a frame in group order (stable), computed once for all its columns:
+    each column's present values are then gathered in that order and each group's run of
+    them sorted."""
+
+    def __init__(self, ids: npt.NDArray[np.int64]) -> None:
+        self.ids = ids
+        self.order: npt.NDArray[np.intp] | None = None
+        if ids.size and (ids[1:] != ids[:-1]).any():
+            # a radix sort when the ids fit in 16 bits
+            small = ids.astype(np.uint16) if ids.max() < 2**16 else ids
+            self.order = np.argsort(small, kind="stable")
+            self.ids = ids[self.order]
+
+    def segments(
+        self, column: Floats
+    ) -> tuple[Floats, npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+        """`column`'s values (NaN where missing) laid out by group, each group sorted and
+        without its missing values: the values, where each group starts, which group."""
+        values = column[self.order] if self.order is not None else column
+        present = ~np.isnan(values)
+        values, groups = values[present], self.ids[present]
+        if values.size == 0:
+            return values, np.empty(0, dtype=np.intp), np.empty(0, dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        for a, b in zip(starts.tolist(), [*starts[1:].tolist(), values.size]):
+            values[a:b].sort()
+        return values, starts, groups[starts]
 
 
 def estimate_frame(
@@ -198,12 +228,13 @@ def estimate_frame(
         else np.zeros(frame.height, dtype=np.int64)
     )
     sources = list(dict.fromkeys(src for src, _, _ in outputs))
+    layout = _Layout(ids)
     values, starts, found = [], [], []
     offset = 0
     for j, src in enumerate(sources):
-        col = frame.get_column(src).cast(pl.Float64)
-        present = (col.is_not_null() & col.is_not_nan()).to_numpy()
-        v, at, which = _segments(col.filter(present).to_numpy().copy(), ids[present])
+        # missing values as NaN (as NaN values, they take no part)
+        col = frame.get_column(src).cast(pl.Float64).to_numpy()
+        v, at, which = layout.segments(col)
         values.append(v)
         starts.append(at + offset)
         found.append(which + j * g)
