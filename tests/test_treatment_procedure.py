@@ -151,6 +151,28 @@ def test_the_plan_holds_three_procedure_steps_and_a_clip() -> None:
     assert params == {"force": False, "kurtosis": 3.5, "max_points": 5, "second": True, "skew": 2.0}
 
 
+def test_the_rows_before_a_call_are_computed_once_and_keep_their_order() -> None:
+    """A call reads the rows before it twice (the estimation and the join): they are
+    computed once, and every row gets its group's bounds, in the rows' order."""
+    from engine.backends.polars import procedures
+
+    runs = []
+
+    def upstream(frame: pl.DataFrame) -> pl.DataFrame:  # stands for an imputation
+        runs.append(frame.height)
+        return frame
+
+    x = outliers(5)[:20]
+    rows = pl.DataFrame({"year": [2001, 2000] * 10, "A": x}).lazy().map_batches(upstream)
+    call = procedures.Call("winsorise", ("year",), json.dumps(DEFAULT), (("A", "upper", "hi"),))
+    got = procedures.apply(rows, call).collect()
+    assert runs == [20]
+    assert got.columns == ["year", "A", "hi"]
+    for year, hi in zip(got["year"], got["hi"]):
+        mine = [v for v, y in zip(x, [2001, 2000] * 10) if y == year]
+        assert hi == reference_bounds(mine)[1]
+
+
 # -- through a run ----------------------------------------------------------------------------
 
 METHODOLOGY = """\
