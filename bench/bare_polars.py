@@ -3,11 +3,15 @@
 Reads a panel (CSV or Parquet), computes stage 1 of ``methodologies/kireeva.yaml`` as one
 lazy query written the way a competent analyst writes it (the same output columns as
 ``indexlab run``, the six checks computed too, no audit and no report), on the same
-polars engine as indexlab (streaming), and writes Parquet (or CSV):
+polars engine as indexlab (streaming), and writes Parquet (or CSV): by default it
+collects the result and writes the frame; with ``--sink`` the query streams straight
+into the file (``sink_parquet``), the faster idiom:
 
-    python bench/bare_polars.py panel.csv out.parquet
+    python bench/bare_polars.py panel.csv out.parquet [--sink]
 
-It imports nothing but polars, so its start-up is polars' own.
+The rank is the methodology's: values within a relative 1e-9 of each other are tied
+(``ranking.tolerance``'s default), written as one ordered window per year. It imports
+nothing but polars, so its start-up is polars' own.
 """
 
 from __future__ import annotations
@@ -43,14 +47,32 @@ BAND_GROUP = {
     "A++": "leaders",
 }
 CLASS_TOLERANCE = 1e-9  # the methodology's default: a value within 1e-9 of a bound is on it
+RANK_TOLERANCE = 1e-9  # ranking.tolerance's default: values this close (relative) share a rank
 
 
 def _close(a: pl.Expr, b: pl.Expr, atol: float, rtol: float = 0.0) -> pl.Expr:
     return (a - b).abs() <= atol + rtol * b.abs()
 
 
+def rank_min_within_tolerance(x: pl.Expr, by: str) -> pl.Expr:
+    """Competition ranks ('min', highest first) within `by`, where sorted neighbours
+    within RANK_TOLERANCE (relative) are tied: the position of the tie's first value."""
+    s = -x
+    prev = s.shift(1)
+    starts = prev.is_null() | (
+        (s - prev).abs() > RANK_TOLERANCE * pl.max_horizontal(s.abs(), prev.abs())
+    )
+    first = pl.when(starts).then(pl.int_range(1, pl.len() + 1)).forward_fill()
+    return pl.when(x.is_not_null()).then(first.over(by, order_by=s, nulls_last=True))
+
+
 def hand_written(frame: pl.DataFrame) -> pl.DataFrame:
     """Kireeva stage 1 as a competent analyst writes it in polars: outputs only."""
+    return hand_query(frame).collect(engine=ENGINE)
+
+
+def hand_query(frame: pl.DataFrame) -> pl.LazyFrame:
+    """The lazy query of :func:`hand_written`."""
     c = pl.col
     population = c("innovative_output") / c("innovative_output_per_capita")
 
@@ -67,7 +89,7 @@ def hand_written(frame: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(index=(c("RIS") + c("RIA")) / 2)
         .with_columns(
-            rank=c("index").rank("min", descending=True).over("year").cast(pl.Int64),
+            rank=rank_min_within_tolerance(c("index"), "year").cast(pl.Int64),
             **{
                 "class": ((c("index") + CLASS_TOLERANCE) / 10)
                 .floor()
@@ -99,7 +121,6 @@ def hand_written(frame: pl.DataFrame) -> pl.DataFrame:
             },
         )
         .with_columns(class_group=c("class").replace_strict(BAND_GROUP, return_dtype=pl.String))
-        .collect(engine=ENGINE)
     )
 
 
@@ -121,6 +142,13 @@ HAND_OUTPUT = [
 def main() -> None:
     source, target = sys.argv[1], sys.argv[2]
     frame = pl.read_csv(source) if source.endswith(".csv") else pl.read_parquet(source)
+    if "--sink" in sys.argv[3:]:
+        query = hand_query(frame).select(HAND_OUTPUT)
+        if target.endswith(".csv"):
+            query.sink_csv(target, engine=ENGINE)
+        else:
+            query.sink_parquet(target, engine=ENGINE)
+        return
     out = hand_written(frame).select(HAND_OUTPUT)
     if target.endswith(".csv"):
         out.write_csv(target)

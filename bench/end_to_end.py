@@ -4,10 +4,14 @@ For each size and format: ``indexlab run <stage 1 of kireeva.yaml> <panel> -q -o
 out.parquet`` (reading, validating every cell, computing, auditing, checks, writing)
 against ``python bench/bare_polars.py <panel> out.parquet`` (read, the same query
 written by hand, write; no validation, audit or report), both on polars' streaming
-engine. Each side runs ``--reps`` times, alternating which goes first; the medians of
-the wall times and the peak RSS of each process (``wait4``) are printed with their
-ratio. indexlab runs twice per repetition: with its plan cache warm (the usual case for
-a repeated run) and with ``--no-plan-cache``.
+engine. The bare script runs twice per repetition: collecting the result and writing
+the frame, and with ``--sink`` (the query streamed straight into the file, the faster
+idiom, which indexlab's quiet cached run also uses). Each side runs ``--reps`` times,
+rotating which goes first; printed are the medians of each process's wall and CPU
+seconds (user + system, ``wait4``), its peak RSS, and the median of the ratios to each
+bare script taken repetition by repetition (sides run in the same minutes). indexlab
+runs twice per repetition: with its plan cache warm (the usual case for a repeated run)
+and with ``--no-plan-cache``.
 
 At 32 rows (the paper's own data) the start-up is compared too: ``indexlab validate``,
 ``indexlab run -q`` and the README's first run (``indexlab run methodologies/kireeva.yaml
@@ -41,32 +45,45 @@ sys.path.insert(0, str(BENCH))
 
 from generate import generate  # noqa: E402
 from paper_scale import stage1_methodology  # noqa: E402
-from wholeprocess import measure  # noqa: E402
+from wholeprocess import measure, measure_usage  # noqa: E402
 
 PY = sys.executable
 INDEXLAB = str(Path(PY).parent / "indexlab")
 
 
 def compare(
-    label: str, sides: dict[str, list[str]], reps: int, env: dict[str, str], peer: str
-) -> dict[str, tuple[float, int]]:
-    """Run every side `reps` times (rotating the order); print medians and ratios."""
-    runs: dict[str, list[tuple[float, int]]] = {k: [] for k in sides}
+    label: str,
+    sides: dict[str, list[str]],
+    reps: int,
+    env: dict[str, str],
+    peers: tuple[str, ...],
+) -> dict[str, tuple[float, float, int]]:
+    """Run every side `reps` times (rotating the order); print medians of wall and CPU
+    seconds, peak RSS, and the medians of the ratios to each peer, repetition by
+    repetition (wall, then CPU)."""
+    runs: dict[str, list[tuple[float, int, float]]] = {k: [] for k in sides}
     names = list(sides)
     for r in range(reps):
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
-            runs[name].append(measure(sides[name], env))
+            runs[name].append(measure_usage(sides[name], env))
     out = {}
     for name in names:
-        wall = statistics.median(w for w, _ in runs[name])
-        rss = max(m for _, m in runs[name])
-        out[name] = (wall, rss)
-    base = out[peer][0]
-    for name in names:
-        wall, rss = out[name]
-        ratio = "" if name == peer else f"{wall / base:6.2f}x"
-        print(f"  {label:28s} {name:34s} {wall:8.3f} s  {rss:7,d} MiB  {ratio}", flush=True)
+        wall = statistics.median(w for w, _, _ in runs[name])
+        cpu = statistics.median(c for _, _, c in runs[name])
+        rss = max(m for _, m, _ in runs[name])
+        ratios = []
+        for peer in peers if name not in peers else ():
+            pairs = list(zip(runs[name], runs[peer]))
+            w = statistics.median(a[0] / b[0] for a, b in pairs)
+            c = statistics.median(a[2] / b[2] for a, b in pairs)
+            ratios.append(f"{w:5.2f}x {c:5.2f}x")
+        print(
+            f"  {label:24s} {name:30s} {wall:8.3f} s {cpu:7.2f} CPU-s {rss:6,d} MiB  "
+            + "  ".join(ratios),
+            flush=True,
+        )
+        out[name] = (wall, cpu, rss)
     return out
 
 
@@ -89,7 +106,8 @@ def main() -> None:
 
     print(
         f"indexlab vs bare polars, whole processes; polars {polars.__version__}, "
-        f"{os.cpu_count()} cores, medians of {args.reps}; peak RSS per process"
+        f"{os.cpu_count()} cores, medians of {args.reps}; peak RSS per process; ratios "
+        "(wall, CPU) to the bare script that collects and writes, then to the one that sinks"
     )
     try:
         for size in args.sizes:
@@ -105,13 +123,16 @@ def main() -> None:
                 out = workdir / "out.parquet"
                 run = [INDEXLAB, "run", str(yaml), str(data), "-q", "-o", str(out)]
                 measure(run, env)  # warm the plan cache and the file system cache
+                bare = [PY, str(BENCH / "bare_polars.py"), str(data), str(out)]
                 sides = {
                     "indexlab run (plan cache)": run,
                     "indexlab run --no-plan-cache": [*run, "--no-plan-cache"],
-                    "bare polars script": [PY, str(BENCH / "bare_polars.py"), str(data), str(out)],
+                    "bare polars, collect+write": bare,
+                    "bare polars, sink": [*bare, "--sink"],
                 }
                 label = f"{size:,} rows {fmt}" if size > 32 else "paper, 32 rows csv"
-                compare(label, sides, args.reps, env, "bare polars script")
+                peers = ("bare polars, collect+write", "bare polars, sink")
+                compare(label, sides, args.reps, env, peers)
                 if size <= 32:
                     paper = [INDEXLAB, "run", str(ROOT / "methodologies" / "kireeva.yaml")]
                     paper += [str(PAPER_DATA), str(PAPER_SHARE), "-o", str(workdir / "out.csv")]
@@ -130,7 +151,7 @@ def main() -> None:
                         'python -c "import polars"': [PY, "-c", "import polars"],
                     }
                     measure(paper, env)  # its entry in the plan cache
-                    compare("start-up", startup, args.reps, env, 'python -c "import polars"')
+                    compare("start-up", startup, args.reps, env, ('python -c "import polars"',))
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

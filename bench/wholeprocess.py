@@ -1,4 +1,4 @@
-"""One whole process timed from outside: wall seconds and its own peak RSS.
+"""One whole process timed from outside: wall seconds, its own peak RSS and CPU seconds.
 
 Linux counts into a process's peak RSS the memory it had before ``exec``, and a child
 started straight from the bench begins as a copy of the bench (polars loaded: about
@@ -20,7 +20,7 @@ import json
 import subprocess
 import sys
 
-__all__ = ["measure"]
+__all__ = ["measure", "measure_usage"]
 
 _LAUNCHER = r"""
 import json, os, sys, time
@@ -35,13 +35,21 @@ if pid == 0:
         os._exit(127)
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - start
-print(json.dumps([os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss]), file=sys.stderr)
+cpu = usage.ru_utime + usage.ru_stime
+print(json.dumps([os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss, cpu]), file=sys.stderr)
 """
 
 
 def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (MiB) of `cmd` as a whole process (its stdout is
     discarded); stops the bench with the command's own messages when it fails."""
+    wall, rss, _ = measure_usage(cmd, env)
+    return wall, rss
+
+
+def measure_usage(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """:func:`measure` and the process's CPU seconds (user + system, all its threads),
+    which grow far less than wall time when other work shares the cores."""
     env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     done = subprocess.run(
         [sys.executable, "-S", "-c", _LAUNCHER, *cmd],
@@ -53,10 +61,10 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     )
     *messages, last = done.stderr.rstrip("\n").split("\n") or [""]
     try:
-        code, wall, rss = json.loads(last)
+        code, wall, rss, cpu = json.loads(last)
     except ValueError:
         raise SystemExit(f"could not time: {' '.join(cmd)}\n{done.stderr[-2000:]}") from None
     if code != 0:
         err = "\n".join(messages)
         raise SystemExit(f"failed ({code}): {' '.join(cmd)}\n{err[-2000:]}")
-    return wall, int(rss) // 1024
+    return wall, int(rss) // 1024, cpu

@@ -25,6 +25,7 @@ from engine import plancache, runner
 from engine.backends.polars import ENGINE
 from engine.diagnostics import Diagnostic
 from engine.io import read
+from engine.io.write import PendingSink
 from engine.report.results import TableResult
 
 if TYPE_CHECKING:
@@ -133,9 +134,12 @@ class _CheckResult:
 @dataclass(frozen=True)
 class CachedResult(TableResult):
     """What the command line reports and writes of a run (the interface of RunResult that
-    ``indexlab run`` uses; ``write`` writes the results table)."""
+    ``indexlab run`` uses; ``write`` writes the results table).
 
-    frame: pl.DataFrame
+    A run whose results went straight from the query into a pending file (``pending``)
+    has no ``frame``: ``write`` to that file commits it."""
+
+    frame: pl.DataFrame | None
     checks: tuple[_CheckResult, ...]
     warnings: tuple[Diagnostic, ...]
     #: what the report reads of the methodology (its layout)
@@ -145,13 +149,26 @@ class CachedResult(TableResult):
     weights: pl.DataFrame | None = None
     adjustments: pl.DataFrame | None = None
     detail: pl.DataFrame | None = field(default=None)
+    #: the rows of the results table
+    rows: int = 0
+    #: the results, written by the query into a file not yet committed (see io.write)
+    pending: PendingSink | None = None
 
     @property
     def failed_errors(self) -> tuple[_CheckResult, ...]:
         return tuple(c for c in self.checks if not c.passed and c.check.severity == "error")
 
     def to_polars(self) -> pl.DataFrame:
+        if self.frame is None:
+            raise ValueError("the results were written by the query, not collected")
         return self.frame
+
+    def write(self, path: str | Path, *, protect: Sequence[str | Path] = ()) -> Path:
+        """Write the results to `path`; the pending file, when it is for `path`, is
+        committed (it holds the same rows)."""
+        if self.pending is not None and self.pending.target == Path(path):
+            return self.pending.commit()
+        return super().write(path, protect=protect)
 
 
 def _variant(data: runner.Data, periods: int) -> str:
@@ -287,12 +304,23 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
 
 # -- replaying -----------------------------------------------------------------------------
 
+#: what the replay adds to the recorded aggregates (not names the audit or checks use)
+_ROWS, _INDEX_NULLS, _CLASS_NULLS = "fastrun:rows", "fastrun:index", "fastrun:class"
+
 
 def run_cached(
-    path: Path, paths: Sequence[str | Path], options: read.ReadOptions
+    path: Path,
+    paths: Sequence[str | Path],
+    options: read.ReadOptions,
+    *,
+    sink: PendingSink | None = None,
 ) -> CachedResult | runner.Data | None:
     """A run from the cache: the result when the fast path settles it; the data read
-    when the full path must take over; None when there is no usable entry."""
+    when the full path must take over; None when there is no usable entry.
+
+    With `sink`, the results table is not collected: the query writes it into the
+    pending file in the same pass that computes the report (the caller commits it when
+    it writes the results, or discards it when the full path takes over)."""
     entry = plancache.load(path)
     if entry is None or "shape" not in entry.data:
         return None
@@ -306,102 +334,146 @@ def run_cached(
     if variant is None or entry.data.get("weights") is None or "layout" not in entry.data:
         return data
     try:
-        done = _replay(entry, variant, shape, data)
+        done = _replay(entry, variant, shape, data, sink)
     except (pl.exceptions.PolarsError, KeyError, TypeError, ValueError):
         return data  # an entry that does not fit: the full path decides
     return done if done is not None else data
 
 
 def _replay(
-    entry: plancache.Entry, variant: dict[str, Any], shape: _Shape, data: runner.Data
+    entry: plancache.Entry,
+    variant: dict[str, Any],
+    shape: _Shape,
+    data: runner.Data,
+    sink: PendingSink | None,
 ) -> CachedResult | None:
+    """Replay the recorded query and settle the run, or None for the full path.
+
+    Everything the report needs of the unit rows is a query on the one result query
+    (cached, so it is computed once), collected together with the results table (or the
+    sink that writes it): the audit and check aggregates, the tests of the columns with
+    missing values, every check's failing rows and the adjusted points."""
     inputs = {}
     if data.units is not None:
         inputs[0] = data.units.lazy()
     if data.detail is not None:
         inputs[1] = data.detail.lazy()
     regs = plancache.replay(variant["ops"], inputs)
-    unit_lf = regs[int(variant["unit"])]
-    frames = [unit_lf, unit_lf.select([plancache.expr_from_json(e) for e in variant["summary"]])]
+    unit_lf = regs[int(variant["unit"])].cache()
+    names = set(unit_lf.collect_schema().names())
+    summary_exprs = [plancache.expr_from_json(e) for e in variant["summary"]]
+    summary_exprs.append(pl.len().alias(_ROWS))
+    if entry.data["index"]:
+        summary_exprs.append(pl.col("index").null_count().alias(_INDEX_NULLS))
+    if entry.data["classes"]:
+        summary_exprs.append(pl.col("class").null_count().alias(_CLASS_NULLS))
+    table = unit_lf.select(entry.data["output"])
+    null_queries, null_owner = _null_tests(unit_lf, variant["nulls"])
+    keys = shape.layout.keys
+    failing = [_failing(unit_lf, spec, keys) for spec in variant["checks"]]
+    adjusted = _adjusted(unit_lf, names, shape, entry.data["indicators"])
+    frames = [
+        sink.sink(table) if sink is not None else table,
+        unit_lf.select(summary_exprs),
+        *null_queries,
+        *failing,
+        *([adjusted] if adjusted is not None else []),
+    ]
     detail_lf = regs[int(variant["detail"])] if variant["detail"] is not None else None
     if detail_lf is not None:
         d_exprs = [plancache.expr_from_json(e) for e in variant["detail_summary"]]
         frames += [detail_lf, detail_lf.select(d_exprs or [pl.len().alias("rows")])]
     got = pl.collect_all(frames, engine=ENGINE)
-    frame, summary = got[0], got[1].row(0, named=True)
-    if not _clean(frame, summary, variant["nulls"], shape):
+    output, summary = got[0], got[1].row(0, named=True)
+    at = 2 + len(null_queries)
+    flags, failures = got[2:at], got[at : at + len(failing)]
+    at += len(failing)
+    adjustments = got[at] if adjusted is not None else pl.DataFrame()
+    if not _clean(summary, flags, null_owner):
         return None
     if detail_lf is not None:
-        if not _clean(got[2], got[3].row(0, named=True), variant["detail_nulls"], shape):
+        detail_frame, detail_summary = got[-2], got[-1].row(0, named=True)
+        d_queries, d_owner = _null_tests(detail_frame.lazy(), variant["detail_nulls"])
+        if not _clean(detail_summary, pl.collect_all(d_queries), d_owner):
             return None
         if runner.missing_detail(shape, data):
             return None
-    index_nulls = frame.get_column("index").null_count() if entry.data["index"] else 0
-    if index_nulls or (
-        entry.data["classes"] and frame.get_column("class").null_count() > index_nulls
-    ):
+    index_nulls = summary.get(_INDEX_NULLS, 0)
+    if index_nulls or summary.get(_CLASS_NULLS, 0) > index_nulls:
         return None  # units without an index or class: the full path names them
-    checks = tuple(_check(frame, summary, c, shape) for c in variant["checks"])
+    checks = tuple(_check(summary, spec, f) for spec, f in zip(variant["checks"], failures))
     if any(not c.passed and c.check.severity == "error" for c in checks):
         return None
     periods = summary.get("periods")
     _, validate_warnings = entry.data["validate"]
     warnings = data.warnings + tuple(plancache.diagnostic_from_json(w) for w in validate_warnings)
-    output = pl.DataFrame([frame.get_column(c) for c in entry.data["output"]])
     return CachedResult(
-        output,
+        output if sink is None else None,
         checks,
         warnings,
         shape,
         entry.data["layout"],
         _weights(entry.data["weights"], periods),
-        _adjustments(frame, shape, entry.data["indicators"]),
+        adjustments,
+        rows=int(summary[_ROWS]),
+        pending=sink,
     )
 
 
-def _clean(frame: pl.DataFrame, summary: dict[str, Any], nulls: list[Any], shape: _Shape) -> bool:
-    """The audit's verdict when it is "nothing undefined"; False when the full path must
-    look (it then names the cause). The tests of every column with missing values are
-    collected together: a value missing although its inputs are present, a statistic
-    over no value."""
-    if any(k.startswith("undefined:") and v for k, v in summary.items()):
-        return False  # an undefined value: the full path names it
+def _null_tests(lf: pl.LazyFrame, nulls: list[Any]) -> tuple[list[pl.LazyFrame], dict[str, str]]:
+    """The audit's tests of the columns with missing values, as queries of one row of
+    flags each (a flag is true where the full path must look: a value missing although
+    its inputs are present, a statistic over no value in some group), and the column
+    each flag tests. They are made for every audited column, so that they run in the
+    same pass as the result; only the flags of columns with missing values count."""
     scalar: list[pl.Expr] = []
-    grouped: dict[tuple[str, ...], list[pl.Expr]] = {}
+    grouped: dict[tuple[str, ...], list[str]] = {}
+    counts: dict[tuple[str, ...], list[pl.Expr]] = {}
+    owner: dict[str, str] = {}
     for column, present, stats in nulls:
-        if not summary.get("nulls:" + column):
-            continue
         if present is not None:
-            scalar.append(plancache.expr_from_json(present).alias(f"p{len(scalar)}"))
+            name = f"n{len(owner)}"
+            owner[name] = column
+            scalar.append(plancache.expr_from_json(present).alias(name))
         for keys, count in stats:
+            name = f"n{len(owner)}"
+            owner[name] = column
             n = plancache.expr_from_json(count)
             if keys:
-                group = grouped.setdefault(tuple(keys), [])
-                group.append(n.alias(f"n{len(group)}"))
+                grouped.setdefault(tuple(keys), []).append(name)
+                counts.setdefault(tuple(keys), []).append(n.alias(name))
             else:
-                scalar.append((n == 0).alias(f"p{len(scalar)}"))
-    lf = frame.lazy()
+                scalar.append((n == 0).alias(name))
     queries = [lf.select(scalar)] if scalar else []
-    queries += [lf.group_by(list(k)).agg(e).drop(list(k)) for k, e in grouped.items()]
-    if not queries:
-        return True
-    got = pl.collect_all(queries)
-    if scalar and any(got[0].row(0)):
-        return False
-    return not any((g.min_horizontal() == 0).any() for g in got[1 if scalar else 0 :])
+    queries += [
+        lf.group_by(list(k)).agg(counts[k]).select((pl.col(n) == 0).any() for n in grouped[k])
+        for k in grouped
+    ]
+    return queries, owner
 
 
-def _check(
-    frame: pl.DataFrame, summary: dict[str, Any], spec: list[Any], shape: _Shape
-) -> _CheckResult:
-    from engine.report.failures import failing_rows
+def _clean(summary: dict[str, Any], flags: Sequence[pl.DataFrame], owner: dict[str, str]) -> bool:
+    """The audit's verdict when it is "nothing undefined"; False when the full path must
+    look (it then names the cause): an undefined value, or a flag of :func:`_null_tests`
+    raised in a column that has missing values."""
+    if any(k.startswith("undefined:") and v for k, v in summary.items()):
+        return False  # an undefined value: the full path names it
+    raised = {owner[k] for frame in flags for k, v in frame.row(0, named=True).items() if v}
+    return not any(summary.get("nulls:" + column) for column in raised)
 
-    name, severity, formula, shown_json, levels_json = spec
+
+def _failing(lf: pl.LazyFrame, spec: list[Any], keys: Sequence[str]) -> pl.LazyFrame:
+    """A check's failing rows with both sides (as report.failures.failing_rows)."""
+    from engine.report.failures import failing_query
+
+    name, _, _, shown_json, levels_json = spec
     shown = [plancache.expr_from_json(e) for e in shown_json]
     levels = [[plancache.expr_from_json(e) for e in level] for level in levels_json]
-    failures = failing_rows(
-        frame, levels, shown, name, shape.layout.keys, any_failing=summary["f:" + name] != 0
-    )
+    return failing_query(lf, levels, shown, name, keys)
+
+
+def _check(summary: dict[str, Any], spec: list[Any], failures: pl.DataFrame) -> _CheckResult:
+    name, severity, formula, _, _ = spec
     return _CheckResult(_Check(name, severity, _Formula(formula)), summary["t:" + name], failures)
 
 
@@ -416,16 +488,18 @@ def _weights(rows: list[dict[str, Any]], periods: object) -> pl.DataFrame:
     )
 
 
-def _adjustments(frame: pl.DataFrame, shape: _Shape, indicators: list[str]) -> pl.DataFrame:
-    """Every imputed or treated point (as report.summary.adjustments), in one query."""
+def _adjusted(
+    lf: pl.LazyFrame, names: set[str], shape: _Shape, indicators: list[str]
+) -> pl.LazyFrame | None:
+    """Every imputed or treated point (as report.summary.adjustments), as one query; None
+    when no indicator is imputed or treated."""
     keys = list(shape.layout.keys)
-    lf = frame.lazy()
     parts = []
     for name in indicators:
         before = name
         for suffix, action in ((".imputed", "imputed"), (".treated", "treated")):
             column = name + suffix
-            if column not in frame.columns:
+            if column not in names:
                 continue
             parts.append(
                 lf.filter(pl.col(before).ne_missing(pl.col(column))).select(
@@ -437,4 +511,4 @@ def _adjustments(frame: pl.DataFrame, shape: _Shape, indicators: list[str]) -> p
                 )
             )
             before = column
-    return pl.concat(parts).collect() if parts else pl.DataFrame()
+    return pl.concat(parts) if parts else None

@@ -305,3 +305,72 @@ def test_failing_check_sides_from_the_cache_are_the_full_runs(tmp_path: Path) ->
     assert cached.replace("NO-SYMPY", "SYMPY") == fresh
     assert "near_mean' (x <= 1.5 * mean(x)) fails for 1 of 4" in fresh
     assert "│ 6.00000 │                  3.75000 │" in fresh  # x, then 1.5 * the mean of all
+
+
+def test_failing_check_sides_of_a_quiet_cached_run(tmp_path: Path) -> None:
+    """With -q the cached run writes its results from the query (a pending file) and
+    computes the failing rows in the same pass: the sides are still over every row."""
+    m = tmp_path / "m.yaml"
+    m.write_text(SIDE_STATISTIC, encoding="utf-8")
+    data = tmp_path / "d.csv"
+    data.write_text("unit,year,x\na,2020,0\nb,2020,1\nc,2020,3\nd,2020,6\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    runs = []
+    for name in ("fresh", "first", "cached"):
+        out = tmp_path / f"{name}.parquet"
+        where = "off" if name == "fresh" else cache
+        got = cli(where, "run", str(m), str(data), "-q", "-o", str(out))
+        assert got.returncode == 0, got.stderr
+        runs.append((got.stderr.replace(str(out), "OUT"), pl.read_parquet(out)))
+    (fresh, fresh_frame), _, (cached, cached_frame) = runs
+    assert cached.endswith("NO-SYMPY\n") and cached.replace("NO-SYMPY", "SYMPY") == fresh
+    assert "│ 6.00000 │                  3.75000 │" in cached
+    assert cached_frame.equals(fresh_frame) and cached_frame.schema == fresh_frame.schema
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_quiet_cached_run_that_fails_an_error_check_writes_nothing(tmp_path: Path) -> None:
+    """An error-severity check that fails: the file the query wrote is discarded, the
+    full path reports the check and the old output stays as it was."""
+    cache = tmp_path / "cache"
+    out = tmp_path / "out.csv"
+    got = cli(cache, "run", str(GUIDE), str(TOWNS), "-q", "-o", str(out))
+    assert got.returncode == 0, got.stderr
+    before = out.read_bytes()
+    bad = tmp_path / "bad.csv"
+    towns = pl.read_csv(TOWNS)
+    towns.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.col("households") + 1)
+        .otherwise("broadband_households")
+        .alias("broadband_households")
+    ).write_csv(bad)
+    cached = cli(cache, "run", str(GUIDE), str(bad), "-q", "-o", str(out))
+    fresh = cli("off", "run", str(GUIDE), str(bad), "-q", "-o", str(out))
+    assert cached.returncode == fresh.returncode == 1
+    assert "error-severity checks failed: nothing written" in fresh.stderr
+    assert cached.stderr.replace("NO-SYMPY", "SYMPY") == fresh.stderr
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_quiet_cached_run_the_full_path_settles_writes_its_results(tmp_path: Path) -> None:
+    """Data the fast path cannot settle (an undefined value): the pending file is
+    discarded and the full path writes the results, as without the cache."""
+    cache = tmp_path / "cache"
+    towns = pl.read_csv(TOWNS)
+    good = tmp_path / "good.csv"
+    towns.write_csv(good)
+    cli(cache, "run", str(GUIDE), str(good), "-q", "-o", str(tmp_path / "first.parquet"))
+    bad = tmp_path / "bad.csv"
+    towns.with_columns(pl.lit(100).alias("households")).with_columns(
+        pl.lit(50).alias("broadband_households")
+    ).write_csv(bad)
+    outs = {}
+    for name, where in (("cached", cache), ("fresh", "off")):
+        out = tmp_path / f"{name}.parquet"
+        got = cli(where, "run", str(GUIDE), str(bad), "-q", "-o", str(out))
+        assert got.returncode == 0 and "warning[division-by-zero]" in got.stderr, got.stderr
+        outs[name] = pl.read_parquet(out)
+    assert outs["cached"].equals(outs["fresh"])
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

@@ -244,10 +244,17 @@ def run(
                 return streamed
             say(f"not streamed ({streamed}): computing in memory")
         if plan_cache and simple and (output is None or output.suffix != ".xlsx"):
-            got = fastrun.run_cached(methodology, data, options)  # no sympy when it settles
+            # with no table to print, the results go from the query straight to the file,
+            # in the pass that computes the report; written when the report allows it
+            sink = write.pending_sink(output, protect=protect) if output and quiet else None
+            if sink is not None:
+                pending.append(sink)
+            got = fastrun.run_cached(methodology, data, options, sink=sink)  # no sympy: settled
             if isinstance(got, fastrun.CachedResult):
                 return got
             typed = got
+            if sink is not None:
+                sink.discard()
         from engine import api
 
         validated = validated or api.validate(methodology)
@@ -280,7 +287,8 @@ def run(
         if output is not None:
             result.write(output, protect=protect)
             what = "a workbook of" if output.suffix.lower() == ".xlsx" else ""
-            say(f"wrote {what} {result.frame.height} rows to {output}".replace("  ", " "))
+            rows = result.rows if isinstance(result, fastrun.CachedResult) else result.frame.height
+            say(f"wrote {what} {rows} rows to {output}".replace("  ", " "))
         if chart is not None:
             from engine.report.charts import save_figure
 
@@ -317,9 +325,14 @@ def run(
             print_result(result, layout=layout)  # type: ignore[arg-type]
         return True
 
-    result = guard(fmt, debug, go)
-    if not guard(fmt, debug, lambda: report(result)):
-        raise typer.Exit(1)
+    pending: list[write.PendingSink] = []  # a results file not yet committed
+    try:
+        result = guard(fmt, debug, go)
+        if not guard(fmt, debug, lambda: report(result)):
+            raise typer.Exit(1)
+    finally:
+        for sink in pending:
+            sink.discard()  # nothing written unless the report wrote it
 
 
 @app.command()

@@ -24,7 +24,16 @@ import polars as pl
 
 from engine.diagnostics import Code, Diagnostic, UsageError
 
-__all__ = ["SUPPORTED", "check_target", "escaped", "write_table", "write_workbook"]
+__all__ = [
+    "SUPPORTED",
+    "PendingSink",
+    "check_target",
+    "escaped",
+    "pending_sink",
+    "sink_table",
+    "write_table",
+    "write_workbook",
+]
 
 SUPPORTED = (".csv", ".parquet", ".xlsx", ".json", ".arrow", ".ipc", ".feather")
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -60,21 +69,35 @@ def write_workbook(
 
 
 def _write_atomically(target: Path, writer: Callable[[Path], None]) -> Path:
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
-        # Created here (not by the writer) so the file gets the umask's usual permissions.
-        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        temporary = _temporary(target)
         writer(temporary)
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
+        _commit(temporary, target)
     except OSError as exc:
-        raise UsageError(
-            [Diagnostic(Code.USAGE, f"cannot write '{target}': {exc.strerror or exc}")]
-        ) from exc
+        raise _cannot_write(target, exc) from exc
     finally:
-        temporary.unlink(missing_ok=True)
+        if "temporary" in locals():
+            temporary.unlink(missing_ok=True)
     return target
+
+
+def _temporary(target: Path) -> Path:
+    """A new empty file beside `target`, to be written and then renamed over it."""
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    # Created here (not by the writer) so the file gets the umask's usual permissions.
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return temporary
+
+
+def _commit(temporary: Path, target: Path) -> None:
+    """Flush the written temporary file to disk, then rename it over `target` (atomic)."""
+    with open(temporary, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)
+
+
+def _cannot_write(target: Path, exc: OSError) -> UsageError:
+    return UsageError([Diagnostic(Code.USAGE, f"cannot write '{target}': {exc.strerror or exc}")])
 
 
 def check_target(path: str | Path, *, protect: Sequence[Path] = ()) -> Path:
@@ -160,15 +183,16 @@ _WRITERS: dict[str, Callable[[pl.DataFrame, Path], None]] = {
 }
 
 
-#: a streamed run's outputs: the lazy query sunk by polars' streaming engine
-_SINKS: dict[str, Callable[[pl.LazyFrame, Path], None]] = {
-    ".parquet": lambda lf, out: lf.sink_parquet(out, engine="streaming"),
+#: the lazy sinks of the formats a query can be streamed into: a lazy frame that writes
+#: the file when collected (alone, or with other queries in one ``pl.collect_all``)
+_LAZY_SINKS: dict[str, Callable[[pl.LazyFrame, Path], pl.LazyFrame]] = {
+    ".parquet": lambda lf, out: lf.sink_parquet(out, lazy=True),
     ".csv": lambda lf, out: lf.with_columns(_escapes(lf.collect_schema())).sink_csv(
-        out, include_bom=False, engine="streaming"
+        out, include_bom=False, lazy=True
     ),
-    ".arrow": lambda lf, out: lf.sink_ipc(out, engine="streaming"),
-    ".ipc": lambda lf, out: lf.sink_ipc(out, engine="streaming"),
-    ".feather": lambda lf, out: lf.sink_ipc(out, engine="streaming"),
+    ".arrow": lambda lf, out: lf.sink_ipc(out, lazy=True),
+    ".ipc": lambda lf, out: lf.sink_ipc(out, lazy=True),
+    ".feather": lambda lf, out: lf.sink_ipc(out, lazy=True),
 }
 
 
@@ -177,10 +201,78 @@ def sink_table(lf: pl.LazyFrame, path: str | Path, *, protect: Sequence[Path] = 
     atomically, as :func:`write_table` writes a frame: memory does not grow with the rows."""
     target = Path(path)
     suffix = target.suffix.lower()
-    if suffix not in _SINKS:
-        expected = ", ".join(_SINKS)
+    if suffix not in _LAZY_SINKS:
+        expected = ", ".join(_LAZY_SINKS)
         raise UsageError(
             [Diagnostic(Code.USAGE, f"cannot stream to '{target}'", expected=expected)]
         )
     check_target(target, protect=protect)
-    return _write_atomically(target, lambda out: _SINKS[suffix](lf, out))
+    sink = _LAZY_SINKS[suffix]
+
+    def stream(out: Path) -> None:
+        sink(lf, out).collect(engine="streaming")
+
+    return _write_atomically(target, stream)
+
+
+class PendingSink:
+    """An output file written by a query that is still to be collected: the query sinks
+    into a temporary file beside the target (:meth:`sink`); :meth:`commit` flushes it and
+    renames it over the target, :meth:`discard` deletes it (the target is untouched).
+
+    It lets a run write its results in the same pass that computes its report, and still
+    decide afterwards whether they may be written at all (an error-severity check that
+    fails writes nothing). Use it as a context manager: leaving the block without a
+    commit discards the file.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "scores.csv"
+    >>> with pending_sink(out) as pending:
+    ...     _ = pl.collect_all([pending.sink(pl.LazyFrame({"unit": ["=A"]}))])
+    ...     _ = pending.commit()
+    >>> out.read_text()
+    "unit\\n'=A\\n"
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        try:
+            self.temporary: Path | None = _temporary(target)
+        except OSError as exc:
+            raise _cannot_write(target, exc) from exc
+
+    def sink(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """The lazy query that writes the rows of `lf` into the temporary file."""
+        assert self.temporary is not None, "already committed or discarded"
+        return _LAZY_SINKS[self.target.suffix.lower()](lf, self.temporary)
+
+    def commit(self) -> Path:
+        """The written file, flushed to disk, renamed over the target."""
+        assert self.temporary is not None, "already committed or discarded"
+        try:
+            _commit(self.temporary, self.target)
+        except OSError as exc:
+            self.discard()
+            raise _cannot_write(self.target, exc) from exc
+        self.temporary = None
+        return self.target
+
+    def discard(self) -> None:
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+            self.temporary = None
+
+    def __enter__(self) -> PendingSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
+def pending_sink(path: str | Path, *, protect: Sequence[Path] = ()) -> PendingSink | None:
+    """A :class:`PendingSink` for `path` when its format can be streamed into (Parquet,
+    CSV, Arrow IPC; None for JSON and Excel, which are written from a frame)."""
+    target = check_target(path, protect=protect)
+    if target.suffix.lower() not in _LAZY_SINKS:
+        return None
+    return PendingSink(target)

@@ -16,7 +16,7 @@ import polars as pl
 
 from engine.backends.polars import ENGINE
 
-__all__ = ["failing_rows"]
+__all__ = ["failing_query", "failing_rows"]
 
 
 def failing_rows(
@@ -31,16 +31,31 @@ def failing_rows(
     """The rows where ``check.<name>`` is false, as the columns `shown`, sorted by `keys`.
 
     `levels` are the sides' helper columns, each level computed on the one before."""
-    base = frame.lazy()
-    for level in levels:
-        if level:
-            base = base.with_columns(level)
     if not any_failing:
-        return base.head(0).select(shown).collect(engine=ENGINE)
+        return _with_levels(frame.lazy(), levels).head(0).select(shown).collect(engine=ENGINE)
+    return failing_query(frame.lazy(), levels, shown, name, keys).collect(engine=ENGINE)
+
+
+def failing_query(
+    lf: pl.LazyFrame,
+    levels: Sequence[Sequence[pl.Expr]],
+    shown: Sequence[pl.Expr],
+    name: str,
+    keys: Sequence[str],
+) -> pl.LazyFrame:
+    """:func:`failing_rows` as a lazy query on the result's query `lf` (to be collected
+    with it, so that the result is computed once; no rows when the check passes)."""
     return (
-        base.select(*shown, pl.col("check." + name).alias("__ok"))
+        _with_levels(lf, levels)
+        .select(*shown, pl.col("check." + name).alias("__ok"))
         .filter(pl.col("__ok").not_())
         .drop("__ok")
         .sort(list(keys))
-        .collect(engine=ENGINE)
     )
+
+
+def _with_levels(lf: pl.LazyFrame, levels: Sequence[Sequence[pl.Expr]]) -> pl.LazyFrame:
+    for level in levels:
+        if level:
+            lf = lf.with_columns(level)
+    return lf

@@ -145,30 +145,40 @@ def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
 def _rank_within_tolerance(x: pl.Expr, expr: ir.ColRank, ctx: Context) -> pl.Expr:
     """Ranks where values within a relative tolerance are tied (see :class:`ir.ColRank`).
 
-    In each group the values are sorted (ties in the order of the rows' keys, so the
-    result does not depend on the order of the rows); a value starts a new tie group
-    when it differs from the previous one by more than the tolerance; the tie rule is
-    then applied to the tie groups' numbers.
+    In each group the values are sorted; a value starts a new tie group when it differs
+    from the previous one by more than the tolerance. The tie rule is then read off the
+    sorted positions in the same window (one sort per group): ``min`` is the position of
+    the tie group's first value, ``max`` of its last, ``average`` their mean, ``dense``
+    the tie group's number. ``ordinal`` orders a tie group's values by the rows' keys (a
+    second sort), so the result never depends on the order of the rows.
     """
     s = -x if expr.descending else x
     s = _shared(s, ctx)
     keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
-    # equal values are in one tie group whatever their order: only ordinal ranks need the
-    # keys to order them (sorting by the keys too costs a sort of the key columns)
-    order = [s, *(pl.col(k) for k in ctx.order)] if expr.ties == "ordinal" else [s]
-
-    def window(e: pl.Expr) -> pl.Expr:
-        return e.over(keys, order_by=order, nulls_last=True)
-
-    prev = window(s.shift(1))
+    prev = s.shift(1)
     bound = expr.tolerance * pl.max_horizontal(s.abs(), prev.abs())
     starts = prev.is_null() | ((s - prev).abs() > bound)
-    tie = _shared(pl.when(s.is_not_null()).then(window(starts.cast(pl.Int64).cum_sum())), ctx)
     if expr.ties == "ordinal":  # within a tie, in the order of the keys
+
+        def window(e: pl.Expr) -> pl.Expr:
+            return e.over(keys, order_by=[s, *(pl.col(k) for k in ctx.order)], nulls_last=True)
+
+        tie = _shared(pl.when(s.is_not_null()).then(window(starts.cast(pl.Int64).cum_sum())), ctx)
         by_keys = [tie, *(pl.col(k) for k in ctx.order)]
         position = tie.cum_count().over(keys, order_by=by_keys, nulls_last=True)
         return pl.when(tie.is_not_null()).then(position).cast(pl.Float64)
-    return _over(tie.rank(method=_TIES[expr.ties]), expr.keys).cast(pl.Float64)
+    # in sorted order (missing values last, where they do not move anyone's position)
+    if expr.ties == "dense":
+        ranked = starts.cast(pl.Int64).cum_sum().cast(pl.Float64)
+    else:
+        position = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+        first = pl.when(starts).then(position).forward_fill()
+        ends = starts.shift(-1).fill_null(True)  # the last value, or the next one starts
+        last = pl.when(ends).then(position).backward_fill()
+        ranked = {"min": first, "max": last, "average": (first + last) / 2}[expr.ties].cast(
+            pl.Float64
+        )
+    return pl.when(s.is_not_null()).then(ranked.over(keys, order_by=s, nulls_last=True))
 
 
 def at_condition(expr: ir.At, ctx: Context) -> tuple[pl.Expr, list[str]]:
