@@ -84,6 +84,14 @@ def key_column(
         "spaced": (s != stripped).fill_null(False),
         "wide": (s.str.len_bytes() != s.str.len_chars()).fill_null(False),
     }
+    if period:  # a few distinct values: when all are clean whole numbers, no row is looked at
+        distinct = series.unique().to_frame(name)
+        clean = distinct.select(
+            pl.any_horizontal(t.any() for t in tests.values()).not_()
+            & s.str.contains(_PLAIN_INT).all()
+        ).item()
+        if clean:
+            return series.cast(pl.Int64)
     frame = series.to_frame(name)
     found = frame.select(t.any().alias(k) for k, t in tests.items()).row(0, named=True)
 
