@@ -335,8 +335,10 @@ def run_cached(
         return data
     try:
         done = _replay(entry, variant, shape, data, sink)
-    except (pl.exceptions.PolarsError, KeyError, TypeError, ValueError):
-        return data  # an entry that does not fit: the full path decides
+    except (pl.exceptions.PolarsError, KeyError, TypeError, ValueError, OSError):
+        # an entry that does not fit, or a sink that could not write: the full path
+        # decides (and names a write's failure as it always does)
+        return data
     return done if done is not None else data
 
 
