@@ -70,7 +70,9 @@ ENV = "INDEXLAB_PLAN_CACHE"
 FORMAT = 1
 _OFF = {"0", "off", "no", "false", "disable", "disabled"}
 #: node names that carry Python objects in polars' serialisation (deserialised by pickle)
-_FORBIDDEN = re.compile(r"python|pickle|udf|anonymous|opaque|plugin", re.IGNORECASE)
+#: words of a serialised expression holding a Python object (looked for in the lowered
+#: text: a case-insensitive regex alternation took 8 ms on a 100 kB entry)
+_FORBIDDEN = ("python", "pickle", "udf", "anonymous", "opaque", "plugin")
 _ENGINE_ROOT = Path(__file__).resolve().parent
 
 
@@ -170,6 +172,12 @@ class Entry:
         return found if isinstance(found, dict) else None
 
 
+def _unsafe(text: str) -> bool:
+    """Whether `text` may hold a serialised Python object (see _FORBIDDEN)."""
+    lowered = text.lower()
+    return any(word in lowered for word in _FORBIDDEN)
+
+
 def load(methodology: Path) -> Entry | None:
     """The entry of `methodology`, or None (no entry, disabled, unreadable, or unsafe)."""
     where = entry_path(methodology)
@@ -180,7 +188,7 @@ def load(methodology: Path) -> Entry | None:
         text = path.read_text(encoding="utf-8")
     except OSError:
         return None
-    if _FORBIDDEN.search(text):
+    if _unsafe(text):
         return None  # an expression with a Python object: never deserialised
     try:
         data = json.loads(text)
@@ -204,7 +212,7 @@ def write_entry(methodology: Path, update: dict[str, Any]) -> None:
     data.update(update)
     data.update({"format": FORMAT, "key": key, "variants": variants})
     text = json.dumps(data, ensure_ascii=False)
-    if _FORBIDDEN.search(text):
+    if _unsafe(text):
         return  # never write what load() would refuse
     import tempfile  # only when an entry is written
 
