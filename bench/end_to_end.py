@@ -99,8 +99,8 @@ def main() -> None:
         "--stream",
         choices=["auto", "on", "off"],
         default="auto",
-        help="indexlab's --stream (auto, the default, streams data files from 256 MiB on: "
-        "the 10M Parquet panel; 'off' measures the in-memory run there)",
+        help="indexlab's --stream (auto, the default, streams when an in-memory run would "
+        "take more than half the memory available; 'on' measures the streamed run)",
     )
     args = parser.parse_args()
 

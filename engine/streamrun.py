@@ -1,8 +1,8 @@
 """A streamed run: scan the data, compute in passes, sink the results; memory stays flat.
 
 ``indexlab run M DATA -o OUT`` takes this path (``--stream on``, or ``auto`` for data
-files from :data:`AUTO_BYTES` on) when everything it needs streams: Parquet or IPC data
-(:mod:`engine.io.read.scan`), a plan without the features that hold the data
+an in-memory run would not fit in: see :func:`wanted`) when everything it needs streams:
+Parquet or IPC data (:mod:`engine.io.read.scan`), a plan without the features that hold the data
 (:func:`engine.backends.polars.stream.unsupported`, and weights or imputations estimated
 from the data), and a Parquet, CSV or IPC output. Otherwise :func:`prepare` says why and
 the run reads the data into memory as always. Detail data (region × industry × year
@@ -38,22 +38,61 @@ if TYPE_CHECKING:
     from engine.io.read import ReadOptions
     from engine.report.summary import CheckResult
 
-__all__ = ["AUTO_BYTES", "StreamedRun", "absent_notes", "prepare", "wanted"]
+__all__ = ["AUTO_BYTES", "StreamedRun", "absent_notes", "available_memory", "prepare", "wanted"]
 
-#: ``--stream auto`` streams when the data files together are at least this large
+#: ``--stream auto`` streams from this size of the data files on where the memory available
+#: cannot be read (not Linux)
 AUTO_BYTES = 256 * 2**20
+#: the peak memory of an in-memory run per byte of its data file, by format, rounded up
+#: from bench/generate.py panels of the paper's methodology (10M unit-years: 4.1 GB from
+#: a 504 MiB Parquet file, 8.1x; 4.3 GB from a 1.3 GB CSV file, 3.3x)
+GROWTH = {".parquet": 10.0}
+GROWTH_OTHER = 4.0
+#: ``--stream auto`` streams when an in-memory run would take more than this share of
+#: the memory available
+SHARE = 0.5
 #: output formats a streamed run sinks to
 SINKS = (".parquet", ".csv", ".arrow", ".ipc", ".feather")
 
 
 def wanted(mode: str, paths: Sequence[Path], output: Path | None) -> bool:
-    """Whether to try streaming: ``on``, or ``auto`` with large data files (``off``: never)."""
+    """Whether to try streaming: ``on``; ``auto`` when an in-memory run would take more
+    than :data:`SHARE` of the memory available (its peak estimated from the data files'
+    sizes by :data:`GROWTH`), or, where that memory cannot be read, for data files from
+    :data:`AUTO_BYTES` on; ``off``: never. In memory is several times faster (the passes
+    read the data again): it is kept while the data fits."""
     if mode == "off" or output is None or output.suffix.lower() not in SINKS:
         return False
     if mode == "on":
         return True
-    size = sum(p.stat().st_size for p in paths if p.is_file())
-    return size >= AUTO_BYTES
+    files = [p for p in paths if p.is_file()]
+    available = available_memory()
+    if available is None:
+        return sum(p.stat().st_size for p in files) >= AUTO_BYTES
+    need = sum(p.stat().st_size * GROWTH.get(p.suffix.lower(), GROWTH_OTHER) for p in files)
+    return need > SHARE * available
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process: the kernel's MemAvailable, lowered to
+    what its cgroup (a container's limit) has left; None where neither can be read."""
+    found: list[int] = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+        if limit != "max":
+            used = Path("/sys/fs/cgroup/memory.current").read_text(encoding="ascii").strip()
+            found.append(max(int(limit) - int(used), 0))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
 
 
 @dataclass(frozen=True)

@@ -222,11 +222,21 @@ def test_data_the_reader_must_report_is_read_in_memory(
     assert text.replace(f"not streamed ({reason}): computing in memory\n", "") == memory_text
 
 
-def test_auto_streams_large_files_only(tmp_path: Path) -> None:
+def test_auto_streams_large_files_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     small = tmp_path / "d.parquet"
     pl.read_csv(REGIONS).write_parquet(small)
     out = tmp_path / "o.parquet"
     assert not streamrun.wanted("auto", [small], out)
+    size = small.stat().st_size
+    # auto: the in-memory estimate (10x a Parquet file) against half the memory available
+    monkeypatch.setattr(streamrun, "available_memory", lambda: 20 * size + 2)
+    assert not streamrun.wanted("auto", [small], out)
+    monkeypatch.setattr(streamrun, "available_memory", lambda: 20 * size - 2)
+    assert streamrun.wanted("auto", [small], out)
+    monkeypatch.setattr(streamrun, "available_memory", lambda: None)  # unknown: 256 MiB
+    assert not streamrun.wanted("auto", [small], out)
+    monkeypatch.setattr(streamrun, "AUTO_BYTES", size)
+    assert streamrun.wanted("auto", [small], out)
     assert streamrun.wanted("on", [small], out)
     assert not streamrun.wanted("on", [small], tmp_path / "o.xlsx")
     assert not streamrun.wanted("off", [small], out)
@@ -372,3 +382,12 @@ def test_sort_order_column_by_column_sorts_as_polars_sorts_by_all() -> None:
         assert sorted(order.to_list()) == list(range(frame.height))
         expected = frame.sort(by, nulls_last=True)
         assert_frame_equal(frame[order], expected)
+
+
+def test_available_memory_is_read_on_linux() -> None:
+    """The memory ``--stream auto`` weighs is the kernel's MemAvailable (or less, in a
+    cgroup), not a constant; this suite runs on Linux, where /proc/meminfo exists."""
+    meminfo = Path("/proc/meminfo").read_text(encoding="ascii")
+    line = next(x for x in meminfo.splitlines() if x.startswith("MemAvailable:"))
+    got = streamrun.available_memory()
+    assert got is not None and 0 < got <= int(line.split()[1]) * 1024 * 1.5

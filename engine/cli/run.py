@@ -164,8 +164,9 @@ def run(
         typer.Option(
             "--stream",
             help="Compute on polars' streaming engine in passes and sink the results to -o "
-            "(Parquet, CSV, IPC), so memory does not grow with the rows: 'auto' for data files "
-            "from 256 MiB on, 'on' always, 'off' never. A methodology or data that cannot "
+            "(Parquet, CSV, IPC), so memory does not grow with the rows: 'auto' when an "
+            "in-memory run would take more than half the memory available, 'on' always, "
+            "'off' never. A methodology or data that cannot "
             "stream (docs/engines.md) is computed in memory.",
         ),
     ] = StreamMode.auto,
