@@ -285,15 +285,20 @@ checks:
 """
 
 
-def test_failing_check_sides_from_the_cache_are_the_full_runs(tmp_path: Path) -> None:
-    """A failing check's sides are shown as computed on every row: from the cache too.
-    `mean(x)` is the mean over all four units (2.5, so the right side is 3.75), not over
-    the failing unit's rows only (which would show 6)."""
+def _side_statistic(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """SIDE_STATISTIC, four units' data and a cache folder, in `tmp_path`."""
     m = tmp_path / "m.yaml"
     m.write_text(SIDE_STATISTIC, encoding="utf-8")
     data = tmp_path / "d.csv"
     data.write_text("unit,year,x\na,2020,0\nb,2020,1\nc,2020,3\nd,2020,6\n", encoding="utf-8")
-    cache = tmp_path / "cache"
+    return m, data, tmp_path / "cache"
+
+
+def test_failing_check_sides_from_the_cache_are_the_full_runs(tmp_path: Path) -> None:
+    """A failing check's sides are shown as computed on every row: from the cache too.
+    `mean(x)` is the mean over all four units (2.5, so the right side is 3.75), not over
+    the failing unit's rows only (which would show 6)."""
+    m, data, cache = _side_statistic(tmp_path)
     runs = []
     for name in ("fresh", "first", "cached"):
         out = tmp_path / f"{name}.csv"
@@ -310,11 +315,7 @@ def test_failing_check_sides_from_the_cache_are_the_full_runs(tmp_path: Path) ->
 def test_failing_check_sides_of_a_quiet_cached_run(tmp_path: Path) -> None:
     """With -q the cached run writes its results from the query (a pending file) and
     computes the failing rows in the same pass: the sides are still over every row."""
-    m = tmp_path / "m.yaml"
-    m.write_text(SIDE_STATISTIC, encoding="utf-8")
-    data = tmp_path / "d.csv"
-    data.write_text("unit,year,x\na,2020,0\nb,2020,1\nc,2020,3\nd,2020,6\n", encoding="utf-8")
-    cache = tmp_path / "cache"
+    m, data, cache = _side_statistic(tmp_path)
     runs = []
     for name in ("fresh", "first", "cached"):
         out = tmp_path / f"{name}.parquet"
