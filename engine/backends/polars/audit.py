@@ -248,6 +248,14 @@ def _rows(plan: Plan, frame: pl.DataFrame, mask: pl.Expr) -> Hit:
     return Hit(hit.height, tuple(names))
 
 
+def _unexplained(missing: bool) -> str:
+    """What an undefined value no cause was found for is: a missing value (`missing`),
+    or a number that is not finite."""
+    if missing:
+        return "a value is missing although everything it reads is present"
+    return "the result is not a finite number (an overflow: beyond ±1.8e308)"
+
+
 def _what(step: Step) -> str:
     kinds = {
         "indicator": "indicator",
@@ -312,11 +320,7 @@ def describe(plan: Plan, step: Step, found: Causes, marked: int | None) -> list[
     for _, code, text, hit in found.found:
         problems.append(Diagnostic(code, f"{text} {where}, {hit.describe()}", expected=expected))
     if not problems:
-        what = (
-            "a value is missing although everything it reads is present"
-            if marked is None
-            else "the result is not a finite number (an overflow: beyond ±1.8e308)"
-        )
+        what = _unexplained(marked is None)
         problems.append(
             Diagnostic(
                 Code.NOT_FINITE,

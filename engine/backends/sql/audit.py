@@ -23,7 +23,7 @@ import polars as pl
 import sympy
 from sqlglot import exp
 
-from engine.backends.polars.audit import SHOWN_ROWS, _plural, _what, apply_policy
+from engine.backends.polars.audit import SHOWN_ROWS, _plural, _unexplained, _what, apply_policy
 from engine.backends.sql.functions import column, literal
 from engine.backends.sql.lower import Definition
 from engine.backends.sql.printer import marker, paren
@@ -226,11 +226,7 @@ def diagnose(
     walk(plan.written_out(step.expr))  # the parts it reads as the method wrote them
     if not problems:
         n, names = _rows(plan, fetch, base, within())
-        what = (
-            "a value is missing although everything it reads is present"
-            if marked is None
-            else "the result is not a finite number (an overflow: beyond ±1.8e308)"
-        )
+        what = _unexplained(marked is None)
         problems.append(
             Diagnostic(
                 Code.NOT_FINITE, f"{what} {where}, {_plural(n)}: {names}", expected="finite values"
