@@ -69,6 +69,7 @@ def write_workbook(
 
 
 def _write_atomically(target: Path, writer: Callable[[Path], None]) -> Path:
+    temporary: Path | None = None
     try:
         temporary = _temporary(target)
         writer(temporary)
@@ -76,7 +77,7 @@ def _write_atomically(target: Path, writer: Callable[[Path], None]) -> Path:
     except OSError as exc:
         raise _cannot_write(target, exc) from exc
     finally:
-        if "temporary" in locals():
+        if temporary is not None:
             temporary.unlink(missing_ok=True)
     return target
 
