@@ -112,3 +112,56 @@ def test_every_command_is_found_by_the_module_that_registers_it() -> None:
     for name, module in COMMANDS.items():
         assert registered[name] == f"engine.cli.{module}", name
     assert set(COMMANDS.values()) <= set(MODULES)
+
+
+#: the console script's entry with an atexit handler and a temporary folder (a weakref
+#: finalizer) registered first: both must still run when it skips the teardown
+ENTRY = (
+    "import atexit, sys, tempfile\n"
+    "from pathlib import Path\n"
+    "marker = Path(sys.argv.pop(1))\n"
+    "folder = tempfile.TemporaryDirectory()\n"
+    "Path(folder.name, 'x').write_text('x')\n"
+    "marker.with_suffix('.tmp').write_text(folder.name)\n"
+    "atexit.register(lambda: marker.write_text('ran'))\n"
+    "sys.argv[0] = 'indexlab'\n"
+    "import engine.cli\n"
+    "engine.cli.entry()\n"
+    "print('NOT REACHED')\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("--version",), 0),
+        (("run", str(KIREEVA), str(REGIONS)), 0),
+        (("run", str(KIREEVA), str(ROOT / "no-such.csv")), 1),
+        (("run", str(KIREEVA), str(REGIONS), "--top", "abc"), 2),
+    ],
+)
+def test_the_console_script_exits_without_teardown_but_with_everything_done(
+    tmp_path: Path, args: tuple[str, ...], code: int
+) -> None:
+    """`entry` ends the process with os._exit (no interpreter teardown) after main():
+    the exit code is main's, the output is flushed (all of it, even piped), the atexit
+    handlers ran and a temporary folder was removed; nothing after it runs."""
+    marker = tmp_path / "marker"
+    env = {**os.environ, "INDEXLAB_PLAN_CACHE": "off", "COLUMNS": "100"}
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY, str(marker), *args],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == code, done.stderr
+    assert marker.read_text() == "ran"
+    assert not Path(marker.with_suffix(".tmp").read_text()).exists()
+    assert "NOT REACHED" not in done.stdout
+    if args == ("--version",):
+        assert done.stdout.startswith("indexlab ")
+    elif code == 0:  # the whole report, as the ordinary exit gives it
+        plain = subprocess.run(
+            [sys.executable, "-c", "import engine.cli; engine.cli.main()", *args],
+            capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+        )  # fmt: skip
+        assert plain.returncode == 0 and len(plain.stdout) > 1000
+        assert (done.stdout, done.stderr) == (plain.stdout, plain.stderr)

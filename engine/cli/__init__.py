@@ -9,18 +9,24 @@ command named on the command line (``indexlab run ...`` builds the ``run`` modul
 commands, not all fifteen: a start-up cost paid on every run); anything else (no command,
 ``--help``, a misspelt name) imports them all, so the list and typer's messages are the
 same as ever. ``engine.cli.app`` (the typer app, for typer's CliRunner) has every command.
+
+The console script is :func:`entry`: :func:`main`, then an exit without the interpreter's
+teardown (see there).
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import os
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import typer
 
-__all__ = ["MODULES", "app", "main"]
+__all__ = ["MODULES", "app", "entry", "main"]
 
 #: every command module, in the order their commands are listed by ``indexlab --help``
 MODULES = (
@@ -67,6 +73,31 @@ def _register(modules: tuple[str, ...]) -> typer.Typer:
 def main() -> None:
     named = COMMANDS.get(sys.argv[1]) if len(sys.argv) > 1 else None
     _register((named,) if named is not None else MODULES)()
+
+
+def entry() -> None:
+    """The ``indexlab`` console script: :func:`main`, then the process ends without the
+    interpreter's teardown (freeing every module and object, and polars' runtime), which
+    takes about 0.045 s, an eighth of the paper's 32-row run: the output files are
+    complete and closed by then, the streams are flushed and the atexit handlers run
+    (logging, weakref finalizers such as temporary folders, Spark's). With Python threads
+    still running, or streams that cannot be flushed, the ordinary exit is taken."""
+    try:
+        main()
+        code: str | int | None = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        code = 0
+    if not isinstance(code, int) or threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)
 
 
 def __getattr__(name: str) -> typer.Typer:
