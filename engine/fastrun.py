@@ -351,17 +351,20 @@ def _replay(
 ) -> CachedResult | None:
     """Replay the recorded query and settle the run, or None for the full path.
 
-    Everything the report needs of the unit rows is a query on the one result query
-    (cached, so it is computed once), collected together with the results table (or the
+    The result query is collected first; everything the report needs of its rows is then
+    one query each on that frame, all collected together with the results table (or the
     sink that writes it): the audit and check aggregates, the tests of the columns with
-    missing values, every check's failing rows and the adjusted points."""
+    missing values, every check's failing rows and the adjusted points. (Sharing the
+    result query through ``.cache()`` instead made polars' streaming engine take 0.45 s
+    and 440 MB for ASEM's 51 rows of 662 columns, against 0.05 s; at 1M unit-years
+    collecting first costs 3 % more time and 40 MB.)"""
     inputs = {}
     if data.units is not None:
         inputs[0] = data.units.lazy()
     if data.detail is not None:
         inputs[1] = data.detail.lazy()
     regs = plancache.replay(variant["ops"], inputs)
-    unit_lf = regs[int(variant["unit"])].cache()
+    unit_lf = regs[int(variant["unit"])].collect(engine=ENGINE).lazy()
     names = set(unit_lf.collect_schema().names())
     summary_exprs = [plancache.expr_from_json(e) for e in variant["summary"]]
     summary_exprs.append(pl.len().alias(_ROWS))
