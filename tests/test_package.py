@@ -97,7 +97,7 @@ def test_wheel_carries_the_schema_source_and_type_marker(wheel: Path) -> None:
         .read(next(n for n in names if n.endswith("entry_points.txt")))
         .decode()
     )
-    assert "indexlab = engine.cli:main" in entry
+    assert "indexlab = engine.cli:entry" in entry
 
 
 def test_installed_wheel_runs_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:
