@@ -282,16 +282,19 @@ def _typed(
 ) -> pl.DataFrame:
     """The file's required columns as keys, text and Float64 numbers."""
     columns: list[pl.Series] = []
-    finite = cells.finite_columns(source, [n for n in numeric if n not in keys and n not in text])
+    numbers = [n for n in numeric if n not in keys and n not in text]
+    clean = cells.clean_columns(source, [k for k in keys if k != period], numbers)
     for name in dict.fromkeys([*keys, *text, *numeric]):
         if name not in source.header:
             continue
         if name in keys:
-            column = cells.key_column(source, name, options, name == period, problems, warnings)
+            column = cells.key_column(
+                source, name, options, name == period, problems, warnings, name in clean
+            )
         elif name in text:
             column = cells.text_column(source, name, options)
         else:
-            column = cells.numeric_column(source, name, options, problems, name in finite)
+            column = cells.numeric_column(source, name, options, problems, name in clean)
         columns.append(column.alias(name))
     return pl.DataFrame(columns)
 

@@ -1,10 +1,14 @@
 """Checking and typing the cells of one file, as polars expressions.
 
-Nothing here loops over cells in Python. Numbers: a non-strict cast, then the cells
-that failed are counted and, only if there are any, located and shown. Keys and text:
-the checks (surrounding spaces, Unicode normalisation, control characters, mixed
-scripts, missing markers) run on the column's *distinct* values, and the column is only
-rewritten when some distinct value changes.
+Nothing here loops over cells in Python. First :func:`clean_columns` screens the file
+in one select of cheap aggregates: a key column whose every value is printable ASCII,
+not empty and without a space at either end needs none of the key checks (one regex
+over each value instead of four tests), and a numeric column with a finite sum holds no
+NaN or infinity. Only a column the screen cannot clear is checked test by test, and
+only a test that finds something locates the rows: numbers by a non-strict cast whose
+failures are counted first; keys by the four tests, with Unicode normalisation and the
+mixed-script check on the *distinct* non-ASCII values, the column only rewritten when
+some distinct value changes.
 
 Numbers follow the declared conventions: surrounding spaces are ignored; a thousands
 separator is accepted only in 3-digit groups ("1,5" is never 15); with a decimal comma a
@@ -15,6 +19,7 @@ null; NaN and infinities are errors (``not-finite``).
 
 from __future__ import annotations
 
+import math
 import re
 
 import polars as pl
@@ -23,13 +28,51 @@ from engine.diagnostics import Code, Diagnostic, Severity
 from engine.io.read.options import SPACES, IdSpaces, ReadOptions
 from engine.io.read.source import TYPED, Source, cells_problem, problem
 
-__all__ = ["finite_columns", "key_column", "numeric_column", "text_column"]
+__all__ = ["clean_columns", "key_column", "numeric_column", "text_column"]
 
 _SCRIPTS = ("Latin", "Cyrillic", "Greek")
 #: Unicode category Cc, matched as literals (Aho-Corasick: faster than a regex class)
 _CONTROL = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))]
 _PLAIN_INT = r"^-?(?:0|[1-9][0-9]{0,17})$"
 _NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+#: a key value that matches none of this needs no key check: printable ASCII (no control
+#: character, nothing to normalise, no space but U+0020), not empty, no space at an end
+_CHECKED_KEY = r"^$|^ | $|[^\x20-\x7e]"
+_TEXT_KEYS = (pl.String, pl.Categorical, pl.Enum)
+
+
+def clean_columns(source: Source, keys: list[str], numbers: list[str]) -> set[str]:
+    """The columns among `keys` and `numbers` that need no further check, from one select
+    of cheap aggregates over all of them (polars evaluates them side by side).
+
+    A text key (String, Categorical, Enum) is clean when no value is missing and none
+    matches :data:`_CHECKED_KEY`: then no key test (empty, control characters, spaces
+    around, non-ASCII) can find anything. A numeric column is clean when its sum is
+    finite: IEEE arithmetic keeps a NaN or an infinity through every addition, so a
+    finite sum proves every present value finite; a sum that overflows, or a column
+    that does hold a NaN, is checked value by value.
+
+    >>> import polars as pl
+    >>> from engine.io.read.source import Source, offset_locator
+    >>> f = pl.DataFrame({"id": ["A", " B"], "x": [1.0, float("nan")], "y": [1.0, None]})
+    >>> sorted(clean_columns(Source("f", "record", ("id", "x", "y"), f, offset_locator(1)),
+    ...                      ["id"], ["x", "y"]))
+    ['y']
+    """
+    schema = source.frame.schema
+    tests = [
+        (pl.col(k).null_count() == 0) & ~pl.col(k).cast(pl.String).str.contains(_CHECKED_KEY).any()
+        for k in keys
+        if k in schema and isinstance(schema[k], _TEXT_KEYS)
+    ]
+    tests += [
+        pl.col(n).cast(pl.Float64).sum().is_finite()
+        for n in numbers
+        if n in schema and schema[n].is_numeric()
+    ]
+    if not tests:
+        return set()
+    return {n for n, ok in source.frame.select(tests).row(0, named=True).items() if ok}
 
 
 def _whole_floats(series: pl.Series) -> pl.Series | None:
@@ -47,6 +90,7 @@ def key_column(
     period: bool,
     problems: list[Diagnostic],
     warnings: list[Diagnostic],
+    screened: bool = False,
 ) -> pl.Series:
     """A key (unit id, period, detail key) as Int64 when every value is a plain integer
     ('2020', not '01'), else as String.
@@ -58,6 +102,7 @@ def key_column(
     The checks are aggregates over the column; only the values that fail are looked at
     again, and Unicode normalisation and the mixed-script check run on the distinct
     non-ASCII values only (an ASCII string is always NFC and single-script).
+    `screened`: :func:`clean_columns` cleared the column (no test can find anything).
     """
     series = source.frame.get_column(name)
     if series.dtype.is_float():
@@ -93,7 +138,10 @@ def key_column(
         if clean:
             return series.cast(pl.Int64)
     frame = series.to_frame(name)
-    found = frame.select(t.any().alias(k) for k, t in tests.items()).row(0, named=True)
+    if screened:
+        found = dict.fromkeys(tests, False)
+    else:
+        found = frame.select(t.any().alias(k) for k, t in tests.items()).row(0, named=True)
 
     def mask(test: str) -> pl.Series:
         return frame.select(tests[test]).to_series()
@@ -199,24 +247,17 @@ def text_column(source: Source, name: str, options: ReadOptions) -> pl.Series:
     series = source.frame.get_column(name)
     if series.dtype.is_float() and (whole := _whole_floats(series)) is not None:
         series = whole
-    series = series.cast(pl.String)
-    value = pl.col(name).str.strip_chars()
-    return (
-        series.to_frame(name)
-        .select(pl.when(~value.is_in(list(options.missing))).then(value).alias(name))
-        .to_series()
-    )
+    stripped = series.cast(pl.String).str.strip_chars()
+    missing = stripped.is_in(list(options.missing))
+    if not missing.any():  # nulls in `missing` (a missing cell) count as False
+        return stripped
+    return stripped.to_frame(name).select(pl.when(~missing).then(pl.col(name))).to_series()
 
 
-def finite_columns(source: Source, names: list[str]) -> set[str]:
-    """Which of the file's numeric-typed columns among `names` hold only finite values
-    (missing cells aside): one pass over all of them together."""
-    typed = [n for n in names if n in source.frame.columns and source.frame.schema[n].is_numeric()]
-    if not typed:
-        return set()
-    finite = pl.col(typed).cast(pl.Float64).is_finite().fill_null(True).all()
-    row = source.frame.select(finite).row(0, named=True)
-    return {n for n, ok in row.items() if ok}
+def _all_finite(values: pl.Series) -> bool:
+    """Every present value finite: a finite sum proves it (see :func:`clean_columns`);
+    otherwise value by value."""
+    return math.isfinite(values.sum()) or bool(values.is_finite().fill_null(True).all())
 
 
 def numeric_column(
@@ -228,7 +269,8 @@ def numeric_column(
 ) -> pl.Series:
     """Float64 values; every cell that is not a finite number or missing is reported.
 
-    `finite`: the column is numeric and known to hold only finite values.
+    `finite`: the column is numeric and known to hold only finite values
+    (:func:`clean_columns`).
     """
     frame = source.frame
     series = frame.get_column(name)
@@ -255,7 +297,7 @@ def numeric_column(
             problem(Code.NOT_NUMERIC, source.file, f"column '{name}' has type {series.dtype}")
         )
         return pl.Series(name, [None] * series.len(), pl.Float64)
-    if not finite and not values.is_finite().fill_null(True).all():
+    if not finite and not _all_finite(values):
         odd = (values.is_nan() | values.is_infinite()).fill_null(False)
         what = f"column '{name}' has NaN or infinite values"
         shown = tokens.cast(pl.String)

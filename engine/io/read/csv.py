@@ -276,6 +276,13 @@ def _drop_blank(frame: pl.DataFrame) -> pl.DataFrame:
     """Drop lines with no value in any field, keeping each row's position."""
     if frame.width == 0 or frame.height == 0:
         return frame
+    # a blank line is empty in every column: most files have no empty cell in the first
+    first, dtype = next(iter(frame.schema.items()))
+    first_empty = pl.col(first).is_null()
+    if dtype == pl.String:
+        first_empty = first_empty | (pl.col(first) == "")
+    if not frame.select(first_empty.any()).item():
+        return frame
     empty = [
         (pl.col(n) == "") if dtype == pl.String else pl.col(n).is_null()
         for n, dtype in frame.schema.items()
