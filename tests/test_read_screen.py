@@ -248,3 +248,47 @@ def test_duplicates_are_reported_whatever_the_order(
         assert int(d.message.split(" rows for ")[0]) == stacked.count(
             next(r for r in repeated if f"u={r[0]!r}, t='{r[1]}'" in d.message)
         )
+
+
+# ------------------------------------------------------------------ the streamed run's scan
+
+panel_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["A", "B", " B", "", "2020", "\u0410", "A\u0301", "\u00c1", "a\tb", "7"]),
+        st.sampled_from([2010, 2011]),
+        st.one_of(st.none(), st.sampled_from([1.0, -0.0, 2.5, float("nan"), float("inf")])),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=150)
+@given(panel_rows)
+def test_a_scan_is_only_taken_when_the_reader_has_nothing_to_say(
+    rows: list[tuple[str, int, float | None]],
+) -> None:
+    """Scanned data is the reader's frame, and only data the reader reads without a
+    message is scanned (the rest goes to the reader, which names every problem)."""
+    import tempfile
+
+    from engine.io.read.scan import Scanned, scan_data
+
+    frame = pl.DataFrame(
+        rows, schema={"u": pl.String, "t": pl.Int64, "x": pl.Float64}, orient="row"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "d.parquet"
+        frame.write_parquet(path)
+        kwargs = {"keys": ["u", "t"], "numeric": ["x"], "period": "t"}
+        scanned = scan_data([path], text=[], options=OPTIONS, **kwargs)  # type: ignore[arg-type]
+        try:
+            loaded = load_data([path], **kwargs)  # type: ignore[arg-type]
+        except DataError:
+            loaded = None
+        if not isinstance(scanned, Scanned):
+            return
+        assert loaded is not None and loaded.warnings == ()
+        got = scanned.frame.collect()
+        assert got.schema == loaded.frame.schema
+        assert got.sort("u", "t").equals(loaded.frame.sort("u", "t"))
+        assert scanned.rows == loaded.frame.height

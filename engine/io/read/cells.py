@@ -30,14 +30,14 @@ from engine.io.read.source import TYPED, Source, cells_problem, problem
 
 __all__ = ["clean_columns", "key_column", "numeric_column", "text_column"]
 
-_SCRIPTS = ("Latin", "Cyrillic", "Greek")
+SCRIPTS = ("Latin", "Cyrillic", "Greek")
 #: Unicode category Cc, matched as literals (Aho-Corasick: faster than a regex class)
-_CONTROL = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))]
-_PLAIN_INT = r"^-?(?:0|[1-9][0-9]{0,17})$"
+CONTROL = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))]
+PLAIN_INT = r"^-?(?:0|[1-9][0-9]{0,17})$"
 _NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 #: a key value that matches none of this needs no key check: printable ASCII (no control
 #: character, nothing to normalise, no space but U+0020), not empty, no space at an end
-_CHECKED_KEY = r"^$|^ | $|[^\x20-\x7e]"
+CHECKED_KEY = r"^$|^ | $|[^\x20-\x7e]"
 _TEXT_KEYS = (pl.String, pl.Categorical, pl.Enum)
 
 
@@ -46,7 +46,7 @@ def clean_columns(source: Source, keys: list[str], numbers: list[str]) -> set[st
     of cheap aggregates over all of them (polars evaluates them side by side).
 
     A text key (String, Categorical, Enum) is clean when no value is missing and none
-    matches :data:`_CHECKED_KEY`: then no key test (empty, control characters, spaces
+    matches :data:`CHECKED_KEY`: then no key test (empty, control characters, spaces
     around, non-ASCII) can find anything. A numeric column is clean when its sum is
     finite: IEEE arithmetic keeps a NaN or an infinity through every addition, so a
     finite sum proves every present value finite; a sum that overflows, or a column
@@ -61,7 +61,7 @@ def clean_columns(source: Source, keys: list[str], numbers: list[str]) -> set[st
     """
     schema = source.frame.schema
     tests = [
-        (pl.col(k).null_count() == 0) & ~pl.col(k).cast(pl.String).str.contains(_CHECKED_KEY).any()
+        (pl.col(k).null_count() == 0) & ~pl.col(k).cast(pl.String).str.contains(CHECKED_KEY).any()
         for k in keys
         if k in schema and isinstance(schema[k], _TEXT_KEYS)
     ]
@@ -125,7 +125,7 @@ def key_column(
     stripped = s.str.strip_chars()
     tests = {
         "empty": s.is_null() | ((stripped if trim else s) == ""),
-        "control": (stripped if trim else s).str.contains_any(_CONTROL).fill_null(False),
+        "control": (stripped if trim else s).str.contains_any(CONTROL).fill_null(False),
         "spaced": (s != stripped).fill_null(False),
         "wide": (s.str.len_bytes() != s.str.len_chars()).fill_null(False),
     }
@@ -133,7 +133,7 @@ def key_column(
         distinct = series.unique().to_frame(name)
         clean = distinct.select(
             pl.any_horizontal(t.any() for t in tests.values()).not_()
-            & s.str.contains(_PLAIN_INT).all()
+            & s.str.contains(PLAIN_INT).all()
         ).item()
         if clean:
             return series.cast(pl.Int64)
@@ -183,7 +183,7 @@ def _normalise_wide(
         pl.col("raw").str.normalize("NFC").alias("nfc"),
         (
             pl.sum_horizontal(
-                pl.col("raw").str.contains(rf"\p{{{s}}}").cast(pl.Int8) for s in _SCRIPTS
+                pl.col("raw").str.contains(rf"\p{{{s}}}").cast(pl.Int8) for s in SCRIPTS
             )
             > 1
         ).alias("mixed"),
@@ -211,9 +211,9 @@ def _normalise_wide(
 def _plain_integers(series: pl.Series) -> pl.Series:
     """Int64 when every value is a plain integer ('2020', not '01' or '+5'), else as is."""
     first = series.drop_nulls().head(1)
-    if first.len() == 0 or not first.str.contains(_PLAIN_INT).all():
+    if first.len() == 0 or not first.str.contains(PLAIN_INT).all():
         return series
-    if series.str.contains(_PLAIN_INT).fill_null(False).all():
+    if series.str.contains(PLAIN_INT).fill_null(False).all():
         return series.cast(pl.Int64)
     return series
 
@@ -223,7 +223,7 @@ def _period_values(
 ) -> pl.Series:
     """Periods written as numbers ('2010', '2010.0') as their integer text; a number that
     is not whole is an error. Periods that are not numbers ('2020-Q1') stay as they are."""
-    if series.str.contains(_PLAIN_INT).fill_null(True).all():
+    if series.str.contains(PLAIN_INT).fill_null(True).all():
         return series
     distinct = series.unique().drop_nulls()
     numbers = distinct.str.contains(_NUMBER)
@@ -236,7 +236,7 @@ def _period_values(
         what = f"period column '{name}' has values that are not whole numbers"
         problems.append(cells_problem(source, Code.BAD_PERIOD, what, bad, series))
         return series
-    odd = distinct.filter(~distinct.str.contains(_PLAIN_INT))
+    odd = distinct.filter(~distinct.str.contains(PLAIN_INT))
     fixed = odd.cast(pl.Float64).cast(pl.Int64).cast(pl.String)
     return series.replace(odd, fixed)
 

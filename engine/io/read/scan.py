@@ -16,6 +16,7 @@ reports every problem exactly as it always does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +24,11 @@ from pathlib import Path
 import polars as pl
 
 from engine.backends.polars import ENGINE
+from engine.io.read.cells import CHECKED_KEY, CONTROL, PLAIN_INT, SCRIPTS
 from engine.io.read.columnar import scan_columnar
 from engine.io.read.options import IPC_SUFFIXES, IdSpaces, ReadOptions
 
 __all__ = ["Scanned", "scan_data"]
-
-_CONTROL = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))]
-_PLAIN_INT = r"^-?(?:0|[1-9][0-9]{0,17})$"
-_SCRIPTS = ("Latin", "Cyrillic", "Greek")
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ def scan_data(
     typed: list[pl.Expr] = []
     checks: list[pl.Expr] = [pl.len().alias("rows")]
     trim = options.id_spaces == IdSpaces.TRIM
-    wide_keys = []
+    text_keys = []
     for k in keys:
         c, dtype = pl.col(k), dtypes[k]
         checks.append(c.null_count().alias(f"nulls:{k}"))
@@ -102,44 +100,48 @@ def scan_data(
             checks.append((c.is_finite() & (c == c.round(0))).not_().any().alias(f"bad:{k}"))
             typed.append(c.cast(pl.Int64))
         elif dtype == pl.String:
-            stripped = c.str.strip_chars()
-            kept = stripped if trim else c
-            checks += [
-                (kept == "").any().alias(f"empty:{k}"),
-                kept.str.contains_any(_CONTROL).any().alias(f"control:{k}"),
-                (c != stripped).any().alias(f"spaced:{k}"),
-                (c.str.len_bytes() != c.str.len_chars()).any().alias(f"wide:{k}"),
-                c.str.contains(_PLAIN_INT).all().alias(f"ints:{k}"),
-            ]
-            wide_keys.append(k)
+            # one regex clears a plain key of every test (cells.clean_columns)
+            checks.append(c.str.contains(CHECKED_KEY).any().alias(f"unscreened:{k}"))
+            text_keys.append(k)
         else:
             return f"key column '{k}' of type {dtype}"
     for n in text:
         if dtypes[n] != pl.String:
             return f"label column '{n}' of type {dtypes[n]}"
     finite = [n for n in numeric if n not in keys and n not in text]
-    checks += [pl.col(n).cast(pl.Float64).is_infinite().any().alias(f"inf:{n}") for n in finite]
-    checks += [pl.col(n).cast(pl.Float64).is_nan().any().alias(f"nan:{n}") for n in finite]
+    # a finite sum proves every value finite (cells.clean_columns)
+    checks += [pl.col(n).cast(pl.Float64).sum().is_finite().alias(f"sum:{n}") for n in finite]
+    # a key is only tested for plain integers when its first value is one
+    if text_keys:
+        head = frame.select(pl.col(text_keys).first()).collect(engine=ENGINE).row(0, named=True)
+        checks += [
+            pl.col(k).str.contains(PLAIN_INT).all().alias(f"ints:{k}")
+            for k in text_keys
+            if isinstance(head[k], str) and re.match(PLAIN_INT, head[k])
+        ]
     if period is not None:
         checks.append(pl.col(period).n_unique().alias("periods"))
     found = frame.select(checks).collect(engine=ENGINE).row(0, named=True)
+    found.update(_key_tests(frame, [k for k in text_keys if found[f"unscreened:{k}"]], trim))
     if not found["rows"]:
         return "no data rows"
     if any(found.get(f"nulls:{k}") for k in keys) or any(
         found.get(f"{t}:{k}") for k in keys for t in ("bad", "empty", "control", "spaced")
     ):
         return "a key column needs the reader's messages"
-    if any(found[f"inf:{n}"] or found[f"nan:{n}"] for n in finite):
+    unsure = [n for n in finite if not found[f"sum:{n}"]]  # or a sum that overflowed
+    if unsure and not _finite(frame, unsure):
         return "a number is not finite"
-    for k in wide_keys:
-        if k == period and not found[f"ints:{k}"]:
+    for k in text_keys:
+        ints = found.get(f"ints:{k}", False)
+        if k == period and not ints:
             return "periods written as text"
-        if found[f"wide:{k}"]:
+        if found.get(f"wide:{k}"):
             replaced = _normalised(frame, k)
             if replaced is None:
                 return f"key column '{k}' mixes scripts"
             typed.append(replaced)
-        elif found[f"ints:{k}"]:
+        elif ints:
             typed.append(pl.col(k).cast(pl.Int64))
     for n in text:
         value = pl.col(n).str.strip_chars()
@@ -149,6 +151,31 @@ def scan_data(
     if duplicates and _duplicates(frame, list(keys), int(found["rows"])):
         return "duplicate keys"
     return Scanned(frame, int(found["rows"]), int(found.get("periods") or 1))
+
+
+def _key_tests(frame: pl.LazyFrame, keys: list[str], trim: bool) -> dict[str, bool]:
+    """The key tests of the reader, one by one, for the keys the screen did not clear:
+    empty, control characters, spaces around, non-ASCII (to be normalised)."""
+    if not keys:
+        return {}
+    tests = []
+    for k in keys:
+        c = pl.col(k)
+        stripped = c.str.strip_chars()
+        kept = stripped if trim else c
+        tests += [
+            (kept == "").any().alias(f"empty:{k}"),
+            kept.str.contains_any(CONTROL).any().alias(f"control:{k}"),
+            (c != stripped).any().alias(f"spaced:{k}"),
+            (c.str.len_bytes() != c.str.len_chars()).any().alias(f"wide:{k}"),
+        ]
+    return dict(frame.select(tests).collect(engine=ENGINE).row(0, named=True))
+
+
+def _finite(frame: pl.LazyFrame, names: list[str]) -> bool:
+    """Every present value of the columns finite, value by value."""
+    finite = pl.col(names).cast(pl.Float64).is_finite().fill_null(True).all()
+    return all(frame.select(finite).collect(engine=ENGINE).row(0))
 
 
 def _normalised(frame: pl.LazyFrame, key: str) -> pl.Expr | None:
@@ -161,7 +188,7 @@ def _normalised(frame: pl.LazyFrame, key: str) -> pl.Expr | None:
             pl.col("raw").str.normalize("NFC").alias("nfc"),
             (
                 pl.sum_horizontal(
-                    pl.col("raw").str.contains(rf"\p{{{s}}}").cast(pl.Int8) for s in _SCRIPTS
+                    pl.col("raw").str.contains(rf"\p{{{s}}}").cast(pl.Int8) for s in SCRIPTS
                 )
                 > 1
             ).alias("mixed"),
