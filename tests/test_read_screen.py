@@ -218,6 +218,26 @@ def test_key_order_proves_unique_keys(rows: list[tuple[str, int]], sort: bool) -
     assert in_key_order(one, ["u"]) == all(a[0] < b[0] for a, b in pairwise(rows))
 
 
+three_keys = st.lists(
+    st.tuples(st.sampled_from("ab"), st.sampled_from("xy"), st.integers(1, 2)), max_size=9
+)
+
+
+@settings(max_examples=300)
+@given(three_keys, st.sampled_from(["no", "unit", "period"]))
+def test_key_order_with_three_keys(rows: list[tuple[str, str, int]], sort: str) -> None:
+    if sort == "unit":
+        rows = sorted(set(rows))
+    elif sort == "period":
+        rows = sorted(set(rows), key=lambda r: (r[2], r[0], r[1]))
+    frame = pl.DataFrame(rows, schema={"u": pl.String, "d": pl.String, "t": pl.Int64}, orient="row")
+    by_unit = all(a < b for a, b in pairwise(rows))
+    by_period = all((a[2], a[0], a[1]) < (b[2], b[0], b[1]) for a, b in pairwise(rows))
+    assert in_key_order(frame, ["u", "d", "t"]) == (by_unit or by_period)
+    if sort != "no":
+        assert in_key_order(frame, ["u", "d", "t"])
+
+
 def test_key_order_with_three_keys_and_missing_keys() -> None:
     frame = pl.DataFrame({"u": ["a", "a", "a", "b"], "d": ["x", "y", "y", "x"], "t": [1, 1, 2, 1]})
     assert in_key_order(frame, ["u", "d", "t"])

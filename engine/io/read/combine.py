@@ -132,16 +132,23 @@ def in_key_order(frame: pl.DataFrame, keys: Sequence[str]) -> bool:
         # the first key non-decreasing (polars stops at the first row out of order) ...
         if not frame.get_column(order[0]).is_sorted():
             continue
-        # ... and where it repeats, the rest strictly increasing
-        after = pl.lit(False)
-        for k in reversed(order[1:]):
-            now, before = pl.col(k), pl.col(k).shift(1)
-            after = (before < now) | ((before == now) & after)
+        # ... and where it repeats, the rest strictly increasing: a row out of order
+        # has the same first key as the row before and the rest not greater
         first = pl.col(order[0])
-        repeat = (first == first.shift(1)) & ~after
-        if not frame.select(repeat.slice(1).any()).item():
+        out = first == first.shift(1)
+        if len(order) > 1:
+            out = out & _not_greater(order[1:])
+        if not frame.select(out.slice(1).any()).item():
             return True
     return False
+
+
+def _not_greater(keys: Sequence[str]) -> pl.Expr:
+    """Each row's keys, compared in order, not greater than the row before's."""
+    now, before = pl.col(keys[0]), pl.col(keys[0]).shift(1)
+    if len(keys) == 1:
+        return before >= now
+    return (before > now) | ((before == now) & _not_greater(keys[1:]))
 
 
 def integer_keys(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
