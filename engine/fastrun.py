@@ -171,9 +171,13 @@ class CachedResult(TableResult):
         return super().write(path, protect=protect)
 
 
-def _variant(data: runner.Data, periods: int) -> str:
+def _variant(data: runner.Data, periods: int, integer_keys: frozenset[str]) -> str:
+    """The entry's name for data of this shape: one period or several, unit and detail
+    frames, and the keys held as integers (at() compares them as numbers)."""
     size = "single" if periods <= 1 else "multi"
-    return f"{size}-{'u' if data.units is not None else ''}{'d' if data.detail is not None else ''}"
+    frames = f"{'u' if data.units is not None else ''}{'d' if data.detail is not None else ''}"
+    ints = "".join(f"-int:{k}" for k in sorted(integer_keys))
+    return f"{size}-{frames}{ints}"
 
 
 # -- recording -----------------------------------------------------------------------------
@@ -201,11 +205,18 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
     if plancache.cache_dir() is None:
         return
     periods = runner.count_periods(m, data)
+    ints = runner.integer_keys(m, data)
     ops: list[dict[str, Any]] = []
     counter = [1]
     units_in = plancache.Recorder(ops, 0, counter) if data.units is not None else None
     detail_in = plancache.Recorder(ops, 1, counter) if data.detail is not None else None
-    unit_rec, detail_rec = build_query(plan, units_in, detail_in, periods=periods)  # type: ignore[arg-type]
+    unit_rec, detail_rec = build_query(
+        plan,
+        units_in,  # type: ignore[arg-type]
+        detail_in,  # type: ignore[arg-type]
+        periods=periods,
+        integer_keys=ints,
+    )
     inputs = {}
     if data.units is not None:
         inputs[0] = data.units.head(0).lazy()
@@ -297,7 +308,7 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
             "classes": m.classes is not None,
             "indicators": [i.name for i in m.indicators],
             "weights": weights,
-            "variants": {_variant(data, periods): variant},
+            "variants": {_variant(data, periods, ints): variant},
         },
     )
 
@@ -330,7 +341,8 @@ def run_cached(
         return None
     data = runner.read_data(shape, paths, options)
     runner.no_empty_inputs(shape, data)
-    variant = entry.variant(_variant(data, runner.count_periods(shape, data)))
+    periods = runner.count_periods(shape, data)
+    variant = entry.variant(_variant(data, periods, runner.integer_keys(shape, data)))
     if variant is None or entry.data.get("weights") is None or "layout" not in entry.data:
         return data
     try:

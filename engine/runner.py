@@ -34,6 +34,7 @@ __all__ = [
     "count_periods",
     "estimate",
     "execute",
+    "integer_keys",
     "missing_detail",
     "missing_detail_warning",
     "no_empty_inputs",
@@ -284,6 +285,21 @@ def count_periods(m: DataShape, data: Data) -> int:
     return int(frame.select(pl.col(m.layout.period).n_unique()).item())
 
 
+#: integer types whose every value compares exactly with an Int64 number
+_SIGNED_OR_SMALL = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
+def integer_keys(m: DataShape, data: Data) -> frozenset[str]:
+    """The key columns that hold integers in every frame of `data` that has them: at()
+    compares them with a number rather than as text (the same rows; see
+    :func:`engine.backends.polars.compile_stats.at_condition`)."""
+    frames = [f for f in (data.units, data.detail) if f is not None]
+    keys = [k for k in m.layout.detail_keys if any(k in f.columns for f in frames)]
+    return frozenset(
+        k for k in keys if all(f.schema[k] in _SIGNED_OR_SMALL for f in frames if k in f.columns)
+    )
+
+
 def compute(
     plan: Plan, data: Data, *, summaries: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, dict[str, object], dict[str, object]]:
@@ -295,7 +311,11 @@ def compute(
     units = data.units.lazy() if data.units is not None else None
     detail = data.detail.lazy() if data.detail is not None else None
     unit_lf, detail_lf = build_query(
-        plan, units, detail, periods=count_periods(plan.methodology, data)
+        plan,
+        units,
+        detail,
+        periods=count_periods(plan.methodology, data),
+        integer_keys=integer_keys(plan.methodology, data),
     )
     frames = [unit_lf] + ([detail_lf] if detail_lf is not None else [])
     if summaries:

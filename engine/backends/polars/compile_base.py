@@ -54,6 +54,9 @@ class Context:
     #: statistics and at() computed beforehand (a streamed run's earlier passes): read as
     #: the named column (see :mod:`engine.backends.polars.stream`)
     hoisted: Mapping[sympy.Basic, str] = field(default_factory=dict, compare=False, repr=False)
+    #: key columns known to hold integers (the data's types): at() compares them with a
+    #: number instead of as text (see :func:`~.compile_stats.at_condition`)
+    integer_keys: frozenset[str] = frozenset()
 
     @property
     def keys(self) -> tuple[str, ...]:

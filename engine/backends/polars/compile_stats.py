@@ -185,12 +185,29 @@ def at_condition(expr: ir.At, ctx: Context) -> tuple[pl.Expr, list[str]]:
     """The rows at() reads (its fixed keys have their values), and the keys it matches on.
 
     Key values compare as text: a period column reads as integers (2010) or as text
-    ('2010Q1') depending on the data, and at(x, 2010) means the same as at(x, '2010')."""
+    ('2010Q1') depending on the data, and at(x, 2010) means the same as at(x, '2010').
+    A key the context knows to hold integers (``Context.integer_keys``) is compared with
+    the number when the value is one as an integer prints (the same rows as the text
+    comparison, without printing every row's key)."""
     fixed = expr.fixed
-    cond = functools.reduce(
-        lambda a, b: a & b, [pl.col(k).cast(pl.String) == str(v) for k, v in fixed]
-    )
+    cond = functools.reduce(lambda a, b: a & b, [_key_is(k, v, ctx) for k, v in fixed])
     return cond, [k for k in ctx.keys if k not in dict(fixed)]
+
+
+def _key_is(key: str, value: object, ctx: Context) -> pl.Expr:
+    """The rows where the key column `key` holds `value` (compared as text)."""
+    text = str(value)
+    if key in ctx.integer_keys and _prints_as_integer(text) and -(2**63) <= int(text) < 2**63:
+        return pl.col(key) == pl.lit(int(text), dtype=pl.Int64)
+    return pl.col(key).cast(pl.String) == text
+
+
+def _prints_as_integer(text: str) -> bool:
+    """Whether `text` is how an integer prints ('2010', '-3'; not '02010', '+3', '1_0')."""
+    try:
+        return str(int(text)) == text
+    except ValueError:
+        return False
 
 
 #: one value per group as a group_by aggregation (for a pass that computes a statistic on

@@ -103,14 +103,18 @@ def collect(*frames: pl.LazyFrame) -> list[pl.DataFrame]:
 
 
 def _apply(
-    lf: pl.LazyFrame, plan: Plan, stages: tuple[tuple[Step, ...], ...], single_group: bool
+    lf: pl.LazyFrame,
+    plan: Plan,
+    stages: tuple[tuple[Step, ...], ...],
+    single_group: bool,
+    integer_keys: frozenset[str],
 ) -> pl.LazyFrame:
     for stage in stages:
         plain, calls = procedures.split(stage)
         for call in calls:  # a table per group, joined (see procedures)
             lf = lf.pipe(procedures.apply, call)
         if plain:
-            lf = with_steps(lf, plan, plain, single_group)
+            lf = with_steps(lf, plan, plain, single_group, integer_keys)
     return lf
 
 
@@ -120,31 +124,41 @@ def build_query(
     detail: pl.LazyFrame | None = None,
     *,
     periods: int | None = None,
+    integer_keys: frozenset[str] = frozenset(),
 ) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
     """The whole methodology as one lazy query: the unit-level result, and the detail rows.
 
     `data` has one row per unit and period (None when every input is detail-level);
     `detail` one row per unit, period and detail key (None without detail inputs). Rows
     keep their order; nothing computed depends on it (sums add in key order). `periods`,
-    the number of periods in the data when known, spares work when it is above 1.
+    the number of periods in the data when known, spares work when it is above 1;
+    `integer_keys`, the key columns the data holds as integers (see
+    :func:`engine.runner.integer_keys`), spares printing them where at() compares.
     """
     single = periods is None or periods <= 1
-    lf = on_units(plan, data, single) if data is not None else None
+    ints = integer_keys
+    lf = on_units(plan, data, single, ints) if data is not None else None
     detail_lf = None
     if detail is not None:
-        detail_lf, reduced = on_detail(plan, detail, lf, single)
+        detail_lf, reduced = on_detail(plan, detail, lf, single, ints)
         lf = collapsed(plan, lf, reduced)
     assert lf is not None, "a plan needs unit-level or detail data"
-    return finish(plan, lf, single), detail_lf
+    return finish(plan, lf, single, ints), detail_lf
 
 
-def on_units(plan: Plan, data: pl.LazyFrame, single: bool) -> pl.LazyFrame:
+def on_units(
+    plan: Plan, data: pl.LazyFrame, single: bool, integer_keys: frozenset[str] = frozenset()
+) -> pl.LazyFrame:
     """The unit-level stages that run before the detail rows (all of them without)."""
-    return _apply(data, plan, plan.first, single)
+    return _apply(data, plan, plan.first, single, integer_keys)
 
 
 def on_detail(
-    plan: Plan, detail: pl.LazyFrame, units: pl.LazyFrame | None, single: bool
+    plan: Plan,
+    detail: pl.LazyFrame,
+    units: pl.LazyFrame | None,
+    single: bool,
+    integer_keys: frozenset[str] = frozenset(),
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The detail rows with the detail stages computed (the unit-level columns of
     `units`, the first stages' result, joined in), and their collapse to one row per
@@ -152,7 +166,7 @@ def on_detail(
     keys = list(plan.methodology.layout.keys)
     if units is not None:
         detail = detail.join(units, on=keys, how="left", maintain_order="left")
-    detail = _apply(detail, plan, plan.detail, single)
+    detail = _apply(detail, plan, plan.detail, single, integer_keys)
     reduced = detail.group_by(keys).agg([pl.col(c).first() for c in plan.collapse])
     return detail, reduced
 
@@ -165,11 +179,13 @@ def collapsed(plan: Plan, units: pl.LazyFrame | None, reduced: pl.LazyFrame) -> 
     return lf.sort(keys)
 
 
-def finish(plan: Plan, lf: pl.LazyFrame, single: bool) -> pl.LazyFrame:
+def finish(
+    plan: Plan, lf: pl.LazyFrame, single: bool, integer_keys: frozenset[str] = frozenset()
+) -> pl.LazyFrame:
     """The unit-level stages after the detail rows, ranks as integers, the classes,
     whole-number outputs and the screening rules."""
     m = plan.methodology
-    lf = _apply(lf, plan, plan.after, single)
+    lf = _apply(lf, plan, plan.after, single, integer_keys)
     if m.index is not None and m.ranking.ties != "average":
         ranks = ["rank", *(name for name, _ in m.ranking.within)]
         lf = lf.with_columns(pl.col(ranks).cast(pl.Int64))
@@ -185,5 +201,5 @@ def finish(plan: Plan, lf: pl.LazyFrame, single: bool) -> pl.LazyFrame:
     if whole:  # whole numbers (checked by the audit) as integers
         lf = lf.with_columns(pl.col(whole).round(0).cast(pl.Int64))
     for step in plan.screening:  # one at a time: a rule reads the statistics hoisted before it
-        lf = with_steps(lf, plan, [step], single)
+        lf = with_steps(lf, plan, [step], single, integer_keys)
     return lf

@@ -15,8 +15,14 @@ from engine.backends.polars.compile import Context, compile_step, to_polars
 from engine.plan import Phase, Plan, Step
 
 
-def step_context(plan: Plan, step: Step | None = None, single_group: bool = True) -> Context:
-    """How `step` compiles: its keys, tolerances (checks), class labels and sum order."""
+def step_context(
+    plan: Plan,
+    step: Step | None = None,
+    single_group: bool = True,
+    integer_keys: frozenset[str] = frozenset(),
+) -> Context:
+    """How `step` compiles: its keys, tolerances (checks), class labels and sum order;
+    `integer_keys` are the key columns the data holds as integers."""
     m = plan.methodology
     atol = rtol = 0.0
     if step is not None and step.kind == "check":
@@ -28,7 +34,16 @@ def step_context(plan: Plan, step: Step | None = None, single_group: bool = True
         m.layout.detail_keys if step is not None and step.phase == Phase.DETAIL else m.layout.keys
     )
     return Context(
-        {}, m.layout.unit, m.layout.period, atol, rtol, detail, labels, order, single_group
+        {},
+        m.layout.unit,
+        m.layout.period,
+        atol,
+        rtol,
+        detail,
+        labels,
+        order,
+        single_group,
+        integer_keys=integer_keys,
     )
 
 
@@ -52,13 +67,17 @@ class StepColumns:
 
 
 def step_columns(
-    plan: Plan, step: Step, single_group: bool = True, context: Context | None = None
+    plan: Plan,
+    step: Step,
+    single_group: bool = True,
+    context: Context | None = None,
+    integer_keys: frozenset[str] = frozenset(),
 ) -> StepColumns:
     """The columns of `step`: its value, where an undefined result (an operation that
     gave no finite number, or a row where the declared domain ``requires`` does not
     hold) is missing, and the marker of those rows. `context` replaces the step's own
     (sensitivity analysis groups every statistic by the replication too)."""
-    ctx = context or step_context(plan, step, single_group)
+    ctx = context or step_context(plan, step, single_group, integer_keys)
     compiled = compile_step(step.expr, ctx, step.column)
     value, flag = compiled.value, compiled.undefined
     if step.requires is not None:
@@ -77,11 +96,16 @@ def step_columns(
 
 
 def with_steps(
-    lf: pl.LazyFrame, plan: Plan, steps: Sequence[Step], single_group: bool
+    lf: pl.LazyFrame,
+    plan: Plan,
+    steps: Sequence[Step],
+    single_group: bool,
+    integer_keys: frozenset[str] = frozenset(),
 ) -> pl.LazyFrame:
     """`lf` with the columns of `steps` (which read only columns `lf` has): first the
     columns each step computes first, level by level, then the steps' own columns."""
-    return with_columns_of(lf, [step_columns(plan, s, single_group) for s in steps])
+    parts = [step_columns(plan, s, single_group, integer_keys=integer_keys) for s in steps]
+    return with_columns_of(lf, parts)
 
 
 def with_columns_of(lf: pl.LazyFrame, parts: Sequence[StepColumns]) -> pl.LazyFrame:
