@@ -189,6 +189,8 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
     from engine.backends.polars import audit as audit_module
     from engine.backends.polars.compile import Context, to_polars
     from engine.backends.polars.execute import audit_exprs, build_query
+    from engine.backends.polars.markers import present_inputs
+    from engine.backends.polars.steps import step_columns, undefined_column
     from engine.formula import ir
     from engine.report.summary import check_count_exprs, check_sides
     from engine.validation import validated_line
@@ -263,6 +265,19 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
             out.append([s.column, present, stats])
         return out
 
+    markers = []  # the markers the query leaves out, for the rare path (see _undefined)
+    for s in audit_module.audited_steps(plan, schema, False):
+        if undefined_column(s.column) in schema or present_inputs(plan, s) is None:
+            continue
+        compiled = step_columns(plan, s, periods <= 1)
+        if len(compiled.columns) > 1:
+            markers.append(
+                [
+                    s.column,
+                    [[plancache.expr_to_json(e) for e in level] for level in compiled.temps],
+                    plancache.expr_to_json(compiled.columns[1]),
+                ]
+            )
     checks = []
     for c in m.checks:
         levels, shown = check_sides(c, m, set(schema.names()))
@@ -291,6 +306,7 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
         "nulls": nulls_checks(schema, False),
         "detail_nulls": nulls_checks(detail_schema, True) if detail_schema is not None else [],
         "checks": checks,
+        "markers": markers,
     }
     from engine.report.terminal import ResultLayout
 
@@ -408,6 +424,8 @@ def _replay(
     adjustments = got[at] if adjusted is not None else pl.DataFrame()
     if not _clean(summary, flags, null_owner):
         return None
+    if _undefined(unit_lf, summary, variant.get("markers", [])):
+        return None  # an undefined value hidden by a missing one: the full path names it
     if detail_lf is not None:
         detail_frame, detail_summary = got[-2], got[-1].row(0, named=True)
         d_queries, d_owner = _null_tests(detail_frame.lazy(), variant["detail_nulls"])
@@ -477,6 +495,20 @@ def _clean(summary: dict[str, Any], flags: Sequence[pl.DataFrame], owner: dict[s
         return False  # an undefined value: the full path names it
     raised = {owner[k] for frame in flags for k, v in frame.row(0, named=True).items() if v}
     return not any(summary.get("nulls:" + column) for column in raised)
+
+
+def _undefined(lf: pl.LazyFrame, summary: dict[str, Any], markers: list[Any]) -> bool:
+    """Whether a step whose marker the query left out has an undefined value where its
+    value is missing because an input is (``unsure:<column>`` is not zero): its marker,
+    computed on the result (the rare path of :mod:`engine.backends.polars.markers`)."""
+    chosen = [spec for spec in markers if summary.get("unsure:" + spec[0])]
+    if not chosen:
+        return False
+    for _, levels, _ in chosen:
+        for level in levels:
+            lf = lf.with_columns([plancache.expr_from_json(e) for e in level])
+    marked = [plancache.expr_from_json(marker).any() for _, _, marker in chosen]
+    return any(lf.select(marked).collect(engine=ENGINE).row(0))
 
 
 def _failing(lf: pl.LazyFrame, spec: list[Any], keys: Sequence[str]) -> pl.LazyFrame:

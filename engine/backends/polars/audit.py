@@ -9,9 +9,12 @@ is also undefined when it is missing although everything its step reads is prese
 statistic over a group with no present value.
 
 The query computes, with the results, one count per marked step and one null count
-per step (:func:`audit_exprs`); on the success path nothing else is looked at. Where a
-count is not zero, the step is taken apart (:func:`diagnose`) to name each cause with
-the units and periods affected and how many rows. What happens then is the
+per step (:func:`audit_exprs`); on the success path nothing else is looked at. A run's
+query marks only the steps whose undefined rows cannot be counted from their values
+(:mod:`engine.backends.polars.markers`); the others' markers are computed on the result
+when a count says they may have undefined rows. Where a count is not zero, the step is
+taken apart (:func:`diagnose`) to name each cause with the units and periods affected
+and how many rows. What happens then is the
 methodology's choice (``undefined``): ``report`` returns the diagnostics as warnings
 (the values stay missing), ``error`` raises them as a :class:`DataError`.
 """
@@ -27,7 +30,14 @@ import sympy
 
 from engine.backends.polars import ENGINE
 from engine.backends.polars.compile import Temps, to_polars
-from engine.backends.polars.steps import step_context, undefined_column
+from engine.backends.polars.markers import may_be_undefined, present_inputs
+from engine.backends.polars.steps import (
+    StepColumns,
+    step_columns,
+    step_context,
+    undefined_column,
+    with_columns_of,
+)
 from engine.diagnostics import Code, DataError, Diagnostic, Severity
 from engine.format.model import UndefinedPolicy
 from engine.formula import ir
@@ -53,15 +63,67 @@ def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Ex
     computed value is undefined: ``undefined:<column>``, the number of rows a step
     marked, and ``nulls:<column>``, its missing values (a statistic over no value shows
     as a missing value although everything the step reads is present; that is looked
-    into, on the result, only for columns with nulls)."""
+    into, on the result, only for columns with nulls). A step without its marker in
+    the frame is counted from its value (:mod:`engine.backends.polars.markers`):
+    ``undefined:<column>``, the rows it surely marks, and ``unsure:<column>``, the rows
+    where a missing input may hide an undefined part."""
     out = []
     for s in audited_steps(plan, schema, phase_detail):
         marker = undefined_column(s.column)
+        present = present_inputs(plan, s)
         if marker in schema:
             out.append(pl.col(marker).sum().alias("undefined:" + s.column))
+        elif present is not None and may_be_undefined(s):
+            out += _counted(plan, s, present)
         if _numeric(s, schema):
             out.append(pl.col(s.column).null_count().alias("nulls:" + s.column))
     return out
+
+
+def _counted(plan: Plan, step: Step, present: Sequence[str]) -> list[pl.Expr]:
+    """The counts that stand for `step`'s marker (see :mod:`.markers`): the rows where
+    its value is missing although the columns `present` are, or its domain does not
+    hold, and the rows where the value and one of those columns are missing."""
+    missing = pl.col(step.column).is_null()
+    inputs = pl.all_horizontal([pl.col(c).is_not_null() for c in present]) if present else None
+    fails = (
+        ~to_polars(step.requires, step_context(plan, step)).fill_null(True)
+        if step.requires is not None
+        else pl.lit(False)
+    )
+    surely = (missing & inputs if inputs is not None else missing) | fails
+    maybe = missing & ~inputs & ~fails if inputs is not None else pl.lit(False)
+    period = plan.methodology.layout.period
+    if step.periods and period is not None:
+        inside = pl.col(period).is_in(list(step.periods))
+        surely, maybe = surely & inside, maybe & inside
+    return [
+        surely.sum().alias("undefined:" + step.column),
+        maybe.sum().alias("unsure:" + step.column),
+    ]
+
+
+def with_markers(
+    plan: Plan, frame: pl.DataFrame, steps: Sequence[Step], summary: Mapping[str, object]
+) -> tuple[pl.DataFrame, dict[str, object]]:
+    """`frame` (a run's unit-level result) with the markers of `steps` computed on it
+    as the query would have, and `summary` with their counts: the rare path of
+    :mod:`.markers`, taken when a count says a step may have undefined rows."""
+    period = plan.methodology.layout.period
+    single = period is None or frame.get_column(period).n_unique() <= 1
+    parts = []
+    for s in steps:
+        compiled = step_columns(plan, s, single)
+        if len(compiled.columns) > 1:  # its marker (no value: the frame has it)
+            parts.append(StepColumns(compiled.temps, compiled.columns[1:]))
+    marked = with_columns_of(frame.lazy(), parts).collect(engine=ENGINE)
+    counts = dict(summary)
+    for s in steps:
+        marker = undefined_column(s.column)
+        counts["undefined:" + s.column] = (
+            int(marked.get_column(marker).sum()) if marker in marked.columns else 0
+        )
+    return marked, counts
 
 
 def audit(
@@ -109,12 +171,22 @@ def audit_frame(
     """The undefined values of one phase; `tainted` collects the columns with undefined
     values and those missing because of them (a statistic over values that are all
     missing because they were undefined is their consequence, not reported again)."""
-    steps = audited_steps(plan, frame.collect_schema(), phase_detail)
+    schema = frame.collect_schema()
+    steps = audited_steps(plan, schema, phase_detail)
     if not steps:
         return []
     if summary is None:
-        exprs = audit_exprs(plan, frame.collect_schema(), phase_detail)
+        exprs = audit_exprs(plan, schema, phase_detail)
         summary = frame.lazy().select(exprs).collect().row(0, named=True) if exprs else {}
+    rare = [
+        s
+        for s in steps
+        if undefined_column(s.column) not in schema
+        and (summary.get("undefined:" + s.column) or summary.get("unsure:" + s.column))
+    ]
+    if rare:
+        whole = frame.collect(engine=ENGINE) if isinstance(frame, pl.LazyFrame) else frame
+        frame, summary = with_markers(plan, whole, rare, summary)
     return audit_with(
         plan,
         steps,

@@ -108,13 +108,14 @@ def _apply(
     stages: tuple[tuple[Step, ...], ...],
     single_group: bool,
     integer_keys: frozenset[str],
+    all_markers: bool = True,
 ) -> pl.LazyFrame:
     for stage in stages:
         plain, calls = procedures.split(stage)
         for call in calls:  # a table per group, joined (see procedures)
             lf = lf.pipe(procedures.apply, call)
         if plain:
-            lf = with_steps(lf, plan, plain, single_group, integer_keys)
+            lf = with_steps(lf, plan, plain, single_group, integer_keys, all_markers)
     return lf
 
 
@@ -134,23 +135,30 @@ def build_query(
     the number of periods in the data when known, spares work when it is above 1;
     `integer_keys`, the key columns the data holds as integers (see
     :func:`engine.runner.integer_keys`), spares printing them where at() compares.
+    The unit-level steps' undefined markers are left out where the audit counts them
+    from the values (:mod:`engine.backends.polars.markers`).
     """
     single = periods is None or periods <= 1
     ints = integer_keys
-    lf = on_units(plan, data, single, ints) if data is not None else None
+    lf = on_units(plan, data, single, ints, all_markers=False) if data is not None else None
     detail_lf = None
     if detail is not None:
         detail_lf, reduced = on_detail(plan, detail, lf, single, ints)
         lf = collapsed(plan, lf, reduced)
     assert lf is not None, "a plan needs unit-level or detail data"
-    return finish(plan, lf, single, ints), detail_lf
+    return finish(plan, lf, single, ints, all_markers=False), detail_lf
 
 
 def on_units(
-    plan: Plan, data: pl.LazyFrame, single: bool, integer_keys: frozenset[str] = frozenset()
+    plan: Plan,
+    data: pl.LazyFrame,
+    single: bool,
+    integer_keys: frozenset[str] = frozenset(),
+    *,
+    all_markers: bool = True,
 ) -> pl.LazyFrame:
     """The unit-level stages that run before the detail rows (all of them without)."""
-    return _apply(data, plan, plan.first, single, integer_keys)
+    return _apply(data, plan, plan.first, single, integer_keys, all_markers)
 
 
 def on_detail(
@@ -180,12 +188,17 @@ def collapsed(plan: Plan, units: pl.LazyFrame | None, reduced: pl.LazyFrame) -> 
 
 
 def finish(
-    plan: Plan, lf: pl.LazyFrame, single: bool, integer_keys: frozenset[str] = frozenset()
+    plan: Plan,
+    lf: pl.LazyFrame,
+    single: bool,
+    integer_keys: frozenset[str] = frozenset(),
+    *,
+    all_markers: bool = True,
 ) -> pl.LazyFrame:
     """The unit-level stages after the detail rows, ranks as integers, the classes,
     whole-number outputs and the screening rules."""
     m = plan.methodology
-    lf = _apply(lf, plan, plan.after, single, integer_keys)
+    lf = _apply(lf, plan, plan.after, single, integer_keys, all_markers)
     if m.index is not None and m.ranking.ties != "average":
         ranks = ["rank", *(name for name, _ in m.ranking.within)]
         lf = lf.with_columns(pl.col(ranks).cast(pl.Int64))
@@ -201,5 +214,5 @@ def finish(
     if whole:  # whole numbers (checked by the audit) as integers
         lf = lf.with_columns(pl.col(whole).round(0).cast(pl.Int64))
     for step in plan.screening:  # one at a time: a rule reads the statistics hoisted before it
-        lf = with_steps(lf, plan, [step], single, integer_keys)
+        lf = with_steps(lf, plan, [step], single, integer_keys, all_markers)
     return lf

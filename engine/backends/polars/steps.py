@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from engine.backends.polars.compile import Context, compile_step, to_polars
+from engine.backends.polars.markers import present_inputs
 from engine.plan import Phase, Plan, Step
 
 
@@ -72,11 +73,14 @@ def step_columns(
     single_group: bool = True,
     context: Context | None = None,
     integer_keys: frozenset[str] = frozenset(),
+    all_markers: bool = True,
 ) -> StepColumns:
     """The columns of `step`: its value, where an undefined result (an operation that
     gave no finite number, or a row where the declared domain ``requires`` does not
     hold) is missing, and the marker of those rows. `context` replaces the step's own
-    (sensitivity analysis groups every statistic by the replication too)."""
+    (sensitivity analysis groups every statistic by the replication too). Without
+    `all_markers`, the marker is left out where the audit can count it from the value
+    (see :mod:`engine.backends.polars.markers`)."""
     ctx = context or step_context(plan, step, single_group, integer_keys)
     compiled = compile_step(step.expr, ctx, step.column)
     value, flag = compiled.value, compiled.undefined
@@ -90,7 +94,7 @@ def step_columns(
         value = pl.when(inside).then(value)
         flag = flag & inside if flag is not None else None
     out = [value.alias(step.column)]
-    if flag is not None:
+    if flag is not None and (all_markers or present_inputs(plan, step) is None):
         out.append(flag.alias(undefined_column(step.column)))
     return StepColumns(compiled.temps, tuple(out))
 
@@ -101,10 +105,15 @@ def with_steps(
     steps: Sequence[Step],
     single_group: bool,
     integer_keys: frozenset[str] = frozenset(),
+    all_markers: bool = True,
 ) -> pl.LazyFrame:
     """`lf` with the columns of `steps` (which read only columns `lf` has): first the
-    columns each step computes first, level by level, then the steps' own columns."""
-    parts = [step_columns(plan, s, single_group, integer_keys=integer_keys) for s in steps]
+    columns each step computes first, level by level, then the steps' own columns
+    (their markers as :func:`step_columns` says)."""
+    parts = [
+        step_columns(plan, s, single_group, integer_keys=integer_keys, all_markers=all_markers)
+        for s in steps
+    ]
     return with_columns_of(lf, parts)
 
 
