@@ -312,3 +312,28 @@ def test_a_scan_is_only_taken_when_the_reader_has_nothing_to_say(
         assert got.schema == loaded.frame.schema
         assert got.sort("u", "t").equals(loaded.frame.sort("u", "t"))
         assert scanned.rows == loaded.frame.height
+
+
+# ------------------------------------------------------------------ blank CSV lines
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        # a blank line and a line of empty fields are dropped; later lines keep their numbers
+        ("region,gdp\nA,1\n\n,\nB,bad\n", 5),
+        # the first column empty on a line that is not blank: the line is kept (and reported)
+        ("region,gdp\nA,1\n,2\nB,bad\n", 4),
+        # no empty cell in the first column: nothing is dropped
+        ("region,gdp\nA,1\nC,\nB,bad\n", 4),
+    ],
+)
+def test_blank_csv_lines_are_dropped_and_counted(tmp_path: Path, text: str, line: int) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        load_data([path], keys=["region"], numeric=["gdp"])
+    bad = [d for d in caught.value.diagnostics if d.code == Code.NOT_NUMERIC]
+    assert len(bad) == 1 and f"line {line}" in bad[0].message
+    empty = [d for d in caught.value.diagnostics if d.code == Code.MISSING_KEY]
+    assert len(empty) == (1 if ",2\n" in text else 0)

@@ -5,8 +5,11 @@ The reader (:func:`engine.io.read.load_data`) holds every cell in memory. A stre
 streamed aggregates: key columns not empty and without control characters or spaces
 around them, Unicode-normalised (on their distinct non-ASCII values), plain-integer ids
 as integers, periods whole numbers, numbers finite, no duplicate keys (a 64-bit hash of
-the keys counted; a repeated hash is checked exactly), at least one row. Text labels are
-stripped and missing markers become null, row by row.
+the keys counted; a repeated hash is checked exactly), at least one row. As in the
+reader, one screen clears clean columns cheaply (a key by one regex, a number by a
+finite sum, :func:`engine.io.read.cells.clean_columns`); the key tests run one by one
+only on a key it does not clear. Text labels are stripped and missing markers become
+null, row by row.
 
 Where a check finds anything to report (or the files need what only the reader does:
 CSV, Excel or JSON files, numbers stored as text, files with different columns to join),
