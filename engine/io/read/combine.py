@@ -14,7 +14,7 @@ import polars as pl
 from engine.diagnostics import Code, Diagnostic, Location
 from engine.io.read.source import Source, lines_text, problem
 
-__all__ = ["combine", "in_key_order", "integer_keys"]
+__all__ = ["combine", "in_key_order", "integer_keys", "not_after"]
 
 
 def combine(
@@ -137,18 +137,20 @@ def in_key_order(frame: pl.DataFrame, keys: Sequence[str]) -> bool:
         first = pl.col(order[0])
         out = first == first.shift(1)
         if len(order) > 1:
-            out = out & _not_greater(order[1:])
+            out = out & not_after(order[1:])
         if not frame.select(out.slice(1).any()).item():
             return True
     return False
 
 
-def _not_greater(keys: Sequence[str]) -> pl.Expr:
-    """Each row's keys, compared in order, not greater than the row before's."""
+def not_after(keys: Sequence[str]) -> pl.Expr:
+    """True on a row whose keys, compared in the order given, are not greater than the
+    row before's (null on the first row): when it is true on no row, the rows are in
+    strictly increasing order of the keys, and no two have the same keys."""
     now, before = pl.col(keys[0]), pl.col(keys[0]).shift(1)
     if len(keys) == 1:
         return before >= now
-    return (before > now) | ((before == now) & _not_greater(keys[1:]))
+    return (before > now) | ((before == now) & not_after(keys[1:]))
 
 
 def integer_keys(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:

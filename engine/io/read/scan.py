@@ -4,8 +4,9 @@ The reader (:func:`engine.io.read.load_data`) holds every cell in memory. A stre
 (:mod:`engine.streamrun`) scans the files instead and makes the reader's checks as a few
 streamed aggregates: key columns not empty and without control characters or spaces
 around them, Unicode-normalised (on their distinct non-ASCII values), plain-integer ids
-as integers, periods whole numbers, numbers finite, no duplicate keys (a 64-bit hash of
-the keys counted; a repeated hash is checked exactly), at least one row. As in the
+as integers, periods whole numbers, numbers finite, no duplicate keys (rows in
+strictly increasing key order, seen in the same pass; otherwise a 64-bit hash of the
+keys counted, a repeated hash checked exactly), at least one row. As in the
 reader, one screen clears clean columns cheaply (a key by one regex, a number by a
 finite sum, :func:`engine.io.read.cells.clean_columns`); the key tests run one by one
 only on a key it does not clear. Text labels are stripped and missing markers become
@@ -29,6 +30,7 @@ import polars as pl
 from engine.backends.polars import ENGINE
 from engine.io.read.cells import CHECKED_KEY, CONTROL, PLAIN_INT, SCRIPTS
 from engine.io.read.columnar import scan_columnar
+from engine.io.read.combine import not_after
 from engine.io.read.options import IPC_SUFFIXES, IdSpaces, ReadOptions
 
 __all__ = ["Scanned", "scan_data"]
@@ -87,6 +89,9 @@ def scan_data(
     dtypes = {n: schemas[0][n] for n in required}
     if any(s[n] != dtypes[n] for s in schemas for n in required):
         return "the files' column types differ"
+    # the reader reports a file without rows (the count comes from the file's metadata)
+    if len(scans) > 1 and not all(s.select(pl.len()).collect().item() for s in scans):
+        return "a file has no data rows"
     if any(not dtypes[n].is_numeric() for n in numeric if n not in keys and n not in text):
         return "numbers stored as text"
     frame = pl.concat([s.select(required) for s in scans], how="vertical")
@@ -124,6 +129,10 @@ def scan_data(
         ]
     if period is not None:
         checks.append(pl.col(period).n_unique().alias("periods"))
+    # rows in strictly increasing key order (unit first or period first) have no
+    # duplicate keys: compared with the row before as they stream, in the same pass
+    orders = list(dict.fromkeys([tuple(keys), (keys[-1], *keys[:-1])])) if duplicates else []
+    checks += [not_after(o).any().alias(f"unordered:{i}") for i, o in enumerate(orders)]
     found = frame.select(checks).collect(engine=ENGINE).row(0, named=True)
     found.update(_key_tests(frame, [k for k in text_keys if found[f"unscreened:{k}"]], trim))
     if not found["rows"]:
@@ -151,7 +160,10 @@ def scan_data(
         typed.append(pl.when(~value.is_in(list(options.missing))).then(value).alias(n))
     typed += [pl.col(n).cast(pl.Float64) for n in finite]
     frame = frame.with_columns(typed)
-    if duplicates and _duplicates(frame, list(keys), int(found["rows"])):
+    # the order proves distinct keys as read; NFC can make two of them one
+    in_order = not all(found[f"unordered:{i}"] for i in range(len(orders)))
+    in_order = in_order and not any(found.get(f"wide:{k}") for k in keys)
+    if duplicates and not in_order and _duplicates(frame, list(keys), int(found["rows"])):
         return "duplicate keys"
     return Scanned(frame, int(found["rows"]), int(found.get("periods") or 1))
 
