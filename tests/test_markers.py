@@ -19,10 +19,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from engine import api
 from engine.backends.polars import markers, steps
+from engine.backends.polars.compile import Context, compile_step
 from engine.diagnostics import Code, DataError
+from engine.formula.parser import Formula, Scope, parse_formula
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,3 +208,56 @@ def test_a_cached_run_takes_the_rare_path_only_for_a_hidden_undefined_value(
         assert cached.stderr.replace("NO-SYMPY", "SYMPY") == fresh.stderr
     hidden_only = cli(hidden, "--no-plan-cache").stderr
     assert "division by zero: y is 0" in hidden_only and "1 row: B 2010" in hidden_only
+
+
+# -- merged guards: the same values ---------------------------------------------------------
+
+SPECIAL = [0.0, -0.0, 1.0, -2.5, 3.0, 1e308, -1e308, 1e-308, math.inf, -math.inf, math.nan, None]
+FORMULA_SCOPE = Scope({c: "input" for c in "xyzw"}, ("year",), frozenset({"u", "year"}), "year")
+
+
+def formulas() -> st.SearchStrategy[str]:
+    leaves = st.sampled_from(["x", "y", "z", "w", "0", "2", "1e308", "max(x)", "mean(y)"])
+
+    def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        binary = st.tuples(inner, st.sampled_from(["+", "-", "*", "/"]), inner).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        )
+        unary = st.tuples(st.sampled_from(["log", "exp", "sqrt", "abs", "-"]), inner).map(
+            lambda t: f"{t[0]}({t[1]})"
+        )
+        return binary | unary
+
+    return st.recursive(leaves, extend, max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(formulas(), st.data())
+def test_merged_guards_give_the_values_of_separate_guards(text: str, data: st.DataObject) -> None:
+    """compile_step(fuse=True) leaves a guard to the operation that reads its result where
+    that gives the same value: checked on every special value (zeros of both signs,
+    overflowing magnitudes, infinities, NaN, missing) in every position."""
+    expr, problems = parse_formula(Formula(text), FORMULA_SCOPE, want=None)
+    assume(problems == ())
+    n = 24
+    columns = {
+        c: data.draw(st.lists(st.sampled_from(SPECIAL), min_size=n, max_size=n)) for c in "xyzw"
+    }
+    frame = pl.DataFrame(
+        {
+            "u": [f"u{i % 6}" for i in range(n)],
+            "year": [2010 + i // 6 for i in range(n)],
+            **columns,
+        },
+        schema_overrides={c: pl.Float64 for c in "xyzw"},
+    )
+    ctx = Context({}, "u", "year", single_group=False)
+    values = []
+    for fuse in (False, True):
+        compiled = compile_step(expr, ctx, "out", fuse=fuse)
+        lf = frame.lazy()
+        for level in compiled.temps:
+            lf = lf.with_columns(level)
+        values.append(lf.select(compiled.value.alias("out")).collect()["out"])
+    separate, merged = values
+    assert merged.equals(separate), (text, frame.with_columns(separate=separate, merged=merged))

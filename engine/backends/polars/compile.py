@@ -73,7 +73,7 @@ def to_polars(expr: sympy.Basic, ctx: Context) -> pl.Expr:
     return _compile(expr, ctx)
 
 
-def compile_step(expr: sympy.Basic, ctx: Context, name: str) -> Compiled:
+def compile_step(expr: sympy.Basic, ctx: Context, name: str, *, fuse: bool = False) -> Compiled:
     """Compile `expr` for a run, as the column `name`.
 
     Every operation whose result is not a finite number (a division by zero, the
@@ -82,11 +82,16 @@ def compile_step(expr: sympy.Basic, ctx: Context, name: str) -> Compiled:
     used: inside ``where(c, a, b)`` an undefined value of ``a`` counts only in the rows
     where ``c`` holds; in ``a and b`` an undefined side counts only where the other side
     is not false (``or``: true); in ``at(x, 2010)`` only in the rows of 2010.
+
+    With `fuse`, nested guards are merged where that gives the same value (see
+    :func:`~.compile_base._guarded_by_parent`); ``undefined`` is then not the marker
+    and must not be used.
     """
     flags: list[pl.Expr] = []
     temps = Temps(f"__t:{name}:")
     value = _compile(
-        expr, dataclasses.replace(ctx, guard=True, undefined=flags, used=None, temps=temps)
+        expr,
+        dataclasses.replace(ctx, guard=True, undefined=flags, used=None, temps=temps, fuse=fuse),
     )
     undefined = pl.any_horizontal(flags).fill_null(False) if flags else None
     return Compiled(tuple(tuple(level) for level in temps.levels), value, undefined)

@@ -15,7 +15,14 @@ from typing import Literal
 import polars as pl
 import sympy
 
-from engine.backends.polars.compile_base import Context, _compile, _finite, _shared
+from engine.backends.polars.compile_base import (
+    Context,
+    _compile,
+    _finite,
+    _guarded_by_parent,
+    _parents_guard,
+    _shared,
+)
 from engine.formula import ir
 from engine.formula.rounding import PLACES, round_limit, round_places
 from engine.formula.types import Varies, shape_of
@@ -62,8 +69,8 @@ def _(expr: sympy.Basic, ctx: Context) -> pl.Expr:
 @_compile.register
 def _(expr: sympy.Add, ctx: Context) -> pl.Expr:
     # left to right, in the author's order: float addition is not associative
-    terms = [_compile(a, ctx) for a in expr.args]
-    return _finite(functools.reduce(lambda a, b: a + b, terms), ctx)
+    terms = [_compile(a, _guarded_by_parent(a, ctx)) for a in expr.args]
+    return _parents_guard(functools.reduce(lambda a, b: a + b, terms), expr, ctx)
 
 
 def _divide(num: pl.Expr, den: sympy.Basic, ctx: Context) -> pl.Expr:
@@ -122,10 +129,10 @@ def _(expr: sympy.Mul, ctx: Context) -> pl.Expr:
             num = out if out is not None else pl.lit(1.0)
             out = _divide(num, a.base, ctx)
         else:
-            term = _compile(a, ctx)
+            term = _compile(a, _guarded_by_parent(a, ctx))
             out = term if out is None else out * term
     assert out is not None
-    return _finite(out, ctx)
+    return _parents_guard(out, expr, ctx)
 
 
 @_compile.register

@@ -57,6 +57,11 @@ class Context:
     #: key columns known to hold integers (the data's types): at() compares them with a
     #: number instead of as text (see :func:`~.compile_stats.at_condition`)
     integer_keys: frozenset[str] = frozenset()
+    #: guards may be merged (see :func:`_guarded_by_parent`): for a step whose undefined
+    #: marker the query leaves out, where only its value matters
+    fuse: bool = False
+    #: the node being compiled whose result its parent guards (see _guarded_by_parent)
+    deferred: sympy.Basic | None = field(default=None, compare=False, repr=False)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -128,6 +133,26 @@ def _finite(raw: pl.Expr, ctx: Context) -> pl.Expr:
         flag = finite.not_()
         ctx.undefined.append(flag if ctx.used is None else flag & ctx.used)
     return pl.when(finite).then(raw)
+
+
+def _guarded_by_parent(child: sympy.Basic, ctx: Context) -> Context:
+    """The context of `child`, an operand whose parent's result is guarded (or is such an
+    operand itself) and which carries a value that is not finite into that result: a
+    term of a sum, a factor or the numerator of a product. With ``Context.fuse`` the
+    child's own guard is left to the parent: a value that is not finite there makes the
+    parent's result not finite (inf - inf, inf * 0 and inf / x are NaN or infinite), so
+    the parent's guard gives the missing value the child's guard would have given, and a
+    missing operand gives a missing result either way. Only the value is the same: the
+    marker of where an undefined value arose is not (a missing other operand hides it),
+    so this is only for steps whose marker the audit computes from the unmerged guards
+    (:mod:`engine.backends.polars.markers`)."""
+    return dataclasses.replace(ctx, deferred=child) if ctx.fuse else ctx
+
+
+def _parents_guard(raw: pl.Expr, expr: sympy.Basic, ctx: Context) -> pl.Expr:
+    """`raw`, the result of `expr`, guarded (:func:`_finite`) unless its parent guards it
+    (:func:`_guarded_by_parent`)."""
+    return raw if ctx.deferred is expr else _finite(raw, ctx)
 
 
 def _compile_used(expr: sympy.Basic, ctx: Context, rows: pl.Expr | None) -> pl.Expr:

@@ -82,7 +82,9 @@ def step_columns(
     `all_markers`, the marker is left out where the audit can count it from the value
     (see :mod:`engine.backends.polars.markers`)."""
     ctx = context or step_context(plan, step, single_group, integer_keys)
-    compiled = compile_step(step.expr, ctx, step.column)
+    # a marker left out of the query is computed on the result from the unmerged guards
+    left_out = not all_markers and present_inputs(plan, step) is not None
+    compiled = compile_step(step.expr, ctx, step.column, fuse=left_out)
     value, flag = compiled.value, compiled.undefined
     if step.requires is not None:
         holds = to_polars(step.requires, ctx).fill_null(True)
@@ -94,7 +96,7 @@ def step_columns(
         value = pl.when(inside).then(value)
         flag = flag & inside if flag is not None else None
     out = [value.alias(step.column)]
-    if flag is not None and (all_markers or present_inputs(plan, step) is None):
+    if flag is not None and not left_out:
         out.append(flag.alias(undefined_column(step.column)))
     return StepColumns(compiled.temps, tuple(out))
 
