@@ -27,6 +27,7 @@ from engine.backends.polars import markers, steps
 from engine.backends.polars.compile import Context, compile_step
 from engine.diagnostics import Code, DataError
 from engine.formula.parser import Formula, Scope, parse_formula
+from engine.plan import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -261,3 +262,30 @@ def test_merged_guards_give_the_values_of_separate_guards(text: str, data: st.Da
         values.append(lf.select(compiled.value.alias("out")).collect()["out"])
     separate, merged = values
     assert merged.equals(separate), (text, frame.with_columns(separate=separate, merged=merged))
+
+
+def _plans() -> list[Plan]:
+    paths = sorted(ROOT.glob("methodologies/*.yaml")) + sorted(ROOT.glob("examples/**/*.yaml"))
+    plans: list[Plan] = []
+    for path in paths:
+        try:
+            plans.append(api.validate(path).plan)
+        except Exception:  # not a methodology, or one that extends another
+            continue
+    return plans
+
+
+def test_a_step_is_counted_exactly_when_it_has_a_marker() -> None:
+    """may_be_undefined says which steps the query leaves a marker out of: exactly those
+    the compiler gives a marker (a count for a step without one would send runs with
+    missing values down the rare path for nothing; a streamed run computes them all)."""
+    seen = 0
+    for plan in _plans():
+        for stage in plan.stages:
+            for s in stage:
+                if markers.present_inputs(plan, s) is None:
+                    continue
+                seen += 1
+                has_marker = len(steps.step_columns(plan, s).columns) > 1
+                assert markers.may_be_undefined(s) == has_marker, (s.column, s.expr)
+    assert seen > 50

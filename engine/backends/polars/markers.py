@@ -92,12 +92,19 @@ def _compares_columns(expr: sympy.Basic, columns: set[str]) -> bool:
 
 
 def may_be_undefined(step: Step) -> bool:
-    """Whether a step :func:`present_inputs` accepts may have a marker (an operation that
-    can give no finite number, or a declared domain); True is also safe where it has
-    none."""
-    return step.requires is not None or any(
-        isinstance(n, _GUARDED) for n in sympy.preorder_traversal(step.expr)
-    )
+    """Whether a step :func:`present_inputs` accepts has a marker: an operation that can
+    give no finite number (guarded by the compiler: every sum, product other than a
+    negation, power, logarithm, exponential, and sum, mean or median), or a declared
+    domain. A step without one has nothing to count."""
+    return step.requires is not None or _guarded(step.expr)
+
+
+def _guarded(expr: sympy.Basic) -> bool:
+    if isinstance(expr, sympy.Mul) and len(expr.args) == 2 and expr.args[0] == sympy.Integer(-1):
+        return _guarded(expr.args[1])  # a negation (compiled as -x, no guard)
+    if isinstance(expr, _GUARDED):
+        return True
+    return any(_guarded(a) for a in expr.args if isinstance(a, sympy.Basic))
 
 
 def present_inputs(plan: Plan, step: Step) -> tuple[str, ...] | None:
