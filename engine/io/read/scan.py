@@ -5,8 +5,8 @@ The reader (:func:`engine.io.read.load_data`) holds every cell in memory. A stre
 streamed aggregates: key columns not empty and without control characters or spaces
 around them, Unicode-normalised (on their distinct non-ASCII values), plain-integer ids
 as integers, periods whole numbers, numbers finite, no duplicate keys (rows in
-strictly increasing key order, seen in the same pass; otherwise a 64-bit hash of the
-keys counted, a repeated hash checked exactly), at least one row. As in the
+strictly increasing key order, each compared with the row before; otherwise a 64-bit
+hash of the keys counted, a repeated hash checked exactly), at least one row. As in the
 reader, one screen clears clean columns cheaply (a key by one regex, a number by a
 finite sum, :func:`engine.io.read.cells.clean_columns`); the key tests run one by one
 only on a key it does not clear. Text labels are stripped and missing markers become
@@ -129,10 +129,6 @@ def scan_data(
         ]
     if period is not None:
         checks.append(pl.col(period).n_unique().alias("periods"))
-    # rows in strictly increasing key order (unit first or period first) have no
-    # duplicate keys: compared with the row before as they stream, in the same pass
-    orders = list(dict.fromkeys([tuple(keys), (keys[-1], *keys[:-1])])) if duplicates else []
-    checks += [not_after(o).any().alias(f"unordered:{i}") for i, o in enumerate(orders)]
     found = frame.select(checks).collect(engine=ENGINE).row(0, named=True)
     found.update(_key_tests(frame, [k for k in text_keys if found[f"unscreened:{k}"]], trim))
     if not found["rows"]:
@@ -160,10 +156,13 @@ def scan_data(
         typed.append(pl.when(~value.is_in(list(options.missing))).then(value).alias(n))
     typed += [pl.col(n).cast(pl.Float64) for n in finite]
     frame = frame.with_columns(typed)
-    # the order proves distinct keys as read; NFC can make two of them one
-    in_order = not all(found[f"unordered:{i}"] for i in range(len(orders)))
-    in_order = in_order and not any(found.get(f"wide:{k}") for k in keys)
-    if duplicates and not in_order and _duplicates(frame, list(keys), int(found["rows"])):
+    # keys in order are distinct as read; NFC can make two of them one
+    wide = any(found.get(f"wide:{k}") for k in keys)
+    if (
+        duplicates
+        and (wide or not _in_order(frame, list(keys)))
+        and _duplicates(frame, list(keys), int(found["rows"]))
+    ):
         return "duplicate keys"
     return Scanned(frame, int(found["rows"]), int(found.get("periods") or 1))
 
@@ -216,6 +215,16 @@ def _normalised(frame: pl.LazyFrame, key: str) -> pl.Expr | None:
     if changed.height == 0:
         return c
     return c.replace(changed.get_column("raw"), changed.get_column("nfc"))
+
+
+def _in_order(frame: pl.LazyFrame, keys: list[str]) -> bool:
+    """Whether the rows are in strictly increasing order of the keys, unit first or
+    period first (then no two have the same keys): each row compared with the one
+    before as they stream, in a pass of its own over the keys (beside the checks'
+    aggregates the comparison with the row before would hold every column in memory)."""
+    orders = list(dict.fromkeys([tuple(keys), (keys[-1], *keys[:-1])]))
+    tests = [not_after(o).any().alias(str(i)) for i, o in enumerate(orders)]
+    return not all(frame.select(tests).collect(engine=ENGINE).row(0))
 
 
 #: the rows whose key hashes are counted in one pass (a set of their hashes is held)
