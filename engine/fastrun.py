@@ -192,7 +192,7 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
     from engine.backends.polars.markers import present_inputs
     from engine.backends.polars.steps import step_columns, undefined_column
     from engine.formula import ir
-    from engine.report.summary import check_count_exprs, check_sides
+    from engine.report.summary import check_count_exprs, check_sides, unit_only
     from engine.validation import validated_line
 
     plan = validated.plan
@@ -288,6 +288,7 @@ def record(path: Path, validated: Validated, data: runner.Data, result: RunResul
                 c.formula.text,
                 [plancache.expr_to_json(e) for e in shown],
                 [[plancache.expr_to_json(e) for e in level] for level in levels],
+                unit_only(c, m),
             ]
         )
     weights = None
@@ -526,14 +527,15 @@ def _failing(lf: pl.LazyFrame, spec: list[Any], keys: Sequence[str]) -> pl.LazyF
     """A check's failing rows with both sides (as report.failures.failing_rows)."""
     from engine.report.failures import failing_query
 
-    name, _, _, shown_json, levels_json = spec
+    name, _, _, shown_json, levels_json = spec[:5]
+    within = spec[5] if len(spec) > 5 else None  # entries before the unit-only test
     shown = [plancache.expr_from_json(e) for e in shown_json]
     levels = [[plancache.expr_from_json(e) for e in level] for level in levels_json]
-    return failing_query(lf, levels, shown, name, keys)
+    return failing_query(lf, levels, shown, name, keys, within)
 
 
 def _check(summary: dict[str, Any], spec: list[Any], failures: pl.DataFrame) -> _CheckResult:
-    name, severity, formula, _, _ = spec
+    name, severity, formula, *_ = spec
     return _CheckResult(_Check(name, severity, _Formula(formula)), summary["t:" + name], failures)
 
 

@@ -27,13 +27,17 @@ def failing_rows(
     keys: Sequence[str],
     *,
     any_failing: bool,
+    within: str | None = None,
 ) -> pl.DataFrame:
     """The rows where ``check.<name>`` is false, as the columns `shown`, sorted by `keys`.
 
-    `levels` are the sides' helper columns, each level computed on the one before."""
+    `levels` are the sides' helper columns, each level computed on the one before.
+    `within` names the key column (the unit) when the sides read no row but those of
+    their own unit (at() of another period): they are then computed on the failing
+    units' rows only."""
     if not any_failing:
         return _with_levels(frame.lazy(), levels).head(0).select(shown).collect(engine=ENGINE)
-    return failing_query(frame.lazy(), levels, shown, name, keys).collect(engine=ENGINE)
+    return failing_query(frame.lazy(), levels, shown, name, keys, within).collect(engine=ENGINE)
 
 
 def failing_query(
@@ -42,9 +46,13 @@ def failing_query(
     shown: Sequence[pl.Expr],
     name: str,
     keys: Sequence[str],
+    within: str | None = None,
 ) -> pl.LazyFrame:
     """:func:`failing_rows` as a lazy query on the result's query `lf` (to be collected
     with it, so that the result is computed once; no rows when the check passes)."""
+    if within is not None:  # every row of the units with a failing row, in their order
+        failing = pl.col("check." + name).not_().fill_null(False)
+        lf = lf.filter(pl.col(within).is_in(pl.col(within).filter(failing).implode()))
     return (
         _with_levels(lf, levels)
         .select(*shown, pl.col("check." + name).alias("__ok"))

@@ -84,7 +84,13 @@ def evaluate_checks(
     for c in m.checks:
         levels, shown = check_sides(c, m, columns, hoisted)
         failures = failing_rows(
-            frame, levels, shown, c.name, keys, any_failing=counts["f:" + c.name] != 0
+            frame,
+            levels,
+            shown,
+            c.name,
+            keys,
+            any_failing=counts["f:" + c.name] != 0,
+            within=unit_only(c, m),
         )
         tested = counts["t:" + c.name]
         assert isinstance(tested, SupportsInt)  # a count of rows (an int, or a SQL decimal)
@@ -121,6 +127,35 @@ def check_sides(
     if kind_of(c.expr.lhs) is not Kind.TEXT:  # texts have no difference
         shown.append((lhs - rhs).alias("difference"))
     return levels, shown
+
+
+def unit_only(c: Check, m: Methodology) -> str | None:
+    """The unit column when check `c` reads no row but those of the unit it is tested in
+    (row-wise operations and at() of another period of the same unit): its failing rows'
+    sides can then be computed on the failing units' rows alone. None otherwise (a
+    statistic over units, at() of another unit, a value carried along the periods)."""
+
+    def own_rows(expr: sympy.Basic) -> bool:
+        if isinstance(expr, ir.At):
+            if m.layout.unit in dict(expr.fixed):
+                return False
+            return own_rows(expr.args[0])
+        if isinstance(expr, _ACROSS_ROWS):
+            return False
+        return all(own_rows(a) for a in expr.args if isinstance(a, sympy.Basic))
+
+    return m.layout.unit if own_rows(c.expr) else None
+
+
+#: IR nodes that read rows of other units (or carry values along the rows)
+_ACROSS_ROWS = (
+    ir.Stat,
+    ir.FillForward,
+    ir.FillBackward,
+    ir.Procedure,
+    ir.WeightedMedian,
+    *ir.PAIRWISE,
+)
 
 
 def side_names(keys: Sequence[str], left: str, right: str) -> tuple[str, str]:

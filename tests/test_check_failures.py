@@ -1,0 +1,106 @@
+"""A failing check's rows and sides when the sides read only the unit's own rows.
+
+Such a check (row-wise operations and at() of another period) has its sides computed on
+the failing units' rows alone (report.summary.unit_only); the rows and values shown must
+be those of the sides computed by hand from the data, in a full run and a cached one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import polars as pl
+
+from engine import api
+from engine.report.summary import unit_only
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: x per unit and year; B and D jump in 2014, E has no 2010 row
+ROWS = [
+    ("A", 2010, 10.0),
+    ("A", 2014, 11.0),
+    ("B", 2010, 4.0),
+    ("B", 2014, 12.0),
+    ("C", 2010, 8.0),
+    ("C", 2014, 7.0),
+    ("D", 2010, 1.0),
+    ("D", 2014, 5.0),
+    ("E", 2014, 9.0),
+]
+
+METHODOLOGY = textwrap.dedent(
+    """\
+    indexlab: 1
+    id: t
+    title: failing sides
+    data: {unit: region, period: year}
+    inputs:
+      x: {}
+    indicators:
+      i: {formula: x}
+    checks:
+      stable:
+        assert: x / at(x, 2010) <= 1.5
+      near_mean:
+        assert: x <= 1.5 * mean(x)
+    """
+)
+
+
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    m, d = tmp_path / "m.yaml", tmp_path / "d.csv"
+    m.write_text(METHODOLOGY, encoding="utf-8")
+    pl.DataFrame(ROWS, schema=["region", "year", "x"], orient="row").write_csv(d)
+    return m, d
+
+
+def test_only_a_check_that_reads_its_own_unit_is_narrowed() -> None:
+    m = api.validate(METHODOLOGY).methodology
+    by_name = {c.name: c for c in m.checks}
+    assert unit_only(by_name["stable"], m) == "region"
+    assert unit_only(by_name["near_mean"], m) is None
+
+
+def test_failing_sides_equal_the_hand_computation(tmp_path: Path) -> None:
+    result = api.run(*files(tmp_path))
+    base = {u: x for u, y, x in ROWS if y == 2010}
+    want = sorted(
+        (u, y, x / base[u], 1.5, x / base[u] - 1.5)
+        for u, y, x in ROWS
+        if u in base and x / base[u] > 1.5
+    )
+    assert [r[:2] for r in want] == [("B", 2014), ("D", 2014)]
+    stable = next(c for c in result.checks if c.check.name == "stable")
+    assert stable.tested == 8  # E 2014 has no 2010 value: not tested
+    assert stable.failures.rows() == want
+    # the statistic's side is over every unit: mean(x) per year, by hand
+    means = {
+        y: sum(x for _, yy, x in ROWS if yy == y) / sum(1 for r in ROWS if r[1] == y)
+        for y in (2010, 2014)
+    }
+    near = next(c for c in result.checks if c.check.name == "near_mean")
+    expected = sorted(
+        (u, y, x, 1.5 * means[y], x - 1.5 * means[y]) for u, y, x in ROWS if x > 1.5 * means[y]
+    )
+    assert near.failures.rows() == expected
+
+
+def test_a_cached_run_shows_the_same_failing_sides(tmp_path: Path) -> None:
+    m, d = files(tmp_path)
+    env = {**os.environ, "INDEXLAB_PLAN_CACHE": str(tmp_path / "cache")}
+
+    def cli(*flags: str) -> subprocess.CompletedProcess[str]:
+        main = "from engine.cli import main; main()"
+        args = [sys.executable, "-c", main, "run", str(m), str(d), *flags]
+        return subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT)
+
+    fresh = cli("--no-plan-cache")
+    first, cached = cli(), cli()
+    assert fresh.returncode == first.returncode == cached.returncode == 0, fresh.stderr
+    assert "stable' (x / at(x, 2010) <= 1.5) fails for 2 of 8" in fresh.stderr
+    assert cached.stderr == fresh.stderr and cached.stdout == fresh.stdout
