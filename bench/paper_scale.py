@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
 
         med = {k: statistics.median(t for t, _, _, _ in v) for k, v in results.items()}
         cpu_med = {k: statistics.median(c for _, _, _, c in v) for k, v in results.items()}
-        print(f"\n{'':<38}{'median s':>10}{'runs s':>24}{'RSS data MiB':>14}{'peak RSS MiB':>14}")
+        print(f"\n{'':<38}{'median s':>10}{'  runs s':<36}{'RSS data MiB':>14}{'peak RSS MiB':>14}")
         labels = {
             "indexlab": "indexlab validate + execute",
             "hand-written": "hand-written polars",
@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in results.items():
             runs = " ".join(f"{t:.3f}" for t, _, _, _ in v)
             print(
-                f"{labels[k]:<38}{med[k]:>10.3f}{runs:>24}{max(x for _, x, _, _ in v):>14,.0f}"
+                f"{labels[k]:<38}{med[k]:>10.3f}  {runs:<34}{max(x for _, x, _, _ in v):>14,.0f}"
                 f"{max(p for _, _, p, _ in v):>14,.0f}   {cpu_med[k]:.2f} CPU-s"
             )
         print(

@@ -21,6 +21,7 @@ import polars as pl
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from test_plancache import PROBE  # runs the CLI in-process, says whether sympy was imported
 
 from engine import api
 from engine.backends.polars import markers, steps
@@ -162,20 +163,6 @@ def test_which_steps_keep_their_marker_in_the_query() -> None:
     by_column = {s.column: s for stage in plan.stages for s in stage}
     assert markers.present_inputs(plan, by_column["SD.norm"]) == ("SD",)
     assert markers.present_inputs(plan, by_column["SD"]) == ("employed", "grp")
-
-
-#: runs the CLI in this process and prints whether sympy was imported (the full path)
-PROBE = (
-    "import sys\n"
-    "from engine.cli import main\n"
-    "code = 0\n"
-    "try:\n"
-    "    main()\n"
-    "except SystemExit as e:\n"
-    "    code = e.code\n"
-    "print('SYMPY' if 'sympy' in sys.modules else 'NO-SYMPY', file=sys.stderr)\n"
-    "sys.exit(code)\n"
-)
 
 
 def test_a_cached_run_takes_the_rare_path_only_for_a_hidden_undefined_value(
