@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from engine import api
 from engine.report.summary import unit_only
@@ -104,3 +105,37 @@ def test_a_cached_run_shows_the_same_failing_sides(tmp_path: Path) -> None:
     assert fresh.returncode == first.returncode == cached.returncode == 0, fresh.stderr
     assert "stable' (x / at(x, 2010) <= 1.5) fails for 2 of 8" in fresh.stderr
     assert cached.stderr == fresh.stderr and cached.stdout == fresh.stdout
+
+
+def test_a_streamed_query_is_not_narrowed_to_the_failing_units(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a lazy (streamed) query, finding the failing units first would hold the whole
+    query in memory (30M unit-years: 1.4 -> 2.6 GB): the sides are computed on every row
+    there, and the failing rows are the same as on the collected result."""
+    from engine.report import summary
+
+    m, d = files(tmp_path)
+    from engine.backends.polars.execute import build_query
+    from engine.io.read import ReadOptions
+
+    validated = api.validate(m)
+    data = api.read_data(validated.methodology, [d], ReadOptions())
+    assert data.units is not None
+    query, _ = build_query(validated.plan, data.units.lazy(), periods=2)
+    frame = query.collect()  # every column of the run: inputs, checks
+    seen: list[object] = []
+    real = summary.failing_rows
+
+    def spy(*args: object, **kwargs: object) -> pl.DataFrame:
+        seen.append(kwargs["within"])
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(summary, "failing_rows", spy)
+    collected = summary.evaluate_checks(validated.plan, frame)
+    assert seen == ["region", None]
+    seen.clear()
+    streamed = summary.evaluate_checks(validated.plan, frame.lazy())
+    assert seen == [None, None]
+    for a, b in zip(collected, streamed):
+        assert a.failures.equals(b.failures) and a.tested == b.tested
