@@ -489,7 +489,7 @@ def build_streamed(plan: Plan, data: pl.LazyFrame, *, periods: int | None) -> St
             )
         )
     elif plan.classes:
-        label, group = classify(plan.classes, pl.col(plan.classes.column))
+        label, group = classify(plan.classes, pl.col(plan.classes.column), streamed=True)
         cols = [label.alias("class")] + ([group.alias("class_group")] if group is not None else [])
         lf = lf.with_columns(cols)
     whole = [d.name for d in m.derived if d.type is OutputType.INTEGER]
