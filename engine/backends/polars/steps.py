@@ -124,9 +124,3 @@ def with_columns_of(lf: pl.LazyFrame, parts: Sequence[StepColumns]) -> pl.LazyFr
     for level in range(max((len(p.temps) for p in parts), default=0)):
         lf = lf.with_columns([e for p in parts if level < len(p.temps) for e in p.temps[level]])
     return lf.with_columns([e for p in parts for e in p.columns])
-
-
-def step_expr(plan: Plan, step: Step, single_group: bool = True) -> pl.Expr:
-    """The polars expression of `step` alone, named as its column (without the columns a
-    deep formula computes first: for steps that need none)."""
-    return step_columns(plan, step, single_group).columns[0]
