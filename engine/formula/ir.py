@@ -39,7 +39,8 @@ class Stat(sympy.Function):
 
     @property
     def keys(self) -> tuple[str, ...]:
-        return tuple(str(s) for s in self.args[1])
+        # a Symbol's str() is its name, through sympy's printer: read the name directly
+        return tuple(s.name if type(s) is sympy.Symbol else str(s) for s in self.args[1])
 
 
 class ColMax(Stat):
@@ -392,13 +393,12 @@ def rename(expr: sympy.Basic, mapping: dict[str, sympy.Basic]) -> sympy.Basic:
     sympy's ``subs`` and ``xreplace`` rebuild nodes with evaluation, which reorders
     ``100 * (x / max(x))`` into ``100 * x / max(x)`` and so changes the floating-point
     result (the leader would no longer score exactly 100). This rebuilds every node with
-    ``evaluate=False`` and keeps the author's order.
+    ``evaluate=False`` and keeps the author's order (fast: see
+    :mod:`engine.formula.renaming`).
     """
-    if isinstance(expr, sympy.Symbol):
-        return mapping.get(expr.name, expr)
-    if not expr.args or isinstance(expr, Str):
-        return expr
-    return rebuild(expr, [rename(a, mapping) for a in expr.args])
+    from engine.formula import renaming
+
+    return renaming.rename(expr, mapping)
 
 
 def rebuild(expr: sympy.Basic, args: list[sympy.Basic]) -> sympy.Basic:

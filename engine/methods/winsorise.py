@@ -20,12 +20,17 @@ it run. The second step is ordinary IR over the group's statistics, as before.
 
 Statistics are over the rows sharing `keys` (the period). Units of a group with fewer than
 4 values are left as they are (skewness and kurtosis need n >= 4).
+
+The steps of one set of parameters are built once, over placeholder names, and renamed
+to each indicator's columns (:func:`engine.formula.ir.rename` clones the nodes instead
+of constructing them anew; a methodology treats dozens of indicators alike).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import sympy
@@ -65,6 +70,36 @@ def treatment_steps(
     default ``log_ct``) and ``combine`` (the second step on the winsorised values, COINr's
     combine_treat).
     """
+    # the type with each value: 2 and 2.0 (or 1 and True) are one key to a dict
+    typed = tuple(sorted((k, type(v).__name__, v) for k, v in params.items()))
+    try:
+        template = _template(keys, typed)
+    except TypeError:  # a parameter that cannot be hashed: build the steps directly
+        return _steps(column, keys, prefix, params)
+    mapping = {_COLUMN: sympy.Symbol(column)}
+    mapping.update(
+        {f"{_PREFIX}.treat.{part}": sympy.Symbol(f"{prefix}.treat.{part}") for part in _PARTS}
+    )
+    return [(prefix + name[len(_PREFIX) :], ir.rename(expr, mapping)) for name, expr in template]
+
+
+#: the placeholder column and prefix of a template (no column name has a NUL in it)
+_COLUMN, _PREFIX = "\0column", "\0prefix"
+_PARTS = ("lower", "upper", "second")
+
+
+@lru_cache(maxsize=64)
+def _template(
+    keys: tuple[str, ...], params: tuple[tuple[str, str, Any], ...]
+) -> tuple[tuple[str, sympy.Expr], ...]:
+    """The steps of one set of parameters over the placeholder column and prefix."""
+    return tuple(_steps(_COLUMN, keys, _PREFIX, {k: v for k, _, v in params}))
+
+
+def _steps(
+    column: str, keys: tuple[str, ...], prefix: str, params: Mapping[str, Any]
+) -> list[tuple[str, sympy.Expr]]:
+    """The steps of :func:`treatment_steps`, built node by node."""
     estimation = estimation_parameters(params)
     text = json.dumps(estimation, sort_keys=True)
     names = {part: f"{prefix}.treat.{part}" for part in ("lower", "upper", "second")}

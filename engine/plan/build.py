@@ -24,6 +24,7 @@ is the data (or an engine bug).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import sympy
 
@@ -48,10 +49,16 @@ def _rename(expr: sympy.Basic, mapping: dict[str, str]) -> sympy.Basic:
     return ir.rename(expr, {a: sympy.Symbol(b) for a, b in mapping.items()})
 
 
-def in_stages(steps: list[Step], base: set[str]) -> Stages:
+def in_stages(
+    steps: list[Step], base: set[str], known: Mapping[int, set[str]] | None = None
+) -> Stages:
+    """The steps by dependency depth. `known` has the columns some expressions read, by
+    the expression's id (as :func:`engine.formula.ir.free_names` finds them), which need
+    not be found again."""
     depth: dict[str, int] = {c: 0 for c in base}
     for step in steps:  # steps come in dependency order
-        reads = ir.free_names(step.expr)
+        found = known.get(id(step.expr)) if known is not None else None
+        reads = set(found) if found is not None else ir.free_names(step.expr)
         if step.requires is not None:  # the declared domain is checked where the step runs
             reads |= ir.free_names(step.requires)
         depth[step.column] = 1 + max((depth.get(c, 0) for c in reads), default=0)
@@ -240,17 +247,26 @@ def _whole(expr: sympy.Basic) -> tuple[sympy.Basic, str]:
     )
 
 
-def _assign_phases(m: Methodology, steps: list[Step]) -> list[Step]:
-    """Phase of each step: before, on, or after the detail rows (see the module docstring)."""
+def _assign_phases(m: Methodology, steps: list[Step], reads_of: dict[int, set[str]]) -> list[Step]:
+    """Phase of each step: before, on, or after the detail rows (see the module docstring).
+    `reads_of` gets the columns each step's expression reads, by the expression's id (the
+    steps returned hold the same expressions)."""
     grains = {i.name: i.grain for i in m.inputs} | {i.name: i.grain for i in m.indicators}
     detail_keys = frozenset(m.layout.detail)
+    # without detail keys and detail inputs every expression is unit-level and reads no
+    # detail rows: grain_of and reads_detail would walk every expression to say so
+    unit_only = not detail_keys and grain.DETAIL not in grains.values()
     phase: dict[str, Phase] = {}
     out, problems = [], []
     for s in steps:
         reads = ir.free_names(s.expr)
-        g = grain.grain_of(s.expr, grains, detail_keys)
-        grains[s.column] = g
-        on_detail = g == grain.DETAIL or grain.reads_detail(s.expr, grains)
+        reads_of[id(s.expr)] = reads
+        if unit_only:
+            g, on_detail = grain.UNIT, False
+        else:
+            g = grain.grain_of(s.expr, grains, detail_keys)
+            grains[s.column] = g
+            on_detail = g == grain.DETAIL or grain.reads_detail(s.expr, grains)
         p = (
             Phase.DETAIL
             if on_detail
@@ -345,7 +361,8 @@ def _hoist(steps: list[Step], prefix: str = "__h") -> list[Step]:
 
 def build_plan(m: Methodology) -> Plan:
     """Lay out the computation of `m` as stages of column expressions."""
-    steps = _assign_phases(m, _hoist(_steps(m)))
+    reads_of: dict[int, set[str]] = {}
+    steps = _assign_phases(m, _hoist(_steps(m)), reads_of)
     unit_inputs = {i.name for i in m.inputs if i.grain == grain.UNIT}
     detail_inputs = {i.name for i in m.inputs if i.grain == grain.DETAIL}
     keys = set(m.layout.keys)
@@ -400,9 +417,9 @@ def build_plan(m: Methodology) -> Plan:
     base_after = base_first | {s.column for s in first} | set(collapse)
     return Plan(
         m,
-        in_stages(first, base_first),
-        in_stages(on_detail, base_detail),
-        in_stages(after, base_after),
+        in_stages(first, base_first, reads_of),
+        in_stages(on_detail, base_detail, reads_of),
+        in_stages(after, base_after, reads_of),
         screening,
         collapse,
         tuple(output),
