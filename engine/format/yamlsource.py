@@ -3,7 +3,9 @@
 Mechanism
 ---------
 The text is *composed* once by :class:`~engine.format.yamlsource_nodes.StrictComposer`
-(anchors, aliases, tags and runaway nesting are rejected before any value is built), and
+(anchors, aliases, tags and runaway nesting are rejected before any value is built; a
+clean file is composed from libyaml's events instead, to the same nodes, by
+:mod:`engine.format.yamlsource_fast`), and
 :class:`~engine.format.yamlsource_nodes.NodeBuilder` walks the node tree itself, turning
 scalars into ``str``/``int``/``float``/``bool``/``None`` by the table below and recording
 for every JSON path (a tuple such as ``("indicators", 0, "formula")``) where its key and
@@ -73,6 +75,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from engine.diagnostics import Code, Diagnostic, Location, MethodologyError, truncate
+from engine.format import yamlsource_fast
 from engine.format.yamlsource_nodes import (
     MAX_DEPTH,
     NodeBuilder,
@@ -201,11 +204,14 @@ def load_yaml(path: str | Path, *, text: str | None = None) -> LoadedYaml:
     source = Source(shown, text)
     problems: list[Diagnostic] = []
     try:
-        composer = StrictComposer(text, source, problems)
-        try:
-            node = composer.get_single_node()
-        finally:
-            composer.dispose()
+        try:  # libyaml when the file is clean, else the strict composer's words
+            node = yamlsource_fast.compose(text)
+        except yamlsource_fast.NotComposed:
+            composer = StrictComposer(text, source, problems)
+            try:
+                node = composer.get_single_node()
+            finally:
+                composer.dispose()
         builder = NodeBuilder(source, problems)
         data = builder.build(node)
     except TooDeep as exc:
