@@ -5,6 +5,11 @@ method's declaration (:mod:`engine.methods.catalogue`) for its direction: the
 declaration's rules are checked and placed at the normalisation's YAML, then its template
 is built (or, for a method whose formula is the methodology's, the formula is parsed in
 the symbol ``x``). The scope is shared by every method and checked here.
+
+A template is a function of its context alone (an expression in ``x``), and most
+indicators of a methodology share one context, so each distinct context's template and
+requirement are built once (:func:`_built`) and shared: the plan renames ``x`` per
+indicator anyway.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from engine.format.model import (
 from engine.formula import ir
 from engine.formula.parser import Scope
 from engine.methods import catalogue
-from engine.methods.normalise_context import NormaliseContext
+from engine.methods.normalise_context import NormaliseContext, Normaliser
 from engine.methods.registry import Kind, Stage, Usage
 
 
@@ -102,7 +107,7 @@ class NormalisationRules(BuildContext):
         context = NormaliseContext(
             values, keys, lower, reference, layout.unit, layout.period, spec.get("transform")
         )
-        requires, requirement = method.requirement(context)
+        requires, requirement = _built(method, context, "requirement")
         formula = None
         if found:  # rejected: the template may not even be defined
             expr: sympy.Basic = sympy.Integer(0)
@@ -122,10 +127,51 @@ class NormalisationRules(BuildContext):
             expr = ir.rename(expr, {"x": context.x()}) if spec.get("transform") else expr
         else:
             assert method.template is not None  # every template-kind normaliser has one
-            expr = method.template(context)
+            expr = _built(method, context, "template")
         if "round" in spec:
             r = spec["round"]
             expr = ir.Round(
                 expr, sympy.Integer(r["digits"]), ir.Str(r.get("mode", "half_up")), evaluate=False
             )
         return Normalisation(method.name, params, scope, expr, formula, requires, requirement)
+
+
+#: templates and requirements by method, context and which (see the module docstring)
+_BUILT: dict[tuple[Any, ...], tuple[Normaliser, Any]] = {}
+_MAX_BUILT = 256
+
+
+def _built(method: Normaliser, context: NormaliseContext, which: str) -> Any:
+    """``method.template(context)`` or ``method.requirement(context)`` (`which`), built
+    once per distinct context (not shared when the context holds something other than
+    JSON-like values)."""
+    build = method.template if which == "template" else method.requirement
+    assert build is not None
+    try:
+        key = (which, id(method), _frozen(context.params), context.keys)
+        key += (context.lower_is_better, _frozen(context.reference), context.unit)
+        key += (context.period, _frozen(context.transform))
+        hash(key)
+    except TypeError:
+        return build(context)
+    known = _BUILT.get(key)
+    if known is not None and known[0] is method:
+        return known[1]
+    built = build(context)
+    if len(_BUILT) >= _MAX_BUILT:
+        _BUILT.clear()
+    _BUILT[key] = (method, built)
+    return built
+
+
+def _frozen(value: Any) -> Any:
+    """`value` as a hashable key that tells apart what Python's equality does not
+    (``1``, ``1.0`` and ``True``; a list and a tuple); TypeError for anything else."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is float or kind is bool:
+        return (kind, value)
+    if isinstance(value, Mapping):
+        return (dict, tuple(sorted((str(k), _frozen(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return (kind, tuple(_frozen(v) for v in value))
+    raise TypeError(f"not a JSON-like value: {value!r}")
