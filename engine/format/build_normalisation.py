@@ -148,9 +148,17 @@ def _built(method: Normaliser, context: NormaliseContext, which: str) -> Any:
     build = method.template if which == "template" else method.requirement
     assert build is not None
     try:
-        key = (which, id(method), _frozen(context.params), context.keys)
-        key += (context.lower_is_better, _frozen(context.reference), context.unit)
-        key += (context.period, _frozen(context.transform))
+        key: tuple[Any, ...] = (
+            which,
+            id(method),
+            _frozen(context.params),
+            context.keys,
+            context.lower_is_better,
+            _frozen(context.reference),
+            context.unit,
+            context.period,
+            _frozen(context.transform),
+        )
         hash(key)
     except TypeError:
         return build(context)
