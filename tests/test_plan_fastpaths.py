@@ -79,6 +79,7 @@ def test_the_shortcuts_change_no_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sum(isinstance(v, tuple) for v in fast.values()) >= 20  # plans, not only errors
     with monkeypatch.context() as patch:
         patch.setattr(renaming, "_cloneable", lambda: frozenset())
+        patch.setattr(renaming, "_PROGRAMS", {})  # none compiled with clones
         patch.setattr(winsorise, "_template", _no_template)
         patch.setattr(build_normalisation, "_BUILT", _NeverKept())
         constructed = plans()

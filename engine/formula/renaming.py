@@ -28,6 +28,7 @@ as before. ``tests/test_renaming.py`` checks clones against constructed nodes.
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import sympy
 from sympy.core.relational import (
@@ -63,7 +64,7 @@ def rename(expr: sympy.Basic, mapping: dict[str, sympy.Basic]) -> sympy.Basic:
         return expr
     if all(type(v) is sympy.Symbol for v in mapping.values()):
         try:
-            return _Cloner(mapping).rename(expr)
+            return _program(expr, frozenset(mapping)).run(mapping)
         except _Constructed:
             pass
     return _rename_constructed(expr, mapping)
@@ -78,37 +79,85 @@ def _rename_constructed(expr: sympy.Basic, mapping: dict[str, sympy.Basic]) -> s
     return ir.rebuild(expr, [_rename_constructed(a, mapping) for a in expr.args])
 
 
-class _Cloner:
-    """One renaming by plain symbols; shared subtrees are renamed once."""
+# Where a node's argument comes from when it is renamed: itself, unchanged; the
+# replacement of a symbol (by name); or a node rebuilt before it (by its place).
+_SAME, _SYMBOL, _REBUILT = 0, 1, 2
 
-    def __init__(self, mapping: dict[str, sympy.Basic]):
-        self.mapping = mapping
-        self.done: dict[int, sympy.Basic] = {}
+#: programs by (id of the expression, names renamed); each holds its expression, so an
+#: id cannot be reused while its entry is kept
+_PROGRAMS: dict[tuple[int, frozenset[str]], _Program] = {}
+_MAX_PROGRAMS = 1024
+
+
+def _program(expr: sympy.Basic, names: frozenset[str]) -> _Program:
+    """The program renaming `names` in `expr`, compiled once: the plan renames one
+    template for every indicator."""
+    key = (id(expr), names)
+    known = _PROGRAMS.get(key)
+    if known is not None and known.expr is expr:
+        return known
+    if len(_PROGRAMS) >= _MAX_PROGRAMS:
+        _PROGRAMS.clear()
+    _PROGRAMS[key] = _Program(expr, names)
+    return _PROGRAMS[key]
+
+
+class _Program:
+    """How to rename some names in one expression: the nodes above a renamed symbol, in
+    the order they can be built (arguments first), and where each one's arguments come
+    from. Running it builds only those nodes, each by a clone when its class allows."""
+
+    def __init__(self, expr: sympy.Basic, names: frozenset[str]):
+        self.expr = expr
+        self.names = names
+        self.symbols: list[sympy.Symbol] = []  # every renamed symbol object in expr
+        self.nodes: list[tuple[sympy.Basic, tuple[tuple[int, Any], ...], bool]] = []
         self.cloneable = _cloneable()
+        seen: dict[int, tuple[int, Any]] = {}
+        self.root = self._source(expr, seen)
 
-    def rename(self, e: sympy.Basic) -> sympy.Basic:
+    def _source(self, e: sympy.Basic, seen: dict[int, tuple[int, Any]]) -> tuple[int, Any]:
         if isinstance(e, sympy.Symbol):
-            new = self.mapping.get(e.name)
-            if new is None or new is e:
-                return e
-            if type(e) is not sympy.Symbol or new._assumptions0 != e._assumptions0:
-                raise _Constructed
-            return new
+            if e.name not in self.names:
+                return (_SAME, e)
+            if e not in self.symbols:
+                self.symbols.append(e)
+            return (_SYMBOL, e.name)
         args = e._args
         if not args or isinstance(e, Str):
-            return e
-        known = self.done.get(id(e))
+            return (_SAME, e)
+        known = seen.get(id(e))
         if known is not None:
             return known
-        new_args = tuple([self.rename(a) for a in args])
-        if all(a is b for a, b in zip(new_args, args)):
-            out = e
-        elif type(e) in self.cloneable:
-            out = _clone(e, new_args)
+        sources = tuple([self._source(a, seen) for a in args])
+        if all(kind == _SAME for kind, _ in sources):
+            found: tuple[int, Any] = (_SAME, e)
         else:
-            out = ir.rebuild(e, list(new_args))
-        self.done[id(e)] = out
-        return out
+            self.nodes.append((e, sources, type(e) in self.cloneable))
+            found = (_REBUILT, len(self.nodes) - 1)
+        seen[id(e)] = found
+        return found
+
+    def run(self, mapping: dict[str, sympy.Basic]) -> sympy.Basic:
+        for old in self.symbols:
+            new = mapping[old.name]
+            # a replacement with other assumptions changes what the nodes above know; one
+            # that is the symbol itself leaves the expression as it is (the same object)
+            if new is old or type(old) is not sympy.Symbol:
+                raise _Constructed
+            if new._assumptions0 != old._assumptions0:
+                raise _Constructed
+        built: list[sympy.Basic] = []
+        for node, sources, cloneable in self.nodes:
+            args = tuple(
+                [
+                    value if kind == _SAME else mapping[value] if kind == _SYMBOL else built[value]
+                    for kind, value in sources
+                ]
+            )
+            built.append(_clone(node, args) if cloneable else ir.rebuild(node, list(args)))
+        kind, value = self.root
+        return value if kind == _SAME else mapping[value] if kind == _SYMBOL else built[value]
 
 
 def _clone(e: sympy.Basic, args: tuple[sympy.Basic, ...]) -> sympy.Basic:

@@ -355,7 +355,8 @@ def _hoist(steps: list[Step], prefix: str = "__h") -> list[Step]:
         extra: list[Step] = []
         expr = lift(s.expr, None, extra, s)
         requires = lift(s.requires, None, extra, s) if s.requires is not None else None
-        out += [*extra, dataclasses.replace(s, expr=expr, requires=requires)]
+        unchanged = expr is s.expr and requires is s.requires
+        out += [*extra, s if unchanged else dataclasses.replace(s, expr=expr, requires=requires)]
     return out
 
 
