@@ -103,23 +103,26 @@ mappings = st.dictionaries(
 )
 
 
+def outcome(rename: Any, expr: sympy.Basic, mapping: dict[str, Any]) -> Any:
+    """The renamed expression as plain data, or the exception building it raised (Min and
+    Max compare their arguments as they are built, which fails for some, e.g. ``1/0``)."""
+    try:
+        renamed = rename(expr, mapping)
+    except (TypeError, ValueError) as exc:
+        return ("raises", type(exc).__name__)
+    return (sympy.srepr(renamed), state(renamed))
+
+
 @given(expressions, mappings)
 def test_cloned_renaming_equals_constructed(expr: sympy.Basic, mapping: dict[str, Any]) -> None:
-    fast = renaming.rename(expr, mapping)
-    slow = constructed(expr, mapping)
-    assert fast == slow
-    assert sympy.srepr(fast) == sympy.srepr(slow)
-    assert state(fast) == state(slow)
+    assert outcome(renaming.rename, expr, mapping) == outcome(constructed, expr, mapping)
 
 
 @given(expressions)
 def test_renaming_to_other_assumptions_constructs(expr: sympy.Basic) -> None:
     """A replacement with other assumptions changes what nodes know: no clone then."""
     positive = {"x": sympy.Symbol("p", positive=True), "y": sympy.Integer(2)}
-    fast = renaming.rename(expr, positive)
-    slow = constructed(expr, positive)
-    assert sympy.srepr(fast) == sympy.srepr(slow)
-    assert state(fast) == state(slow)
+    assert outcome(renaming.rename, expr, positive) == outcome(constructed, expr, positive)
 
 
 def test_nothing_renamed_is_the_same_object() -> None:
