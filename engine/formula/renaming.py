@@ -23,6 +23,10 @@ for the classes in :func:`_cloneable`, whose constructors with ``evaluate=False`
 store their arguments. Classes that order or filter their arguments (``Min``/``Max``,
 ``And``/``Or``, ``Piecewise``) and any class not listed go through their constructor
 as before. ``tests/test_renaming.py`` checks clones against constructed nodes.
+
+Which nodes to rebuild, and from what, depends only on the expression and the names
+renamed, so that is worked out once (a :class:`_Program`, kept for the expression) and
+each renaming of the same template by other columns only builds the nodes.
 """
 
 from __future__ import annotations
