@@ -91,36 +91,27 @@ def compose(text: str) -> Node | None:
     # empty value at the end then sits), PyYAML after its last character
     if CParser is None or not text.endswith(("\n", "\r")) or _LEFT_TO_PYTHON.search(text):
         raise NotComposed
-    try:
-        events = _events(text)
-    except Exception:  # any complaint of libyaml: the strict composer words it
-        raise NotComposed from None
-    return _Composer(events).document()
-
-
-def _events(text: str) -> list[Any]:
     parser = CParser(text)
     try:
-        out = []
-        while parser.check_event():
-            out.append(parser.get_event())
-        return out
+        return _Composer(parser).document()
+    except NotComposed:
+        raise
+    except Exception:  # any complaint of libyaml: the strict composer words it
+        raise NotComposed from None
     finally:
         parser.dispose()
 
 
 class _Composer:
-    """PyYAML's composer over a list of events, refusing what the strict one reports."""
+    """PyYAML's composer over libyaml's events (taken one at a time, as the strict
+    composer takes its own), refusing what the strict one reports."""
 
-    def __init__(self, events: list[Any]):
-        self.events = events
-        self.at = 0
+    def __init__(self, parser: Any):
+        self.parser = parser
         self.depth = 0
 
     def next(self) -> Any:
-        event: Any = self.events[self.at]
-        self.at += 1
-        return event
+        return self.parser.get_event()
 
     def document(self) -> Node | None:
         if not isinstance(self.next(), StreamStartEvent):
@@ -133,7 +124,7 @@ class _Composer:
         node = self.node()
         if not isinstance(self.next(), DocumentEndEvent):
             raise NotComposed
-        if not isinstance(self.next(), StreamEndEvent) or self.at != len(self.events):
+        if not isinstance(self.next(), StreamEndEvent):
             raise NotComposed  # a second document: the strict composer says so
         return node
 
@@ -160,7 +151,7 @@ class _Composer:
             raise NotComposed
         end = SequenceEndEvent if isinstance(node, SequenceNode) else MappingEndEvent
         items: list[Any] = node.value
-        while not isinstance(self.events[self.at], end):
+        while not isinstance(self.parser.peek_event(), end):
             if isinstance(node, MappingNode):
                 key = self.node()
                 items.append((key, self.node()))
