@@ -14,6 +14,9 @@
   in bench/ explore further); CI sets ``HYPOTHESIS_PROFILE=ci``: the same examples on
   every run (derandomised), so that a CI verdict does not depend on luck. A failure found
   anywhere is kept as an explicit ``@example``.
+* ``winsorise_path`` runs a test on both implementations of COINr's winsorisation bounds
+  (plain Python and numpy, which engine/backends/polars/winsorise.py chooses between by
+  the frame's size and whether numpy is imported; they must give the same bits).
 """
 
 from __future__ import annotations
@@ -32,6 +35,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # set before any test imports the engine: every CLI run in the suite uses this cache
 os.environ.setdefault("INDEXLAB_PLAN_CACHE", tempfile.mkdtemp(prefix="indexlab-plans-"))
+
+
+@pytest.fixture(params=["python", "numpy"])
+def winsorise_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The implementation of the winsorisation bounds every estimation in the test uses."""
+    from engine.backends.polars import winsorise
+
+    monkeypatch.setattr(winsorise, "_plain", lambda cells: request.param == "python")
+    return str(request.param)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,9 @@ import pytest
 
 from engine import api
 
+#: every test runs on both implementations of the winsorisation bounds (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("winsorise_path")
+
 ROOT = Path(__file__).resolve().parents[1]
 COINR = ROOT / "tests" / "data" / "peers" / "coinr"
 ASEM = ROOT / "examples" / "coinr-asem"

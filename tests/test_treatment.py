@@ -28,6 +28,9 @@ import scipy.stats
 
 from engine import api
 
+#: every test runs on both implementations of the winsorisation bounds (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("winsorise_path")
+
 LIBRARY = Path(__file__).resolve().parent / "data" / "library"
 
 

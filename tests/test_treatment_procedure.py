@@ -21,6 +21,9 @@ from engine import api
 from engine.backends.polars import winsorise as w
 from engine.methods import winsorise as template
 
+#: every test runs on both implementations of the winsorisation bounds (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("winsorise_path")
+
 GENERATORS = [outliers, symmetric, heavy, left_skewed, tied_top]
 DEFAULT = {"skew": 2.0, "kurtosis": 3.5, "max_points": 5, "force": False, "second": True}
 
