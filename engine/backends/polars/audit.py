@@ -8,8 +8,8 @@ declared domain (``requires``, e.g. x >= 0 for a leader share) does not hold. A 
 is also undefined when it is missing although everything its step reads is present: a
 statistic over a group with no present value.
 
-The query computes, with the results, one count per marked step and one null count
-per step (:func:`audit_exprs`); on the success path nothing else is looked at. A run's
+A run counts, on its collected result, the rows of each marked step and the nulls of
+each step (:func:`audit_exprs`); on the success path nothing else is looked at. A run's
 query marks only the steps whose undefined rows cannot be counted from their values
 (:mod:`engine.backends.polars.markers`); the others' markers are computed on the result
 when a count says they may have undefined rows. Where a count is not zero, the step is
@@ -59,7 +59,7 @@ def _numeric(step: Step, schema: pl.Schema) -> bool:
 
 
 def audit_exprs(plan: Plan, schema: pl.Schema, phase_detail: bool) -> list[pl.Expr]:
-    """Aggregates, computed in the same query as the results, that tell whether any
+    """Aggregates of the results (a run takes them on its collected frame) that tell whether any
     computed value is undefined: ``undefined:<column>``, the number of rows a step
     marked, and ``nulls:<column>``, its missing values (a statistic over no value shows
     as a missing value although everything the step reads is present; that is looked
@@ -116,12 +116,26 @@ def with_markers(
         compiled = step_columns(plan, s, single)
         if len(compiled.columns) > 1:  # its marker (no value: the frame has it)
             parts.append(StepColumns(compiled.temps, compiled.columns[1:]))
-    marked = with_columns_of(frame.lazy(), parts).collect(engine=ENGINE)
+    # computed on the columns they read (and the keys, which every frame has), then put
+    # beside the others: a query over every column of a wide result costs its planning
+    exprs = [e for p in parts for level in (*p.temps, p.columns) for e in level]
+    made = {e.meta.output_name() for e in exprs}
+    read = [*plan.methodology.layout.keys, *(c for e in exprs for c in e.meta.root_names())]
+    narrow = pl.DataFrame([frame.get_column(c) for c in dict.fromkeys(read) if c not in made])
+    computed = with_columns_of(narrow.lazy(), parts).collect(engine=ENGINE)
+    # as with_columns would: a column the frame has (a temporary of the query) replaced
+    # in its place, the others appended in order
+    have = set(frame.columns)
+    marked = pl.DataFrame(
+        [computed.get_column(c) if c in made else frame.get_column(c) for c in frame.columns]
+        + [computed.get_column(c) for c in computed.columns if c in made and c not in have]
+    )
+    have |= made
     counts = dict(summary)
     for s in steps:
         marker = undefined_column(s.column)
         counts["undefined:" + s.column] = (
-            int(marked.get_column(marker).sum()) if marker in marked.columns else 0
+            int(marked.get_column(marker).sum()) if marker in have else 0
         )
     return marked, counts
 
@@ -219,7 +233,7 @@ def audit_with(
     for s in steps:
         count = summary.get("undefined:" + s.column)
         marked = count if isinstance(count, int) else 0
-        upstream = bool(ir.free_names(s.expr) & tainted)
+        upstream = bool(tainted) and bool(ir.free_names(s.expr) & tainted)
         if marked:
             found += describe(plan, s, causes_of(s, pl.col(undefined_column(s.column))), marked)
             tainted.add(s.column)

@@ -20,8 +20,6 @@ pooled over all rows, so the whole methodology stays one lazy query.
 
 from __future__ import annotations
 
-import dataclasses
-
 import polars as pl
 import sympy
 
@@ -40,6 +38,7 @@ from engine.backends.polars.compile_base import (
     Context,
     Temps,
     _compile,
+    with_changes,
 )
 
 __all__ = [
@@ -91,7 +90,7 @@ def compile_step(expr: sympy.Basic, ctx: Context, name: str, *, fuse: bool = Fal
     temps = Temps(f"__t:{name}:")
     value = _compile(
         expr,
-        dataclasses.replace(ctx, guard=True, undefined=flags, used=None, temps=temps, fuse=fuse),
+        with_changes(ctx, guard=True, undefined=flags, used=None, temps=temps, fuse=fuse),
     )
     undefined = pl.any_horizontal(flags).fill_null(False) if flags else None
     return Compiled(tuple(tuple(level) for level in temps.levels), value, undefined)

@@ -16,18 +16,20 @@ import polars as pl
 import sympy
 
 from engine.backends.polars.compile_base import (
+    NULL,
     Context,
     _compile,
     _finite,
     _guarded_by_parent,
     _parents_guard,
     _shared,
+    keys_of,
 )
 from engine.formula import ir
 from engine.formula.rounding import PLACES, round_limit, round_places
 from engine.formula.types import Varies, shape_of
 
-__all__ = ["RoundMode", "round_decimal"]
+__all__ = ["RoundMode", "float_literal", "round_decimal"]
 
 
 @_compile.register
@@ -43,7 +45,27 @@ def _(expr: sympy.Symbol, ctx: Context) -> pl.Expr:
 @_compile.register(sympy.core.numbers.Zero)
 @_compile.register(sympy.core.numbers.Half)
 def _(expr: sympy.Number, ctx: Context) -> pl.Expr:
-    return pl.lit(float(expr), dtype=pl.Float64)
+    return float_literal(float(expr))
+
+
+#: the literals built so far, by value (see float_literal); bounded, for long sessions
+_LITERALS: dict[float, pl.Expr] = {}
+_MAX_LITERALS = 4096
+
+
+def float_literal(value: float) -> pl.Expr:
+    """``pl.lit(value, dtype=pl.Float64)``, built once per value: a methodology repeats a
+    few constants (0, 1, 100, its weights) in hundreds of places, and building a literal
+    costs more than compiling the node around it. Zeros (0.0 and -0.0 are equal keys)
+    and NaN (equal to nothing) are built each time."""
+    if value == 0.0 or value != value:
+        return pl.lit(value, dtype=pl.Float64)
+    got = _LITERALS.get(value)
+    if got is None:
+        if len(_LITERALS) >= _MAX_LITERALS:
+            _LITERALS.clear()
+        got = _LITERALS[value] = pl.lit(value, dtype=pl.Float64)
+    return got
 
 
 @_compile.register
@@ -99,7 +121,7 @@ def _divide(num: pl.Expr, den: sympy.Basic, ctx: Context) -> pl.Expr:
 def _pooled(expr: sympy.Basic) -> bool:
     """Whether `expr` holds a statistic over all rows (always a single group)."""
     if isinstance(expr, ir.Stat):
-        return not expr.keys
+        return not keys_of(expr)
     return any(_pooled(a) for a in expr.args if isinstance(a, sympy.Basic))
 
 
@@ -166,7 +188,7 @@ def _(expr: sympy.Abs, ctx: Context) -> pl.Expr:
 
 def _missing_if_any(args: list[pl.Expr], value: pl.Expr) -> pl.Expr:
     """polars' horizontal min/max skip nulls; a missing argument makes the result missing."""
-    return pl.when(pl.any_horizontal([a.is_null() for a in args])).then(None).otherwise(value)
+    return pl.when(pl.any_horizontal([a.is_null() for a in args])).then(NULL).otherwise(value)
 
 
 @_compile.register

@@ -11,7 +11,6 @@ a large operand that a rule reads twice as a column of its own. The entry points
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +18,23 @@ from dataclasses import dataclass, field
 import polars as pl
 import sympy
 
-__all__ = ["GUARD_SIZE", "SHARED_SIZE", "CompileError", "Compiled", "Context", "Temps"]
+from engine.formula import ir
+
+__all__ = [
+    "GUARD_SIZE",
+    "NULL",
+    "SHARED_SIZE",
+    "CompileError",
+    "Compiled",
+    "Context",
+    "Temps",
+    "keys_of",
+    "with_changes",
+]
+
+#: the missing value of an expression (``when(c).then(x)`` ends in it); one object for
+#: every use, as building a literal is a good part of compiling a large methodology
+NULL = pl.lit(None)
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,24 @@ class Context:
     @property
     def keys(self) -> tuple[str, ...]:
         return (self.unit,) + ((self.period,) if self.period else ()) + self.detail
+
+
+def with_changes(ctx: Context, **changes: object) -> Context:
+    """`ctx` with some fields changed: :func:`dataclasses.replace` without its checks
+    and ``__init__`` (a context is copied for most nodes compiled; the fields changed
+    here have no defaults computed from others)."""
+    new = object.__new__(Context)
+    new.__dict__.update(ctx.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
+def keys_of(expr: sympy.Basic) -> tuple[str, ...]:
+    """The key columns of a statistic or a pairwise node (a Tuple of Symbols), as
+    :attr:`engine.formula.ir.Stat.keys` names them, read from the symbols' names rather
+    than printed (printing a symbol is a good part of compiling a large methodology)."""
+    tup = expr.args[2] if isinstance(expr, ir.PAIRWISE) else expr.args[1]
+    return tuple(k.name if isinstance(k, sympy.Symbol) else str(k) for k in tup)
 
 
 class CompileError(Exception):
@@ -132,7 +165,7 @@ def _finite(raw: pl.Expr, ctx: Context) -> pl.Expr:
     if ctx.undefined is not None:
         flag = finite.not_()
         ctx.undefined.append(flag if ctx.used is None else flag & ctx.used)
-    return pl.when(finite).then(raw)
+    return pl.when(finite).then(raw).otherwise(NULL)
 
 
 def _guarded_by_parent(child: sympy.Basic, ctx: Context) -> Context:
@@ -146,7 +179,7 @@ def _guarded_by_parent(child: sympy.Basic, ctx: Context) -> Context:
     marker of where an undefined value arose is not (a missing other operand hides it),
     so this is only for steps whose marker the audit computes from the unmerged guards
     (:mod:`engine.backends.polars.markers`)."""
-    return dataclasses.replace(ctx, deferred=child) if ctx.fuse else ctx
+    return with_changes(ctx, deferred=child) if ctx.fuse else ctx
 
 
 def _parents_guard(raw: pl.Expr, expr: sympy.Basic, ctx: Context) -> pl.Expr:
@@ -161,7 +194,7 @@ def _compile_used(expr: sympy.Basic, ctx: Context, rows: pl.Expr | None) -> pl.E
     if ctx.undefined is None or rows is None:
         return _compile(expr, ctx)
     marks: list[pl.Expr] = []
-    value = _compile(expr, dataclasses.replace(ctx, undefined=marks, used=None))
+    value = _compile(expr, with_changes(ctx, undefined=marks, used=None))
     if marks:
         used = rows if ctx.used is None else ctx.used & rows
         ctx.undefined.append(pl.any_horizontal(marks).fill_null(False) & used)

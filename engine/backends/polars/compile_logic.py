@@ -9,18 +9,19 @@ undefined value of a branch or a side counts only in the rows where it is used (
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import polars as pl
 import sympy
 
 from engine.backends.polars.compile_base import (
+    NULL,
     CompileError,
     Context,
     _compile,
     _compile_used,
     _shared,
+    with_changes,
 )
 from engine.formula import ir
 from engine.formula.types import Kind, kind_of
@@ -36,7 +37,7 @@ def _(expr: sympy.Piecewise, ctx: Context) -> pl.Expr:
     cond = _shared(_compile(first_cond, ctx), ctx)
     taken = cond.fill_null(False)
     chain = (
-        pl.when(cond.is_null()).then(None).when(cond).then(_compile_used(first_value, ctx, taken))
+        pl.when(cond.is_null()).then(NULL).when(cond).then(_compile_used(first_value, ctx, taken))
     )
     before = ~cond.fill_null(True)  # rows that no earlier condition took
     for value, c in rest:
@@ -45,12 +46,12 @@ def _(expr: sympy.Piecewise, ctx: Context) -> pl.Expr:
         cond = _shared(_compile_used(c, ctx, before), ctx)
         chain = (
             chain.when(cond.is_null())
-            .then(None)
+            .then(NULL)
             .when(cond)
             .then(_compile_used(value, ctx, before & cond.fill_null(False)))
         )
         before = before & ~cond.fill_null(True)
-    return chain.otherwise(None)
+    return chain.otherwise(NULL)
 
 
 def _close(a: pl.Expr, b: pl.Expr, ctx: Context) -> pl.Expr:
@@ -92,7 +93,7 @@ def _connective(args: tuple[sympy.Basic, ...], ctx: Context, decisive: bool) -> 
     values, marks = [], []
     for a in args:
         own: list[pl.Expr] = []
-        values.append(_shared(_compile(a, dataclasses.replace(ctx, undefined=own, used=None)), ctx))
+        values.append(_shared(_compile(a, with_changes(ctx, undefined=own, used=None)), ctx))
         marks.append(own)
     for i, own in enumerate(marks):
         if not own:
@@ -125,7 +126,7 @@ def _(expr: ir.If, ctx: Context) -> pl.Expr:
     cond = _shared(_compile(expr.args[0], ctx), ctx)
     return (
         pl.when(cond.is_null())
-        .then(None)
+        .then(NULL)
         .when(cond)
         .then(_compile_used(expr.args[1], ctx, cond.fill_null(False)))
         .otherwise(_compile_used(expr.args[2], ctx, ~cond.fill_null(True)))

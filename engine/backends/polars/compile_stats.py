@@ -27,6 +27,8 @@ from engine.backends.polars.compile_base import (
     _compile_used,
     _finite,
     _shared,
+    keys_of,
+    with_changes,
 )
 from engine.formula import ir
 from engine.formula.types import Varies, shape_of
@@ -93,7 +95,7 @@ def _ordered_std(x: pl.Expr, ddof: int) -> pl.Expr:
 def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
     # a row whose grouping label is missing belongs to no group (the data's own keys are
     # never missing); polars would pool such rows into one group of their own
-    labels = [k for k in expr.keys if k not in ctx.keys and k not in ctx.order]
+    labels = [k for k in keys_of(expr) if k not in ctx.keys and k not in ctx.order]
     value = _statistic(expr, ctx)
     if isinstance(expr, _MAY_OVERFLOW):
         value = _finite(value, ctx)
@@ -105,7 +107,7 @@ def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
 def _operand(expr: ir.Stat, ctx: Context) -> pl.Expr:
     # a statistic takes every row of its group, whichever rows use its result: an
     # undefined value of its operand counts in the row where it arises
-    inner = dataclasses.replace(ctx, used=None) if ctx.used is not None else ctx
+    inner = with_changes(ctx, used=None) if ctx.used is not None else ctx
     x = _compile(expr.operand, inner)
     if shape_of(expr.operand).varies is Varies.CONSTANT:
         # a literal is one value, not a column: mean(2) is 2 in each of the group's rows,
@@ -118,28 +120,30 @@ def _statistic(expr: ir.Stat, ctx: Context) -> pl.Expr:
     x = _operand(expr, ctx)
     if expr in ctx.hoisted:  # computed in a pass of its own (a streamed run)
         return pl.col(ctx.hoisted[expr])
-    inner = dataclasses.replace(ctx, used=None) if ctx.used is not None else ctx
+    inner = with_changes(ctx, used=None) if ctx.used is not None else ctx
     x = _shared(x, ctx)
     if isinstance(expr, ir.ColStd):
         return _over(
-            pl.when(x.count() > expr.ddof).then(_ordered_std(x, expr.ddof)), expr.keys, ctx.order
+            pl.when(x.count() > expr.ddof).then(_ordered_std(x, expr.ddof)),
+            keys_of(expr),
+            ctx.order,
         )
     if isinstance(expr, ir.ColQuantile):
-        return _over(x.quantile(expr.q, interpolation="linear"), expr.keys)
+        return _over(x.quantile(expr.q, interpolation="linear"), keys_of(expr))
     if isinstance(expr, ir.ColCumSum):
         order = [_compile(expr.order, inner), *(pl.col(k) for k in ctx.order)]  # ties: key order
-        keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
+        keys: list[str | pl.Expr] = [*keys_of(expr)] or [pl.lit(0)]
         return x.cum_sum().over(keys, order_by=order)
     if isinstance(expr, ir.ColRank):
         if expr.tolerance == 0 and expr.ties != "ordinal":
             ranked = x.rank(method=_TIES[expr.ties], descending=expr.descending)
-            return _over(ranked.cast(pl.Float64), expr.keys)
+            return _over(ranked.cast(pl.Float64), keys_of(expr))
         return _rank_within_tolerance(x, expr, ctx)
     rule = _AGGREGATES.get(type(expr))
     if rule is None:
         raise CompileError(f"no polars rule for statistic {type(expr).__name__}")
     ordered = isinstance(expr, ir.ColSum | ir.ColMean)
-    return _over(rule(x), expr.keys, ctx.order if ordered else ())
+    return _over(rule(x), keys_of(expr), ctx.order if ordered else ())
 
 
 def _rank_within_tolerance(x: pl.Expr, expr: ir.ColRank, ctx: Context) -> pl.Expr:
@@ -154,7 +158,7 @@ def _rank_within_tolerance(x: pl.Expr, expr: ir.ColRank, ctx: Context) -> pl.Exp
     """
     s = -x if expr.descending else x
     s = _shared(s, ctx)
-    keys: list[str | pl.Expr] = [*expr.keys] or [pl.lit(0)]
+    keys: list[str | pl.Expr] = [*keys_of(expr)] or [pl.lit(0)]
     prev = s.shift(1)
     bound = expr.tolerance * pl.max_horizontal(s.abs(), prev.abs())
     starts = prev.is_null() | ((s - prev).abs() > bound)

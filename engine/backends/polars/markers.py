@@ -22,8 +22,11 @@ missing values or undefined results.
 
 from __future__ import annotations
 
+import weakref
+
 import sympy
 
+from engine.backends.polars.compile_base import keys_of
 from engine.formula import ir
 from engine.plan import Phase, Plan, Step
 
@@ -71,7 +74,7 @@ def _reads(expr: sympy.Basic, direct: set[str], operands: set[str], keys: set[st
         if type(expr) not in _PRESENT_WITH_OPERAND or not isinstance(expr.operand, sympy.Symbol):
             return False
         operands.add(expr.operand.name)
-        keys.update(expr.keys)
+        keys.update(keys_of(expr))
         return True
     if isinstance(expr, _PROPAGATING):
         return all(_reads(a, direct, operands, keys) for a in expr.args)
@@ -107,7 +110,27 @@ def _guarded(expr: sympy.Basic) -> bool:
     return any(_guarded(a) for a in expr.args if isinstance(a, sympy.Basic))
 
 
+#: present_inputs of the steps of the plans in use: id(plan) -> (the plan, step -> inputs);
+#: the query, the audit's counts and the audit each ask for every step
+_KNOWN: dict[int, tuple[weakref.ref[Plan], dict[Step, tuple[str, ...] | None]]] = {}
+
+
 def present_inputs(plan: Plan, step: Step) -> tuple[str, ...] | None:
+    """The columns that, when present in a row, make `step`'s value there missing
+    exactly where it is undefined (see :func:`_present_inputs`), worked out once per
+    plan and step."""
+    key = id(plan)
+    entry = _KNOWN.get(key)
+    if entry is None or entry[0]() is not plan:
+        entry = (weakref.ref(plan, lambda _, k=key: _KNOWN.pop(k, None)), {})
+        _KNOWN[key] = entry
+    known = entry[1]
+    if step not in known:
+        known[step] = _present_inputs(plan, step)
+    return known[step]
+
+
+def _present_inputs(plan: Plan, step: Step) -> tuple[str, ...] | None:
     """The columns that, when present in a row, make `step`'s value there missing
     exactly where it is undefined; None when the step needs its marker in the query
     (a part that is not one of the propagating operations, at(), a statistic of a column

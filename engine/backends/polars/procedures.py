@@ -83,12 +83,23 @@ def split(stage: Sequence[Step]) -> tuple[list[Step], list[Call]]:
         if not isinstance(node, ir.Procedure):
             plain.append(s)
             continue
-        if len(node.sources) != 1:
+        proc, part, sources, keys, params = (_names(a) for a in node.args)
+        if len(sources) != 1:
             raise ValueError(f"procedure {node.procedure} reads one column, not {node.sources}")
-        key = (node.procedure, node.keys, node.parameters)
-        batches.setdefault(key, []).append((node.sources[0], node.part, s.column))
+        batches.setdefault((proc[0], keys, params[0]), []).append((sources[0], part[0], s.column))
     calls = [Call(name, keys, params, tuple(out)) for (name, keys, params), out in batches.items()]
     return plain, calls
+
+
+def _names(arg: Any) -> tuple[str, ...]:
+    """The text of an argument of a procedure node (a ``Str``) or of each of its items (a
+    ``Tuple`` of ``Symbol``s), as the node's properties print them, read from the names
+    (printing is most of the cost of gathering a treatment's hundred steps)."""
+    import sympy
+
+    items = arg.args if isinstance(arg, sympy.Tuple) else (arg,)
+    named = (sympy.Symbol, sympy.core.symbol.Str)
+    return tuple(a.name if isinstance(a, named) else str(a) for a in items)
 
 
 def apply(lf: pl.LazyFrame, call: Call) -> pl.LazyFrame:
