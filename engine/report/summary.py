@@ -372,6 +372,7 @@ def effective_weights(
     if periods is None:
         periods = frame[period].unique(maintain_order=True).to_list() if period else [None]
     own_weights = _own_weights()
+    numbers: dict[sympy.Basic, float] = {}
     for g in m.groups:
         total = sympy.Add(*g.weights, evaluate=False)
         how = _weighting(g.weighting, g.aggregation, g.weights, own_weights)
@@ -380,7 +381,10 @@ def effective_weights(
             if how in own_weights:  # each unit's own weights: in the detail output
                 values = dict.fromkeys(periods)
             elif not ir.free_names(share):
-                values = {p: float(share) for p in periods}
+                # sympy's evalf, once per distinct share (members of equal weight share it)
+                if share not in numbers:
+                    numbers[share] = float(share)
+                values = dict.fromkeys(periods, numbers[share])
             else:
                 expr = to_polars(
                     ir.rename(share, {a: sympy.Symbol(b) for a, b in rename.items()}), ctx

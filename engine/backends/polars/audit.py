@@ -30,6 +30,7 @@ import sympy
 
 from engine.backends.polars import ENGINE
 from engine.backends.polars.compile import Temps, to_polars
+from engine.backends.polars.compile_base import keys_of, with_changes
 from engine.backends.polars.markers import may_be_undefined, present_inputs
 from engine.backends.polars.steps import (
     StepColumns,
@@ -279,34 +280,44 @@ def empty_statistics(
     large repeated parts of the statistics' operands are columns computed first."""
     ctx = step_context(plan)
     levels: list[list[pl.Expr]] = []
-    scalar: list[tuple[str, pl.Expr]] = []
-    grouped: dict[tuple[str, ...], list[tuple[str, pl.Expr]]] = {}
-    statistics = [(s, st) for s in steps for st in _statistics(plan.written_out(s.expr))]
-    for k, (s, st) in enumerate(statistics):
-        temps = Temps(f"__audit:empty:{k}:")  # large repeated parts first, as columns
-        n = to_polars(st.operand, dataclasses.replace(ctx, temps=temps)).count()
-        for i, level in enumerate(temps.levels):
-            if len(levels) <= i:
-                levels.append([])
-            levels[i].extend(level)
-        target = grouped.setdefault(tuple(st.keys), []) if st.keys else scalar
-        target.append((s.column, n.alias(f"n{len(target)}")))
+    scalar: list[pl.Expr] = []
+    grouped: dict[tuple[str, ...], list[pl.Expr]] = {}
+    # each distinct statistic (operand and keys) is counted once, however many steps
+    # take it (a min-max scaling takes the min of its column three times): (its keys, its
+    # place among the counts of those keys)
+    counted: dict[tuple[sympy.Basic, tuple[str, ...]], tuple[tuple[str, ...], int]] = {}
+    owners: list[tuple[str, tuple[tuple[str, ...], int]]] = []
+    for s in steps:
+        for st in _statistics(plan.written_out(s.expr)):
+            keys = keys_of(st)
+            if (st.operand, keys) not in counted:
+                temps = Temps(f"__audit:empty:{len(counted)}:")  # large repeated parts first
+                n = to_polars(st.operand, with_changes(ctx, temps=temps)).count()
+                for i, level in enumerate(temps.levels):
+                    if len(levels) <= i:
+                        levels.append([])
+                    levels[i].extend(level)
+                target = grouped.setdefault(keys, []) if keys else scalar
+                counted[st.operand, keys] = (keys, len(target))
+                target.append(n.alias(f"n{len(target)}"))
+            owners.append((s.column, counted[st.operand, keys]))
     lf = frame.lazy()
     for level in levels:
         lf = lf.with_columns(level)
-    queries = [(scalar, lf.select([e for _, e in scalar]))] if scalar else []
+    queries = [((), lf.select(scalar))] if scalar else []
     for keys, counts in grouped.items():
         by = list(keys)
-        queries.append((counts, lf.drop_nulls(by).group_by(by).agg([e for _, e in counts])))
+        queries.append((keys, lf.drop_nulls(by).group_by(by).agg(counts)))
     if not queries:
         return set()
     results = pl.collect_all([q for _, q in queries], engine=ENGINE)
-    return {
-        column
-        for (counts, _), got in zip(queries, results)
-        for i, (column, _) in enumerate(counts)
+    empty = {
+        (keys, i)
+        for (keys, _), got in zip(queries, results)
+        for i in range(got.width - len(keys))
         if (got.get_column(f"n{i}") == 0).any()
     }
+    return {column for column, where in owners if where in empty}
 
 
 @dataclass(frozen=True)
