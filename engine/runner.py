@@ -338,11 +338,12 @@ def compute(
 
 
 def _counts(frame: pl.DataFrame, exprs: list[pl.Expr]) -> dict[str, object]:
-    """The aggregates `exprs` of `frame`, as one row (the number of rows without any)."""
-    from engine.backends.polars import ENGINE
+    """The aggregates `exprs` of `frame`, as one row (the number of rows without any).
 
-    query = frame.lazy().select(exprs if exprs else [pl.len().alias("rows")])
-    return query.collect(engine=ENGINE).row(0, named=True)
+    Counted by polars' in-memory engine, not the run's fixed engine: every aggregate is a
+    count of rows or the list of periods, the same whichever engine takes it, and on a
+    frame in memory this engine plans them in half the time."""
+    return frame.select(exprs if exprs else [pl.len().alias("rows")]).row(0, named=True)
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def compile_step(expr: sympy.Basic, ctx: Context, name: str, *, fuse: bool = Fal
     temps = Temps(f"__t:{name}:")
     value = _compile(
         expr,
-        with_changes(ctx, guard=True, undefined=flags, used=None, temps=temps, fuse=fuse),
+        with_changes(ctx, guard=True, undefined=flags, used=None, temps=temps, fuse=fuse, memo={}),
     )
     undefined = pl.any_horizontal(flags).fill_null(False) if flags else None
     return Compiled(tuple(tuple(level) for level in temps.levels), value, undefined)

@@ -77,6 +77,10 @@ class Context:
     fuse: bool = False
     #: the node being compiled whose result its parent guards (see _guarded_by_parent)
     deferred: sympy.Basic | None = field(default=None, compare=False, repr=False)
+    #: nodes of the step being compiled whose compiling adds no mark and no column (the
+    #: max or min of a column), compiled once however often the step reads them (a
+    #: min-max scaling reads its column's min three times); None: not kept
+    memo: dict[sympy.Basic, pl.Expr] | None = field(default=None, compare=False, repr=False)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -97,8 +101,18 @@ def keys_of(expr: sympy.Basic) -> tuple[str, ...]:
     """The key columns of a statistic or a pairwise node (a Tuple of Symbols), as
     :attr:`engine.formula.ir.Stat.keys` names them, read from the symbols' names rather
     than printed (printing a symbol is a good part of compiling a large methodology)."""
-    tup = expr.args[2] if isinstance(expr, ir.PAIRWISE) else expr.args[1]
-    return tuple(k.name if isinstance(k, sympy.Symbol) else str(k) for k in tup)
+    got = _KEYS.get(expr)
+    if got is None:
+        tup = expr.args[2] if isinstance(expr, ir.PAIRWISE) else expr.args[1]
+        got = tuple(k.name if isinstance(k, sympy.Symbol) else str(k) for k in tup)
+        if len(_KEYS) >= 4096:
+            _KEYS.clear()
+        _KEYS[expr] = got
+    return got
+
+
+#: keys_of by node (a statistic is asked for its keys several times as it compiles)
+_KEYS: dict[sympy.Basic, tuple[str, ...]] = {}
 
 
 class CompileError(Exception):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Literal
 
 import polars as pl
+import sympy
 
 from engine.backends.polars.compile_base import (
     Compiled,
@@ -93,15 +94,22 @@ def _ordered_std(x: pl.Expr, ddof: int) -> pl.Expr:
 
 @_compile.register
 def _(expr: ir.Stat, ctx: Context) -> pl.Expr:
+    # the max or min of a column marks nothing and binds no column: compiled once a step
+    pure = isinstance(expr, ir.ColMax | ir.ColMin) and isinstance(expr.operand, sympy.Symbol)
+    memo = ctx.memo if pure else None
+    if memo is not None and expr in memo:
+        return memo[expr]
     # a row whose grouping label is missing belongs to no group (the data's own keys are
     # never missing); polars would pool such rows into one group of their own
     labels = [k for k in keys_of(expr) if k not in ctx.keys and k not in ctx.order]
     value = _statistic(expr, ctx)
     if isinstance(expr, _MAY_OVERFLOW):
         value = _finite(value, ctx)
-    if not labels:
-        return value
-    return pl.when(pl.all_horizontal(pl.col(k).is_not_null() for k in labels)).then(value)
+    if labels:
+        value = pl.when(pl.all_horizontal(pl.col(k).is_not_null() for k in labels)).then(value)
+    if memo is not None:
+        memo[expr] = value
+    return value
 
 
 def _operand(expr: ir.Stat, ctx: Context) -> pl.Expr:
