@@ -117,26 +117,21 @@ def with_markers(
         compiled = step_columns(plan, s, single)
         if len(compiled.columns) > 1:  # its marker (no value: the frame has it)
             parts.append(StepColumns(compiled.temps, compiled.columns[1:]))
-    # computed on the columns they read (and the keys, which every frame has), then put
-    # beside the others: a query over every column of a wide result costs its planning
+    # computed on the columns they read (and the keys, which every frame has), and only
+    # the markers put beside the frame's columns (their temporaries serve this query
+    # alone): a query over every column of a wide result costs its planning
     exprs = [e for p in parts for level in (*p.temps, p.columns) for e in level]
     made = {e.meta.output_name() for e in exprs}
     read = [*plan.methodology.layout.keys, *(c for e in exprs for c in e.meta.root_names())]
     narrow = pl.DataFrame([frame.get_column(c) for c in dict.fromkeys(read) if c not in made])
     computed = with_columns_of(narrow.lazy(), parts).collect(engine=ENGINE)
-    # as with_columns would: a column the frame has (a temporary of the query) replaced
-    # in its place, the others appended in order
-    have = set(frame.columns)
-    marked = pl.DataFrame(
-        [computed.get_column(c) if c in made else frame.get_column(c) for c in frame.columns]
-        + [computed.get_column(c) for c in computed.columns if c in made and c not in have]
-    )
-    have |= made
+    markers = [e.meta.output_name() for p in parts for e in p.columns]
+    marked = frame.hstack([computed.get_column(c) for c in markers])
     counts = dict(summary)
     for s in steps:
         marker = undefined_column(s.column)
         counts["undefined:" + s.column] = (
-            int(marked.get_column(marker).sum()) if marker in have else 0
+            int(marked.get_column(marker).sum()) if marker in markers else 0
         )
     return marked, counts
 

@@ -31,6 +31,7 @@ from engine.backends.polars import (  # noqa: F401
 )
 from engine.backends.polars.compile_arithmetic import RoundMode, round_decimal
 from engine.backends.polars.compile_base import (
+    FALSE,
     GUARD_SIZE,
     SHARED_SIZE,
     Compiled,
@@ -92,5 +93,5 @@ def compile_step(expr: sympy.Basic, ctx: Context, name: str, *, fuse: bool = Fal
         expr,
         with_changes(ctx, guard=True, undefined=flags, used=None, temps=temps, fuse=fuse, memo={}),
     )
-    undefined = pl.any_horizontal(flags).fill_null(False) if flags else None
+    undefined = pl.any_horizontal(flags).fill_null(FALSE) if flags else None
     return Compiled(tuple(tuple(level) for level in temps.levels), value, undefined)

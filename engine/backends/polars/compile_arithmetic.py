@@ -17,6 +17,7 @@ import sympy
 
 from engine.backends.polars.compile_base import (
     NULL,
+    ZERO,
     Context,
     _compile,
     _finite,
@@ -114,7 +115,7 @@ def _divide(num: pl.Expr, den: sympy.Basic, ctx: Context) -> pl.Expr:
     scalar = _pooled(den) or shape_of(den).varies is Varies.CONSTANT
     if ctx.single_group or (scalar and not _reads_rows(den, ctx.unit)):
         num = _shared(num, ctx)
-        d = d + num * 0.0
+        d = d + num * ZERO
     return num / d
 
 

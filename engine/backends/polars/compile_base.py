@@ -21,9 +21,12 @@ import sympy
 from engine.formula import ir
 
 __all__ = [
+    "FALSE",
     "GUARD_SIZE",
     "NULL",
     "SHARED_SIZE",
+    "TRUE",
+    "ZERO",
     "CompileError",
     "Compiled",
     "Context",
@@ -32,9 +35,14 @@ __all__ = [
     "with_changes",
 ]
 
-#: the missing value of an expression (``when(c).then(x)`` ends in it); one object for
-#: every use, as building a literal is a good part of compiling a large methodology
+#: the literals the rules use most, built once (building a literal is a good part of
+#: compiling a large methodology): the missing value (``when(c).then(x)`` ends in it),
+#: the booleans a missing condition is read as, and the zero of ``x * 0`` (each the
+#: expression polars builds from the Python value)
 NULL = pl.lit(None)
+FALSE = pl.lit(False)
+TRUE = pl.lit(True)
+ZERO = pl.lit(0.0)
 
 
 @dataclass(frozen=True)
@@ -211,7 +219,7 @@ def _compile_used(expr: sympy.Basic, ctx: Context, rows: pl.Expr | None) -> pl.E
     value = _compile(expr, with_changes(ctx, undefined=marks, used=None))
     if marks:
         used = rows if ctx.used is None else ctx.used & rows
-        ctx.undefined.append(pl.any_horizontal(marks).fill_null(False) & used)
+        ctx.undefined.append(pl.any_horizontal(marks).fill_null(FALSE) & used)
     return value
 
 

@@ -15,7 +15,9 @@ import polars as pl
 import sympy
 
 from engine.backends.polars.compile_base import (
+    FALSE,
     NULL,
+    TRUE,
     CompileError,
     Context,
     _compile,
@@ -35,11 +37,11 @@ def _(expr: sympy.Piecewise, ctx: Context) -> pl.Expr:
     # branch's undefined values count only in the rows that take it
     (first_value, first_cond), *rest = expr.args
     cond = _shared(_compile(first_cond, ctx), ctx)
-    taken = cond.fill_null(False)
+    taken = cond.fill_null(FALSE)
     chain = (
         pl.when(cond.is_null()).then(NULL).when(cond).then(_compile_used(first_value, ctx, taken))
     )
-    before = ~cond.fill_null(True)  # rows that no earlier condition took
+    before = ~cond.fill_null(TRUE)  # rows that no earlier condition took
     for value, c in rest:
         if c == sympy.true:
             return chain.otherwise(_compile_used(value, ctx, before))
@@ -48,9 +50,9 @@ def _(expr: sympy.Piecewise, ctx: Context) -> pl.Expr:
             chain.when(cond.is_null())
             .then(NULL)
             .when(cond)
-            .then(_compile_used(value, ctx, before & cond.fill_null(False)))
+            .then(_compile_used(value, ctx, before & cond.fill_null(FALSE)))
         )
-        before = before & ~cond.fill_null(True)
+        before = before & ~cond.fill_null(TRUE)
     return chain.otherwise(NULL)
 
 
@@ -98,10 +100,10 @@ def _connective(args: tuple[sympy.Basic, ...], ctx: Context, decisive: bool) -> 
     for i, own in enumerate(marks):
         if not own:
             continue
-        undecided = [(v != decisive).fill_null(True) for j, v in enumerate(values) if j != i]
+        undecided = [(v != decisive).fill_null(TRUE) for j, v in enumerate(values) if j != i]
         used = pl.all_horizontal(undecided) if undecided else pl.lit(True)
         used = used if ctx.used is None else ctx.used & used
-        ctx.undefined.append(pl.any_horizontal(own).fill_null(False) & used)
+        ctx.undefined.append(pl.any_horizontal(own).fill_null(FALSE) & used)
     return values
 
 
@@ -128,8 +130,8 @@ def _(expr: ir.If, ctx: Context) -> pl.Expr:
         pl.when(cond.is_null())
         .then(NULL)
         .when(cond)
-        .then(_compile_used(expr.args[1], ctx, cond.fill_null(False)))
-        .otherwise(_compile_used(expr.args[2], ctx, ~cond.fill_null(True)))
+        .then(_compile_used(expr.args[1], ctx, cond.fill_null(FALSE)))
+        .otherwise(_compile_used(expr.args[2], ctx, ~cond.fill_null(TRUE)))
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from engine.backends.polars.compile import Context, compile_step, to_polars
+from engine.backends.polars.compile_base import TRUE
 from engine.backends.polars.markers import present_inputs
 from engine.plan import Phase, Plan, Step
 
@@ -87,7 +88,7 @@ def step_columns(
     compiled = compile_step(step.expr, ctx, step.column, fuse=left_out)
     value, flag = compiled.value, compiled.undefined
     if step.requires is not None:
-        holds = to_polars(step.requires, ctx).fill_null(True)
+        holds = to_polars(step.requires, ctx).fill_null(TRUE)
         value = pl.when(holds).then(value)
         flag = ~holds if flag is None else flag | ~holds
     period = plan.methodology.layout.period
