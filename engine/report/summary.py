@@ -333,7 +333,7 @@ def adjustments(plan: Plan, frame: pl.DataFrame) -> pl.DataFrame:
         pl.col(before).ne_missing(pl.col(after)).alias(str(i))
         for i, (_, before, after, _) in enumerate(pairs)
     )
-    parts = []
+    parts: list[pl.DataFrame] = []
     for i, (name, before, after, action) in enumerate(pairs):
         mask = changed.get_column(str(i))
         n = int(mask.sum())

@@ -299,7 +299,9 @@ def empty_statistics(
     lf = frame.lazy()
     for level in levels:
         lf = lf.with_columns(level)
-    queries = [((), lf.select(scalar))] if scalar else []
+    queries: list[tuple[tuple[str, ...], pl.LazyFrame]] = []
+    if scalar:
+        queries.append(((), lf.select(scalar)))
     for keys, counts in grouped.items():
         by = list(keys)
         queries.append((keys, lf.drop_nulls(by).group_by(by).agg(counts)))

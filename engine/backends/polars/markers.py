@@ -122,7 +122,11 @@ def present_inputs(plan: Plan, step: Step) -> tuple[str, ...] | None:
     key = id(plan)
     entry = _KNOWN.get(key)
     if entry is None or entry[0]() is not plan:
-        entry = (weakref.ref(plan, lambda _, k=key: _KNOWN.pop(k, None)), {})
+
+        def forget(_: weakref.ref[Plan], k: int = key) -> None:
+            _KNOWN.pop(k, None)
+
+        entry = (weakref.ref(plan, forget), {})
         _KNOWN[key] = entry
     known = entry[1]
     if step not in known:
