@@ -171,8 +171,7 @@ def _checks_tables(r: RunResult) -> tuple[pl.DataFrame, pl.DataFrame]:
 def methodology_table(m: Methodology) -> pl.DataFrame:
     """The methodology as rows: section, name, label, formula or method, weight, unit."""
     from engine.formula.render import show
-    from engine.plan import build_plan
-    from engine.report.summary import conventions
+    from engine.report.summary import methodology_conventions
 
     rows: list[dict[str, object]] = []
 
@@ -231,7 +230,7 @@ def methodology_table(m: Methodology) -> pl.DataFrame:
         add("check", c.name, c.formula.text, label=c.label or c.description)
     for s in m.screening:
         add("screening", s.name, s.formula.text, label=s.label or s.description)
-    for line in conventions(build_plan(m)):
+    for line in methodology_conventions(m):
         add("convention", "", line)
     columns = ("section", "name", "label", "definition", "unit", "direction", "normalisation")
     more = ("imputation", "treatment", "weight", "weight_as_written")

@@ -269,7 +269,12 @@ def missing_index_warnings(
 
 def conventions(plan: Plan) -> list[str]:
     """The conventions this run used, stated with its output."""
-    m = plan.methodology
+    return methodology_conventions(plan.methodology)
+
+
+def methodology_conventions(m: Methodology) -> list[str]:
+    """The conventions a run of `m` uses (:func:`conventions`), read from the
+    methodology alone: a report that has no plan need not build one for them."""
     lines = []
     scope = "within each period" if m.layout.period else "over all units"
     lines.append(

@@ -159,8 +159,7 @@ class ResultLayout:
 
     @classmethod
     def of(cls, m: Methodology) -> ResultLayout:
-        from engine.plan import build_plan
-        from engine.report.summary import conventions
+        from engine.report.summary import methodology_conventions
 
         lay = m.layout
         if m.index is not None:
@@ -175,7 +174,7 @@ class ResultLayout:
             columns,
             tuple(g.name for g in m.groups),
             any(g.weighting for g in m.groups),
-            tuple(conventions(build_plan(m))),
+            tuple(methodology_conventions(m)),
         )
 
 

@@ -22,11 +22,10 @@ missing values or undefined results.
 
 from __future__ import annotations
 
-import weakref
-
 import sympy
 
 from engine.backends.polars.compile_base import keys_of
+from engine.backends.polars.memo import plan_memo
 from engine.formula import ir
 from engine.plan import Phase, Plan, Step
 
@@ -110,28 +109,15 @@ def _guarded(expr: sympy.Basic) -> bool:
     return any(_guarded(a) for a in expr.args if isinstance(a, sympy.Basic))
 
 
-#: present_inputs of the steps of the plans in use: id(plan) -> (the plan, step -> inputs);
-#: the query, the audit's counts and the audit each ask for every step
-_KNOWN: dict[int, tuple[weakref.ref[Plan], dict[Step, tuple[str, ...] | None]]] = {}
-
-
 def present_inputs(plan: Plan, step: Step) -> tuple[str, ...] | None:
     """The columns that, when present in a row, make `step`'s value there missing
     exactly where it is undefined (see :func:`_present_inputs`), worked out once per
-    plan and step."""
-    key = id(plan)
-    entry = _KNOWN.get(key)
-    if entry is None or entry[0]() is not plan:
-
-        def forget(_: weakref.ref[Plan], k: int = key) -> None:
-            _KNOWN.pop(k, None)
-
-        entry = (weakref.ref(plan, forget), {})
-        _KNOWN[key] = entry
-    known = entry[1]
+    plan and step (the query, the audit's counts and the audit each ask)."""
+    known = plan_memo(plan, "present_inputs")
     if step not in known:
         known[step] = _present_inputs(plan, step)
-    return known[step]
+    result: tuple[str, ...] | None = known[step]
+    return result
 
 
 def _present_inputs(plan: Plan, step: Step) -> tuple[str, ...] | None:

@@ -14,6 +14,7 @@ import polars as pl
 from engine.backends.polars.compile import Context, compile_step, to_polars
 from engine.backends.polars.compile_base import TRUE
 from engine.backends.polars.markers import present_inputs
+from engine.backends.polars.memo import plan_memo
 from engine.plan import Phase, Plan, Step
 
 
@@ -82,6 +83,24 @@ def step_columns(
     (sensitivity analysis groups every statistic by the replication too). Without
     `all_markers`, the marker is left out where the audit can count it from the value
     (see :mod:`engine.backends.polars.markers`)."""
+    if context is None:  # compiled once per plan (the plan cache's record asks again)
+        known = plan_memo(plan, "step_columns")
+        key = (step, single_group, integer_keys, all_markers)
+        if key not in known:
+            known[key] = _step_columns(plan, step, single_group, None, integer_keys, all_markers)
+        found: StepColumns = known[key]
+        return found
+    return _step_columns(plan, step, single_group, context, integer_keys, all_markers)
+
+
+def _step_columns(
+    plan: Plan,
+    step: Step,
+    single_group: bool,
+    context: Context | None,
+    integer_keys: frozenset[str],
+    all_markers: bool,
+) -> StepColumns:
     ctx = context or step_context(plan, step, single_group, integer_keys)
     # a marker left out of the query is computed on the result from the unmerged guards
     left_out = not all_markers and present_inputs(plan, step) is not None

@@ -25,7 +25,7 @@ from engine.formula import grain
 from engine.plan import norm_column
 from engine.report.html import live as live_mod
 from engine.report.html.mathml import equation, to_mathml
-from engine.report.summary import conventions
+from engine.report.summary import methodology_conventions
 
 if TYPE_CHECKING:
     from engine.api_results import RunResult
@@ -238,8 +238,6 @@ def page_data(
         }
         for c in result.checks
     ]
-    from engine.plan import build_plan
-
     return {
         "title": m.meta.title,
         "id": m.meta.id,
@@ -309,7 +307,7 @@ def page_data(
         "formulas": _formulas(m),
         "checks": checks,
         "warnings": [d.message for d in result.warnings],
-        "conventions": conventions(build_plan(m)),
+        "conventions": methodology_conventions(m),
         "diagnostics": _diagnostics(diagnosis, m, result.frame),
         "compared": compared,
     }
