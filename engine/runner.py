@@ -293,11 +293,9 @@ def integer_keys(m: DataShape, data: Data) -> frozenset[str]:
     """The key columns that hold integers in every frame of `data` that has them: at()
     compares them with a number rather than as text (the same rows; see
     :func:`engine.backends.polars.compile_stats.at_condition`)."""
-    frames = [f for f in (data.units, data.detail) if f is not None]
-    keys = [k for k in m.layout.detail_keys if any(k in f.columns for f in frames)]
-    return frozenset(
-        k for k in keys if all(f.schema[k] in _SIGNED_OR_SMALL for f in frames if k in f.columns)
-    )
+    schemas = [f.schema for f in (data.units, data.detail) if f is not None]
+    keys = [k for k in m.layout.detail_keys if any(k in s for s in schemas)]
+    return frozenset(k for k in keys if all(s[k] in _SIGNED_OR_SMALL for s in schemas if k in s))
 
 
 def compute(

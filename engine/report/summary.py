@@ -196,11 +196,13 @@ def missing_index_warnings(
     :func:`warning_count_exprs`, say there is nothing to find)."""
     m = plan.methodology
     keys = list(m.layout.keys)
-    columns = frame.collect_schema().names()
+    columns = frame.columns if isinstance(frame, pl.DataFrame) else frame.collect_schema().names()
     inputs = [i.name for i in m.inputs if i.name in columns]
     counts = counts or {}
     if m.index is None or counts.get("w:index", 1) == 0:
         rows = pl.DataFrame()
+    elif isinstance(frame, pl.DataFrame) and not frame.get_column("index").null_count():
+        rows = pl.DataFrame()  # every row has an index: nothing to filter
     else:
         rows = (
             frame.lazy()

@@ -115,9 +115,9 @@ def apply(lf: pl.LazyFrame, call: Call) -> pl.LazyFrame:
     params = json.loads(call.parameters)
 
     def run(frame: pl.DataFrame) -> pl.DataFrame:
-        table = estimator(
-            frame.select(*keys, *(s for s in sources if s not in keys)), keys, call.outputs, params
-        )
+        # the columns themselves, not a query that selects them
+        read = [frame.get_column(c) for c in (*keys, *(s for s in sources if s not in keys))]
+        table = estimator(pl.DataFrame(read), keys, call.outputs, params)
         if keys:
             return frame.join(table, on=keys, how="left", maintain_order="left")
         return frame.join(table, how="cross", maintain_order="left")
