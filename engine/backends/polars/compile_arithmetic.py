@@ -24,6 +24,7 @@ from engine.backends.polars.compile_base import (
     _guarded_by_parent,
     _parents_guard,
     _shared,
+    column,
     keys_of,
 )
 from engine.formula import ir
@@ -35,7 +36,7 @@ __all__ = ["RoundMode", "float_literal", "round_decimal"]
 
 @_compile.register
 def _(expr: sympy.Symbol, ctx: Context) -> pl.Expr:
-    return pl.col(ctx.columns.get(expr.name, expr.name))
+    return column(ctx.columns.get(expr.name, expr.name))
 
 
 @_compile.register(sympy.Integer)
@@ -112,11 +113,15 @@ def _divide(num: pl.Expr, den: sympy.Basic, ctx: Context) -> pl.Expr:
     true one.
     """
     d = _compile(den, ctx)
-    scalar = _pooled(den) or shape_of(den).varies is Varies.CONSTANT
-    if ctx.single_group or (scalar and not _reads_rows(den, ctx.unit)):
+    if ctx.single_group or (_scalar(den) and not _reads_rows(den, ctx.unit)):
         num = _shared(num, ctx)
         d = d + num * ZERO
     return num / d
+
+
+def _scalar(expr: sympy.Basic) -> bool:
+    """Whether `expr` can be a single value: a constant, or pooled."""
+    return _pooled(expr) or shape_of(expr).varies is Varies.CONSTANT
 
 
 def _pooled(expr: sympy.Basic) -> bool:
@@ -141,14 +146,20 @@ def _reads_rows(expr: sympy.Basic, unit: str) -> bool:
     return any(_reads_rows(a, unit) for a in expr.args if isinstance(a, sympy.Basic))
 
 
+def _is_minus_one(x: sympy.Basic) -> bool:
+    """``x == -1``, asked only of numbers (nothing else equals one; sympy's comparison
+    is slow enough to count in a large methodology)."""
+    return isinstance(x, sympy.Number) and x == sympy.S.NegativeOne
+
+
 @_compile.register
 def _(expr: sympy.Mul, ctx: Context) -> pl.Expr:
     args = list(expr.args)
-    if len(args) == 2 and args[0] == sympy.Integer(-1):
+    if len(args) == 2 and _is_minus_one(args[0]):
         return -_compile(args[1], ctx)
     out: pl.Expr | None = None
     for a in args:
-        if isinstance(a, sympy.Pow) and a.exp == sympy.Integer(-1):
+        if isinstance(a, sympy.Pow) and _is_minus_one(a.exp):
             num = out if out is not None else pl.lit(1.0)
             out = _divide(num, a.base, ctx)
         else:
@@ -161,9 +172,9 @@ def _(expr: sympy.Mul, ctx: Context) -> pl.Expr:
 @_compile.register
 def _(expr: sympy.Pow, ctx: Context) -> pl.Expr:
     base, exp = expr.args
-    if exp == sympy.Integer(-1):
+    if _is_minus_one(exp):
         return _finite(pl.lit(1.0) / _compile(base, ctx), ctx)
-    if exp == sympy.Rational(1, 2):
+    if isinstance(exp, sympy.Number) and exp == sympy.S.Half:
         return _finite(_compile(base, ctx).sqrt(), ctx)
     if isinstance(exp, sympy.Number):
         return _finite(_compile(base, ctx).pow(float(exp)), ctx)
