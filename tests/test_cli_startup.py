@@ -165,3 +165,48 @@ def test_the_console_script_exits_without_teardown_but_with_everything_done(
         )  # fmt: skip
         assert plain.returncode == 0 and len(plain.stdout) > 1000
         assert (done.stdout, done.stderr) == (plain.stdout, plain.stderr)
+
+
+FROZEN = (
+    "import gc, sys\n"
+    "import engine.cli\n"
+    "try:\n"
+    "    engine.cli.main()\n"
+    "except SystemExit as e:\n"
+    "    assert not e.code, e.code\n"
+    "print('FROZEN', gc.get_freeze_count() > 0, file=sys.stderr)\n"
+)
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_a_first_run_freezes_its_imports_out_of_the_collectors_reach(
+    tmp_path: Path, command: str
+) -> None:
+    """After sympy, polars and the engine are imported, ``run`` and ``validate`` freeze
+    them (``engine.cli.common.imported``): a full pass of the collector over the imports
+    cost ASEM's first run 0.03 s."""
+    args = [command, str(KIREEVA)]
+    if command == "run":
+        args += [str(REGIONS), "-q", "-o", str(tmp_path / "out.csv")]
+    env = {**os.environ, "INDEXLAB_PLAN_CACHE": "off"}
+    done = subprocess.run(
+        [sys.executable, "-c", FROZEN, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.rstrip().endswith("FROZEN True")
+
+
+def test_the_library_never_freezes_the_collector() -> None:
+    """Freezing is the console's choice for its whole process, not the library's."""
+    import gc
+
+    from engine import api
+
+    before = gc.get_freeze_count()
+    api.validate(KIREEVA)
+    assert gc.get_freeze_count() == before

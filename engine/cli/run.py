@@ -26,6 +26,7 @@ from engine.cli.common import (
     UnicodeMinusOpt,
     app,
     guard,
+    imported,
     read_options,
     say,
     show_diagnostics,
@@ -79,6 +80,8 @@ def validate(
     # engine.validation, not engine.api: validating imports neither polars nor the report
     from engine.validation import Validated, validated_line
     from engine.validation import validate as validate_methodology
+
+    imported()
 
     def check() -> Validated:
         validated = validate_methodology(methodology)
@@ -258,6 +261,7 @@ def run(
                 sink.discard()
         from engine import api
 
+        imported()
         validated = validated or api.validate(methodology)
         typed = typed or api.read_data(validated.methodology, data, options)
         result = api.execute(validated, typed, keep_detail=detail_output is not None)
