@@ -78,3 +78,19 @@ def test_the_peers_rank_ties_values_within_the_methodologys_tolerance() -> None:
     assert got["ours"].equals(got["peer"]), got
     plain = pl.col("index").rank("min", descending=True).over("year").cast(pl.Int64)
     assert not got.with_columns(plain.alias("plain"))["plain"].equals(got["peer"])
+
+
+def test_the_first_run_phases_add_up_to_the_run_and_write_its_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bench/first_run_phases.py` times every phase of a first run: six phases, each a
+    positive time, summing to the total it prints."""
+    import first_run_phases
+
+    monkeypatch.setattr(sys, "argv", ["first_run_phases.py", "--reps", "1"])
+    first_run_phases.main()
+    lines = capsys.readouterr().out.splitlines()
+    times = {line[:16].strip(): float(line[16:]) for line in lines[1:]}
+    assert list(times) == [*first_run_phases.PHASES, "total"]
+    assert all(t > 0 for t in times.values())
+    assert sum(times[p] for p in first_run_phases.PHASES) == pytest.approx(times["total"])

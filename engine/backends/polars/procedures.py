@@ -37,7 +37,7 @@ Estimator = Callable[
 
 
 def _winsorise() -> Estimator:
-    from engine.backends.polars import winsorise  # numpy: only when a treatment runs
+    from engine.backends.polars import winsorise  # numpy only for a large frame (winsorise.py)
 
     return winsorise.estimate_frame
 
