@@ -168,29 +168,18 @@ def test_the_console_script_exits_without_teardown_but_with_everything_done(
 
 
 FROZEN = (
-    "import gc, sys\n"
+    "import atexit, gc, sys\n"
+    "atexit.register(lambda: print('FROZEN', gc.get_freeze_count() > 0, file=sys.stderr))\n"
     "import engine.cli\n"
-    "try:\n"
-    "    engine.cli.main()\n"
-    "except SystemExit as e:\n"
-    "    assert not e.code, e.code\n"
-    "print('FROZEN', gc.get_freeze_count() > 0, file=sys.stderr)\n"
+    "engine.cli.entry()\n"
 )
 
 
-@pytest.mark.parametrize("command", ["run", "validate"])
-def test_a_first_run_freezes_its_imports_out_of_the_collectors_reach(
-    tmp_path: Path, command: str
-) -> None:
-    """After sympy, polars and the engine are imported, ``run`` and ``validate`` freeze
-    them (``engine.cli.common.imported``): a full pass of the collector over the imports
-    cost ASEM's first run 0.03 s."""
-    args = [command, str(KIREEVA)]
-    if command == "run":
-        args += [str(REGIONS), "-q", "-o", str(tmp_path / "out.csv")]
+def frozen(*args: str, probe: str = FROZEN) -> str:
+    """The last line a process running `probe` with `args` prints to stderr."""
     env = {**os.environ, "INDEXLAB_PLAN_CACHE": "off"}
     done = subprocess.run(
-        [sys.executable, "-c", FROZEN, *args],
+        [sys.executable, "-c", probe, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -198,15 +187,42 @@ def test_a_first_run_freezes_its_imports_out_of_the_collectors_reach(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stderr.rstrip().endswith("FROZEN True")
+    return done.stderr.rstrip().splitlines()[-1]
 
 
-def test_the_library_never_freezes_the_collector() -> None:
-    """Freezing is the console's choice for its whole process, not the library's."""
-    import gc
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_the_console_freezes_a_first_runs_imports_out_of_the_collectors_reach(
+    tmp_path: Path, command: str
+) -> None:
+    """After sympy, polars and the engine are imported, the console script's ``run`` and
+    ``validate`` freeze them (``engine.cli.common.imported``): a full pass of the collector
+    over the imports cost ASEM's first run 0.03 s."""
+    args = [command, str(KIREEVA)]
+    if command == "run":
+        args += [str(REGIONS), "-q", "-o", str(tmp_path / "out.csv")]
+    assert frozen(*args) == "FROZEN True"
 
-    from engine import api
 
-    before = gc.get_freeze_count()
-    api.validate(KIREEVA)
-    assert gc.get_freeze_count() == before
+def test_neither_the_library_nor_an_in_process_command_freezes_the_collector(
+    tmp_path: Path,
+) -> None:
+    """Freezing is the console script's choice for its own process: not the library's,
+    nor ``engine.cli.main``'s (typer's CliRunner, a notebook)."""
+    library = (
+        "import gc, sys\n"
+        "from engine import api\n"
+        "api.validate(sys.argv[1])\n"
+        "print('FROZEN', gc.get_freeze_count() > 0, file=sys.stderr)\n"
+    )
+    assert frozen(str(KIREEVA), probe=library) == "FROZEN False"
+    in_process = (
+        "import gc, sys\n"
+        "import engine.cli\n"
+        "try:\n"
+        "    engine.cli.main()\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print('FROZEN', gc.get_freeze_count() > 0, file=sys.stderr)\n"
+    )
+    args = ("run", str(KIREEVA), str(REGIONS), "-q", "-o", str(tmp_path / "out.csv"))
+    assert frozen(*args, probe=in_process) == "FROZEN False"

@@ -82,6 +82,9 @@ def entry() -> None:
     complete and closed by then, the streams are flushed and the atexit handlers run
     (logging, weakref finalizers such as temporary folders, Spark's). With Python threads
     still running, or streams that cannot be flushed, the ordinary exit is taken."""
+    from engine.cli import common
+
+    common.WHOLE_PROCESS = True
     try:
         main()
         code: str | int | None = 0

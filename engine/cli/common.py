@@ -80,14 +80,20 @@ def show_diagnostics(diags: tuple[Diagnostic, ...] | list[Diagnostic], fmt: Outp
         say("\n".join(d.render() for d in diags))
 
 
+#: set by the console script (:func:`engine.cli.entry`), whose process is the command's:
+#: only then may :func:`imported` freeze (not under typer's CliRunner, not in a notebook)
+WHOLE_PROCESS = False
+
+
 def imported() -> None:
-    """Say that a command's heavy modules (sympy, polars, the engine) are imported: what
-    exists now lives until the process ends, so it is frozen out of the garbage collector's
-    reach (``gc.freeze``), and the collector's full passes scan only what the command
-    builds. Without it a full pass over the imports (about 0.03 s) fell inside building
-    ASEM's plan on a first run. Called by the console's commands only, never by the
-    library: freezing is a choice for a whole process."""
-    gc.freeze()
+    """Say that a command's heavy modules (sympy, polars, the engine) are imported. In the
+    console script's process what exists now lives until the process ends, so it is frozen
+    out of the garbage collector's reach (``gc.freeze``) and the collector's full passes
+    scan only what the command builds: without it a full pass over the imports (about
+    0.03 s) fell inside building ASEM's plan on a first run. Never done by the library or
+    in a process the command does not own: freezing is a choice for a whole process."""
+    if WHOLE_PROCESS:
+        gc.freeze()
 
 
 def guard(fmt: OutputFormat, debug: bool, action: Callable[[], T]) -> T:
