@@ -123,20 +123,6 @@ def keys_of(expr: sympy.Basic) -> tuple[str, ...]:
 _KEYS: dict[sympy.Basic, tuple[str, ...]] = {}
 
 
-def column(name: str) -> pl.Expr:
-    """``pl.col(name)``, built once per name (a large methodology reads its columns in
-    thousands of places)."""
-    got = _COLUMNS.get(name)
-    if got is None:
-        if len(_COLUMNS) >= 4096:
-            _COLUMNS.clear()
-        got = _COLUMNS[name] = pl.col(name)
-    return got
-
-
-_COLUMNS: dict[str, pl.Expr] = {}
-
-
 class CompileError(Exception):
     """An IR node the compiler has no rule for: an engine bug, not a user error."""
 
