@@ -35,14 +35,14 @@ PROBE = (
 
 
 def cli(
-    *args: str, own: bool = False, cache: Path | str = "off"
+    *args: str, own: bool = False, cache: Path | str = "off", probe: str = PROBE
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "INDEXLAB_PLAN_CACHE": str(cache), "COLUMNS": "100"}
     env.pop("TYPER_OWN", None)
     if own:
         env["TYPER_OWN"] = "1"
     return subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
+        [sys.executable, "-c", probe, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -177,15 +177,7 @@ FROZEN = (
 
 def frozen(*args: str, probe: str = FROZEN) -> str:
     """The last line a process running `probe` with `args` prints to stderr."""
-    env = {**os.environ, "INDEXLAB_PLAN_CACHE": "off"}
-    done = subprocess.run(
-        [sys.executable, "-c", probe, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=False,
-    )
+    done = cli(*args, probe=probe)
     assert done.returncode == 0, done.stderr
     return done.stderr.rstrip().splitlines()[-1]
 
