@@ -139,3 +139,37 @@ def test_a_streamed_query_is_not_narrowed_to_the_failing_units(
     assert seen == [None, None]
     for a, b in zip(collected, streamed):
         assert a.failures.equals(b.failures) and a.tested == b.tested
+
+
+def test_a_terminal_shows_the_first_rows_of_a_long_failure_and_json_all(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A check failing on thousands of rows (9,987 at 100M unit-years) prints its first
+    MAX_ROWS rows in key order and says how many there are; --format json has every one."""
+    import json
+
+    from engine.io.read import ReadOptions
+    from engine.report.terminal import MAX_ROWS, print_checks
+
+    m, d = tmp_path / "m.yaml", tmp_path / "d.csv"
+    m.write_text(METHODOLOGY.split("  near_mean:")[0], encoding="utf-8")
+    units = [f"U{k:03d}" for k in range(150)]
+    # every unit triples from 2010 to 2014: `stable` fails on each unit's 2014 row
+    rows = [
+        (u, y, (1.0 + k) * (3 if y == 2014 else 1))
+        for k, u in enumerate(units)
+        for y in (2010, 2014)
+    ]
+    pl.DataFrame(rows, schema=["region", "year", "x"], orient="row").write_csv(d)
+    validated = api.validate(m)
+    result = api.execute(validated, api.read_data(validated.methodology, [d], ReadOptions()))
+    print_checks(result)
+    text = " ".join(capsys.readouterr().err.split())  # as one line, however rich wraps it
+    assert "fails for 150 of 300 rows" in text
+    assert f"first {MAX_ROWS} of 150 failing rows (all of them: --format json)" in text
+    shown = [u for u in units if f" {u} " in text]
+    assert shown == units[:MAX_ROWS]  # the first rows in key order, no others
+    print_checks(result, json_format=True)
+    payload = json.loads(capsys.readouterr().err)
+    assert [p["check"] for p in payload] == ["stable"]
+    assert [f["region"] for f in payload[0]["failures"]] == units

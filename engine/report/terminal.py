@@ -228,7 +228,8 @@ def print_result(
 
 def print_checks(result: RunResult, *, json_format: bool = False) -> None:
     """The checks' report on stderr: each failing check in the diagnostics' style with its
-    rows, then one line for the checks that pass."""
+    rows (the first ``MAX_ROWS`` of them in the data's key order; ``--format json`` has
+    every one), then one line for the checks that pass."""
     if not result.checks:
         return
     if json_format:
@@ -259,7 +260,13 @@ def print_checks(result: RunResult, *, json_format: bool = False) -> None:
         # printed and recomputed values differ in the last digits: six significant digits,
         # and both sides as many decimals as their difference needs
         values = [col for col in c.failures.columns if col not in keys]
-        console.print(frame_table(c.failures, left=keys, significant=6, together=values))
+        table = frame_table(c.failures.head(MAX_ROWS), left=keys, significant=6, together=values)
+        if c.failures.height > MAX_ROWS:  # a terminal is not the place for thousands of rows
+            table.caption = (
+                f"first {MAX_ROWS} of {c.failures.height:,} failing rows "
+                "(all of them: --format json)"
+            )
+        console.print(table)
     if passed:
         console.print(
             f"[dim]checks passed: {len(passed)} of {len(result.checks)} "
