@@ -9,7 +9,6 @@ from typing import Any
 import sympy
 from hypothesis import given
 from hypothesis import strategies as st
-from sympy.core.symbol import Str
 
 from engine.formula import ir, renaming
 from engine.methods.terms import add, clip, div, mul, num, power, sub
@@ -126,41 +125,11 @@ def test_renaming_to_other_assumptions_constructs(expr: sympy.Basic) -> None:
     assert outcome(renaming.rename, expr, positive) == outcome(constructed, expr, positive)
 
 
-def compound(expr: sympy.Basic) -> dict[int, sympy.Basic]:
-    """The cloned nodes of `expr` (with arguments, of a class :func:`renaming._cloneable`
-    lists), by identity, down to a node built by its constructor (Min, And, ...): that
-    one may come from sympy's cache with its arguments, as before there were clones."""
-    if not expr.args or isinstance(expr, Str) or type(expr) not in renaming._cloneable():
-        return {}
-    found = {id(expr): expr}
-    for a in expr.args:
-        found.update(compound(a))
-    return found
-
-
-@given(expressions, mappings, mappings)
-def test_nothing_is_shared_with_the_input_or_another_renaming(
-    expr: sympy.Basic, mapping: dict[str, Any], other: dict[str, Any]
-) -> None:
-    """A renaming shares no cloned node with its input nor with another renaming of it,
-    whatever is renamed, nothing included: sharing them took the paper's streamed
-    run at 100M unit-years from 2.91 to 4.35 GB (see engine.formula.renaming)."""
-    try:
-        first, second = renaming.rename(expr, mapping), renaming.rename(expr, other)
-    except (TypeError, ValueError):  # Min/Max comparing what cannot be (see outcome)
-        return
-    original, one, two = compound(expr), compound(first), compound(second)
-    assert not set(one) & set(original)
-    assert not set(two) & (set(one) | set(original))
-
-
-def test_nothing_renamed_is_still_a_copy() -> None:
+def test_nothing_renamed_is_the_same_object() -> None:
     x = sympy.Symbol("x")
     expr = div(x, ir.stat(ir.ColMax, x, ("Time",)))
-    for mapping in ({"z": sympy.Symbol("w")}, {}, {"x": x}):
-        renamed = renaming.rename(expr, mapping)
-        assert renamed == expr and renamed is not expr
-        assert renamed.args[1] is not expr.args[1]
+    assert renaming.rename(expr, {"z": sympy.Symbol("w")}) is expr
+    assert renaming.rename(expr, {}) is expr
 
 
 def test_min_max_are_ordered_by_the_new_names() -> None:

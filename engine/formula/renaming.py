@@ -24,17 +24,6 @@ store their arguments. Classes that order or filter their arguments (``Min``/``M
 ``And``/``Or``, ``Piecewise``) and any class not listed go through their constructor
 as before. ``tests/test_renaming.py`` checks clones against constructed nodes.
 
-Never shared
-------------
-Every node with arguments is rebuilt, also where nothing below it is renamed (and with
-no name to rename at all): the result shares only atoms (symbols, numbers) with its
-input and with other renamings of the same template, as the constructor-built renaming
-did. When unchanged parts were handed back as the same objects, the plans stayed the
-same (their polars serialisations byte for byte) but the paper's methodology streamed
-over 100M unit-years peaked at 4.35 GB instead of 2.91 GB (each run alone, 3 December;
-``tests/test_renaming.py`` checks that nothing is shared). What in polars reacts to it
-was not found; a clone costs a few microseconds.
-
 Which nodes to rebuild, and from what, depends only on the expression and the names
 renamed, so that is worked out once (a :class:`_Program`, kept for the expression) and
 each renaming of the same template by other columns only builds the nodes.
@@ -75,6 +64,8 @@ def rename(expr: sympy.Basic, mapping: dict[str, sympy.Basic]) -> sympy.Basic:
     >>> rename(sympy.Mul(100, x / sympy.Symbol("m"), evaluate=False), {"x": y})
     100*(y/m)
     """
+    if not mapping:
+        return expr
     if all(type(v) is sympy.Symbol for v in mapping.values()):
         try:
             return _program(expr, frozenset(mapping)).run(mapping)
@@ -143,17 +134,20 @@ class _Program:
         if known is not None:
             return known
         sources = tuple([self._source(a, seen) for a in args])
-        # rebuilt even when no argument changes: see "Never shared" in the module docstring
-        self.nodes.append((e, sources, type(e) in self.cloneable))
-        found = (_REBUILT, len(self.nodes) - 1)
+        if all(kind == _SAME for kind, _ in sources):
+            found: tuple[int, Any] = (_SAME, e)
+        else:
+            self.nodes.append((e, sources, type(e) in self.cloneable))
+            found = (_REBUILT, len(self.nodes) - 1)
         seen[id(e)] = found
         return found
 
     def run(self, mapping: dict[str, sympy.Basic]) -> sympy.Basic:
         for old in self.symbols:
             new = mapping[old.name]
-            # a replacement with other assumptions changes what the nodes above know
-            if type(old) is not sympy.Symbol:
+            # a replacement with other assumptions changes what the nodes above know; one
+            # that is the symbol itself leaves the expression as it is (the same object)
+            if new is old or type(old) is not sympy.Symbol:
                 raise _Constructed
             if new._assumptions0 != old._assumptions0:
                 raise _Constructed
