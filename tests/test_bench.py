@@ -93,4 +93,8 @@ def test_the_first_run_phases_add_up_to_the_run_and_write_its_result(
     times = {line[:16].strip(): float(line[16:]) for line in lines[1:]}
     assert list(times) == [*first_run_phases.PHASES, "total"]
     assert all(t > 0 for t in times.values())
-    assert sum(times[p] for p in first_run_phases.PHASES) == pytest.approx(times["total"])
+    # each figure is printed to the millisecond: the sum may differ by half of one per figure
+    rounding = 0.0005 * (len(first_run_phases.PHASES) + 1)
+    assert sum(times[p] for p in first_run_phases.PHASES) == pytest.approx(
+        times["total"], abs=rounding
+    )
