@@ -53,6 +53,12 @@ GROWTH_OTHER = 4.0
 SHARE = 0.5
 #: output formats a streamed run sinks to
 SINKS = (".parquet", ".csv", ".arrow", ".ipc", ".feather")
+#: rows of a morsel (polars' ``streaming_chunk_size``, 100,000 by default) while the
+#: results are sunk: the last query computes faster than the file is encoded and
+#: written, and its morsels wait ahead of the writer. With the default that held 0.5 to
+#: 2.1 GB more at 30M unit-years, varying from run to run (the 100M run peaked at 2.8 or
+#: 4.3 GB); with 20,000 rows, 0.2-0.3 GB at the same speed (bench/README.md, round eight)
+SINK_MORSEL_ROWS = 20_000
 
 
 def wanted(mode: str, paths: Sequence[Path], output: Path | None) -> bool:
@@ -112,10 +118,12 @@ class StreamedRun:
         return tuple(c for c in self.checks if not c.passed and c.check.severity == "error")
 
     def write(self, path: Path, *, protect: Sequence[Path] = ()) -> Path:
-        """Sink the results to `path` (Parquet, CSV or IPC by its extension), atomically."""
+        """Sink the results to `path` (Parquet, CSV or IPC by its extension), atomically,
+        in morsels of :data:`SINK_MORSEL_ROWS` rows (the caller's setting is restored)."""
         from engine.io.write import sink_table
 
-        return sink_table(self.query, path, protect=protect)
+        with pl.Config(streaming_chunk_size=SINK_MORSEL_ROWS):
+            return sink_table(self.query, path, protect=protect)
 
 
 def _estimated(m: Methodology) -> str | None:

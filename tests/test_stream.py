@@ -341,6 +341,36 @@ def test_at_looked_up_a_part_of_the_units_at_a_time(
     assert whole["growth"].drop_nulls().len() > 300
 
 
+def test_results_are_sunk_in_small_morsels_and_the_setting_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last query is sunk in morsels of SINK_MORSEL_ROWS rows (here 7, so the 600
+    rows stream in many): the file holds the in-memory results in their order, and the
+    caller's own polars setting is back afterwards."""
+    import os
+
+    from engine.io import write
+
+    data = tmp_path / "panel.parquet"
+    _panel(7, units=200).sample(fraction=1.0, shuffle=True, seed=2).write_parquet(data)
+    m = _methodology(tmp_path, PANEL_YAML)
+    seen: list[str | None] = []
+    sink = write.sink_table
+
+    def spy(lf: pl.LazyFrame, path: Path, *, protect: object = ()) -> Path:
+        seen.append(os.environ.get("POLARS_IDEAL_MORSEL_SIZE"))
+        return sink(lf, path)
+
+    monkeypatch.setattr(streamrun, "SINK_MORSEL_ROWS", 7)
+    monkeypatch.setattr(write, "sink_table", spy)
+    monkeypatch.setenv("POLARS_IDEAL_MORSEL_SIZE", "12345")
+    out = _streamed(m, data).write(tmp_path / "out.parquet")
+    assert seen == ["7"]
+    assert os.environ["POLARS_IDEAL_MORSEL_SIZE"] == "12345"
+    expected = api.run(m, data).frame
+    assert_frame_equal(pl.read_parquet(out), expected, rel_tol=1e-12, abs_tol=1e-12)
+
+
 @pytest.mark.parametrize("repeat", [None, 0, 17, 31])
 def test_duplicate_keys_found_when_hashes_are_counted_in_parts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repeat: int | None
