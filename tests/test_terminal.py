@@ -4,18 +4,22 @@ comparisons summary first with classes in their declared order, progress only on
 from __future__ import annotations
 
 import io
+import math
 import re
+import statistics
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from rich.console import Console
 from typer.testing import CliRunner
 
 from engine import api
 from engine.cli import app
 from engine.report import terminal
-from engine.report.format import Kind, column_texts, kind_of
+from engine.report.format import Kind, column_texts, decimals_of, kind_of
 
 ROOT = Path(__file__).resolve().parent.parent
 KIREEVA = ROOT / "methodologies/kireeva.yaml"
@@ -98,6 +102,47 @@ def test_sensitivity_tables_fit() -> None:
     console = _console(80)
     terminal.print_sensitivity(s.analysis, s.analytic, s.nominal.methodology, console)
     _assert_fits(_lines(console), 80)
+
+
+def _decimals_by_hand(values: list[float | None], kind: Kind, significant: int) -> int:
+    """The module docstring's rule, in plain Python: a rank keeps one decimal when a
+    non-NaN value is not whole; raw values take none when every finite one is whole, else
+    `significant` digits at the median size of the finite non-zero ones (at most 6)."""
+    present = [v for v in values if v is not None and not math.isnan(v)]
+    if kind is Kind.RANK:
+        return 0 if all(math.isinf(v) or v.is_integer() for v in present) else 1
+    finite = [v for v in present if math.isfinite(v)]
+    if all(v.is_integer() for v in finite):
+        return 0
+    sizes = [abs(v) for v in finite if v != 0]
+    typical = statistics.median(sizes) if sizes else 1.0
+    return min(6, max(0, significant - 1 - math.floor(math.log10(typical))))
+
+
+_CELLS = st.one_of(
+    st.none(),
+    st.sampled_from([0.0, -0.0, 2.0, -7.0, 0.5, math.nan, math.inf, -math.inf]),
+    st.floats(-1e12, 1e12, allow_nan=False),
+    st.integers(-1000, 1000).map(float),
+)
+
+
+@given(
+    values=st.lists(_CELLS, max_size=12),
+    kind=st.sampled_from([Kind.RAW, Kind.RANK]),
+    significant=st.integers(1, 8),
+)
+@example(values=[], kind=Kind.RAW, significant=4)
+@example(values=[None, math.nan], kind=Kind.RAW, significant=4)
+@example(values=[0.0, 0.5, math.inf], kind=Kind.RAW, significant=4)
+@example(values=[1.0, 2.5, math.nan], kind=Kind.RANK, significant=4)
+def test_decimals_follow_the_rule_computed_by_hand(
+    values: list[float | None], kind: Kind, significant: int
+) -> None:
+    series = pl.Series("x", values, dtype=pl.Float64)
+    assert decimals_of(series, kind, significant=significant) == _decimals_by_hand(
+        values, kind, significant
+    )
 
 
 def test_a_column_has_one_number_of_decimals() -> None:

@@ -68,29 +68,32 @@ def kind_of(column: str, scores: Iterable[str] = ()) -> Kind:
     return Kind.RAW
 
 
-def _raw_decimals(values: pl.Series, significant: int = 4) -> int:
-    finite = values.filter(values.is_finite()) if values.len() else values
-    if bool((finite == finite.round(0)).all()):
+def _raw_decimals(whole: bool, median: float | None, significant: int = 4) -> int:
+    if whole:
         return 0
-    sizes = finite.abs().filter(finite != 0)
-    median = sizes.median()
-    typical = float(median) if isinstance(median, int | float) and median else 1.0
+    typical = float(median) if median else 1.0
     return min(6, max(0, significant - 1 - math.floor(math.log10(typical))))
 
 
 def decimals_of(series: pl.Series, kind: Kind | None = None, *, significant: int = 4) -> int | None:
     """The number of decimals :func:`formatter` gives `series`; None when its values print
-    as they are (text, integer counts and years)."""
+    as they are (text, integer counts and years). Its values are summed up in one query:
+    whether they are whole (a rank: its non-NaN values; raw: its finite ones) and, raw,
+    the median size of the finite non-zero ones; the logarithm is Python's."""
     kind = kind or kind_of(series.name)
     if not series.dtype.is_numeric() or (series.dtype.is_integer() and kind is Kind.RAW):
         return None
-    floats = series.cast(pl.Float64)
-    if kind is Kind.RANK:
-        whole = floats.drop_nulls().drop_nans()
-        return 0 if bool((whole == whole.round(0)).all()) else 1
+    if kind not in (Kind.RANK, Kind.RAW):
+        return DECIMALS[kind]
+    x = pl.col("v").cast(pl.Float64)
+    kept = x.filter(x.is_not_nan() if kind is Kind.RANK else x.is_finite())  # nulls too
+    summary = [(kept == kept.round(0)).all().alias("whole")]
     if kind is Kind.RAW:
-        return _raw_decimals(floats.drop_nulls(), significant)
-    return DECIMALS[kind]
+        summary.append(kept.abs().filter(kept != 0).median().alias("median"))
+    got = series.to_frame("v").select(summary).row(0)
+    if kind is Kind.RANK:
+        return 0 if got[0] else 1
+    return _raw_decimals(got[0], got[1], significant)
 
 
 def formatter(
