@@ -98,3 +98,31 @@ def test_the_first_run_phases_add_up_to_the_run_and_write_its_result(
     assert sum(times[p] for p in first_run_phases.PHASES) == pytest.approx(
         times["total"], abs=rounding
     )
+
+
+def test_the_sink_bench_sinks_each_way_and_reports_its_memory(tmp_path: Path) -> None:
+    """bench/sink_memory.py builds the streamed run once and sinks it each way asked."""
+    import subprocess
+
+    panel = generate(2_000, tmp_path / "panel.parquet", seed=5)
+    script = str(BENCH / "sink_memory.py")
+    got = subprocess.run(
+        [sys.executable, script, str(panel), "--reps", "1", "--ways", "default,engine,morsels-300"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert got.returncode == 0, got.stderr
+    lines = got.stdout.splitlines()
+    assert lines[0].startswith(f"polars {pl.__version__}, 2,000 rows")
+    assert [line.split()[0] for line in lines[1:]] == ["default", "engine", "morsels-300"]
+    assert all("peak +" in line for line in lines[1:])
+    assert list(tmp_path.iterdir()) == [panel]  # the sunk files are gone
+    bad = subprocess.run(
+        [sys.executable, script, str(panel), "--ways", "morsels-x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode != 0 and "unknown way 'morsels-x'" in bad.stderr
