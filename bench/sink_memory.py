@@ -64,23 +64,28 @@ class Peak:
         self._thread.join()
 
 
-def ways(query: pl.LazyFrame) -> dict[str, Callable[[Path], object]]:
-    """Ways to sink `query`, by name (``morsels-N`` for any N is made on demand)."""
-    return {
-        "default": lambda out: query.sink_parquet(out),
-        "engine": lambda out: _morsels(query, streamrun.SINK_MORSEL_ROWS, out),
-        "unordered": lambda out: query.sink_parquet(out, maintain_order=False),
-        "ipc": lambda out: query.sink_ipc(out),
-        "csv": lambda out: query.sink_csv(out),
-    }
-
-
-WAYS = ("default", "engine", "unordered", "ipc", "csv")
-
-
-def _morsels(query: pl.LazyFrame, rows: int, out: Path) -> None:
+def _morsels(rows: int, query: pl.LazyFrame, out: Path) -> None:
     with pl.Config(streaming_chunk_size=rows):
         query.sink_parquet(out)
+
+
+#: ways to sink a query into a file, by name (and ``morsels-N``: Parquet, N-row morsels)
+WAYS: dict[str, Callable[[pl.LazyFrame, Path], object]] = {
+    "default": lambda query, out: query.sink_parquet(out),
+    "engine": partial(_morsels, streamrun.SINK_MORSEL_ROWS),
+    "unordered": lambda query, out: query.sink_parquet(out, maintain_order=False),
+    "ipc": lambda query, out: query.sink_ipc(out),
+    "csv": lambda query, out: query.sink_csv(out),
+}
+
+
+def _way(name: str) -> Callable[[pl.LazyFrame, Path], object]:
+    rows = name.removeprefix("morsels-")
+    if name in WAYS:
+        return WAYS[name]
+    if name.startswith("morsels-") and rows.isdigit():
+        return partial(_morsels, int(rows))
+    raise SystemExit(f"unknown way '{name}'")
 
 
 def main() -> None:
@@ -94,11 +99,7 @@ def main() -> None:
         "morsels-N, unordered, ipc, csv",
     )
     args = parser.parse_args()
-    chosen = args.ways.split(",")
-    for name in chosen:
-        rows = name.removeprefix("morsels-")
-        if name not in WAYS and not (name.startswith("morsels-") and rows.isdigit()):
-            raise SystemExit(f"unknown way '{name}'")
+    chosen = {name: _way(name) for name in args.ways.split(",")}
     peak = Peak()
     started = time.perf_counter()
     run = streamrun.prepare(api.validate(YAML), [args.panel], ReadOptions())
@@ -109,17 +110,13 @@ def main() -> None:
         f"{time.perf_counter() - started:.0f} s, peak {peak.value:,} MiB; "
         f"the engine sinks in morsels of {streamrun.SINK_MORSEL_ROWS:,} rows"
     )
-    known = ways(run.query)
-    for name in chosen:
-        if name not in known:
-            known[name] = partial(_morsels, run.query, int(name.removeprefix("morsels-")))
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as folder:
         out = Path(folder) / "out.parquet"
         for rep in range(args.reps):
-            for name in chosen:
+            for name, sink in chosen.items():
                 base = peak.reset()
                 cpu, wall = os.times(), time.perf_counter()
-                known[name](out)
+                sink(run.query, out)
                 wall = time.perf_counter() - wall
                 after = os.times()
                 seconds = after.user + after.system - cpu.user - cpu.system
