@@ -68,9 +68,7 @@ def kind_of(column: str, scores: Iterable[str] = ()) -> Kind:
     return Kind.RAW
 
 
-def _raw_decimals(whole: bool, median: float | None, significant: int = 4) -> int:
-    if whole:
-        return 0
+def _raw_decimals(median: float | None, significant: int = 4) -> int:
     typical = float(median) if median else 1.0
     return min(6, max(0, significant - 1 - math.floor(math.log10(typical))))
 
@@ -87,13 +85,17 @@ def decimals_of(series: pl.Series, kind: Kind | None = None, *, significant: int
         return DECIMALS[kind]
     x = pl.col("v").cast(pl.Float64)
     kept = x.filter(x.is_not_nan() if kind is Kind.RANK else x.is_finite())  # nulls too
-    summary = [(kept == kept.round(0)).all().alias("whole")]
-    if kind is Kind.RAW:
-        summary.append(kept.abs().filter(kept != 0).median().alias("median"))
-    got = series.to_frame("v").select(summary).row(0)
-    if kind is Kind.RANK:
-        return 0 if got[0] else 1
-    return _raw_decimals(got[0], got[1], significant)
+    whole, median = (
+        series.to_frame("v")
+        .select(
+            (kept == kept.round(0)).all().alias("whole"),
+            kept.abs().filter(kept != 0).median().alias("median"),
+        )
+        .row(0)
+    )
+    if whole:
+        return 0
+    return 1 if kind is Kind.RANK else _raw_decimals(median, significant)
 
 
 def formatter(
