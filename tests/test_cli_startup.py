@@ -28,7 +28,7 @@ PROBE = (
     "    engine.cli.main()\n"
     "except SystemExit as e:\n"
     "    code = e.code\n"
-    "print('IMPORTED', sorted(m for m in ('numpy', 'pydantic', 'rich.progress', 'sympy')"
+    "print('IMPORTED', sorted(m for m in ('numpy', 'pydantic', 'rich.console', 'rich.progress', 'sympy')"
     " if m in sys.modules), file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
@@ -51,7 +51,7 @@ def cli(
     )
 
 
-def test_a_cached_quiet_run_imports_neither_pydantic_nor_sympy_nor_a_progress_bar(
+def test_a_cached_quiet_run_imports_neither_pydantic_nor_sympy_nor_rich(
     tmp_path: Path,
 ) -> None:
     cache = tmp_path / "cache"
@@ -61,6 +61,8 @@ def test_a_cached_quiet_run_imports_neither_pydantic_nor_sympy_nor_a_progress_ba
     assert first.returncode == again.returncode == 0, first.stderr
     assert again.stderr.rstrip().endswith("IMPORTED []")
     assert "pydantic" not in first.stderr.splitlines()[-1]
+    # the paper's printed ratios fail their warning checks: one plain line each
+    assert "warning[check-failed]: check 'printed_ecology'" in again.stderr
 
 
 def test_a_first_run_without_estimation_imports_no_numpy(tmp_path: Path) -> None:

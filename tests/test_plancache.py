@@ -314,19 +314,27 @@ def test_failing_check_sides_from_the_cache_are_the_full_runs(tmp_path: Path) ->
 
 def test_failing_check_sides_of_a_quiet_cached_run(tmp_path: Path) -> None:
     """With -q the cached run writes its results from the query (a pending file) and
-    computes the failing rows in the same pass: the sides are still over every row."""
+    computes the failing rows in the same pass: the sides are still over every row
+    (shown by ``--format json``; a quiet text report has a line per failing check)."""
     m, data, cache = _side_statistic(tmp_path)
     runs = []
     for name in ("fresh", "first", "cached"):
         out = tmp_path / f"{name}.parquet"
         where = "off" if name == "fresh" else cache
-        got = cli(where, "run", str(m), str(data), "-q", "-o", str(out))
+        got = cli(where, "run", str(m), str(data), "-q", "--format", "json", "-o", str(out))
         assert got.returncode == 0, got.stderr
         runs.append((got.stderr.replace(str(out), "OUT"), pl.read_parquet(out)))
     (fresh, fresh_frame), _, (cached, cached_frame) = runs
     assert cached.endswith("NO-SYMPY\n") and cached.replace("NO-SYMPY", "SYMPY") == fresh
-    assert "│ 6.00000 │                  3.75000 │" in cached
+    report = json.loads(cached[: cached.rindex("]") + 1])
+    near_mean = next(c for c in report if c["check"] == "near_mean")
+    assert [list(row.values())[-3:] for row in near_mean["failures"]] == [[6.0, 3.75, 2.25]]
     assert cached_frame.equals(fresh_frame) and cached_frame.schema == fresh_frame.schema
+    lines = cli(cache, "run", str(m), str(data), "-q", "-o", str(tmp_path / "lines.parquet"))
+    assert "warning[check-failed]: check 'near_mean' (x <= 1.5 * mean(x)) fails for 1 of 4" in (
+        lines.stderr
+    )
+    assert "│" not in lines.stderr and "run without -q" in lines.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 

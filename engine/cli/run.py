@@ -159,7 +159,14 @@ def run(
         ),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Do not print the result table.")
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print neither the result table nor the rows of failing warning checks: "
+            "one line per failing check (and where its rows are), one for the checks that "
+            "pass. A failing error check still shows its rows: nothing is written then.",
+        ),
     ] = False,
     plan_cache: PlanCacheOpt = True,
     stream: Annotated[
@@ -271,10 +278,18 @@ def run(
 
     def report(result: api.RunResult | fastrun.CachedResult | streamrun.StreamedRun) -> bool:
         show_diagnostics(result.warnings, fmt)
-        if result.checks:  # the report prints with rich, imported only then
+        if result.checks and fmt == OutputFormat.json:
+            from engine.report.check_lines import checks_json
+
+            say(checks_json(result.checks))
+        elif result.checks and quiet and not result.failed_errors:  # lines only: no rich
+            from engine.report.check_lines import print_check_lines
+
+            print_check_lines(result.checks)
+        elif result.checks:  # the report prints with rich, imported only then
             from engine.report.terminal import print_checks
 
-            print_checks(result, json_format=fmt == OutputFormat.json)  # type: ignore[arg-type]
+            print_checks(result)  # type: ignore[arg-type]
         if result.failed_errors:
             say("error-severity checks failed: nothing written.")
             return False

@@ -18,7 +18,6 @@ Rules every printer here follows:
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +28,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from engine.diagnostics import Code
+from engine.report.check_lines import checks_json, headline, passed_line
 from engine.report.format import Kind, decimals_of, formatter, kind_of
 
 if TYPE_CHECKING:
@@ -233,29 +234,15 @@ def print_checks(result: RunResult, *, json_format: bool = False) -> None:
     if not result.checks:
         return
     if json_format:
-        payload = [
-            {
-                "check": c.check.name,
-                "severity": str(c.check.severity),
-                "formula": c.check.formula.text,
-                "tested": c.tested,
-                "failures": c.failures.to_dicts(),
-            }
-            for c in result.checks
-        ]
-        sys.stderr.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+        sys.stderr.write(checks_json(result.checks) + "\n")
         return
     console = _console(stderr=True)
-    passed = [c.check.name for c in result.checks if c.passed]
     for c in result.checks:
         if c.passed:
             continue
         level = str(c.check.severity)
         colour = "red" if level == "error" else "yellow"
-        console.print(
-            f"[{colour}]{level}\\[check-failed][/{colour}]: check '{escape(c.check.name)}' "
-            f"({escape(c.check.formula.text)}) fails for {c.failures.height} of {c.tested} rows"
-        )
+        console.print(f"[{colour}]{level}\\[{Code.CHECK_FAILED}][/{colour}]: {escape(headline(c))}")
         keys = list(result.methodology.layout.keys)
         # printed and recomputed values differ in the last digits: six significant digits,
         # and both sides as many decimals as their difference needs
@@ -267,11 +254,9 @@ def print_checks(result: RunResult, *, json_format: bool = False) -> None:
                 "(all of them: --format json)"
             )
         console.print(table)
-    if passed:
-        console.print(
-            f"[dim]checks passed: {len(passed)} of {len(result.checks)} "
-            f"({escape(', '.join(passed))})[/dim]"
-        )
+    passed = passed_line(result.checks)
+    if passed is not None:
+        console.print(f"[dim]{escape(passed)}[/dim]")
 
 
 # --------------------------------------------------------------------------- compare
