@@ -149,6 +149,7 @@ def test_a_terminal_shows_the_first_rows_of_a_long_failure_and_json_all(
     import json
 
     from engine.io.read import ReadOptions
+    from engine.report.check_lines import checks_json
     from engine.report.terminal import MAX_ROWS, print_checks
 
     m, d = tmp_path / "m.yaml", tmp_path / "d.csv"
@@ -169,7 +170,6 @@ def test_a_terminal_shows_the_first_rows_of_a_long_failure_and_json_all(
     assert f"first {MAX_ROWS} of 150 failing rows (all of them: --format json)" in text
     shown = [u for u in units if f" {u} " in text]
     assert shown == units[:MAX_ROWS]  # the first rows in key order, no others
-    print_checks(result, json_format=True)
-    payload = json.loads(capsys.readouterr().err)
+    payload = json.loads(checks_json(result.checks))
     assert [p["check"] for p in payload] == ["stable"]
     assert [f["region"] for f in payload[0]["failures"]] == units

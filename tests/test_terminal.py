@@ -173,6 +173,34 @@ def test_checks_have_one_style_per_level() -> None:
     assert any(line.startswith("checks passed: 1 of 6") for line in lines)
 
 
+def test_quiet_check_lines_are_the_full_reports_without_its_tables(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`run -q` prints each failing check as the full report's first line of it, then
+    where the rows are, then the same line of passing checks; no table."""
+    from engine.report.check_lines import ROWS_HINT, print_check_lines
+
+    result = api.run(KIREEVA, [KZ, IT])
+    terminal.print_checks(result)
+    full = capsys.readouterr().err.splitlines()
+    print_check_lines(result.checks)
+    quiet = capsys.readouterr().err.splitlines()
+    failing = [c for c in result.checks if not c.passed]
+    assert len(failing) == 5 and len(quiet) == len(failing) + 2
+    # rich folds a long line at the console's width: compare the words
+    starts = [i for i, line in enumerate(full) if line.startswith("warning[check-failed]")]
+    for line, start in zip(quiet[: len(failing)], starts, strict=True):
+        words = line.split()
+        assert " ".join(full[start:]).split()[: len(words)] == words
+    assert (
+        quiet[-2] == ROWS_HINT
+        and quiet[-1] == full[-1] == "checks passed: 1 of 6 (printed_rd_per_employed)"
+    )
+    assert not any("│" in line for line in quiet)
+    print_check_lines([c for c in result.checks if c.passed])
+    assert capsys.readouterr().err.splitlines() == [full[-1].replace("of 6", "of 1")]
+
+
 def test_progress_is_hidden_when_stderr_is_not_a_terminal(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -18,7 +18,6 @@ Rules every printer here follows:
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.diagnostics import Code
-from engine.report.check_lines import checks_json, headline, passed_line
+from engine.report.check_lines import headline, passed_line
 from engine.report.format import Kind, decimals_of, formatter, kind_of
 
 if TYPE_CHECKING:
@@ -227,14 +226,12 @@ def print_result(
         console.print(f"[dim]convention: {escape(line)}[/dim]")
 
 
-def print_checks(result: RunResult, *, json_format: bool = False) -> None:
+def print_checks(result: RunResult) -> None:
     """The checks' report on stderr: each failing check in the diagnostics' style with its
     rows (the first ``MAX_ROWS`` of them in the data's key order; ``--format json`` has
-    every one), then one line for the checks that pass."""
+    every one: :func:`engine.report.check_lines.checks_json`), then one line for the
+    checks that pass."""
     if not result.checks:
-        return
-    if json_format:
-        sys.stderr.write(checks_json(result.checks) + "\n")
         return
     console = _console(stderr=True)
     for c in result.checks:
